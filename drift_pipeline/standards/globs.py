@@ -1,0 +1,236 @@
+"""Glob patterns as used in check.toml / standards.toml, turned into regular expressions.
+
+Semantics (close to minimatch with ``dot: true``):
+
+- ``*`` matches any run of characters except ``/``; ``?`` matches one character except ``/``.
+- ``**`` as a whole path segment matches zero or more segments (``a/**/b`` matches ``a/b``;
+  ``**/x`` matches ``x``; ``a/**`` matches ``a`` and everything below it). Written inside a
+  segment (``a**b``) it behaves like ``*``.
+- ``[abc]``, ``[a-z]``, ``[!abc]`` / ``[^abc]`` character classes (never matching ``/``).
+- ``{a,b}`` alternation, nestable; a brace with no top-level comma is literal (``{a}``).
+- ``\\x`` escapes ``x``. Dot files are matched like any other name. A leading ``./`` is ignored.
+
+Invalid patterns (:class:`GlobError`): the empty string, an unclosed ``[`` or ``{`` (escaped ones
+are fine), a trailing lone backslash.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+
+
+class GlobError(ValueError):
+    """The pattern is not a valid glob; the message says why."""
+
+
+def _find_close(pattern: str, start: int) -> int:
+    """Index of the ``}`` closing the ``{`` at ``start``, or -1. Honours escapes and nesting."""
+    depth = 0
+    i = start
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+            if depth == 0:
+                return i
+        i += 1
+    return -1
+
+
+def _split_top(body: str) -> list[str]:
+    """Split a brace body on commas that are not nested in another brace."""
+    parts, depth, cur, i = [], 0, [], 0
+    while i < len(body):
+        c = body[i]
+        if c == "\\" and i + 1 < len(body):
+            cur.append(body[i:i + 2])
+            i += 2
+            continue
+        if c == "{":
+            depth += 1
+        elif c == "}":
+            depth -= 1
+        elif c == "," and depth == 0:
+            parts.append("".join(cur))
+            cur = []
+            i += 1
+            continue
+        cur.append(c)
+        i += 1
+    parts.append("".join(cur))
+    return parts
+
+
+def expand_braces(pattern: str) -> list[str]:
+    """Expand ``{a,b}`` alternations into separate patterns (``a{b,c}`` -> ``ab``, ``ac``)."""
+    i = 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\":
+            i += 2
+            continue
+        if c == "{":
+            close = _find_close(pattern, i)
+            if close < 0:
+                raise GlobError(f"unclosed '{{' at position {i + 1}")
+            body = pattern[i + 1:close]
+            alternatives = _split_top(body)
+            if len(alternatives) < 2:
+                # No top-level comma: the braces are literal, their content may still expand.
+                return [pattern[:i] + "\\{" + b + "\\}" + t
+                        for b in expand_braces(body) for t in expand_braces(pattern[close + 1:])]
+            prefix, suffix = pattern[:i], pattern[close + 1:]
+            out: list[str] = []
+            for alt in alternatives:
+                out.extend(expand_braces(prefix + alt + suffix))
+            return out
+        i += 1
+    return [pattern]
+
+
+def _segment_regex(seg: str) -> str:
+    out: list[str] = []
+    i = 0
+    while i < len(seg):
+        c = seg[i]
+        if c == "\\":
+            if i + 1 >= len(seg):
+                raise GlobError("pattern ends with a lone backslash")
+            out.append(re.escape(seg[i + 1]))
+            i += 2
+        elif c == "*":
+            while i < len(seg) and seg[i] == "*":
+                i += 1
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+            i += 1
+        elif c == "[":
+            j = i + 1
+            negate = False
+            if j < len(seg) and seg[j] in "!^":
+                negate = True
+                j += 1
+            chars: list[str] = []
+            first = True
+            closed = False
+            while j < len(seg):
+                d = seg[j]
+                if d == "\\" and j + 1 < len(seg):
+                    chars.append(re.escape(seg[j + 1]))
+                    j += 2
+                elif d == "]" and not first:
+                    closed = True
+                    break
+                else:
+                    chars.append("-" if d == "-" else re.escape(d))
+                    j += 1
+                first = False
+            if not closed or not chars:
+                raise GlobError(f"unclosed '[' at position {i + 1}")
+            body = "".join(chars)
+            out.append(f"(?:(?!/)[^{body}])" if negate else f"(?:(?!/)[{body}])")
+            i = j + 1
+        else:
+            out.append(re.escape(c))
+            i += 1
+    return "".join(out)
+
+
+def _split_segments(pattern: str) -> list[str]:
+    """Split on ``/`` outside of character classes."""
+    segs, cur, i, in_class = [], [], 0, False
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            cur.append(pattern[i:i + 2])
+            i += 2
+            continue
+        if c == "[" and not in_class:
+            in_class = True
+        elif c == "]" and in_class:
+            in_class = False
+        if c == "/" and not in_class:
+            segs.append("".join(cur))
+            cur = []
+        else:
+            cur.append(c)
+        i += 1
+    segs.append("".join(cur))
+    return segs
+
+
+def _single_regex(pattern: str) -> str:
+    while pattern.startswith("./"):
+        pattern = pattern[2:]
+    segs = _split_segments(pattern)
+    collapsed: list[str] = []
+    for seg in segs:
+        if seg == "**" and collapsed and collapsed[-1] == "**":
+            continue
+        collapsed.append(seg)
+    out = ""
+    after_open_globstar = False
+    last = len(collapsed) - 1
+    for idx, seg in enumerate(collapsed):
+        if seg == "**":
+            if idx == last:
+                out += ".*" if idx == 0 else "(?:/.*)?"
+            else:
+                out += "(?:.*/)?" if idx == 0 else "/(?:.*/)?"
+                after_open_globstar = True
+            continue
+        if idx > 0 and not after_open_globstar:
+            out += "/"
+        after_open_globstar = False
+        out += _segment_regex(seg)
+    return out
+
+
+def glob_to_regex(pattern: str) -> str:
+    """The anchored regular expression (as text) for ``pattern``; raises :class:`GlobError`."""
+    if not isinstance(pattern, str) or pattern == "":
+        raise GlobError("a glob pattern must be a non-empty string")
+    alternatives = expand_braces(pattern)
+    bodies = [_single_regex(p) for p in alternatives]
+    body = bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"
+    return "\\A" + body + "\\Z"
+
+
+@lru_cache(maxsize=4096)
+def compile_glob(pattern: str) -> re.Pattern[str]:
+    return re.compile(glob_to_regex(pattern), re.DOTALL)
+
+
+def glob_error(pattern: object) -> str | None:
+    """Why ``pattern`` is not a valid glob, or None when it is."""
+    if not isinstance(pattern, str):
+        return "a glob pattern must be a string"
+    try:
+        compile_glob(pattern)
+    except GlobError as exc:
+        return str(exc)
+    except re.error as exc:
+        return f"not a valid pattern: {exc}"
+    return None
+
+
+def glob_match(pattern: str, path: str) -> bool:
+    """Whether the repo-relative posix ``path`` matches ``pattern`` (whole path)."""
+    return compile_glob(pattern).match(path) is not None
+
+
+def has_magic(pattern: str) -> bool:
+    return any(c in pattern for c in "*?[{")
+
+
+def filter_paths(pattern: str, paths: Iterable[str]) -> list[str]:
+    rx = compile_glob(pattern)
+    return [p for p in paths if rx.match(p)]
