@@ -1,0 +1,159 @@
+"""AWS access per account: assume a read-only role in each account and hand back a session.
+
+The source layer reads the world and decides nothing. This module only *reaches* an account:
+``account_session`` assumes ``arn:aws:iam::<account>:role/<role>`` through STS with the base
+credentials (the default chain, or a given ``base_session``) and returns a session holding the
+temporary credentials. Every client made from that session talks to ``endpoint_url`` when one is
+given (the sandbox, LocalStack); when it is ``None`` boto3 resolves the endpoint itself, so the
+standard ``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` variables keep working.
+
+There are no module-level clients: callers build a session per run (the temporary credentials
+last ``duration_seconds``, one hour by default) and pass it, or clients made from it, down.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from drift_pipeline.errors import SourceError, UsageError, redact
+
+DEFAULT_ACCOUNTS: dict[str, str] = {
+    "dev": "111111111111",
+    "staging": "222222222222",
+    "prod": "333333333333",
+}
+DEFAULT_ROLE = "drift-readonly"
+DEFAULT_REGION = "eu-west-2"
+SESSION_NAME = "drift-pipeline"
+
+_ACCOUNT_ID = re.compile(r"^\d{12}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,64}$")
+
+
+@dataclass(frozen=True, slots=True)
+class AccountRef:
+    """One environment's AWS account, as a repo's ``[infra.accounts]`` table declares it."""
+
+    env: str
+    account_id: str
+
+    def role_arn(self, role_name: str = DEFAULT_ROLE) -> str:
+        return role_arn(self.account_id, role_name)
+
+
+def account_refs(accounts: dict[str, str] | None = None) -> tuple[AccountRef, ...]:
+    """``{"dev": "1111…"}`` → ``(AccountRef("dev", "1111…"), …)`` in the mapping's order."""
+    return tuple(AccountRef(env, acct) for env, acct in (accounts or DEFAULT_ACCOUNTS).items())
+
+
+def role_arn(account_id: str, role_name: str = DEFAULT_ROLE) -> str:
+    if not _ACCOUNT_ID.match(str(account_id)):
+        raise UsageError(f"AWS account id must be 12 digits, got {account_id!r}")
+    if not _ROLE_NAME.match(role_name):
+        raise UsageError(f"invalid IAM role name {role_name!r}")
+    return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+class AccountSession(boto3.Session):
+    """A ``boto3.Session`` on one account's temporary credentials.
+
+    Clients and resources made from it default to the session's ``endpoint_url`` (when set) and
+    to its ``client_config`` (merged under any ``config`` the caller passes).
+    """
+
+    def __init__(
+        self,
+        *,
+        account_id: str,
+        role_arn: str,
+        endpoint_url: str | None,
+        client_config: Config | None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.account_id = account_id
+        self.role_arn = role_arn
+        self.endpoint_url = endpoint_url
+        self.client_config = client_config
+
+    def client(self, service_name: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().client(service_name, **self._defaults(kwargs))
+
+    def resource(self, service_name: str, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().resource(service_name, **self._defaults(kwargs))
+
+    def _defaults(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        if self.endpoint_url and kwargs.get("endpoint_url") is None:
+            kwargs["endpoint_url"] = self.endpoint_url
+        if self.client_config is not None:
+            given = kwargs.get("config")
+            kwargs["config"] = self.client_config.merge(given) if given else self.client_config
+        return kwargs
+
+    def __repr__(self) -> str:  # never show credentials
+        return f"AccountSession(account_id={self.account_id!r}, region={self.region_name!r})"
+
+
+def account_session(
+    account_id: str,
+    *,
+    role_name: str = DEFAULT_ROLE,
+    endpoint_url: str | None = None,
+    region: str = DEFAULT_REGION,
+    base_session: boto3.Session | None = None,
+    client_config: Config | None = None,
+    session_name: str = SESSION_NAME,
+    duration_seconds: int = 3600,
+) -> AccountSession:
+    """Assume ``role_name`` in ``account_id`` and return a session on the temporary credentials.
+
+    Raises ``SourceError`` (naming the account and role, never a credential) when STS refuses or
+    cannot be reached, or when the credentials it returns belong to another account.
+    """
+    arn = role_arn(account_id, role_name)
+    base = base_session or boto3.Session(region_name=region)
+    sts_kwargs: dict[str, Any] = {"region_name": region}
+    if endpoint_url:
+        sts_kwargs["endpoint_url"] = endpoint_url
+    if client_config is not None:
+        sts_kwargs["config"] = client_config
+    try:
+        answer = base.client("sts", **sts_kwargs).assume_role(
+            RoleArn=arn, RoleSessionName=session_name, DurationSeconds=duration_seconds
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise SourceError(
+            f"cannot assume role {role_name!r} in AWS account {account_id}: {code}: "
+            f"{redact(message)}"
+        ) from exc
+    except BotoCoreError as exc:  # no credentials, endpoint unreachable, bad parameters
+        raise SourceError(
+            f"cannot assume role {role_name!r} in AWS account {account_id}: "
+            f"{type(exc).__name__}: {redact(str(exc))}"
+        ) from exc
+
+    landed = answer.get("AssumedRoleUser", {}).get("Arn", "").split(":")
+    if len(landed) > 4 and landed[4] != account_id:
+        raise SourceError(
+            f"assuming role {role_name!r} in AWS account {account_id} landed in account "
+            f"{landed[4]} instead"
+        )
+    creds = answer["Credentials"]
+    return AccountSession(
+        account_id=account_id,
+        role_arn=arn,
+        endpoint_url=endpoint_url,
+        client_config=client_config,
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
