@@ -1,0 +1,63 @@
+"""The standards engine: check.toml / standards.toml, registries, tiers, metadata, projects.
+
+Pure: stdlib, tomli and yaml only (git only through :mod:`drift_pipeline.gitutil` in the readers
+and the optional clone fetcher). Nothing of Dagster, GitHub APIs, boto3 or AWS.
+
+Entry points: :func:`analyse_repo` (any :class:`TreeReader`), :func:`load_config` (one file's
+text), :func:`check_path` (a filesystem path, for ``drift config check``).
+"""
+
+from drift_pipeline.standards.analyse import (
+    IGNORED_DIRS,
+    TOOL_FILES,
+    Detection,
+    analyse_repo,
+    detect_projects,
+    enabled_tools,
+    tracked_for,
+)
+from drift_pipeline.standards.check import PathCheck, check_path
+from drift_pipeline.standards.fetch import GitCloneFetcher
+from drift_pipeline.standards.globs import GlobError, glob_error, glob_match, glob_to_regex
+from drift_pipeline.standards.loader import CONFIG_NAMES, format_key, load_config
+from drift_pipeline.standards.metadata import METADATA_NAMES, parse_metadata_yaml
+from drift_pipeline.standards.model import (
+    INVALID_CONFIG,
+    REGISTRY_UNRESOLVED,
+    TIER_RULESET_MISMATCH,
+    ConfigFile,
+    Problem,
+    Project,
+    RepoMetadata,
+    RepoStandards,
+    TierCheck,
+    TrackedFile,
+)
+from drift_pipeline.standards.readers import (
+    GitCommitReader,
+    LocalDirReader,
+    MappingReader,
+    SubtreeReader,
+    TreeReader,
+)
+from drift_pipeline.standards.registry import (
+    RegistryFetcher,
+    RegistryRef,
+    RegistryResolver,
+    RegistryUnavailable,
+    deep_merge,
+    parse_registry,
+)
+from drift_pipeline.standards.schema import apply_defaults, validate
+from drift_pipeline.standards.tiers import check_tier
+
+__all__ = [
+    "CONFIG_NAMES", "IGNORED_DIRS", "INVALID_CONFIG", "METADATA_NAMES", "REGISTRY_UNRESOLVED",
+    "TIER_RULESET_MISMATCH", "TOOL_FILES", "ConfigFile", "Detection", "GitCloneFetcher",
+    "GitCommitReader", "GlobError", "LocalDirReader", "MappingReader", "PathCheck", "Problem",
+    "Project", "RegistryFetcher", "RegistryRef", "RegistryResolver", "RegistryUnavailable",
+    "RepoMetadata", "RepoStandards", "SubtreeReader", "TierCheck", "TrackedFile", "TreeReader",
+    "analyse_repo", "apply_defaults", "check_path", "check_tier", "deep_merge", "detect_projects",
+    "enabled_tools", "format_key", "glob_error", "glob_match", "glob_to_regex", "load_config",
+    "parse_metadata_yaml", "parse_registry", "tracked_for", "validate",
+]
