@@ -4,5 +4,8 @@ from __future__ import annotations
 
 import click
 
+from drift_pipeline.commands.config import config_group
+
 COMMANDS: list[click.Command] = [
+    config_group,
 ]
