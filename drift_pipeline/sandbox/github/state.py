@@ -21,6 +21,14 @@ from pathlib import Path
 from typing import Any
 
 from drift_pipeline.gitutil import init_bare
+from drift_pipeline.sandbox.github.errors import Forbidden, NotFound, Unprocessable
+from drift_pipeline.sandbox.github.gitrepo import GitRepo
+from drift_pipeline.sandbox.github.matching import (
+    codeowners_errors,
+    ref_matches,
+    repo_name_matches,
+    search_matches,
+)
 
 DEFAULT_TOKEN = "sandbox-token"
 
@@ -144,3 +152,261 @@ class SandboxState:
         self.data["org_rulesets"].setdefault(org, []).append(
             {**ruleset, "id": rid, "source_type": "Organization", "source": org})
         return rid
+
+    # == reads and writes used by the server (no HTTP here: typed errors only) ============
+
+    # -- accounts and tokens -----------------------------------------------------------------
+    def token(self, token: str) -> dict[str, Any] | None:
+        return self.data["tokens"].get(token)
+
+    def account(self, login: str) -> tuple[dict[str, Any], str]:
+        """The org or user called ``login`` and its type (``Organization`` or ``User``)."""
+        if login in self.data["orgs"]:
+            return self.data["orgs"][login], "Organization"
+        if login in self.data["users"]:
+            return self.data["users"][login], "User"
+        raise NotFound()
+
+    def org(self, login: str) -> dict[str, Any]:
+        if login not in self.data["orgs"]:
+            raise NotFound()
+        return self.data["orgs"][login]
+
+    def account_id(self, login: str) -> int:
+        for table in ("orgs", "users"):
+            if login in self.data[table]:
+                return int(self.data[table][login]["id"])
+        return 10_000_000 + sum(ord(c) * (i + 1) for i, c in enumerate(login))
+
+    # -- repositories --------------------------------------------------------------------------
+    def get_repo(self, owner: str, name: str) -> dict[str, Any]:
+        """Like :meth:`repo`, but a missing repo is GitHub's 404 (owner and name case-insensitive)."""
+        repo = self.data["repos"].get(f"{owner}/{name}")
+        if repo is None:
+            wanted = f"{owner}/{name}".lower()
+            repo = next((r for k, r in self.data["repos"].items() if k.lower() == wanted), None)
+        if repo is None:
+            raise NotFound(documentation_url="https://docs.github.com/rest/repos/repos#get-a-repository")
+        return repo
+
+    def git_repo(self, owner: str, name: str) -> GitRepo:
+        repo = self.get_repo(owner, name)
+        return GitRepo(self.repo_git_dir(repo["owner"], repo["name"]))
+
+    def repos_of(self, owner: str) -> list[dict[str, Any]]:
+        self.account(owner)
+        return [r for r in self.data["repos"].values() if r["owner"] == owner]
+
+    # -- branch protection and rulesets ---------------------------------------------------------
+    def protection(self, owner: str, repo: str, branch: str, *, token: dict[str, Any] | None = None
+                   ) -> dict[str, Any]:
+        """The stored PUT-shape protection body; 403 for a non-admin token, 404 when unprotected."""
+        r = self.get_repo(owner, repo)
+        if token is not None and not token.get("admin", True):
+            raise Forbidden(documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection")
+        body = self.data["protections"].get(f"{r['owner']}/{r['name']}", {}).get(branch)
+        if body is None:
+            raise NotFound("Branch not protected",
+                           documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection")
+        return body
+
+    def is_protected(self, owner: str, repo: str, branch: str) -> bool:
+        r = self.get_repo(owner, repo)
+        return branch in self.data["protections"].get(f"{r['owner']}/{r['name']}", {})
+
+    def repo_rulesets(self, owner: str, repo: str, *, includes_parents: bool = True) -> list[dict[str, Any]]:
+        """Repo rulesets, plus (``includes_parents``) the org rulesets whose repository conditions match."""
+        r = self.get_repo(owner, repo)
+        out = list(self.data["rulesets"].get(f"{r['owner']}/{r['name']}", []))
+        if includes_parents:
+            for rs in self.data["org_rulesets"].get(r["owner"], []):
+                if repo_name_matches(rs.get("conditions") or {}, r):
+                    out.append(rs)
+        return out
+
+    def ruleset(self, owner: str, repo: str, ruleset_id: int, *, includes_parents: bool = True) -> dict[str, Any]:
+        for rs in self.repo_rulesets(owner, repo, includes_parents=includes_parents):
+            if int(rs["id"]) == int(ruleset_id):
+                return rs
+        raise NotFound()
+
+    def branch_rules(self, owner: str, repo: str, branch: str) -> list[dict[str, Any]]:
+        """The active branch rules for ``branch`` from repo and org rulesets, flattened."""
+        r = self.get_repo(owner, repo)
+        out = []
+        for rs in self.repo_rulesets(owner, repo, includes_parents=True):
+            if rs.get("enforcement", "active") != "active" or rs.get("target", "branch") != "branch":
+                continue
+            if not ref_matches((rs.get("conditions") or {}).get("ref_name"), branch, r["default_branch"]):
+                continue
+            for rule in rs.get("rules", []):
+                item: dict[str, Any] = {"type": rule["type"]}
+                if rule.get("parameters") is not None:
+                    item["parameters"] = rule["parameters"]
+                item.update(ruleset_source_type=rs["source_type"], ruleset_source=rs["source"],
+                            ruleset_id=rs["id"])
+                out.append(item)
+        return out
+
+    def codeowners_errors(self, owner: str, repo: str, ref: str | None = None) -> list[dict[str, Any]]:
+        """Errors in the CODEOWNERS file GitHub would use; 404 when there is none."""
+        r = self.get_repo(owner, repo)
+        git = self.git_repo(owner, repo)
+        sha = git.resolve(ref or r["default_branch"])
+        if sha is None:
+            raise NotFound()
+        for path in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS"):
+            entry = git.entry(sha, path)
+            if entry is not None and entry.type == "blob":
+                text = git.blob(entry.sha).decode("utf-8", "replace")
+                return codeowners_errors(text, path)
+        raise NotFound()
+
+    # -- labels ------------------------------------------------------------------------------
+    def labels_of(self, owner: str, repo: str) -> list[dict[str, Any]]:
+        r = self.get_repo(owner, repo)
+        return self.data["labels"].get(f"{r['owner']}/{r['name']}", [])
+
+    def label(self, owner: str, repo: str, name: str) -> dict[str, Any]:
+        for lab in self.labels_of(owner, repo):
+            if lab["name"].lower() == name.lower():
+                return lab
+        raise NotFound(documentation_url="https://docs.github.com/rest/issues/labels#get-a-label")
+
+    def create_label(self, owner: str, repo: str, name: str, *, color: str = "ededed",
+                     description: str | None = None) -> dict[str, Any]:
+        r = self.get_repo(owner, repo)
+        if not name:
+            raise Unprocessable(errors=[{"resource": "Label", "code": "missing_field", "field": "name"}])
+        if any(lab["name"].lower() == name.lower() for lab in self.labels_of(owner, repo)):
+            raise Unprocessable(errors=[{"resource": "Label", "code": "already_exists", "field": "name"}],
+                                documentation_url="https://docs.github.com/rest/issues/labels#create-a-label")
+        lab = {"id": self.next_id(), "name": name, "color": (color or "ededed").lstrip("#"),
+               "description": description, "default": False}
+        self.data["labels"].setdefault(f"{r['owner']}/{r['name']}", []).append(lab)
+        return lab
+
+    def _ensure_labels(self, owner: str, repo: str, names: list[Any]) -> list[str]:
+        out = []
+        for item in names:
+            name = item["name"] if isinstance(item, dict) else str(item)
+            try:
+                out.append(self.label(owner, repo, name)["name"])
+            except NotFound:
+                out.append(self.create_label(owner, repo, name)["name"])
+        return list(dict.fromkeys(out))
+
+    # -- issues and comments -------------------------------------------------------------------
+    def issues_of(self, owner: str, repo: str) -> list[dict[str, Any]]:
+        r = self.get_repo(owner, repo)
+        return self.data["issues"].get(f"{r['owner']}/{r['name']}", [])
+
+    def all_issues(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every issue with its repo's full name."""
+        return [(full, issue) for full, issues in self.data["issues"].items() for issue in issues]
+
+    def list_issues(self, owner: str, repo: str, *, state: str = "open", labels: list[str] | None = None,
+                    creator: str | None = None, assignee: str | None = None, since: str | None = None,
+                    sort: str = "created", direction: str = "desc") -> list[dict[str, Any]]:
+        wanted = [lab.lower() for lab in labels or []]
+        out = []
+        for issue in self.issues_of(owner, repo):
+            if state != "all" and issue["state"] != state:
+                continue
+            have = {lab.lower() for lab in issue["labels"]}
+            if any(lab not in have for lab in wanted):
+                continue
+            if creator and issue["user"] != creator:
+                continue
+            if assignee == "none" and issue["assignees"]:
+                continue
+            if assignee and assignee not in ("*", "none") and assignee not in issue["assignees"]:
+                continue
+            if since and issue["updated_at"] < since:
+                continue
+            out.append(issue)
+        key = {"updated": "updated_at", "comments": "comments"}.get(sort, "created_at")
+        out.sort(key=lambda i: (i[key], i["number"]), reverse=direction != "asc")
+        return out
+
+    def issue(self, owner: str, repo: str, number: int) -> dict[str, Any]:
+        for issue in self.issues_of(owner, repo):
+            if issue["number"] == int(number):
+                return issue
+        raise NotFound(documentation_url="https://docs.github.com/rest/issues/issues#get-an-issue")
+
+    def create_issue(self, owner: str, repo: str, *, title: str, user: str, body: str | None = None,
+                     labels: list[Any] | None = None, assignees: list[str] | None = None,
+                     when: datetime | None = None) -> dict[str, Any]:
+        r = self.get_repo(owner, repo)
+        if not title:
+            raise Unprocessable(errors=[{"resource": "Issue", "code": "missing_field", "field": "title"}])
+        if body is not None and len(body) > 65536:
+            raise Unprocessable(errors=[{"resource": "Issue", "code": "custom", "field": "body",
+                                         "message": "body is too long (maximum is 65536 characters)"}])
+        issues = self.data["issues"].setdefault(f"{r['owner']}/{r['name']}", [])
+        stamp = _iso(when)
+        issue = {
+            "id": self.next_id(), "number": max((i["number"] for i in issues), default=0) + 1,
+            "title": title, "body": body, "state": "open", "state_reason": None,
+            "labels": self._ensure_labels(owner, repo, labels or []),
+            "assignees": list(dict.fromkeys(assignees or [])), "user": user,
+            "created_at": stamp, "updated_at": stamp, "closed_at": None, "comments": 0, "locked": False,
+        }
+        issues.append(issue)
+        return issue
+
+    def update_issue(self, owner: str, repo: str, number: int, fields: dict[str, Any],
+                     when: datetime | None = None) -> dict[str, Any]:
+        issue = self.issue(owner, repo, number)
+        stamp = _iso(when)
+        if "title" in fields and fields["title"] is not None:
+            issue["title"] = fields["title"]
+        if "body" in fields:
+            if fields["body"] is not None and len(fields["body"]) > 65536:
+                raise Unprocessable(errors=[{"resource": "Issue", "code": "custom", "field": "body",
+                                             "message": "body is too long (maximum is 65536 characters)"}])
+            issue["body"] = fields["body"]
+        if fields.get("labels") is not None:
+            issue["labels"] = self._ensure_labels(owner, repo, fields["labels"])
+        if fields.get("assignees") is not None:
+            issue["assignees"] = list(dict.fromkeys(fields["assignees"]))
+        state = fields.get("state")
+        if state not in (None, "open", "closed"):
+            raise Unprocessable(errors=[{"resource": "Issue", "code": "invalid", "field": "state"}])
+        if state == "closed" and issue["state"] != "closed":
+            issue.update(state="closed", closed_at=stamp,
+                         state_reason=fields.get("state_reason") or "completed")
+        elif state == "open" and issue["state"] != "open":
+            issue.update(state="open", closed_at=None, state_reason="reopened")
+        elif fields.get("state_reason") and issue["state"] == "closed":
+            issue["state_reason"] = fields["state_reason"]
+        issue["updated_at"] = stamp
+        return issue
+
+    def comments_of(self, owner: str, repo: str, number: int) -> list[dict[str, Any]]:
+        r = self.get_repo(owner, repo)
+        self.issue(owner, repo, number)
+        return self.data["comments"].get(f"{r['owner']}/{r['name']}#{int(number)}", [])
+
+    def add_comment(self, owner: str, repo: str, number: int, *, body: str, user: str,
+                    when: datetime | None = None) -> dict[str, Any]:
+        r = self.get_repo(owner, repo)
+        issue = self.issue(owner, repo, number)
+        if not body:
+            raise Unprocessable(errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
+        stamp = _iso(when)
+        comment = {"id": self.next_id(), "body": body, "user": user, "created_at": stamp,
+                   "updated_at": stamp, "issue_number": int(number)}
+        self.data["comments"].setdefault(f"{r['owner']}/{r['name']}#{int(number)}", []).append(comment)
+        issue["comments"] = issue.get("comments", 0) + 1
+        issue["updated_at"] = stamp
+        return comment
+
+    def search_issues(self, query: str, *, sort: str | None = None, order: str = "desc"
+                      ) -> list[tuple[str, dict[str, Any]]]:
+        """Issues matching a search query (``org: repo: user: is: state: label: author:``, words)."""
+        hits = [(full, issue) for full, issue in self.all_issues() if search_matches(query, full, issue)]
+        key = {"created": "created_at", "updated": "updated_at", "comments": "comments"}.get(sort or "", "created_at")
+        hits.sort(key=lambda h: (h[1][key], h[1]["id"]), reverse=order != "asc")
+        return hits

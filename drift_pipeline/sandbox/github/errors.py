@@ -1,0 +1,66 @@
+"""Typed errors of the GitHub sandbox; each renders GitHub's own error body and status.
+
+The state model raises them (it knows no HTTP); the server turns one into a response with
+:meth:`ApiError.body` as JSON, e.g. ``{"message": "Branch not protected", "documentation_url":
+"...", "status": "404"}``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DOCS = "https://docs.github.com/rest"
+
+
+class ApiError(Exception):
+    status = 500
+    default_message = "Server Error"
+
+    def __init__(self, message: str | None = None, *, documentation_url: str = DOCS,
+                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
+                 status: int | None = None):
+        self.message = message or self.default_message
+        super().__init__(self.message)
+        if status is not None:
+            self.status = status
+        self.documentation_url = documentation_url
+        self.errors = errors
+        self.headers = headers or {}
+
+    def body(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"message": self.message}
+        if self.errors is not None:
+            out["errors"] = self.errors
+        out["documentation_url"] = self.documentation_url
+        out["status"] = str(self.status)
+        return out
+
+
+class BadRequest(ApiError):
+    status = 400
+    default_message = "Problems parsing JSON"
+
+
+class Unauthorized(ApiError):
+    status = 401
+    default_message = "Requires authentication"
+
+
+class Forbidden(ApiError):
+    status = 403
+    default_message = "Resource not accessible by integration"
+
+
+class NotFound(ApiError):
+    status = 404
+    default_message = "Not Found"
+
+
+class Conflict(ApiError):
+    status = 409
+    default_message = "Git Repository is empty."
+
+
+class Unprocessable(ApiError):
+    status = 422
+    default_message = "Validation Failed"

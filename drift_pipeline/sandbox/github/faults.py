@@ -1,0 +1,123 @@
+"""Fault injection for the sandbox: latency, rate limits and server errors, each counted down.
+
+The JSON accepted by ``POST /_sandbox/faults`` and the ``faults=`` constructor argument (every
+key optional; a POST merges into the current faults, ``DELETE`` clears them)::
+
+    {
+      "latency_ms": 200,                                  # every API request, until cleared
+      "rate_limit": 2,                                    # or {"count": 2}: primary limit exhausted
+      "secondary_rate_limit": {"count": 1, "status": 403},  # 403 or 429, Retry-After: 1
+      "errors": {"count": 3, "status": 502, "path": "/git/trees/", "method": "GET"},
+      "fail_path": {"pattern": "/codeowners/", "status": 500, "method": null}  # until cleared
+    }
+
+``path`` / ``pattern`` are regexes searched in the request path; ``errors.status`` may be a list,
+cycled (e.g. ``[502, 503]``). Counted faults decrement each time they fire.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class Fault:
+    """One fault to answer with: status, GitHub message and extra headers."""
+
+    kind: str
+    status: int
+    message: str
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _count_spec(value: Any) -> dict[str, Any]:
+    if value is None or value is False:
+        return {"count": 0}
+    if isinstance(value, bool):
+        return {"count": 1}
+    if isinstance(value, int):
+        return {"count": value}
+    if isinstance(value, dict):
+        return dict(value)
+    raise ValueError(f"bad fault spec: {value!r}")
+
+
+@dataclass
+class FaultState:
+    latency_ms: int = 0
+    rate_limit: dict[str, Any] = field(default_factory=lambda: {"count": 0})
+    secondary_rate_limit: dict[str, Any] = field(default_factory=lambda: {"count": 0})
+    errors: dict[str, Any] = field(default_factory=lambda: {"count": 0})
+    fail_path: dict[str, Any] | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+
+    def update(self, spec: dict[str, Any] | None) -> None:
+        if not spec:
+            return
+        unknown = set(spec) - {"latency_ms", "rate_limit", "secondary_rate_limit", "errors", "fail_path"}
+        if unknown:
+            raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
+        with self._lock:
+            if "latency_ms" in spec:
+                self.latency_ms = int(spec["latency_ms"] or 0)
+            for key in ("rate_limit", "secondary_rate_limit", "errors"):
+                if key in spec:
+                    setattr(self, key, _count_spec(spec[key]))
+            if "fail_path" in spec:
+                fp = spec["fail_path"]
+                self.fail_path = {"pattern": fp} if isinstance(fp, str) else fp
+                if self.fail_path is not None:
+                    re.compile(self.fail_path["pattern"])
+
+    def clear(self) -> None:
+        with self._lock:
+            self.latency_ms = 0
+            self.rate_limit = {"count": 0}
+            self.secondary_rate_limit = {"count": 0}
+            self.errors = {"count": 0}
+            self.fail_path = None
+
+    def to_json(self) -> dict[str, Any]:
+        with self._lock:
+            out = asdict(self)
+        out.pop("_lock", None)
+        return out
+
+    @staticmethod
+    def _applies(spec: dict[str, Any], method: str, path: str, key: str = "path") -> bool:
+        if spec.get("method") and spec["method"].upper() != method:
+            return False
+        return not spec.get(key) or re.search(spec[key], path) is not None
+
+    def pick(self, method: str, path: str, login: str) -> Fault | None:
+        """The fault this request meets, if any (counted ones are used up)."""
+        with self._lock:
+            fp = self.fail_path
+            if fp and self._applies(fp, method, path, "pattern"):
+                return Fault("fail_path", int(fp.get("status", 500)), fp.get("message") or "Server Error")
+            e = self.errors
+            if e.get("count", 0) > 0 and self._applies(e, method, path):
+                statuses = e.get("status", 502)
+                statuses = statuses if isinstance(statuses, list) else [statuses]
+                e["fired"] = e.get("fired", 0) + 1
+                e["count"] -= 1
+                status = int(statuses[(e["fired"] - 1) % len(statuses)])
+                return Fault("errors", status, "Server Error" if status != 502 else "Bad Gateway")
+            s = self.secondary_rate_limit
+            if s.get("count", 0) > 0 and self._applies(s, method, path):
+                s["count"] -= 1
+                return Fault("secondary_rate_limit", int(s.get("status", 403)),
+                             "You have exceeded a secondary rate limit. Please wait a few minutes before "
+                             "you try again. If you reach out to GitHub Support for help, please include "
+                             "the request ID sandbox.",
+                             {"Retry-After": str(s.get("retry_after", 1))})
+            r = self.rate_limit
+            if r.get("count", 0) > 0 and self._applies(r, method, path):
+                r["count"] -= 1
+                return Fault("rate_limit", 403,
+                             f"API rate limit exceeded for user ID {login}. If you reach out to GitHub "
+                             "Support for help, please include the request ID sandbox.")
+            return None

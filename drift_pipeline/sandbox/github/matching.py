@@ -1,0 +1,158 @@
+"""Pure matching rules GitHub applies: ruleset conditions, CODEOWNERS syntax, issue search queries."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+
+@functools.lru_cache(maxsize=512)
+def glob_regex(pattern: str) -> re.Pattern[str]:
+    """fnmatch as rulesets use it: ``*`` stops at ``/``, ``**`` crosses it, ``?`` one char."""
+    out, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if c == "*":
+            out.append("[^/]*")
+        elif c == "?":
+            out.append("[^/]")
+        elif c == "[":
+            j = pattern.find("]", i + 1)
+            if j == -1:
+                out.append(re.escape(c))
+            else:
+                out.append("[" + pattern[i + 1:j].replace("\\", "\\\\") + "]")
+                i = j
+        else:
+            out.append(re.escape(c))
+        i += 1
+    return re.compile("^" + "".join(out) + "$")
+
+
+def _ref_pattern_matches(pattern: str, branch: str, default_branch: str) -> bool:
+    if pattern == "~ALL":
+        return True
+    if pattern == "~DEFAULT_BRANCH":
+        return branch == default_branch
+    return bool(glob_regex(pattern).match(f"refs/heads/{branch}"))
+
+
+def ref_matches(ref_name: dict[str, Any] | None, branch: str, default_branch: str) -> bool:
+    """Whether ``conditions.ref_name`` targets ``branch`` (no condition: every branch)."""
+    if not ref_name:
+        return True
+    include = ref_name.get("include") or []
+    exclude = ref_name.get("exclude") or []
+    if not any(_ref_pattern_matches(p, branch, default_branch) for p in include):
+        return False
+    return not any(_ref_pattern_matches(p, branch, default_branch) for p in exclude)
+
+
+def repo_name_matches(conditions: dict[str, Any], repo: dict[str, Any]) -> bool:
+    """Whether an org ruleset's repository conditions pick ``repo`` (none given: all repos)."""
+    ids = (conditions.get("repository_id") or {}).get("repository_ids")
+    if ids is not None:
+        return int(repo["id"]) in {int(i) for i in ids}
+    cond = conditions.get("repository_name")
+    if not cond:
+        return True
+    name = repo["name"]
+
+    def hit(p: str) -> bool:
+        return p == "~ALL" or bool(glob_regex(p.lower()).match(name.lower()))
+
+    if not any(hit(p) for p in cond.get("include") or []):
+        return False
+    return not any(hit(p) for p in cond.get("exclude") or [])
+
+
+# -- CODEOWNERS ---------------------------------------------------------------------------
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_OWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9._-]+)?$")
+
+
+def codeowners_errors(text: str, path: str) -> list[dict[str, Any]]:
+    """GitHub's ``codeowners/errors`` items for a CODEOWNERS file."""
+    errors = []
+    for lineno, raw in enumerate(text.splitlines(), start=1):
+        line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
+        if not line.strip():
+            continue
+        tokens = [(m.start() + 1, m.group()) for m in re.finditer(r"\S+", line)]
+        pattern_col, _ = tokens[0]
+        if len(tokens) == 1:
+            errors.append(_co_error(lineno, pattern_col, "Missing owner", raw, path,
+                                    "Add an owner (@user, @org/team or an email) after the pattern",
+                                    len(tokens[0][1])))
+            continue
+        for col, owner in tokens[1:]:
+            if owner.startswith("@"):
+                if not _OWNER.match(owner):
+                    errors.append(_co_error(lineno, col, "Invalid owner", raw, path, None, 0))
+            elif not _EMAIL.match(owner):
+                errors.append(_co_error(lineno, col, "Invalid owner", raw, path,
+                                        f"Did you mean @{owner}?" if re.match(r"^[\w./-]+$", owner) else None, 0))
+    return errors
+
+
+def _co_error(line: int, column: int, kind: str, source: str, path: str, suggestion: str | None,
+              offset: int) -> dict[str, Any]:
+    caret = " " * (column - 1 + offset) + "^"
+    return {"line": line, "column": column, "kind": kind, "source": source,
+            "suggestion": suggestion,
+            "message": f"{kind} on line {line}:\n\n  {source}\n  {caret}", "path": path}
+
+
+# -- issue search -------------------------------------------------------------------------
+_TOKEN = re.compile(r'(-?[\w.-]+:"[^"]*"|"[^"]*"|\S+)')
+
+
+def parse_query(query: str) -> tuple[list[tuple[bool, str, str]], list[str]]:
+    """Split a search query into ``(negated, qualifier, value)`` triples and free words."""
+    quals, words = [], []
+    for tok in _TOKEN.findall(query or ""):
+        neg = tok.startswith("-") and ":" in tok
+        body = tok[1:] if neg else tok
+        m = re.match(r'^([\w.-]+):(.*)$', body)
+        if m and m.group(2):
+            quals.append((neg, m.group(1).lower(), m.group(2).strip('"')))
+        else:
+            words.append(body.strip('"').lower())
+    return quals, [w for w in words if w and w not in ("and",)]
+
+
+def search_matches(query: str, full_name: str, issue: dict[str, Any]) -> bool:
+    quals, words = parse_query(query)
+    owner = full_name.split("/", 1)[0]
+    labels = {lab.lower() for lab in issue["labels"]}
+    for neg, key, value in quals:
+        v = value.lower()
+        if key in ("org", "user", "owner"):
+            ok = owner.lower() == v
+        elif key == "repo":
+            ok = full_name.lower() == v
+        elif key == "is" and v in ("issue", "pr", "pull-request"):
+            ok = v == "issue"
+        elif key in ("is", "state") and v in ("open", "closed"):
+            ok = issue["state"] == v
+        elif key == "label":
+            ok = any(part.strip().lower() in labels for part in value.split(","))
+        elif key == "author":
+            ok = issue["user"].lower() == v
+        elif key == "assignee":
+            ok = v in {a.lower() for a in issue["assignees"]}
+        elif key == "no" and v == "label":
+            ok = not labels
+        elif key == "in":
+            continue
+        else:
+            ok = True
+        if ok == neg:
+            return False
+    text = f"{issue['title']}\n{issue.get('body') or ''}".lower()
+    return all(w in text for w in words)
