@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from drift_pipeline.commands.config import config_group
+from drift_pipeline.commands.sandbox import sandbox_group
 
 COMMANDS: list[click.Command] = [
     config_group,
+    sandbox_group,
 ]

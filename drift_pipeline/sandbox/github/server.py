@@ -386,13 +386,6 @@ class GitHubSandbox:
         self._thread.start()
         return self
 
-    def serve_forever(self) -> None:
-        """Serve on the calling thread (the CLI) until :meth:`stop` or an interrupt."""
-        self._server = make_server(self.host, self.port, self.app, threaded=True,
-                                   request_handler=_QuietHandler)
-        self._server.daemon_threads = True
-        self._server.serve_forever(poll_interval=0.2)
-
     def stop(self) -> None:
         if self._server is not None:
             if self._thread is not None:

@@ -1,0 +1,47 @@
+"""``drift sandbox``: the local stand-ins for GitHub (and, later, seeding a demo org)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from pathlib import Path
+from types import FrameType
+
+import click
+
+from drift_pipeline.commands._output import progress
+
+
+@click.group("sandbox")
+def sandbox_group() -> None:
+    """Run the local GitHub-API sandbox used by the demo and the integration tests."""
+
+
+@sandbox_group.command("serve")
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Sandbox state directory (state.json + repos/); created when missing.")
+@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
+def serve(state_dir: Path, port: int, host: str) -> None:
+    """Serve the GitHub REST sandbox in the foreground until SIGINT/SIGTERM."""
+    from drift_pipeline.sandbox.github.server import GitHubSandbox
+    from drift_pipeline.sandbox.github.state import DEFAULT_TOKEN
+
+    sandbox = GitHubSandbox(state_dir, host=host, port=port).start()
+    stop = threading.Event()
+
+    def _stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    progress(f"GitHub sandbox serving {state_dir} at {sandbox.url}")
+    progress(f"  PyGithub: Github(base_url=\"{sandbox.url}\", auth=Auth.Token(\"{DEFAULT_TOKEN}\"))")
+    progress(f"  control plane: {sandbox.url}/_sandbox/endpoints, /_sandbox/requests, /_sandbox/faults")
+    try:
+        while not stop.wait(0.5):
+            pass
+    finally:
+        sandbox.stop()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        progress("GitHub sandbox stopped")
