@@ -1,0 +1,132 @@
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import drift_pipeline
+from drift_pipeline.cli import main
+from drift_pipeline.commands import config as config_cmd
+from drift_pipeline.standards import GitCloneFetcher
+
+REGISTRY = Path(drift_pipeline.__file__).parent / "sandbox" / "data" / "registry-community"
+
+
+@pytest.fixture(autouse=True)
+def offline_fetcher(monkeypatch, tmp_path):
+    """github: registries are 'fetched' from a folder that does not exist: fast, offline failure."""
+    monkeypatch.setattr(config_cmd, "make_fetcher", lambda: GitCloneFetcher(
+        cache_dir=tmp_path / "cache", base_url=f"file://{tmp_path / 'no-remote'}", env={}))
+
+
+def make_repo(root: Path, files: dict[str, str], git_dir: bool = True) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    if git_dir:
+        subprocess.run(["git", "init", "-q", str(root)], check=True)
+    for path, text in files.items():
+        target = root / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+    return root
+
+
+def run_json(capsys, *args: str) -> tuple[int, dict]:
+    code = main(["config", "check", *args, "--json"])
+    out = capsys.readouterr().out
+    return code, json.loads(out)
+
+
+def test_config_check_when_valid_local_registry_then_exit_0_and_text(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {
+        "standards.toml": f'[extends]\nregistry = "{REGISTRY}"\nrulesets = ["typescript-internal"]\n',
+        "repo-metadata.yaml": "tier: internal\nteam: web\n",
+        "package.json": "{}", "eslint.config.js": "", "tsconfig.json": "{}",
+        ".github/workflows/ci.yml": "",
+    })
+    code = main(["config", "check", str(repo)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Tier check: ok" in out and "eslint.config.js  (dependency, eslint)" in out
+    assert "Result: valid" in out
+
+
+def test_config_check_when_json_then_documented_shape(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {
+        "check.toml": '[extends]\nregistry = "github:acme/community"\nrulesets = ["python-internal"]\n',
+        "repo-metadata.yaml": "tier: internal\n", "pyproject.toml": "", "apps/web/package.json": "{}",
+    })
+    code, payload = run_json(capsys, str(repo / "check.toml"), "--registry-dir", str(REGISTRY))
+    assert code == 0
+    assert {"schema_version", "path", "valid", "problems", "tier", "rulesets", "tier_check", "projects",
+            "tracked_files"} <= set(payload)
+    assert payload["valid"] is True and payload["problems"] == [] and payload["tier"] == "internal"
+    assert payload["rulesets"] == ["python-internal"]
+    assert payload["tier_check"]["matched"] == ["python-internal"]
+    assert [(p["path"], p["type"]) for p in payload["projects"]] == [(".", "python"), ("apps/web", "typescript")]
+    assert {"path": "pyproject.toml", "kind": "dependency", "tool": "ruff"} in payload["tracked_files"]
+
+
+def test_config_check_when_problems_then_exit_2_with_key_and_line(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {"check.toml": "[process.repo.ruleset]\nrequired_reviews = 'two'\n"})
+    code, payload = run_json(capsys, str(repo))
+    assert code == 2 and payload["valid"] is False
+    (problem,) = payload["problems"]
+    assert problem == {"file": "check.toml", "key": "process.repo.ruleset.required_reviews", "line": 2,
+                       "message": problem["message"], "rule": "invalid_config", "severity": "error"}
+
+
+def test_config_check_when_invalid_toml_then_exit_2_text(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {"check.toml": "[code\n"})
+    assert main(["config", "check", str(repo)]) == 2
+    out = capsys.readouterr().out
+    assert "check.toml:1" in out and "Result: INVALID" in out
+
+
+def test_config_check_when_github_registry_unreachable_then_registry_unresolved(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {
+        "check.toml": '[extends]\nregistry = "github:acme/community@v1"\nrulesets = ["python-internal"]\n'})
+    code, payload = run_json(capsys, str(repo))
+    assert code == 2
+    (problem,) = payload["problems"]
+    assert problem["rule"] == "registry_unresolved" and "acme/community" in problem["message"]
+
+
+def test_config_check_when_registry_dir_names_other_repo_then_not_used(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {
+        "check.toml": '[extends]\nregistry = "github:acme/community"\nrulesets = ["python-internal"]\n'})
+    code, _ = run_json(capsys, str(repo), "--registry-dir", f"github:other/repo={REGISTRY}")
+    assert code == 2
+    code, _ = run_json(capsys, str(repo), "--registry-dir", f"github:acme/community={REGISTRY}")
+    assert code == 0
+
+
+def test_config_check_when_tier_mismatch_then_exit_2(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {
+        "standards.toml": '[metadata]\ntier = "prototype"\n[extends]\nregistry = "github:a/b"\n'
+                          'rulesets = ["typescript-production"]\n'})
+    code, payload = run_json(capsys, str(repo), "--registry-dir", str(REGISTRY))
+    assert code == 2 and payload["tier_check"]["valid"] is False
+    assert [p["rule"] for p in payload["problems"]] == ["tier_ruleset_mismatch"]
+
+
+def test_config_check_when_nested_config_then_repo_root_metadata_used(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {
+        "repo-metadata.yaml": "tier: production\n",
+        "apps/api/pyproject.toml": "",
+        "apps/api/check.toml": f'[extends]\nregistry = "{REGISTRY}"\nrulesets = ["python-production"]\n'})
+    code, payload = run_json(capsys, str(repo / "apps" / "api"))
+    assert code == 0 and payload["config_file"] == "apps/api/check.toml" and payload["tier"] == "production"
+
+
+def test_config_check_when_no_config_then_exit_2(tmp_path, capsys):
+    empty = make_repo(tmp_path / "empty", {}, git_dir=False)
+    code, payload = run_json(capsys, str(empty))
+    assert code == 2 and "holds no standards.toml or check.toml" in payload["problems"][0]["message"]
+
+
+def test_config_check_when_registry_dir_missing_then_usage_error(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {"check.toml": ""})
+    assert main(["config", "check", str(repo), "--registry-dir", str(tmp_path / "nope")]) == 2
+    assert "not a directory" in capsys.readouterr().err
