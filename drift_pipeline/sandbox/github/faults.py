@@ -17,9 +17,10 @@ cycled (e.g. ``[502, 503]``). Counted faults decrement each time they fire.
 
 from __future__ import annotations
 
+import copy
 import re
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -82,9 +83,9 @@ class FaultState:
 
     def to_json(self) -> dict[str, Any]:
         with self._lock:
-            out = asdict(self)
-        out.pop("_lock", None)
-        return out
+            return copy.deepcopy({"latency_ms": self.latency_ms, "rate_limit": self.rate_limit,
+                                  "secondary_rate_limit": self.secondary_rate_limit,
+                                  "errors": self.errors, "fail_path": self.fail_path})
 
     @staticmethod
     def _applies(spec: dict[str, Any], method: str, path: str, key: str = "path") -> bool:

@@ -586,7 +586,7 @@ def get_label(ctx: Ctx, owner: str, repo: str, name: str) -> Any:
 
 @route("GET", "/search/issues")
 def search_issues(ctx: Ctx) -> Any:
-    """Search issues: org: repo: user: is:issue is:open|closed state: label:"a" author: and words."""
+    """Search issues: org: repo: user: is:issue is:open/closed state: label:"a" author: and words."""
     q = ctx.args.get("q")
     if not q:
         raise Unprocessable(errors=[{"resource": "Search", "field": "q", "code": "missing"}])
