@@ -156,9 +156,11 @@ class ListOf(Spec):
         if self.unique:
             seen: set[Any] = set()
             for item in value:
-                if isinstance(item, (str, int)) and item in seen:
+                if not isinstance(item, (str, int)):
+                    continue
+                if item in seen:
                     out.append((path, f"expected unique items, found {item!r} more than once"))
-                seen.add(item) if isinstance(item, (str, int)) else None
+                seen.add(item)
 
 
 def _plural(spec: Spec) -> str:

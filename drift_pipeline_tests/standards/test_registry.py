@@ -298,3 +298,15 @@ def test_git_clone_fetcher_when_unreachable_then_unavailable_without_token(tmp_p
 
 def test_load_config_when_ruleset_text_then_same_schema_applies():
     assert load_config("[extends]\nregistry = 'x'\nrulesets = ['a']\n", "rulesets/a.toml").valid
+
+
+def test_resolve_when_github_reference_malformed_then_registry_unresolved_with_line():
+    result = analyse_repo(MappingReader({"check.toml": "# comment\n" + extends("github:acme", "x-internal")}))
+    (problem,) = result.problems
+    assert problem.rule == "registry_unresolved" and problem.line == 3 and "github:owner/repo" in problem.message
+
+
+def test_load_config_when_list_items_repeat_where_unique_required_then_error():
+    text = '[code.quality.disable-comments]\nextensions = ["ts", "ts"]\n'
+    (problem,) = load_config(text, "check.toml").problems
+    assert problem.key == "code.quality.disable-comments.extensions" and "more than once" in problem.message
