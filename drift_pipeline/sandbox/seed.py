@@ -37,7 +37,7 @@ from typing import Any
 import yaml
 
 from drift_pipeline.errors import UsageError
-from drift_pipeline.gitutil import Author, commit_files, git, git_text, rev_parse
+from drift_pipeline.gitutil import Author, git
 from drift_pipeline.sandbox import seed_files as F
 from drift_pipeline.sandbox.github.state import SandboxState
 
@@ -907,40 +907,36 @@ def _wipe_org(state: SandboxState, org: str) -> None:
 # -- git -----------------------------------------------------------------------------------------
 
 
-def _commit(repo: Path, branch: str, files: dict[str, str | bytes | None], message: str, author: Author,
-            when: datetime) -> str:
-    """``gitutil.commit_files``, plus deletions in a bare repository.
+def _fast_import(repo: Path, branch: str,
+                 commits: list[tuple[dict[str, str | bytes | None], str, Author, datetime]]) -> list[str]:
+    """Write a whole linear history onto ``branch`` with one ``git fast-import``; return the shas.
 
-    ``commit_files`` removes paths with ``update-index --force-remove``, which git refuses
-    without a work tree; here deletions go through ``--index-info`` (mode 0), which works on
-    bare repositories, and everything else through ``commit_files`` itself.
+    The same objects ``gitutil.commit_files`` would make, one commit per entry (files mapped to
+    ``None`` are deleted), with explicit dates, but one git process per repository instead of
+    several per file: what keeps seeding hundreds of repos for a benchmark fast.
     """
-    deleted = sorted(p for p, c in files.items() if c is None)
-    if not deleted:
-        return commit_files(repo, branch, files, message, author, when)
-    parent = rev_parse(repo, f"refs/heads/{branch}")
-    index = Path(git_text(repo, "rev-parse", "--absolute-git-dir").strip()) / f"seed-index-{id(files)}"
-    env = {"GIT_INDEX_FILE": str(index)}
-    try:
-        git(repo, "read-tree", parent, env=env)
+    out = bytearray()
+    for mark, (files, message, author, when) in enumerate(commits, 1):
+        stamp = f"{int(when.timestamp())} +0000"
+        msg = (message + "\n").encode()
+        out += (f"commit refs/heads/{branch}\nmark :{mark}\n"
+                f"author {author.name} <{author.email}> {stamp}\n"
+                f"committer {author.name} <{author.email}> {stamp}\n"
+                f"data {len(msg)}\n").encode() + msg
         for path, content in sorted(files.items()):
             if content is None:
+                out += f"D {path}\n".encode()
                 continue
             data = content.encode() if isinstance(content, str) else content
-            blob = git_text(repo, "hash-object", "-w", "--stdin", input=data).strip()
-            git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
-        info = "".join(f"0 {'0' * 40}\t{p}\n" for p in deleted).encode()
-        git(repo, "update-index", "--index-info", input=info, env=env)
-        tree = git_text(repo, "write-tree", env=env).strip()
+            out += f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n"
+        out += b"\n"
+    marks = Path(repo) / "seed-marks"  # ``repo`` is the bare repository itself
+    try:
+        git(repo, "fast-import", "--quiet", "--date-format=raw", f"--export-marks={marks}", input=bytes(out))
+        by_mark = dict(line.split(" ", 1) for line in marks.read_text().splitlines())
     finally:
-        index.unlink(missing_ok=True)
-    stamp = f"{int(when.timestamp())} +0000"
-    commit_env = {"GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email, "GIT_AUTHOR_DATE": stamp,
-                  "GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email,
-                  "GIT_COMMITTER_DATE": stamp}
-    sha = git_text(repo, "commit-tree", tree, "-p", parent, "-m", message, env=commit_env).strip()
-    git(repo, "update-ref", f"refs/heads/{branch}", sha)
-    return sha
+        marks.unlink(missing_ok=True)
+    return [by_mark[f":{i}"].strip() for i in range(1, len(commits) + 1)]
 
 
 # -- the entry point -------------------------------------------------------------------------------
@@ -998,6 +994,7 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
         git_dir = state.create_repo(org, spec.name, default_branch=spec.default_branch, private=spec.private,
                                     archived=spec.archived, description=spec.description,
                                     created_at=commits[0].when)
+        planned: list[tuple[_Commit, dict[str, str | bytes | None]]] = []
         for c in commits:
             if c.when >= window_start and not baseline_cfgs.get(spec.name):
                 baseline_cfgs[spec.name] = json.loads(json.dumps(spec.cfg))
@@ -1007,8 +1004,10 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
                     spec.tree.pop(path, None)
                 else:
                     spec.tree[path] = content
-            sha = _commit(git_dir, spec.default_branch, files, c.message, c.author, c.when)
-            spec.shas.append(sha)
+            planned.append((c, files))
+        spec.shas = _fast_import(git_dir, spec.default_branch,
+                                 [(files, c.message, c.author, c.when) for c, files in planned])
+        for (c, files), sha in zip(planned, spec.shas):
             if c.when >= window_start:
                 spec.window_messages.append(c.message)
             for kind, project, description in c.events:
@@ -1077,16 +1076,16 @@ def _seed_fixed_repos(state: SandboxState, org: str, start: date, teams: list[st
                                      "README.md": F.registry_readme(org)}
     for path in sorted((REGISTRY_DATA / "rulesets").glob("*.toml")):
         files[f"rulesets/{path.name}"] = path.read_bytes()
-    commit_files(reg, "main", files, "feat: import community rulesets (4bba461)", author, born)
+    _fast_import(reg, "main", [(files, "feat: import community rulesets (4bba461)", author, born)])
 
     cfg_born = born + timedelta(days=30, hours=3)
     repo = state.create_repo(org, CONFIG_REPO, created_at=cfg_born,
                              description="Organisation drift-scan configuration.")
-    commit_files(repo, "main", {
+    _fast_import(repo, "main", [({
         "drift.config.yaml": F.drift_config(teams),
         "README.md": f"# drift-config\n\nConfiguration for the daily drift scan of `{org}`.\n",
         ".github/workflows/drift-scan.yml": F.drift_scan_workflow(org),
-    }, "chore: add drift scan configuration", author, cfg_born)
+    }, "chore: add drift scan configuration", author, cfg_born)])
 
 
 def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> str:
