@@ -39,6 +39,7 @@ from drift_pipeline.sources.aws import (
     DEFAULT_ROLE,
     AccountSession,
     account_session,
+    new_botocore_session,
 )
 
 # moto accepts any credentials; these exist only on the sessions built here.
@@ -127,6 +128,7 @@ class AwsSandbox:
     def base_session(self) -> boto3.Session:
         """The caller's own identity: dummy keys, only valid against this server."""
         return boto3.Session(
+            botocore_session=new_botocore_session(),
             aws_access_key_id=DUMMY_ACCESS_KEY_ID,
             aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
             region_name=self.region,

@@ -45,7 +45,12 @@ from typing import Any, Literal
 import boto3
 
 from drift_pipeline.sandbox.aws import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, AwsSandbox
-from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS, DEFAULT_REGION, account_session
+from drift_pipeline.sources.aws import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_REGION,
+    account_session,
+    new_botocore_session,
+)
 
 Status = Literal["active", "pre-release", "deprecated"]
 DriftKind = Literal[
@@ -476,6 +481,7 @@ def _connector(target: AwsSandbox | str, region: str) -> Callable[[str], boto3.S
     if isinstance(target, AwsSandbox):
         return target.account_session
     base = boto3.Session(
+        botocore_session=new_botocore_session(),
         aws_access_key_id=DUMMY_ACCESS_KEY_ID,
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         region_name=region,
