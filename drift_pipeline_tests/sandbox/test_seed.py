@@ -284,3 +284,12 @@ def test_seed_with_aws_deploys_the_infra_repos_at_their_head_commits(tmp_path: P
     for r in report.repos:
         if r.infra_stacks:
             assert f"{r.full_name}" in report.aws
+
+
+def test_readme_demo_scenario_matches_the_default_seed(tmp_path: Path) -> None:
+    from drift_pipeline.sandbox.seed import README_BEGIN, README_END, readme_scenario
+
+    readme = (Path(__file__).parents[2] / "drift_pipeline" / "sandbox" / "README.md").read_text()
+    block = readme[readme.index(README_BEGIN):readme.index(README_END) + len(README_END)]
+    assert block == readme_scenario(seed_org(tmp_path)), (
+        "README demo scenario is stale: run `uv run --frozen python -m drift_pipeline.sandbox.seed`")
