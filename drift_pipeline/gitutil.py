@@ -77,13 +77,15 @@ def commit_files(repo: Path, branch: str, files: Mapping[str, str | bytes | None
             git(repo, "read-tree", parent, env=env)
         else:
             git(repo, "read-tree", "--empty", env=env)
+        lines = []
         for path, content in sorted(files.items()):
-            if content is None:
-                git(repo, "update-index", "--force-remove", "--", path, env=env)
+            if content is None:     # mode 0 removes the entry; works without a work tree
+                lines.append(f"0 {'0' * 40}\t{path}")
                 continue
             data = content.encode() if isinstance(content, str) else content
             blob = git_text(repo, "hash-object", "-w", "--stdin", input=data).strip()
-            git(repo, "update-index", "--add", "--cacheinfo", f"100644,{blob},{path}", env=env)
+            lines.append(f"100644 {blob}\t{path}")
+        git(repo, "update-index", "--index-info", input="\n".join(lines).encode() + b"\n", env=env)
         tree = git_text(repo, "write-tree", env=env).strip()
     finally:
         index.unlink(missing_ok=True)

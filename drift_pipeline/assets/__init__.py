@@ -1,0 +1,1 @@
+"""Dagster assets: thin wiring of sources, scans, rules and the store."""

@@ -1,0 +1,69 @@
+"""Dagster resources: each external system once, configured from the environment.
+
+Secrets come through ``dg.EnvVar`` and never appear in run config or logs; base URLs are plain
+fields, so github.com, GitHub Enterprise Server and the sandbox differ only in configuration.
+"""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from collections.abc import Iterator
+
+import dagster as dg
+from pydantic import Field
+
+from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
+from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore, PersistentCache
+
+
+class GitHubResource(dg.ConfigurableResource):
+    """Read access to one GitHub (github.com, GHES at ``https://host/api/v3``, or the sandbox)."""
+
+    api_url: str = Field(default=DEFAULT_API_URL, description="REST API base URL.")
+    token: str | None = Field(default=None, description="Token; set it with EnvVar('GITHUB_TOKEN').")
+    orgs: str = Field(default="", description="Comma-separated orgs (or users) to scan.")
+    retries: int = Field(default=5, description="Retries for 5xx and network errors.")
+    backoff_seconds: float = Field(default=0.5, description="Exponential backoff factor for retries.")
+    max_rate_limit_wait_seconds: float = Field(
+        default=900, description="Longest wait for a rate-limit reset before the scan fails.")
+    seconds_between_writes: float = Field(
+        default=1.0, description="Pause between content-creating requests (secondary limits).")
+
+    def org_list(self) -> list[str]:
+        orgs = [o.strip() for o in self.orgs.split(",") if o.strip()]
+        if not orgs:
+            raise dg.Failure("No org to scan: set DRIFT_ORGS (comma-separated) for the GitHub resource.")
+        return orgs
+
+    def source(self, cache: PersistentCache | None = None) -> GitHubSource:
+        return GitHubSource(self.api_url, self.token, cache=cache, retries=self.retries,
+                            backoff=self.backoff_seconds,
+                            max_rate_limit_wait=self.max_rate_limit_wait_seconds,
+                            seconds_between_writes=self.seconds_between_writes)
+
+
+class DriftStoreResource(dg.ConfigurableResource):
+    """The DuckDB file holding every snapshot and finding."""
+
+    database: str = Field(default=DEFAULT_DB_PATH, description="Path of the DuckDB file.")
+
+    @contextmanager
+    def open(self) -> Iterator[DriftStore]:
+        store = DriftStore(self.database)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def resources_from_env() -> dict[str, dg.ConfigurableResource]:
+    """The resources the deployed code location uses, read from the environment."""
+    return {
+        "github": GitHubResource(
+            api_url=os.environ.get("GITHUB_API_URL", DEFAULT_API_URL),
+            token=dg.EnvVar("GITHUB_TOKEN"),
+            orgs=os.environ.get("DRIFT_ORGS", ""),
+        ),
+        "store": DriftStoreResource(database=os.environ.get("DRIFT_DB_PATH", DEFAULT_DB_PATH)),
+    }

@@ -1,0 +1,459 @@
+"""The code domain's scans: repo inventory and config snapshots for one instant.
+
+``scan_inventory`` lists the org's repos with their head commit at the scan instant and decides
+scope; ``scan_configs`` reads, for every repo in scope, the standards files and every file they
+track. Both take the previous snapshot (the *baseline*) and read as little as they can:
+
+- a repo whose head commit is the baseline's is carried forward: no tree, no blob request;
+- trees and blobs are addressed by sha and come from the source's cache once read;
+- commits are listed only for tracked files whose content changed since the baseline.
+
+Backfills are exact: the state at a past instant is the last commit at or before it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from drift_pipeline.errors import SourceError, redact
+from drift_pipeline.gitutil import GitError
+from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState
+from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
+from drift_pipeline.standards import RegistryResolver, RepoStandards, analyse_repo
+from drift_pipeline.standards.registry import RegistryUnavailable
+
+CONTENT_KINDS = ("config", "metadata")   # kinds whose content is kept in the snapshot row itself
+MAX_BLOB_CHARS = 256_000
+
+
+class CodeSource(Protocol):
+    """What the code scans need from a source (GitHubSource and GitLocalSource both fit)."""
+
+    def list_repos(self, org: str) -> list[RepoRecord]: ...
+    def get_repo(self, org: str, name: str) -> RepoRecord: ...
+    def head_at(self, repo: RepoRecord, until: datetime) -> CommitRecord | None: ...
+    def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]: ...
+    def blob_text(self, full_name: str, sha: str) -> str | None: ...
+    def path_commits(self, full_name: str, head_sha: str, path: str, since: datetime | None,
+                     until: datetime) -> list[CommitRecord]: ...
+    def commit_url(self, repo: RepoRecord, sha: str) -> str | None: ...
+
+
+# -- readers over a source ---------------------------------------------------------------------
+class SourceTreeReader:
+    """The standards engine's TreeReader over a source's tree; blobs are read on demand."""
+
+    def __init__(self, source: CodeSource, full_name: str, entries: Iterable[TreeEntry]):
+        self._source = source
+        self._full_name = full_name
+        self._entries = {e.path: e for e in entries}
+        self.read: dict[str, str | None] = {}   # blob sha -> text, for everything read
+
+    def list_paths(self) -> list[str]:
+        return sorted(self._entries)
+
+    def blob_sha(self, path: str) -> str | None:
+        entry = self._entries.get(path)
+        return entry.sha if entry else None
+
+    def read_text(self, path: str) -> str | None:
+        entry = self._entries.get(path)
+        if entry is None:
+            return None
+        if entry.sha not in self.read:
+            self.read[entry.sha] = self._source.blob_text(self._full_name, entry.sha)
+        return self.read[entry.sha]
+
+
+class SourceRegistryFetcher:
+    """Registries on the same GitHub (or folder of clones), read as of the scan instant."""
+
+    def __init__(self, source: CodeSource, org: str, at: datetime):
+        self._source = source
+        self._org = org
+        self._at = at
+        self.heads: dict[str, str] = {}       # "owner/repo@ref" -> commit sha used
+
+    def head(self, owner: str, repo: str, ref: str | None) -> str:
+        """The registry's commit at the scan instant (one request per registry and scan)."""
+        key = f"{owner}/{repo}@{ref or ''}"
+        if key not in self.heads:
+            record = self._source.get_repo(owner, repo)
+            if ref:
+                record = RepoRecord(org=record.org, name=record.name, owner=record.owner,
+                                    default_branch=ref, html_url=record.html_url)
+            commit = self._source.head_at(record, self._at)
+            if commit is None:
+                raise RegistryUnavailable(f"registry github:{owner}/{repo} has no commit on "
+                                          f"{record.default_branch} at {self._at:%Y-%m-%d %H:%M}")
+            self.heads[key] = commit.sha
+        return self.heads[key]
+
+    def unchanged(self, previous: Mapping[str, str]) -> bool:
+        """True when every registry in ``previous`` (key -> sha) still has the same head."""
+        try:
+            for key, sha in previous.items():
+                owner_repo, ref = key.split("@", 1)
+                owner, repo = owner_repo.split("/", 1)
+                if self.head(owner, repo, ref or None) != sha:
+                    return False
+        except (SourceError, GitError, RegistryUnavailable, ValueError):
+            return False
+        return True
+
+    def fetch(self, owner: str, repo: str, ref: str | None) -> SourceTreeReader:
+        try:
+            sha = self.head(owner, repo, ref)
+            return SourceTreeReader(self._source, f"{owner}/{repo}", self._source.tree(f"{owner}/{repo}", sha))
+        except (SourceError, GitError) as exc:
+            raise RegistryUnavailable(f"registry github:{owner}/{repo} could not be read: {exc}") from None
+
+
+# -- inventory ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InventoryResult:
+    rows: list[dict[str, Any]]
+    errors: list[dict[str, str]]
+
+
+def _scope(record: RepoRecord, org: str) -> str | None:
+    """Why a repo is out of scope before reading it, or None."""
+    if record.owner.lower() != org.lower():
+        return f"owned by {record.owner}, not {org}"
+    if record.archived:
+        return "archived"
+    if record.disabled:
+        return "disabled"
+    return None
+
+
+def scan_inventory(source: CodeSource, org: str, at: datetime,
+                   baseline: Mapping[str, Mapping[str, Any]] | None = None,
+                   baseline_at: datetime | None = None,
+                   only: Sequence[str] | None = None) -> InventoryResult:
+    """Every repo of ``org`` with its head at ``at`` and its scope.
+
+    ``baseline`` holds the previous inventory rows by repo name, taken at ``baseline_at``; a repo
+    not pushed since then keeps its head and scope without a request.
+    """
+    baseline = baseline or {}
+    rows, errors = [], []
+    for record in sorted(source.list_repos(org), key=lambda r: r.name):
+        if only and record.name not in only:
+            continue
+        row: dict[str, Any] = {
+            "repo": record.name, "owner": record.owner, "default_branch": record.default_branch,
+            "pushed_at": record.pushed_at, "archived": record.archived, "disabled": record.disabled,
+            "fork": record.fork, "private": record.private, "carried_forward": False,
+            "has_metadata": False, "has_config": False, "in_scope": False, "config_files": [],
+        }
+        reason = _scope(record, org)
+        if reason:
+            rows.append({**row, "scope_reason": reason})
+            continue
+        prev = baseline.get(record.name)
+        try:
+            if (prev and prev.get("head_sha") and baseline_at and record.pushed_at
+                    and record.pushed_at <= baseline_at and record.pushed_at <= at):
+                rows.append(_carry(row, prev))       # not pushed since the baseline
+                continue
+            head = source.head_at(record, at)
+            if head is None:
+                rows.append({**row, "scope_reason": "no commit yet"})
+                continue
+            row.update(head_sha=head.sha, head_date=head.date)
+            if prev and prev.get("head_sha") == head.sha:
+                rows.append(_carry(row, prev))
+                continue
+            standards = analyse_repo(SourceTreeReader(source, record.full_name,
+                                                      source.tree(record.full_name, head.sha)))
+            rows.append({**row, **_scope_fields(standards)})
+        except (SourceError, GitError) as exc:
+            message = redact(str(exc))
+            errors.append({"repo": record.name, "error": message})
+            known = _carry(row, prev) if prev else {**row, "scope_reason": "scan failed"}
+            rows.append({**known, "carried_forward": False, "error": message})
+    return InventoryResult(rows, errors)
+
+
+def _carry(row: dict[str, Any], prev: Mapping[str, Any]) -> dict[str, Any]:
+    keep = ("head_sha", "head_date", "has_metadata", "has_config", "in_scope", "scope_reason",
+            "tier", "status", "team", "config_files")
+    return {**row, **{k: prev.get(k) for k in keep}, "carried_forward": True}
+
+
+def _scope_fields(standards: RepoStandards) -> dict[str, Any]:
+    meta = standards.metadata
+    reason = None
+    if not meta.present:
+        reason = "no repo-metadata.yaml (or [metadata] table)"
+    elif not standards.config_files:
+        reason = "no check.toml or standards.toml"
+    return {"has_metadata": meta.present, "has_config": bool(standards.config_files),
+            "in_scope": standards.in_scope, "scope_reason": reason, "tier": meta.tier,
+            "status": meta.status, "team": meta.team, "config_files": list(standards.config_files)}
+
+
+# -- config snapshots --------------------------------------------------------------------------
+@dataclass
+class Baseline:
+    """The previous config snapshot, as stored rows grouped by repo."""
+    at: datetime | None = None
+    status: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    projects: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    problems: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @classmethod
+    def from_rows(cls, at: datetime | None, status: Iterable[dict[str, Any]],
+                  files: Iterable[dict[str, Any]], projects: Iterable[dict[str, Any]],
+                  problems: Iterable[dict[str, Any]]) -> Baseline:
+        base = cls(at=at)
+        for row in status:
+            base.status[row["repo"]] = row
+        for target, rows in ((base.files, files), (base.projects, projects), (base.problems, problems)):
+            for row in rows:
+                target.setdefault(row["repo"], []).append(row)
+        return base
+
+
+SNAPSHOT_TABLES = ("config_snapshots", "config_projects", "config_problems",
+                   "config_scan_status", "config_file_commits")
+
+
+@dataclass
+class ConfigScan:
+    """Rows for every snapshot table of one day, plus the blob texts read."""
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in SNAPSHOT_TABLES})
+    blobs: dict[str, str | None] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [r for r in self.tables["config_scan_status"] if r["mode"] == "failed"]
+
+    def count(self, mode: str) -> int:
+        return sum(1 for r in self.tables["config_scan_status"] if r["mode"] == mode)
+
+
+def scan_configs(source: CodeSource, org: str, at: datetime, inventory: Sequence[Mapping[str, Any]],
+                 baseline: Baseline | None = None,
+                 resolver_factory: Any = None) -> ConfigScan:
+    """Snapshot the standards of every repo in scope (or in the baseline) at ``at``."""
+    baseline = baseline or Baseline()
+    fetcher = SourceRegistryFetcher(source, org, at)
+    resolver = resolver_factory(fetcher) if resolver_factory else RegistryResolver(fetcher=fetcher)
+    scan = ConfigScan()
+    records = {r.name: r for r in _records(inventory, org)}
+    for row in inventory:
+        name = row["repo"]
+        was_scanned = name in baseline.status and baseline.status[name].get("mode") != "failed"
+        if not (row.get("in_scope") or (was_scanned and row.get("head_sha") and not row.get("archived"))):
+            continue
+        if row.get("error"):
+            _failed(scan, name, row.get("head_sha"), row["error"])
+            continue
+        try:
+            _scan_repo(source, scan, records[name], row, at, baseline, resolver, fetcher)
+        except (SourceError, GitError) as exc:
+            _failed(scan, name, row.get("head_sha"), redact(str(exc)))
+    return scan
+
+
+def _records(inventory: Iterable[Mapping[str, Any]], org: str) -> Iterable[RepoRecord]:
+    for row in inventory:
+        yield RepoRecord(org=org, name=row["repo"], owner=row.get("owner") or org,
+                         default_branch=row.get("default_branch") or "main",
+                         html_url=row.get("html_url"))
+
+
+def _failed(scan: ConfigScan, repo: str, head: str | None, error: str) -> None:
+    scan.tables["config_scan_status"].append(
+        {"repo": repo, "head_sha": head, "mode": "failed", "error": error, "files": 0})
+
+
+def _registry_key(heads: Mapping[str, str], registries: Iterable[str]) -> dict[str, str]:
+    wanted = set(registries)
+    return {k: v for k, v in sorted(heads.items()) if k.split("@", 1)[0] in wanted}
+
+
+def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Mapping[str, Any],
+               at: datetime, baseline: Baseline, resolver: RegistryResolver,
+               fetcher: SourceRegistryFetcher) -> None:
+    name, head = record.name, row["head_sha"]
+    prev_status = baseline.status.get(name)
+    if (prev_status and prev_status.get("head_sha") == head and prev_status.get("mode") != "failed"
+            and fetcher.unchanged(_json_dict(prev_status.get("registry_heads")))):
+        _carry_forward(scan, name, baseline)
+        return
+    reader = SourceTreeReader(source, record.full_name, source.tree(record.full_name, head))
+    standards = analyse_repo(reader, resolver)
+    commit_url = source.commit_url(record, head)
+    head_date = row.get("head_date")
+    tracked = {t.path: (project.path, t) for project in standards.projects for t in project.tracked_files}
+    files = []
+    for path, (project, t) in sorted(tracked.items()):
+        sha = reader.blob_sha(path)
+        text = reader.read_text(path)
+        if text is not None and len(text) > MAX_BLOB_CHARS:
+            text = None
+        scan.blobs[sha] = text
+        files.append({"repo": name, "project": project, "path": path, "kind": t.kind, "tool": t.tool,
+                      "blob_sha": sha, "content": text if t.kind in CONTENT_KINDS else None,
+                      "commit_sha": head, "commit_url": commit_url, "commit_author": None,
+                      "commit_date": head_date, "carried_forward": False})
+    scan.tables["config_snapshots"] += files
+
+    for project in standards.projects:
+        tier = project.tier_check
+        scan.tables["config_projects"].append({
+            "repo": name, "project": project.path, "type": project.type,
+            "config_file": project.config_file, "tier": project.metadata.tier,
+            "status": project.metadata.status, "team": project.metadata.team,
+            "registry": project.registry, "rulesets": list(project.rulesets),
+            "tier_valid": tier.valid if tier else None, "tier_message": tier.message if tier else None,
+            "carried_forward": False})
+    for project_path, problem in _problems(standards):
+        scan.tables["config_problems"].append({
+            "repo": name, "project": project_path, "file": problem.file, "key": problem.key,
+            "line": problem.line, "message": problem.message, "rule": problem.rule,
+            "severity": problem.severity})
+
+    # Commits for tracked files whose content changed since the baseline (none on day one).
+    prev_files = {f["path"]: f for f in baseline.files.get(name, [])}
+    current = {f["path"]: f["blob_sha"] for f in files}
+    changed = sorted(p for p in set(current) | set(prev_files)
+                     if current.get(p) != (prev_files[p]["blob_sha"] if p in prev_files else None))
+    still_present = sorted(p for p in prev_files if p not in current and reader.blob_sha(p))
+    if prev_status is not None:
+        for path in changed:
+            if path in still_present:
+                continue
+            for c in source.path_commits(record.full_name, head, path, baseline.at, at):
+                scan.tables["config_file_commits"].append({
+                    "repo": name, "path": path, "commit_sha": c.sha,
+                    "commit_url": c.url or source.commit_url(record, c.sha), "author": c.author,
+                    "committed_at": c.date, "message": c.message})
+    registries = {p.registry.split("@")[0].removeprefix("github:") for p in standards.projects if p.registry}
+    scan.tables["config_scan_status"].append({
+        "repo": name, "head_sha": head, "mode": "read", "error": None, "files": len(files),
+        "still_present": still_present, "registry_heads": _registry_key(fetcher.heads, registries)})
+
+
+def _problems(standards: RepoStandards) -> list[tuple[str, Any]]:
+    seen: dict[tuple[str, Any], None] = {}
+    for project in standards.projects:
+        for problem in project.problems:
+            seen.setdefault((project.path, problem), None)
+    owned = {p for _, p in seen}
+    for problem in standards.problems:
+        if problem not in owned:
+            seen.setdefault((".", problem), None)
+    return list(seen)
+
+
+def _carry_forward(scan: ConfigScan, name: str, baseline: Baseline) -> None:
+    strip = ("scan_date", "org")
+    for table, rows in (("config_snapshots", baseline.files.get(name, [])),
+                        ("config_projects", baseline.projects.get(name, [])),
+                        ("config_problems", baseline.problems.get(name, []))):
+        for r in rows:
+            new = {k: v for k, v in r.items() if k not in strip}
+            if "carried_forward" in new:
+                new["carried_forward"] = True
+            scan.tables[table].append(new)
+    status = {k: v for k, v in baseline.status[name].items() if k not in strip}
+    scan.tables["config_scan_status"].append({**status, "mode": "carried_forward", "error": None})
+
+
+# -- rows -> rule records ------------------------------------------------------------------------
+def repo_code_states(org: str, files: Iterable[Mapping[str, Any]], projects: Iterable[Mapping[str, Any]],
+                     problems: Iterable[Mapping[str, Any]], status: Iterable[Mapping[str, Any]],
+                     commits: Iterable[Mapping[str, Any]], blobs: Mapping[str, str | None]) -> dict[str, RepoCode]:
+    """Turn one day's snapshot rows (in SNAPSHOT_TABLES order) into ``rules.code`` records."""
+    by_repo: dict[str, dict[str, Any]] = {}
+    for s in status:
+        if s["mode"] == "failed":
+            continue
+        present = s.get("still_present")
+        by_repo[s["repo"]] = {"head": s.get("head_sha"), "url": None, "files": {}, "projects": [], "problems": [],
+                              "commits": {}, "still_present": frozenset(_json_list(present))}
+    for f in files:
+        if f["repo"] in by_repo:
+            by_repo[f["repo"]]["url"] = f.get("commit_url")
+            content = f.get("content")
+            if content is None:
+                content = blobs.get(f.get("blob_sha") or "")
+            by_repo[f["repo"]]["files"][f["path"]] = TrackedState(
+                path=f["path"], project=f["project"], kind=f["kind"], tool=f.get("tool"),
+                blob_sha=f.get("blob_sha"), content=content)
+    for p in projects:
+        if p["repo"] in by_repo:
+            by_repo[p["repo"]]["projects"].append(ProjectState(p["project"], p.get("type"), p.get("config_file")))
+    for p in problems:
+        if p["repo"] in by_repo:
+            by_repo[p["repo"]]["problems"].append(ProblemState(
+                p["project"], p.get("file") or "", p.get("key"), p.get("line"), p.get("message") or "",
+                p.get("rule") or "invalid_config", p.get("severity") or "error"))
+    for c in sorted(commits, key=lambda c: c["committed_at"], reverse=True):
+        if c["repo"] in by_repo:
+            by_repo[c["repo"]]["commits"].setdefault(c["path"], []).append(CommitRef(
+                c["commit_sha"], c.get("commit_url"), c.get("author") or "", c["committed_at"],
+                c.get("message") or ""))
+    return {name: RepoCode(org=org, repo=name, head_sha=d["head"],
+                           head_url=d["url"],
+                           files=d["files"], projects=tuple(d["projects"]), problems=tuple(d["problems"]),
+                           commits={p: tuple(cs) for p, cs in d["commits"].items()},
+                           still_present=d["still_present"])
+            for name, d in by_repo.items()}
+
+
+def _json_list(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return list(json.loads(value))
+    return list(value)
+
+
+def _json_dict(value: Any) -> dict[str, str]:
+    if not value:
+        return {}
+    return dict(json.loads(value)) if isinstance(value, str) else dict(value)
+
+
+def blob_shas(files: Iterable[Mapping[str, Any]]) -> set[str]:
+    return {f["blob_sha"] for f in files if f.get("blob_sha") and f.get("content") is None}
+
+
+# -- a whole window in memory (the CLI's path; the assets store each day instead) ---------------
+@dataclass(frozen=True)
+class WindowResult:
+    findings: list[Any]
+    inventory: list[dict[str, Any]]
+    scan: ConfigScan
+    errors: list[dict[str, Any]]
+
+
+def scan_window(source: CodeSource, org: str, at: datetime, baseline_at: datetime, scan_date: date,
+                only: Sequence[str] | None = None, resolver_factory: Any = None) -> WindowResult:
+    """Code drift between ``baseline_at`` and ``at``, computed without a store."""
+    from drift_pipeline.rules import code as code_rules
+
+    base_inv = scan_inventory(source, org, baseline_at, only=only)
+    base = scan_configs(source, org, baseline_at, base_inv.rows, resolver_factory=resolver_factory)
+    inventory = scan_inventory(source, org, at, {r["repo"]: r for r in base_inv.rows}, baseline_at, only=only)
+    baseline = Baseline.from_rows(baseline_at, *(base.tables[t] for t in
+                                                 ("config_scan_status", "config_snapshots",
+                                                  "config_projects", "config_problems")))
+    scan = scan_configs(source, org, at, inventory.rows, baseline, resolver_factory=resolver_factory)
+    blobs = {**base.blobs, **scan.blobs}
+    today = repo_code_states(org, *(scan.tables[t] for t in SNAPSHOT_TABLES), blobs)
+    before = repo_code_states(org, *(base.tables[t] for t in SNAPSHOT_TABLES), blobs)
+    findings = code_rules.evaluate(scan_date, today, before)
+    errors = inventory.errors + [{"repo": e["repo"], "error": e["error"]} for e in scan.errors
+                                 if e["repo"] not in {i["repo"] for i in inventory.errors}]
+    return WindowResult(findings, inventory.rows, scan, errors)
