@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -269,6 +269,36 @@ def test_cli_seed_writes_the_state_and_prints_the_report(tmp_path: Path) -> None
 
 def test_library_default_end_date_is_fixed() -> None:
     assert DEFAULT_END_DATE.isoformat() == "2026-02-27"
+
+
+# -- served over HTTP --------------------------------------------------------------------------------
+
+
+@pytest.mark.integration
+def test_seeded_org_reads_back_through_the_github_sandbox_with_pygithub(seeded: SeedReport) -> None:
+    from github import Auth, Github, GithubException
+
+    from drift_pipeline.sandbox.github.server import GitHubSandbox
+
+    gh = GitHubSandbox(seeded.state_dir).start()
+    try:
+        client = Github(base_url=gh.url, auth=Auth.Token("sandbox-token"), per_page=100,
+                        seconds_between_requests=0, seconds_between_writes=0)
+        names = {r.name for r in client.get_organization("acme").get_repos(type="all")}
+        assert names == {r.name for r in seeded.repos} | {"standards-community", "drift-config"}
+        payments = client.get_repo("acme/payments-service")
+        protection = payments.get_branch("main").get_protection()
+        assert protection.required_pull_request_reviews.required_approving_review_count == 1
+        assert "required_reviews = 2" in payments.get_contents("check.toml").decoded_content.decode()
+        with pytest.raises(GithubException) as err:
+            client.get_repo("acme/reporting-service").get_branch("master").get_protection()
+        assert err.value.status == 404
+        commits = client.get_repo("acme/notifications-worker").get_commits(
+            since=datetime.combine(seeded.start_date, time(0), tzinfo=timezone.utc))
+        event = next(e for e in seeded.events if e.repo == "notifications-worker")
+        assert set(event.commit_shas) <= {c.sha for c in commits}
+    finally:
+        gh.stop()
 
 
 # -- AWS ----------------------------------------------------------------------------------------
