@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 
+from drift_pipeline.commands.code import code_group
 from drift_pipeline.commands.config import config_group
 from drift_pipeline.commands.sandbox import sandbox_group
 
 COMMANDS: list[click.Command] = [
+    code_group,
     config_group,
     sandbox_group,
 ]
