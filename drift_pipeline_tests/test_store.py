@@ -1,0 +1,60 @@
+"""The DuckDB store: day replacement, blobs, the persistent source cache (real DuckDB file)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from drift_pipeline.store import DriftStore
+
+D1, D2 = date(2026, 1, 1), date(2026, 1, 2)
+
+
+def test_replacing_a_day_keeps_other_days_and_other_orgs(tmp_path):
+    with DriftStore(tmp_path / "d.duckdb") as store:
+        store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "a"}, {"repo": "b"}]})
+        store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "a"}]})
+        store.replace_day(D2, "other", {"repo_inventory": [{"repo": "z"}]})
+        store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "c"}]})
+        got = store.rows("SELECT scan_date, org, repo FROM repo_inventory ORDER BY ALL")
+    assert [(r["scan_date"], r["org"], r["repo"]) for r in got] == [
+        (D1, "acme", "a"), (D1, "acme", "b"), (D2, "acme", "c"), (D2, "other", "z")]
+
+
+def test_a_failed_write_leaves_the_previous_rows(tmp_path):
+    with DriftStore(tmp_path / "d.duckdb") as store:
+        store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "a"}]})
+        with pytest.raises(Exception):
+            store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "b"}], "no_such_table": [{"x": 1}]})
+        assert [r["repo"] for r in store.day_rows("repo_inventory", D1, "acme")] == ["a"]
+
+
+def test_json_columns_round_trip_and_latest_day_before(tmp_path):
+    with DriftStore(tmp_path / "d.duckdb") as store:
+        store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "a", "config_files": ["check.toml"]}]})
+        assert store.day_rows("repo_inventory", D1, "acme")[0]["config_files"] == '["check.toml"]'
+        assert store.latest_day_before("repo_inventory", D2, "acme") == D1
+        assert store.latest_day_before("repo_inventory", D1, "acme") is None
+
+
+def test_blobs_are_stored_once_by_sha(tmp_path):
+    with DriftStore(tmp_path / "d.duckdb") as store:
+        store.put_blobs({"s1": "one", "s2": None})
+        store.put_blobs({"s1": "one"})
+        assert store.blobs(["s1", "s2", "s3"]) == {"s1": "one", "s2": None}
+
+
+def test_source_cache_persists_after_flush_only(tmp_path):
+    path = tmp_path / "d.duckdb"
+    with DriftStore(path) as store:
+        cache = store.source_cache()
+        cache["k"] = "v"
+        assert cache["k"] == "v"
+    with DriftStore(path) as store:
+        assert "k" not in store.source_cache()
+        cache = store.source_cache()
+        cache["k"] = "v2"
+        assert cache.flush() == 1
+    with DriftStore(path) as store:
+        assert store.source_cache()["k"] == "v2"
