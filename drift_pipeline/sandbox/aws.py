@@ -29,6 +29,7 @@ import threading
 import urllib.request
 from collections.abc import Mapping, Sequence
 from types import TracebackType
+from typing import TextIO
 
 import boto3
 from botocore.config import Config
@@ -170,7 +171,7 @@ def serve(
     port: int = 0,
     accounts: Mapping[str, str] | None = None,
     ready_file: str | None = None,
-    out=None,
+    out: TextIO | None = None,
 ) -> None:
     """Run the AWS sandbox until SIGTERM or SIGINT: the body of ``python -m``.
 

@@ -36,10 +36,9 @@ import copy
 import json
 import random
 import re
-from collections.abc import Callable
-from itertools import permutations
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import permutations
 from typing import Any, Literal
 
 import boto3
@@ -448,8 +447,9 @@ def _resources_of(repo: InfraRepo, types: Sequence[str]) -> list[tuple[str, str,
 
 def _plan_drift(repos: Sequence[InfraRepo], rng: random.Random) -> dict[str, tuple]:
     """Pick (repo, env, ...) for the three injected drifts, deterministically from ``rng``."""
-    active = sorted((r for r in repos if r.status == "active"), key=lambda r: (r.full_name, r.project))
-    order = list(active)
+    order = sorted(
+        (r for r in repos if r.status == "active"), key=lambda r: (r.full_name, r.project)
+    )
     rng.shuffle(order)
 
     def eligible_orphan(r: InfraRepo) -> bool:
@@ -472,8 +472,16 @@ def _plan_drift(repos: Sequence[InfraRepo], rng: random.Random) -> dict[str, tup
         )
     return {
         "orphaned": (orphan, rng.choice(orphan.deployed_envs()), rng.choice(_MISSABLE)),
-        "missing": (missing, rng.choice(missing.deployed_envs()), rng.choice(_resources_of(missing, _MISSABLE))),
-        "ingress_changed": (ingress, rng.choice(ingress.deployed_envs()), rng.choice(_resources_of(ingress, (_SG,)))),
+        "missing": (
+            missing,
+            rng.choice(missing.deployed_envs()),
+            rng.choice(_resources_of(missing, _MISSABLE)),
+        ),
+        "ingress_changed": (
+            ingress,
+            rng.choice(ingress.deployed_envs()),
+            rng.choice(_resources_of(ingress, (_SG,))),
+        ),
     }
 
 
@@ -551,7 +559,11 @@ def _deploy_stack(
 
 
 def _tag_resource(session: _Account, rtype: str, physical_id: str, tags: dict[str, str]) -> None:
-    """Apply the stack's tags to one resource, as CloudFormation propagates them (moto: EC2 only)."""
+    """Apply the stack's tags to one resource, as CloudFormation propagates them.
+
+    moto propagates stack tags to EC2 only; the other types get them here. Types not listed
+    keep whatever moto gave them.
+    """
     pairs = [{"Key": k, "Value": v} for k, v in tags.items()]
     if rtype == "AWS::S3::Bucket":
         s3 = session.client("s3")
@@ -591,7 +603,8 @@ def _slug(text: str) -> str:
 
 
 def _orphan(
-    session: Callable[[str], _Account], repo: InfraRepo, env: str, rtype: str) -> InjectedDrift:
+    session: Callable[[str], _Account], repo: InfraRepo, env: str, rtype: str
+) -> InjectedDrift:
     """A resource tagged for ``repo`` but created outside any stack (left behind by hand)."""
     account = repo.accounts[env]
     s = session(account)
@@ -631,7 +644,8 @@ def _orphan(
 
 
 def _delete_resource(
-    session: Callable[[str], _Account], repo: InfraRepo, env: str, target: tuple[str, str, str]) -> InjectedDrift:
+    session: Callable[[str], _Account], repo: InfraRepo, env: str, target: tuple[str, str, str]
+) -> InjectedDrift:
     """Delete one declared bucket or queue out of band; its stack still lists it."""
     stack, logical_id, rtype = target
     account = repo.accounts[env]
@@ -673,7 +687,8 @@ SSH_FROM_ANYWHERE: dict[str, Any] = {
 
 
 def _open_ssh(
-    session: Callable[[str], _Account], repo: InfraRepo, env: str, target: tuple[str, str, str]) -> InjectedDrift:
+    session: Callable[[str], _Account], repo: InfraRepo, env: str, target: tuple[str, str, str]
+) -> InjectedDrift:
     """Authorize 0.0.0.0/0 on port 22 out of band on one declared security group."""
     stack, logical_id, rtype = target
     account = repo.accounts[env]

@@ -135,14 +135,15 @@ def account_session(
     cannot be reached, or when the credentials it returns belong to another account.
     """
     arn = role_arn(account_id, role_name)
-    base = base_session or boto3.Session(botocore_session=new_botocore_session(), region_name=region)
+    if base_session is None:
+        base_session = boto3.Session(botocore_session=new_botocore_session(), region_name=region)
     sts_kwargs: dict[str, Any] = {"region_name": region}
     if endpoint_url:
         sts_kwargs["endpoint_url"] = endpoint_url
     if client_config is not None:
         sts_kwargs["config"] = client_config
     try:
-        answer = base.client("sts", **sts_kwargs).assume_role(
+        answer = base_session.client("sts", **sts_kwargs).assume_role(
             RoleArn=arn, RoleSessionName=session_name, DurationSeconds=duration_seconds
         )
     except ClientError as exc:

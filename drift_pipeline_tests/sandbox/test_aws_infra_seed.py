@@ -106,8 +106,8 @@ def test_stack_template_is_json_with_env_parameter_and_service_resources():
 def test_stack_template_variants_add_a_table_then_an_ingress_rule():
     v0, v1, v2 = (stack_template("orders-api", variant=v) for v in (0, 1, 2))
     assert "Table" not in v0["Resources"] and "Table" in v1["Resources"]
-    ports = [r["FromPort"] for r in v2["Resources"]["SecurityGroup"]["Properties"]["SecurityGroupIngress"]]
-    assert ports == [443, 8443]
+    ingress = v2["Resources"]["SecurityGroup"]["Properties"]["SecurityGroupIngress"]
+    assert [r["FromPort"] for r in ingress] == [443, 8443]
     assert stack_template("orders-api", variant=1) == v1  # deterministic
 
 
@@ -121,16 +121,11 @@ def test_stack_template_with_unusable_stack_name_raises_value_error(bad):
 
 
 def test_deploy_creates_each_stack_per_env_and_skips_prod_for_pre_release(sandbox, scenario):
+    everywhere = ("orders-api", "payments-api", "catalog-api", "billing-api")
     expected = {
-        "dev": {"orders-api-dev", "payments-api-dev", "catalog-api-dev", "search-api-dev", "billing-api-dev"},
-        "staging": {
-            "orders-api-staging",
-            "payments-api-staging",
-            "catalog-api-staging",
-            "search-api-staging",
-            "billing-api-staging",
-        },
-        "prod": {"orders-api-prod", "payments-api-prod", "catalog-api-prod", "billing-api-prod"},
+        "dev": {f"{s}-dev" for s in (*everywhere, "search-api")},
+        "staging": {f"{s}-staging" for s in (*everywhere, "search-api")},
+        "prod": {f"{s}-prod" for s in everywhere},  # search is pre-release
     }
     for env, names in expected.items():
         assert _stack_names(sandbox.session(env)) == names
@@ -163,7 +158,8 @@ def test_every_deployed_resource_carries_its_stacks_drift_tags(sandbox, scenario
                 "drift:commit": stack.commit_sha,
             }
             assert {k: tags[stack.stack_id][k] for k in DRIFT_TAGS} == want
-            for res in cf.list_stack_resources(StackName=stack.stack_name)["StackResourceSummaries"]:
+            listed = cf.list_stack_resources(StackName=stack.stack_name)
+            for res in listed["StackResourceSummaries"]:
                 if (stack.stack_name, res["LogicalResourceId"]) == (
                     missing.stack_name,
                     missing.logical_id,
@@ -214,18 +210,23 @@ def test_missing_resource_is_in_template_and_stack_but_gone(sandbox, scenario):
     )["StackResourceDetail"]
     assert listed["ResourceStatus"] == "CREATE_COMPLETE"
     with pytest.raises(ClientError):
-        if missing.resource_type == "AWS::S3::Bucket":
-            session.client("s3").head_bucket(Bucket=missing.resource_id)
-        else:
-            session.client("sqs").get_queue_url(QueueName=missing.resource_id)
+        _look_up(session, missing.resource_type, missing.resource_id)
     assert missing.arn not in _tags_by_arn(session)
-    # The same resource in the other envs is still there.
-    other_env = next(e for e in sandbox.accounts if e != missing.env)
-    other_stack = missing.stack_name.rsplit("-", 1)[0] + f"-{other_env}"
-    other = sandbox.session(other_env).client("cloudformation").describe_stack_resource(
-        StackName=other_stack, LogicalResourceId=missing.logical_id
-    )["StackResourceDetail"]["PhysicalResourceId"]
-    assert other
+    # Only that env lost it: the same declared resource exists in the other envs.
+    stack = missing.stack_name.removesuffix(f"-{missing.env}")
+    for env in (e for e in sandbox.accounts if e != missing.env):
+        other = sandbox.session(env)
+        physical = other.client("cloudformation").describe_stack_resource(
+            StackName=f"{stack}-{env}", LogicalResourceId=missing.logical_id
+        )["StackResourceDetail"]["PhysicalResourceId"]
+        _look_up(other, missing.resource_type, physical.rsplit("/", 1)[-1])
+
+
+def _look_up(session, resource_type: str, name: str) -> None:
+    if resource_type == "AWS::S3::Bucket":
+        session.client("s3").head_bucket(Bucket=name)
+    else:
+        session.client("sqs").get_queue_url(QueueName=name)
 
 
 def test_security_group_has_an_ingress_rule_its_template_does_not_declare(sandbox, scenario):
@@ -283,4 +284,14 @@ def test_same_repos_and_seed_give_the_same_scenario_description(scenario, scratc
 def test_deploy_with_fewer_than_three_active_repos_raises_value_error(scratch):
     repos = [r for r in _repos() if r.full_name != "acme/catalog"]
     with pytest.raises(ValueError, match="at least 3 active repos"):
+        deploy_org_infra(scratch, repos)
+
+
+def test_deploy_without_a_security_group_to_open_raises_value_error(scratch):
+    no_sg = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
+    repos = [
+        InfraRepo(full_name=f"acme/r{i}", stacks={f"r{i}-api": no_sg}, commit_sha="f" * 40)
+        for i in range(3)
+    ]
+    with pytest.raises(ValueError, match="AWS::EC2::SecurityGroup"):
         deploy_org_infra(scratch, repos)

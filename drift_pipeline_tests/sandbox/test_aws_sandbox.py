@@ -123,7 +123,7 @@ def test_start_with_moto_account_id_set_refuses_to_fold_accounts(monkeypatch):
 
 
 def test_module_entry_point_serves_until_sigterm(tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k != "MOTO_ACCOUNT_ID"}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))}
     proc = subprocess.Popen(
         [sys.executable, "-m", "drift_pipeline.sandbox.aws", "--port", "0"],
         stdout=subprocess.PIPE,
