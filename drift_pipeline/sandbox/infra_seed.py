@@ -42,6 +42,7 @@ from itertools import permutations
 from typing import Any, Literal
 
 import boto3
+from botocore.exceptions import ClientError
 
 from drift_pipeline.sandbox.aws import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, AwsSandbox
 from drift_pipeline.sources.aws import (
@@ -339,11 +340,14 @@ def deploy_org_infra(
 ) -> InfraScenario:
     """Deploy every repo's stacks to its envs, inject drift chosen by ``seed``, say what it did.
 
-    Expects an emulator without these stacks (fresh, or after ``reset()``). Each stack of each
-    repo goes to each env of ``repo.accounts`` as ``<stack>-<env>``, except prod for pre-release
-    repos; deprecated repos are deployed like the others (their remaining resources are the
-    drift). Three active repos then each get one drift: an orphaned tagged resource outside any
-    stack, a bucket or queue deleted out of band, and an extra ``0.0.0.0/0`` port 22 ingress rule.
+    Each stack of each repo goes to each env of ``repo.accounts`` as ``<stack>-<env>``, except
+    prod for pre-release repos; deprecated repos are deployed like the others (their remaining
+    resources are the drift). Three active repos then each get one drift: an orphaned tagged
+    resource outside any stack, a bucket or queue deleted out of band, and an extra
+    ``0.0.0.0/0`` port 22 ingress rule.
+
+    Expects an emulator without these stacks (fresh, or after ``reset()``): an existing stack
+    raises ``RuntimeError`` and leaves what was deployed so far (reset and retry).
     """
     _validate(repos)
     plan = _plan_drift(repos, random.Random(seed))
@@ -530,13 +534,21 @@ def _deploy_stack(
     params = []
     if "Env" in template.get("Parameters", {}):
         params.append({"ParameterKey": "Env", "ParameterValue": env})
-    answer = cf.create_stack(
-        StackName=name,
-        TemplateBody=json.dumps(template, indent=2),
-        Parameters=params,
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-        Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
-    )
+    try:
+        answer = cf.create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(template, indent=2),
+            Parameters=params,
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+            raise
+        raise RuntimeError(
+            f"{repo.full_name}: stack {name} already exists in account {session.account_id}; "
+            "deploy_org_infra expects a fresh emulator (reset the sandbox first)"
+        ) from exc
     described = cf.describe_stacks(StackName=answer["StackId"])["Stacks"][0]
     if described["StackStatus"] != "CREATE_COMPLETE":
         raise RuntimeError(
@@ -569,7 +581,7 @@ def _tag_resource(session: _Account, rtype: str, physical_id: str, tags: dict[st
         s3 = session.client("s3")
         try:
             current = s3.get_bucket_tagging(Bucket=physical_id)["TagSet"]
-        except s3.exceptions.ClientError as exc:
+        except ClientError as exc:
             if exc.response["Error"]["Code"] != "NoSuchTagSet":
                 raise
             current = []

@@ -295,3 +295,17 @@ def test_deploy_without_a_security_group_to_open_raises_value_error(scratch):
     ]
     with pytest.raises(ValueError, match="AWS::EC2::SecurityGroup"):
         deploy_org_infra(scratch, repos)
+
+
+def test_deploy_onto_an_existing_stack_asks_for_a_reset(scratch):
+    scratch.reset()
+    repos = _repos()
+    first = repos[0]
+    scratch.session("dev").client("cloudformation").create_stack(
+        StackName="orders-api-dev",
+        TemplateBody=json.dumps(first.stacks["orders-api"]),
+        Parameters=[{"ParameterKey": "Env", "ParameterValue": "dev"}],
+        Capabilities=["CAPABILITY_NAMED_IAM"],
+    )
+    with pytest.raises(RuntimeError, match="already exists in account 111111111111.*reset"):
+        deploy_org_infra(scratch, repos)
