@@ -100,16 +100,18 @@ class AccountSession(boto3.Session):
         self.endpoint_url = endpoint_url
         self.client_config = client_config
 
-    def client(self, service_name: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().client(service_name, **self._defaults(kwargs))
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().client(service_name, *args, **self._defaults(args, kwargs))
 
-    def resource(self, service_name: str, **kwargs: Any) -> Any:  # type: ignore[override]
-        return super().resource(service_name, **self._defaults(kwargs))
+    def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().resource(service_name, *args, **self._defaults(args, kwargs))
 
-    def _defaults(self, kwargs: dict[str, Any]) -> dict[str, Any]:
-        if self.endpoint_url and kwargs.get("endpoint_url") is None:
+    def _defaults(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
+        # Positional order after service_name (client and resource alike): region_name,
+        # api_version, use_ssl, verify, endpoint_url, 3 credentials, config.
+        if self.endpoint_url and len(args) < 5 and kwargs.get("endpoint_url") is None:
             kwargs["endpoint_url"] = self.endpoint_url
-        if self.client_config is not None:
+        if self.client_config is not None and len(args) < 9:
             given = kwargs.get("config")
             kwargs["config"] = self.client_config.merge(given) if given else self.client_config
         return kwargs
