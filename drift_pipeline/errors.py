@@ -33,6 +33,10 @@ class SourceError(DriftError):
     exit_code = ExitCode.RUNTIME
 
 
+class NotFound(SourceError):
+    """The object does not exist (or the credentials may not see it)."""
+
+
 # Whole match replaced.
 _TOKENS = [
     re.compile(r"gh[pousr]_[A-Za-z0-9_]{16,}"),

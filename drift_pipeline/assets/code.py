@@ -34,6 +34,7 @@ def repo_inventory(context: dg.AssetExecutionContext, github: GitHubResource,
         source = github.source(cache)
         days = partition_days(context)
         rows: list[dict] = []
+        excluded: list[str] = []
         for day in days:
             for org in github.org_list():
                 prev_day = db.latest_day_before("repo_inventory", day, org)
@@ -43,8 +44,11 @@ def repo_inventory(context: dg.AssetExecutionContext, github: GitHubResource,
                 db.replace_day(day, org, {"repo_inventory": result.rows})
                 context.log.info(f"{org} {day}: {len(result.rows)} repos, "
                                  f"{sum(bool(r['in_scope']) for r in result.rows)} in scope")
+                for problem in result.org_config.problems:
+                    context.log.warning(f"{org}: {problem.describe()}")
                 if day == days[-1]:
                     rows += result.rows
+                    excluded = list(result.org_config.exclude)
         cache.flush()
     errors = [r for r in rows if r.get("error")]
     return dg.MaterializeResult(
@@ -53,6 +57,7 @@ def repo_inventory(context: dg.AssetExecutionContext, github: GitHubResource,
             "repos_in_scope": dg.MetadataValue.int(sum(bool(r["in_scope"]) for r in rows)),
             "repos_carried_forward": dg.MetadataValue.int(sum(bool(r["carried_forward"]) for r in rows)),
             "repos_failed": dg.MetadataValue.int(len(errors)),
+            "excluded_patterns": dg.MetadataValue.json(excluded),
             **requests_metadata(source.requests, source.not_modified),
             "preview": md_table(("repo", "in scope", "tier", "status", "why not"),
                                 [(r["repo"], r["in_scope"], r.get("tier"), r.get("status"),

@@ -1,4 +1,4 @@
-"""``drift sandbox``: the local stand-ins for GitHub (and, later, seeding a demo org)."""
+"""``drift sandbox``: the local stand-in for GitHub, and the demo org generator."""
 
 from __future__ import annotations
 
@@ -45,3 +45,12 @@ def serve(state_dir: Path, port: int, host: str) -> None:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         progress("GitHub sandbox stopped")
+
+
+def _attach_seed() -> None:
+    from drift_pipeline.commands.sandbox_seed import seed_command
+
+    sandbox_group.add_command(seed_command)
+
+
+_attach_seed()

@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from drift_pipeline.errors import SourceError, redact
+from drift_pipeline.errors import NotFound, SourceError, redact
 from drift_pipeline.gitutil import GitError
 from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
-from drift_pipeline.standards import RegistryResolver, RepoStandards, analyse_repo
+from drift_pipeline.standards import Problem, RegistryResolver, RepoStandards, analyse_repo
+from drift_pipeline.standards.org_config import CONFIG_FILE, CONFIG_REPO, OrgConfig, parse_org_config
 from drift_pipeline.standards.registry import RegistryUnavailable
 
 CONTENT_KINDS = ("config", "metadata")   # kinds whose content is kept in the snapshot row itself
@@ -118,6 +119,27 @@ class SourceRegistryFetcher:
 class InventoryResult:
     rows: list[dict[str, Any]]
     errors: list[dict[str, str]]
+    org_config: OrgConfig = OrgConfig()
+
+
+def read_org_config(source: CodeSource, org: str, at: datetime,
+                    config_repo: str = CONFIG_REPO) -> OrgConfig:
+    """``<org>/<config_repo>/drift.config.yaml`` as it was at ``at``; empty when there is none."""
+    file = f"{config_repo}/{CONFIG_FILE}"
+    try:
+        record = source.get_repo(org, config_repo)
+        head = source.head_at(record, at)
+        if head is None:
+            return OrgConfig()
+        entry = next((e for e in source.tree(record.full_name, head.sha) if e.path == CONFIG_FILE), None)
+        if entry is None:
+            return OrgConfig()
+        return parse_org_config(source.blob_text(record.full_name, entry.sha) or "", file)
+    except NotFound:
+        return OrgConfig()
+    except (SourceError, GitError) as exc:
+        return OrgConfig(problems=(Problem(file, None, None, f"could not be read: {redact(str(exc))}; "
+                                                             "no repo is excluded"),))
 
 
 def _scope(record: RepoRecord, org: str) -> str | None:
@@ -134,13 +156,16 @@ def _scope(record: RepoRecord, org: str) -> str | None:
 def scan_inventory(source: CodeSource, org: str, at: datetime,
                    baseline: Mapping[str, Mapping[str, Any]] | None = None,
                    baseline_at: datetime | None = None,
-                   only: Sequence[str] | None = None) -> InventoryResult:
+                   only: Sequence[str] | None = None,
+                   config_repo: str = CONFIG_REPO) -> InventoryResult:
     """Every repo of ``org`` with its head at ``at`` and its scope.
 
     ``baseline`` holds the previous inventory rows by repo name, taken at ``baseline_at``; a repo
-    not pushed since then keeps its head and scope without a request.
+    not pushed since then keeps its head and scope without a request. Repos matching the
+    ``exclude`` globs of the org's config repo are out of scope.
     """
     baseline = baseline or {}
+    org_config = read_org_config(source, org, at, config_repo)
     rows, errors = [], []
     for record in sorted(source.list_repos(org), key=lambda r: r.name):
         if only and record.name not in only:
@@ -152,6 +177,9 @@ def scan_inventory(source: CodeSource, org: str, at: datetime,
             "has_metadata": False, "has_config": False, "in_scope": False, "config_files": [],
         }
         reason = _scope(record, org)
+        pattern = org_config.excluded_by(record.name)
+        if pattern and not reason:
+            reason = f"excluded by {config_repo}/{CONFIG_FILE} ({pattern})"
         if reason:
             rows.append({**row, "scope_reason": reason})
             continue
@@ -177,7 +205,7 @@ def scan_inventory(source: CodeSource, org: str, at: datetime,
             errors.append({"repo": record.name, "error": message})
             known = _carry(row, prev) if prev else {**row, "scope_reason": "scan failed"}
             rows.append({**known, "carried_forward": False, "error": message})
-    return InventoryResult(rows, errors)
+    return InventoryResult(rows, errors, org_config)
 
 
 def _carry(row: dict[str, Any], prev: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 
-from drift_pipeline.errors import SourceError, UsageError
+from drift_pipeline.errors import NotFound, SourceError, UsageError
 from drift_pipeline.gitutil import GitError, git, git_text, last_commit_before, rev_parse
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
@@ -59,7 +59,7 @@ class GitLocalSource:
         for record in self.list_repos(org):
             if record.name == name:
                 return record
-        raise SourceError(f"{org}/{name}: no clone named {name} under {self.root}")
+        raise NotFound(f"{org}/{name}: no clone named {name} under {self.root}")
 
     @staticmethod
     def _default_branch(path: Path) -> str:

@@ -28,7 +28,7 @@ from typing import Any
 import requests
 from github import Auth, Github, GithubException, GithubRetry
 
-from drift_pipeline.errors import SourceError, redact
+from drift_pipeline.errors import NotFound, SourceError, redact
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
 DEFAULT_API_URL = "https://api.github.com"
@@ -45,10 +45,6 @@ def _parse_time(value: str | None) -> datetime | None:
     if not value:
         return None
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
-
-
-class NotFound(SourceError):
-    """The GitHub object does not exist (or the token may not see it)."""
 
 
 class GitHubSource:
