@@ -101,6 +101,42 @@ def commit_files(repo: Path, branch: str, files: Mapping[str, str | bytes | None
     return sha
 
 
+@dataclass(frozen=True)
+class TreeEntry:
+    """One ``git ls-tree -l`` line."""
+    path: str
+    mode: str
+    type: str          # blob | tree | commit
+    sha: str
+    size: int | None
+
+    @property
+    def name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+
+def ls_tree(repo: Path | str, treeish: str, *, recursive: bool = True, trees: bool = False,
+            path: str | None = None) -> list[TreeEntry]:
+    """The entries of ``treeish`` (every file below it when ``recursive``; ``trees`` adds folders)."""
+    args = ["ls-tree", "-l", "-z", "--full-tree"]
+    if recursive:
+        args.append("-r")
+    if trees:
+        args.append("-t")
+    args.append(treeish)
+    if path is not None:
+        args += ["--", path]
+    entries = []
+    for record in git(repo, *args).split(b"\0"):
+        if not record:
+            continue
+        meta, _, name = record.partition(b"\t")
+        mode, kind, sha, size = meta.decode().split()
+        entries.append(TreeEntry(path=name.decode("utf-8", "surrogateescape"), mode=mode, type=kind,
+                                 sha=sha, size=None if size == "-" else int(size)))
+    return entries
+
+
 def rev_parse(repo: Path | str, rev: str) -> str | None:
     """The sha of ``rev``, or None when it does not exist (e.g. an empty repository)."""
     out = git(repo, "rev-parse", "--verify", "--quiet", f"{rev}^{{commit}}", check=False)

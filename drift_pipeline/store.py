@@ -31,7 +31,7 @@ FINDING_DDL = """
 TABLES: dict[str, str] = {
     "repo_inventory": """
         scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, owner VARCHAR,
-        default_branch VARCHAR, head_sha VARCHAR, head_date TIMESTAMPTZ, pushed_at TIMESTAMPTZ,
+        html_url VARCHAR, default_branch VARCHAR, head_sha VARCHAR, head_date TIMESTAMPTZ, pushed_at TIMESTAMPTZ,
         archived BOOLEAN, disabled BOOLEAN, fork BOOLEAN, private BOOLEAN,
         has_metadata BOOLEAN, has_config BOOLEAN, in_scope BOOLEAN, scope_reason VARCHAR,
         tier VARCHAR, status VARCHAR, team VARCHAR, config_files JSON, carried_forward BOOLEAN,
@@ -121,8 +121,16 @@ class DriftStore:
         self.close()
 
     def _ensure_schema(self) -> None:
+        """Create missing tables; add columns a newer release declares to older files."""
         for table, ddl in TABLES.items():
             self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
+            have = {r[0] for r in self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
+            for column in ddl.split(","):
+                name, _, rest = column.strip().partition(" ")
+                if name and name not in have and "PRIMARY KEY" not in rest:
+                    kind = rest.replace("NOT NULL", "").split(" DEFAULT")[0].strip()
+                    self.con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
 
     def columns(self, table: str) -> list[str]:
         if table not in self._columns:

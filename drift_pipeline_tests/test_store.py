@@ -58,3 +58,17 @@ def test_source_cache_persists_after_flush_only(tmp_path):
         assert cache.flush() == 1
     with DriftStore(path) as store:
         assert store.source_cache()["k"] == "v2"
+
+
+def test_an_older_file_gains_the_columns_added_since(tmp_path):
+    import duckdb
+
+    path = tmp_path / "old.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE repo_inventory (scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL)")
+    con.execute("INSERT INTO repo_inventory VALUES ('2026-01-01', 'acme', 'a')")
+    con.close()
+    with DriftStore(path) as store:
+        store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "b", "html_url": "https://x/acme/b"}]})
+        rows = store.rows("SELECT repo, html_url FROM repo_inventory ORDER BY repo")
+    assert rows == [{"repo": "a", "html_url": None}, {"repo": "b", "html_url": "https://x/acme/b"}]

@@ -172,6 +172,7 @@ def scan_inventory(source: CodeSource, org: str, at: datetime,
             continue
         row: dict[str, Any] = {
             "repo": record.name, "owner": record.owner, "default_branch": record.default_branch,
+            "html_url": record.html_url,
             "pushed_at": record.pushed_at, "archived": record.archived, "disabled": record.disabled,
             "fork": record.fork, "private": record.private, "carried_forward": False,
             "has_metadata": False, "has_config": False, "in_scope": False, "config_files": [],
@@ -268,12 +269,11 @@ class ConfigScan:
 
 
 def scan_configs(source: CodeSource, org: str, at: datetime, inventory: Sequence[Mapping[str, Any]],
-                 baseline: Baseline | None = None,
-                 resolver_factory: Any = None) -> ConfigScan:
+                 baseline: Baseline | None = None) -> ConfigScan:
     """Snapshot the standards of every repo in scope (or in the baseline) at ``at``."""
     baseline = baseline or Baseline()
     fetcher = SourceRegistryFetcher(source, org, at)
-    resolver = resolver_factory(fetcher) if resolver_factory else RegistryResolver(fetcher=fetcher)
+    resolver = RegistryResolver(fetcher=fetcher)
     scan = ConfigScan()
     records = {r.name: r for r in _records(inventory, org)}
     for row in inventory:
@@ -467,17 +467,17 @@ class WindowResult:
 
 
 def scan_window(source: CodeSource, org: str, at: datetime, baseline_at: datetime, scan_date: date,
-                only: Sequence[str] | None = None, resolver_factory: Any = None) -> WindowResult:
+                only: Sequence[str] | None = None) -> WindowResult:
     """Code drift between ``baseline_at`` and ``at``, computed without a store."""
     from drift_pipeline.rules import code as code_rules
 
     base_inv = scan_inventory(source, org, baseline_at, only=only)
-    base = scan_configs(source, org, baseline_at, base_inv.rows, resolver_factory=resolver_factory)
+    base = scan_configs(source, org, baseline_at, base_inv.rows)
     inventory = scan_inventory(source, org, at, {r["repo"]: r for r in base_inv.rows}, baseline_at, only=only)
     baseline = Baseline.from_rows(baseline_at, *(base.tables[t] for t in
                                                  ("config_scan_status", "config_snapshots",
                                                   "config_projects", "config_problems")))
-    scan = scan_configs(source, org, at, inventory.rows, baseline, resolver_factory=resolver_factory)
+    scan = scan_configs(source, org, at, inventory.rows, baseline)
     blobs = {**base.blobs, **scan.blobs}
     today = repo_code_states(org, *(scan.tables[t] for t in SNAPSHOT_TABLES), blobs)
     before = repo_code_states(org, *(base.tables[t] for t in SNAPSHOT_TABLES), blobs)

@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from drift_pipeline.errors import NotFound, SourceError, UsageError
-from drift_pipeline.gitutil import GitError, git, git_text, last_commit_before, rev_parse
+from drift_pipeline.gitutil import GitError, git, git_text, last_commit_before, ls_tree, rev_parse
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
 _LOG_FORMAT = "%H%x1f%ct%x1f%an%x1f%s%x1e"
@@ -107,16 +107,8 @@ class GitLocalSource:
         return [c for c in self._parse_log(out) if since is None or c.date > since]
 
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
-        out = git_text(self._dir(full_name), "ls-tree", "-r", "-z", "--long", sha)
-        entries = []
-        for item in out.split("\0"):
-            if not item:
-                continue
-            meta, path = item.split("\t", 1)
-            _mode, kind, blob, size = meta.split()
-            if kind == "blob":
-                entries.append(TreeEntry(path, blob, int(size) if size.isdigit() else None))
-        return tuple(entries)
+        return tuple(TreeEntry(e.path, e.sha, e.size) for e in ls_tree(self._dir(full_name), sha)
+                     if e.type == "blob")
 
     def blob_text(self, full_name: str, sha: str) -> str | None:
         try:

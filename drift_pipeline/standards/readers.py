@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from drift_pipeline.gitutil import git
+from drift_pipeline.gitutil import ls_tree
 
 _GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
 
@@ -115,16 +115,8 @@ class GitCommitReader:
 
     def _tree(self) -> dict[str, str]:
         if self._blobs is None:
-            raw = git(self.repo_dir, "ls-tree", "-r", "-z", "--full-tree", self.commit)
-            blobs: dict[str, str] = {}
-            for entry in raw.split(b"\0"):
-                if not entry:
-                    continue
-                meta, _, path = entry.partition(b"\t")
-                mode, kind, sha = meta.split()
-                if kind != b"blob":
-                    continue        # submodules (commit) are not files of this tree
-                blobs[path.decode("utf-8", "surrogateescape")] = sha.decode()
+            # submodules (type commit) are not files of this tree
+            blobs = {e.path: e.sha for e in ls_tree(self.repo_dir, self.commit) if e.type == "blob"}
             self._blobs = blobs
         return self._blobs
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from drift_pipeline_tests.pipeline.orgfixture import DAY0, DAY1, DAY2, DAY3, DAY4, ESLINT_V2
+from drift_pipeline_tests.pipeline.orgfixture import DAY0, DAY1, DAY2, DAY3, DAY4
 
 
 def test_backfill_range_gives_exact_findings_per_day(pipeline, org):
@@ -41,6 +41,10 @@ def test_dependency_change_carries_diff_and_every_commit_of_the_day(pipeline, or
     assert [c["sha"] for c in details["commits"]] == [org.shas["eslint_2"], org.shas["eslint_1"]]
     assert row["commit_sha"] == org.shas["eslint_2"]
     assert row["commit_url"].endswith(f"/acme/web/commit/{org.shas['eslint_2']}")
+    [snap] = pipeline.rows("SELECT commit_url FROM config_snapshots WHERE scan_date = ? AND path = 'check.toml' "
+                           "AND repo = 'web'", [DAY2])
+    assert snap["commit_url"].endswith(f"/acme/web/commit/{org.shas['eslint_2']}")
+    assert "/repos/" not in snap["commit_url"]       # a page for people, not an API URL
     assert "+  { rules: { 'no-console': 'error', 'no-var': 'error' } }," in details["diff"]
     assert "-  { rules: { 'no-console': 'error' } }," in details["diff"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from drift_pipeline.gitutil import GitError, git, git_text
+from drift_pipeline.gitutil import GitError, TreeEntry, git, git_text, ls_tree
 from drift_pipeline.sandbox.github.errors import NotFound
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -44,19 +44,6 @@ class CommitInfo:
     @property
     def committer_date(self) -> str:
         return _utc(self.committer_ts)
-
-
-@dataclass(frozen=True)
-class TreeEntry:
-    path: str
-    mode: str
-    type: str          # blob | tree | commit
-    sha: str
-    size: int | None
-
-    @property
-    def name(self) -> str:
-        return self.path.rsplit("/", 1)[-1]
 
 
 @dataclass(frozen=True)
@@ -158,23 +145,7 @@ def _diff(path: str, base: str | None, head: str) -> Diff:
 @functools.lru_cache(maxsize=1024)
 def _tree(path: str, treeish: str, recursive: bool) -> tuple[str, tuple[TreeEntry, ...]]:
     tree_sha = git_text(path, "rev-parse", f"{treeish}^{{tree}}").strip()
-    args = ["ls-tree", "-l", "-z", "--full-tree"]
-    if recursive:
-        args += ["-r", "-t"]
-    out = git_text(path, *args, tree_sha)
-    return tree_sha, tuple(_parse_ls_tree(out))
-
-
-def _parse_ls_tree(out: str) -> list[TreeEntry]:
-    entries = []
-    for rec in out.split("\0"):
-        if not rec:
-            continue
-        meta, name = rec.split("\t", 1)
-        mode, kind, sha, size = meta.split()
-        entries.append(TreeEntry(path=name, mode=mode, type=kind, sha=sha,
-                                 size=None if size == "-" else int(size)))
-    return entries
+    return tree_sha, tuple(ls_tree(path, tree_sha, recursive=recursive, trees=recursive))
 
 
 @functools.lru_cache(maxsize=2048)
@@ -270,8 +241,7 @@ class GitRepo:
         if not path:
             tree_sha, _ = self.tree(commit_sha)
             return TreeEntry(path="", mode="040000", type="tree", sha=tree_sha, size=None)
-        out = git_text(self.path, "ls-tree", "-l", "-z", "--full-tree", commit_sha, "--", path)
-        for e in _parse_ls_tree(out):
+        for e in ls_tree(self.path, commit_sha, recursive=False, path=path):
             if e.path == path:
                 return e
         return None
