@@ -31,7 +31,8 @@ FINDING_DDL = """
 TABLES: dict[str, str] = {
     "repo_inventory": """
         scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, owner VARCHAR,
-        html_url VARCHAR, default_branch VARCHAR, head_sha VARCHAR, head_date TIMESTAMPTZ, pushed_at TIMESTAMPTZ,
+        html_url VARCHAR, default_branch VARCHAR, head_sha VARCHAR, head_date TIMESTAMPTZ, head_author VARCHAR,
+        pushed_at TIMESTAMPTZ,
         archived BOOLEAN, disabled BOOLEAN, fork BOOLEAN, private BOOLEAN,
         has_metadata BOOLEAN, has_config BOOLEAN, in_scope BOOLEAN, scope_reason VARCHAR,
         tier VARCHAR, status VARCHAR, team VARCHAR, config_files JSON, carried_forward BOOLEAN,
@@ -105,6 +106,7 @@ class DriftStore:
     def con(self) -> duckdb.DuckDBPyConnection:
         if self._con is None:
             self._con = duckdb.connect(str(self.path), read_only=self.read_only)
+            self._con.execute("SET TimeZone = 'UTC'")      # scan dates are UTC days; so are times
             if not self.read_only:
                 self._ensure_schema()
         return self._con

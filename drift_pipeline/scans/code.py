@@ -194,7 +194,7 @@ def scan_inventory(source: CodeSource, org: str, at: datetime,
             if head is None:
                 rows.append({**row, "scope_reason": "no commit yet"})
                 continue
-            row.update(head_sha=head.sha, head_date=head.date)
+            row.update(head_sha=head.sha, head_date=head.date, head_author=head.author)
             if prev and prev.get("head_sha") == head.sha:
                 rows.append(_carry(row, prev))
                 continue
@@ -210,7 +210,7 @@ def scan_inventory(source: CodeSource, org: str, at: datetime,
 
 
 def _carry(row: dict[str, Any], prev: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("head_sha", "head_date", "has_metadata", "has_config", "in_scope", "scope_reason",
+    keep = ("head_sha", "head_date", "head_author", "has_metadata", "has_config", "in_scope", "scope_reason",
             "tier", "status", "team", "config_files")
     return {**row, **{k: prev.get(k) for k in keep}, "carried_forward": True}
 
@@ -331,7 +331,7 @@ def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Ma
         scan.blobs[sha] = text
         files.append({"repo": name, "project": project, "path": path, "kind": t.kind, "tool": t.tool,
                       "blob_sha": sha, "content": text if t.kind in CONTENT_KINDS else None,
-                      "commit_sha": head, "commit_url": commit_url, "commit_author": None,
+                      "commit_sha": head, "commit_url": commit_url, "commit_author": row.get("head_author"),
                       "commit_date": head_date, "carried_forward": False})
     scan.tables["config_snapshots"] += files
 

@@ -41,10 +41,11 @@ def test_dependency_change_carries_diff_and_every_commit_of_the_day(pipeline, or
     assert [c["sha"] for c in details["commits"]] == [org.shas["eslint_2"], org.shas["eslint_1"]]
     assert row["commit_sha"] == org.shas["eslint_2"]
     assert row["commit_url"].endswith(f"/acme/web/commit/{org.shas['eslint_2']}")
-    [snap] = pipeline.rows("SELECT commit_url FROM config_snapshots WHERE scan_date = ? AND path = 'check.toml' "
+    [snap] = pipeline.rows("SELECT commit_url, commit_author, commit_date FROM config_snapshots WHERE scan_date = ? AND path = 'check.toml' "
                            "AND repo = 'web'", [DAY2])
     assert snap["commit_url"].endswith(f"/acme/web/commit/{org.shas['eslint_2']}")
     assert "/repos/" not in snap["commit_url"]       # a page for people, not an API URL
+    assert snap["commit_author"] == "Bob Roe" and snap["commit_date"].hour == 15
     assert "+  { rules: { 'no-console': 'error', 'no-var': 'error' } }," in details["diff"]
     assert "-  { rules: { 'no-console': 'error' } }," in details["diff"]
 
