@@ -59,3 +59,18 @@ def test_the_schedule_requests_the_utc_day_that_just_ended():
     context = dg.build_schedule_context(scheduled_execution_time=when)
     request = daily_scan_schedule(context)
     assert (request.partition_key, request.run_key) == ("2026-07-01", "daily:2026-07-01")
+
+
+def test_every_duckdb_writer_is_in_the_pool_of_one_and_backfills_in_one_run():
+    import yaml
+    from pathlib import Path
+
+    import dagster as dg
+
+    for key in EXPECTED_ASSETS:
+        asset = defs.resolve_assets_def(key)
+        assert asset.op.pool == "duckdb", key
+        assert asset.backfill_policy == dg.BackfillPolicy.single_run(), key
+    instance = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
+    assert instance["concurrency"]["pools"]["default_limit"] == 1
+    assert instance["telemetry"]["enabled"] is False
