@@ -25,6 +25,9 @@ from drift_pipeline.sandbox.seed import seed_org
 from drift_pipeline.store import DriftStore
 
 
+VERBOSE = False
+
+
 def materialise(server: GitHubSandbox, db: Path, first: date, last: date) -> None:
     resources = {"github": GitHubResource(api_url=server.url, token="sandbox-token", orgs="acme",
                                           backoff_seconds=0, seconds_between_writes=0),
@@ -44,6 +47,8 @@ def phase(server: GitHubSandbox, label: str, repos: int, days: int, started: flo
     print(f"{label:<34} {total:>7} requests  {total / (repos * days):6.2f} per repo-day  "
           f"trees {trees:>4}  blobs {blobs:>5}  304s {counts['not_modified']:>4}  "
           f"({time.perf_counter() - started:.1f}s)")
+    if VERBOSE:
+        print("    " + ", ".join(f"{k.split(' ', 1)[1]} {v}" for k, v in sorted(routes.items())))
     server.reset_counts()
 
 
@@ -51,7 +56,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repos", type=int, default=40)
     parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--routes", action="store_true", help="also print requests by route")
     args = parser.parse_args()
+    global VERBOSE
+    VERBOSE = args.routes
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         report = seed_org(root / "state", repos=args.repos, days=args.days, end_date=date(2026, 3, 31))

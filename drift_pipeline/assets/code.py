@@ -33,6 +33,8 @@ def repo_inventory(context: dg.AssetExecutionContext, github: GitHubResource,
         cache = db.source_cache()
         source = github.source(cache)
         days = partition_days(context)
+        if len(days) > 1:
+            source.plan_window(day_end(days[0]), day_end(days[-1]))
         rows: list[dict] = []
         excluded: list[str] = []
         for day in days:
@@ -89,6 +91,8 @@ def config_snapshots(context: dg.AssetExecutionContext, github: GitHubResource,
         cache = db.source_cache()
         source = github.source(cache)
         days = partition_days(context)
+        if len(days) > 1:
+            source.plan_window(day_end(days[0]), day_end(days[-1]))
         errors, files, counts = [], [], Counter()
         for day in days:
             for org in github.org_list():

@@ -93,6 +93,9 @@ class GitLocalSource:
                                         author=author, message=subject))
         return commits
 
+    def plan_window(self, start: datetime, end: datetime) -> None:
+        """Nothing to plan: local history costs no request."""
+
     def head_at(self, repo: RepoRecord, until: datetime) -> CommitRecord | None:
         path = self._dir(repo.full_name)
         sha = last_commit_before(path, repo.default_branch, until)

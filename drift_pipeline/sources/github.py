@@ -67,6 +67,9 @@ class GitHubSource:
         self.cache: MutableMapping[str, str] = cache if cache is not None else {}
         self.requests: Counter[str] = Counter()   # by kind, e.g. "tree", "blob", "repos"
         self.not_modified = 0
+        self._listed: dict[tuple[str, str | None], Any] = {}    # answers kept for this run
+        self._window: tuple[datetime, datetime] | None = None
+        self._history: dict[tuple[str, str], list[CommitRecord]] = {}
 
     @property
     def github(self) -> Github:
@@ -140,7 +143,12 @@ class GitHubSource:
 
     # -- reads -----------------------------------------------------------------------------
     def list_repos(self, org: str) -> list[RepoRecord]:
-        """Every repo of an org (or, when the name is a user, of that user)."""
+        """Every repo of an org (or, when the name is a user, of that user); once per run."""
+        if (org, None) not in self._listed:
+            self._listed[(org, None)] = self._list_repos(org)
+        return self._listed[(org, None)]
+
+    def _list_repos(self, org: str) -> list[RepoRecord]:
         quoted = urllib.parse.quote(org)
         try:
             items = list(self._paginate("repos", f"/orgs/{quoted}/repos", {"type": "all"}))
@@ -149,8 +157,11 @@ class GitHubSource:
         return [self._repo_record(org, item) for item in items]
 
     def get_repo(self, org: str, name: str) -> RepoRecord:
-        _, data = self._get("repo", f"/repos/{urllib.parse.quote(org)}/{urllib.parse.quote(name)}")
-        return self._repo_record(org, data)
+        """One repo's settings; read once per run (the object lives for one run)."""
+        if (org, name) not in self._listed:
+            _, data = self._get("repo", f"/repos/{urllib.parse.quote(org)}/{urllib.parse.quote(name)}")
+            self._listed[(org, name)] = self._repo_record(org, data)
+        return self._listed[(org, name)]
 
     @staticmethod
     def _repo_record(org: str, item: dict[str, Any]) -> RepoRecord:
@@ -161,8 +172,39 @@ class GitHubSource:
             fork=bool(item.get("fork")), private=bool(item.get("private")),
             pushed_at=_parse_time(item.get("pushed_at")), html_url=item.get("html_url"))
 
+    def plan_window(self, start: datetime, end: datetime) -> None:
+        """Backfills: answer ``head_at`` for instants in [start, end] from one history per repo.
+
+        Instead of one request per repo and day, the first ``head_at`` of a repo in the window
+        lists its branch's commits of the whole window (plus the head at ``start``) and every
+        later one is answered from that list, with the same result the API would give.
+        """
+        self._window = (start, end)
+        self._history = {}
+
     def head_at(self, repo: RepoRecord, until: datetime) -> CommitRecord | None:
         """The last commit on the default branch at or before ``until`` (None: no commit yet)."""
+        window = self._window
+        if window and window[0] <= until <= window[1]:
+            key = (repo.full_name, repo.default_branch)
+            if key not in self._history:
+                self._history[key] = self._window_history(repo, *window)
+            return next((c for c in self._history[key] if c.date <= until), None)
+        return self._head_query(repo, until)
+
+    def _window_history(self, repo: RepoRecord, start: datetime, end: datetime) -> list[CommitRecord]:
+        base = self._head_query(repo, start)
+        params = {"sha": repo.default_branch, "since": _iso(start), "until": _iso(end)}
+        try:
+            commits = [self._commit_record(c) for c in
+                       self._paginate("commits", f"/repos/{repo.full_name}/commits", params)]
+        except SourceError as exc:
+            if not (isinstance(exc, NotFound) or "409" in str(exc)):
+                raise
+            commits = []        # an empty repository
+        return commits + ([base] if base else [])
+
+    def _head_query(self, repo: RepoRecord, until: datetime) -> CommitRecord | None:
         params = {"sha": repo.default_branch, "until": _iso(until), "per_page": 1}
         try:
             _, data = self._raw("commits", self._url(f"/repos/{repo.full_name}/commits"), params)

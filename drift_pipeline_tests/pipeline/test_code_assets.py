@@ -33,6 +33,16 @@ def test_backfill_range_gives_exact_findings_per_day(pipeline, org):
     assert ("web", ".", "metadata_changed") in pipeline.findings(DAY4)
 
 
+def test_a_backfill_reads_each_repos_history_once_not_once_a_day(pipeline, sandbox):
+    pipeline.run(DAY0, DAY4)
+    routes = sandbox.request_counts()["by_route"]
+    listed_unarchived = 7          # 8 repos listed, "old" is archived and never looked up
+    path_lookups = 5               # web eslint + metadata, broken check.toml, mono ui + jobs
+    # per repo: its head before the window and one listing of the window's commits
+    assert routes["GET /repos/{owner}/{repo}/commits"] <= 2 * listed_unarchived + path_lookups
+    assert routes["GET /orgs/{org}/repos"] == 1
+
+
 def test_dependency_change_carries_diff_and_every_commit_of_the_day(pipeline, org):
     pipeline.run(DAY1, DAY2)
     [row] = pipeline.rows("SELECT * FROM code_drift WHERE scan_date = ? AND rule = 'dependency_changed'", [DAY2])
