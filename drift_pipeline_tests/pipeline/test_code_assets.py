@@ -31,6 +31,11 @@ def test_backfill_range_gives_exact_findings_per_day(pipeline, org):
     # day 4: web's tier went to production while it extends typescript-internal
     assert ("web", ".", "tier_ruleset_mismatch") in pipeline.findings(DAY4)
     assert ("web", ".", "metadata_changed") in pipeline.findings(DAY4)
+    # drift_findings is the union of the domains: today, code only
+    for day in (DAY0, DAY1, DAY2, DAY3, DAY4):
+        assert pipeline.findings(day, "drift_findings") == pipeline.findings(day)
+    checks = {(c.asset_key.to_user_string(), c.check_name): c.passed for c in result.get_asset_check_evaluations()}
+    assert all(checks.values()) and len(checks) == 6
 
 
 def test_a_backfill_reads_each_repos_history_once_not_once_a_day(pipeline, sandbox):
