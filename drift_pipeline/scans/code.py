@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from drift_pipeline.errors import NotFound, SourceError, redact
 from drift_pipeline.gitutil import GitError
+from drift_pipeline.rules import code as code_rules
 from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 from drift_pipeline.standards import Problem, RegistryResolver, RepoStandards, analyse_repo
@@ -470,8 +471,6 @@ class WindowResult:
 def scan_window(source: CodeSource, org: str, at: datetime, baseline_at: datetime, scan_date: date,
                 only: Sequence[str] | None = None) -> WindowResult:
     """Code drift between ``baseline_at`` and ``at``, computed without a store."""
-    from drift_pipeline.rules import code as code_rules
-
     base_inv = scan_inventory(source, org, baseline_at, only=only)
     base = scan_configs(source, org, baseline_at, base_inv.rows)
     inventory = scan_inventory(source, org, at, {r["repo"]: r for r in base_inv.rows}, baseline_at, only=only)
