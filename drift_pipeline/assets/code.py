@@ -2,6 +2,8 @@
 
 
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import dagster as dg
@@ -13,9 +15,28 @@ from drift_pipeline.rules import code as code_rules
 from drift_pipeline.rules.findings import contract_violations
 from drift_pipeline.scans.code import SNAPSHOT_TABLES, Baseline, repo_code_states, scan_configs, scan_inventory
 from drift_pipeline.scans.window import day_end
+from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.store import DriftStore
 
 WRITER = {"pool": "duckdb", "backfill_policy": dg.BackfillPolicy.single_run(), "partitions_def": daily}
+
+
+@contextmanager
+def _github_run(github: GitHubResource, store: DriftStoreResource,
+                days: list[date]) -> Iterator[tuple[DriftStore, GitHubSource]]:
+    """The store and a GitHub source sharing its persistent cache, for the days of one run.
+
+    The cache is written back even when the run fails: what was read stays read.
+    """
+    with store.open() as db:
+        cache = db.source_cache()
+        source = github.source(cache)
+        if len(days) > 1:
+            source.plan_window(day_end(days[0]), day_end(days[-1]))
+        try:
+            yield db, source
+        finally:
+            cache.flush()
 
 
 @dg.asset(
@@ -29,12 +50,8 @@ WRITER = {"pool": "duckdb", "backfill_policy": dg.BackfillPolicy.single_run(), "
 )
 def repo_inventory(context: dg.AssetExecutionContext, github: GitHubResource,
                    store: DriftStoreResource) -> dg.MaterializeResult:
-    with store.open() as db:
-        cache = db.source_cache()
-        source = github.source(cache)
-        days = partition_days(context)
-        if len(days) > 1:
-            source.plan_window(day_end(days[0]), day_end(days[-1]))
+    days = partition_days(context)
+    with _github_run(github, store, days) as (db, source):
         rows: list[dict] = []
         excluded: list[str] = []
         for day in days:
@@ -51,7 +68,6 @@ def repo_inventory(context: dg.AssetExecutionContext, github: GitHubResource,
                 if day == days[-1]:
                     rows += result.rows
                     excluded = list(result.org_config.exclude)
-        cache.flush()
     errors = [r for r in rows if r.get("error")]
     return dg.MaterializeResult(
         metadata={
@@ -87,12 +103,8 @@ def repo_inventory(context: dg.AssetExecutionContext, github: GitHubResource,
 )
 def config_snapshots(context: dg.AssetExecutionContext, github: GitHubResource,
                      store: DriftStoreResource) -> dg.MaterializeResult:
-    with store.open() as db:
-        cache = db.source_cache()
-        source = github.source(cache)
-        days = partition_days(context)
-        if len(days) > 1:
-            source.plan_window(day_end(days[0]), day_end(days[-1]))
+    days = partition_days(context)
+    with _github_run(github, store, days) as (db, source):
         errors, files, counts = [], [], Counter()
         for day in days:
             for org in github.org_list():
@@ -108,7 +120,6 @@ def config_snapshots(context: dg.AssetExecutionContext, github: GitHubResource,
                     counts.update({m: scan.count(m) for m in ("read", "carried_forward")})
                     counts.update(projects=len(scan.tables["config_projects"]),
                                   problems=len(scan.tables["config_problems"]))
-        cache.flush()
     return dg.MaterializeResult(
         metadata={
             "dagster/row_count": dg.MetadataValue.int(len(files)),
