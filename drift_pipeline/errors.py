@@ -29,8 +29,18 @@ class UsageError(DriftError):
 
 
 class SourceError(DriftError):
-    """A source (GitHub, git, AWS) could not be read after retries."""
+    """A source (GitHub, git, AWS) could not be read after retries.
+
+    Decisions are taken on the fields, never on the message text: ``status`` is the HTTP status
+    (None when there was no HTTP answer: a network error, retries exhausted, a git failure) and
+    ``api_message`` the server's own ``message`` field when it sent one.
+    """
     exit_code = ExitCode.RUNTIME
+
+    def __init__(self, message: str, *, status: int | None = None, api_message: str | None = None):
+        super().__init__(message)
+        self.status = status
+        self.api_message = api_message
 
 
 class NotFound(SourceError):

@@ -13,7 +13,8 @@ from drift_pipeline.assets.partitions import TODAY_AND_YESTERDAY, daily, partiti
 from drift_pipeline.resources import DriftStoreResource, GitHubResource
 from drift_pipeline.rules import code as code_rules
 from drift_pipeline.rules.findings import contract_violations
-from drift_pipeline.scans.code import SNAPSHOT_TABLES, Baseline, repo_code_states, scan_configs, scan_inventory
+from drift_pipeline.scans.code import SNAPSHOT_TABLES, Baseline, repo_code_states, scan_configs
+from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.store import DriftStore

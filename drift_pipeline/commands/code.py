@@ -17,7 +17,8 @@ import click
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.errors import ExitCode, UsageError
 from drift_pipeline.rules.findings import RULES, Finding
-from drift_pipeline.scans.code import CodeSource, scan_window
+from drift_pipeline.scans.code import scan_window
+from drift_pipeline.scans.reading import CodeSource
 from drift_pipeline.scans.window import day_end, parse_day
 from drift_pipeline.sources.git_local import GitLocalSource
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource

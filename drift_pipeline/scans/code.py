@@ -1,8 +1,7 @@
-"""The code domain's scans: repo inventory and config snapshots for one instant.
+"""The code domain's scan: config snapshots for one instant.
 
-``scan_inventory`` lists the org's repos with their head commit at the scan instant and decides
-scope; ``scan_configs`` reads, for every repo in scope, the standards files and every file they
-track. Both take the previous snapshot (the *baseline*) and read as little as they can:
+``scan_configs`` reads, for every repo in scope (see ``scans.inventory``), the standards files and
+every file they track. It takes the previous snapshot (the *baseline*) and reads as little as it can:
 
 - a repo whose head commit is the baseline's is carried forward: no tree, no blob request;
 - trees and blobs are addressed by sha and come from the source's cache once read;
@@ -17,219 +16,21 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from drift_pipeline.errors import NotFound, SourceError, redact
+from drift_pipeline.errors import SourceError, redact
 from drift_pipeline.gitutil import GitError
 from drift_pipeline.rules import code as code_rules
 from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState
-from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
-from drift_pipeline.standards import Problem, RegistryResolver, RepoStandards, analyse_repo
-from drift_pipeline.standards.org_config import CONFIG_FILE, CONFIG_REPO, OrgConfig, parse_org_config
-from drift_pipeline.standards.registry import RegistryUnavailable
+from drift_pipeline.scans.inventory import scan_inventory
+from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
+from drift_pipeline.sources.records import RepoRecord
+from drift_pipeline.standards import RegistryResolver, RepoStandards, analyse_repo
 
 CONTENT_KINDS = ("config", "metadata")   # kinds whose content is kept in the snapshot row itself
 MAX_BLOB_CHARS = 256_000
 
 
-class CodeSource(Protocol):
-    """What the code scans need from a source (GitHubSource and GitLocalSource both fit)."""
-
-    def list_repos(self, org: str) -> list[RepoRecord]: ...
-    def get_repo(self, org: str, name: str) -> RepoRecord: ...
-    def head_at(self, repo: RepoRecord, until: datetime) -> CommitRecord | None: ...
-    def plan_window(self, start: datetime, end: datetime) -> None: ...
-    def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]: ...
-    def blob_text(self, full_name: str, sha: str) -> str | None: ...
-    def path_commits(self, full_name: str, head_sha: str, path: str, since: datetime | None,
-                     until: datetime) -> list[CommitRecord]: ...
-    def commit_url(self, repo: RepoRecord, sha: str) -> str | None: ...
-
-
-# -- readers over a source ---------------------------------------------------------------------
-class SourceTreeReader:
-    """The standards engine's TreeReader over a source's tree; blobs are read on demand."""
-
-    def __init__(self, source: CodeSource, full_name: str, entries: Iterable[TreeEntry]):
-        self._source = source
-        self._full_name = full_name
-        self._entries = {e.path: e for e in entries}
-        self.read: dict[str, str | None] = {}   # blob sha -> text, for everything read
-
-    def list_paths(self) -> list[str]:
-        return sorted(self._entries)
-
-    def blob_sha(self, path: str) -> str | None:
-        entry = self._entries.get(path)
-        return entry.sha if entry else None
-
-    def read_text(self, path: str) -> str | None:
-        entry = self._entries.get(path)
-        if entry is None:
-            return None
-        if entry.sha not in self.read:
-            self.read[entry.sha] = self._source.blob_text(self._full_name, entry.sha)
-        return self.read[entry.sha]
-
-
-class SourceRegistryFetcher:
-    """Registries on the same GitHub (or folder of clones), read as of the scan instant."""
-
-    def __init__(self, source: CodeSource, org: str, at: datetime):
-        self._source = source
-        self._org = org
-        self._at = at
-        self.heads: dict[str, str] = {}       # "owner/repo@ref" -> commit sha used
-
-    def head(self, owner: str, repo: str, ref: str | None) -> str:
-        """The registry's commit at the scan instant (one request per registry and scan)."""
-        key = f"{owner}/{repo}@{ref or ''}"
-        if key not in self.heads:
-            record = self._source.get_repo(owner, repo)
-            if ref:
-                record = RepoRecord(org=record.org, name=record.name, owner=record.owner,
-                                    default_branch=ref, html_url=record.html_url)
-            commit = self._source.head_at(record, self._at)
-            if commit is None:
-                raise RegistryUnavailable(f"registry github:{owner}/{repo} has no commit on "
-                                          f"{record.default_branch} at {self._at:%Y-%m-%d %H:%M}")
-            self.heads[key] = commit.sha
-        return self.heads[key]
-
-    def unchanged(self, previous: Mapping[str, str]) -> bool:
-        """True when every registry in ``previous`` (key -> sha) still has the same head."""
-        try:
-            for key, sha in previous.items():
-                owner_repo, ref = key.split("@", 1)
-                owner, repo = owner_repo.split("/", 1)
-                if self.head(owner, repo, ref or None) != sha:
-                    return False
-        except (SourceError, GitError, RegistryUnavailable, ValueError):
-            return False
-        return True
-
-    def fetch(self, owner: str, repo: str, ref: str | None) -> SourceTreeReader:
-        try:
-            sha = self.head(owner, repo, ref)
-            return SourceTreeReader(self._source, f"{owner}/{repo}", self._source.tree(f"{owner}/{repo}", sha))
-        except (SourceError, GitError) as exc:
-            raise RegistryUnavailable(f"registry github:{owner}/{repo} could not be read: {exc}") from None
-
-
-# -- inventory ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class InventoryResult:
-    rows: list[dict[str, Any]]
-    errors: list[dict[str, str]]
-    org_config: OrgConfig = OrgConfig()
-
-
-def read_org_config(source: CodeSource, org: str, at: datetime,
-                    config_repo: str = CONFIG_REPO) -> OrgConfig:
-    """``<org>/<config_repo>/drift.config.yaml`` as it was at ``at``; empty when there is none."""
-    file = f"{config_repo}/{CONFIG_FILE}"
-    try:
-        record = source.get_repo(org, config_repo)
-        head = source.head_at(record, at)
-        if head is None:
-            return OrgConfig()
-        entry = next((e for e in source.tree(record.full_name, head.sha) if e.path == CONFIG_FILE), None)
-        if entry is None:
-            return OrgConfig()
-        return parse_org_config(source.blob_text(record.full_name, entry.sha) or "", file)
-    except NotFound:
-        return OrgConfig()
-    except (SourceError, GitError) as exc:
-        return OrgConfig(problems=(Problem(file, None, None, f"could not be read: {redact(str(exc))}; "
-                                                             "no repo is excluded"),))
-
-
-def _scope(record: RepoRecord, org: str) -> str | None:
-    """Why a repo is out of scope before reading it, or None."""
-    if record.owner.lower() != org.lower():
-        return f"owned by {record.owner}, not {org}"
-    if record.archived:
-        return "archived"
-    if record.disabled:
-        return "disabled"
-    return None
-
-
-def scan_inventory(source: CodeSource, org: str, at: datetime,
-                   baseline: Mapping[str, Mapping[str, Any]] | None = None,
-                   baseline_at: datetime | None = None,
-                   only: Sequence[str] | None = None,
-                   config_repo: str = CONFIG_REPO) -> InventoryResult:
-    """Every repo of ``org`` with its head at ``at`` and its scope.
-
-    ``baseline`` holds the previous inventory rows by repo name, taken at ``baseline_at``; a repo
-    not pushed since then keeps its head and scope without a request. Repos matching the
-    ``exclude`` globs of the org's config repo are out of scope.
-    """
-    baseline = baseline or {}
-    org_config = read_org_config(source, org, at, config_repo)
-    rows, errors = [], []
-    for record in sorted(source.list_repos(org), key=lambda r: r.name):
-        if only and record.name not in only:
-            continue
-        row: dict[str, Any] = {
-            "repo": record.name, "owner": record.owner, "default_branch": record.default_branch,
-            "html_url": record.html_url,
-            "pushed_at": record.pushed_at, "archived": record.archived, "disabled": record.disabled,
-            "fork": record.fork, "private": record.private, "carried_forward": False,
-            "has_metadata": False, "has_config": False, "in_scope": False, "config_files": [],
-        }
-        reason = _scope(record, org)
-        pattern = org_config.excluded_by(record.name)
-        if pattern and not reason:
-            reason = f"excluded by {config_repo}/{CONFIG_FILE} ({pattern})"
-        if reason:
-            rows.append({**row, "scope_reason": reason})
-            continue
-        prev = baseline.get(record.name)
-        try:
-            if (prev and prev.get("head_sha") and baseline_at and record.pushed_at
-                    and record.pushed_at <= baseline_at and record.pushed_at <= at):
-                rows.append(_carry(row, prev))       # not pushed since the baseline
-                continue
-            head = source.head_at(record, at)
-            if head is None:
-                rows.append({**row, "scope_reason": "no commit yet"})
-                continue
-            row.update(head_sha=head.sha, head_date=head.date, head_author=head.author)
-            if prev and prev.get("head_sha") == head.sha:
-                rows.append(_carry(row, prev))
-                continue
-            standards = analyse_repo(SourceTreeReader(source, record.full_name,
-                                                      source.tree(record.full_name, head.sha)))
-            rows.append({**row, **_scope_fields(standards)})
-        except (SourceError, GitError) as exc:
-            message = redact(str(exc))
-            errors.append({"repo": record.name, "error": message})
-            known = _carry(row, prev) if prev else {**row, "scope_reason": "scan failed"}
-            rows.append({**known, "carried_forward": False, "error": message})
-    return InventoryResult(rows, errors, org_config)
-
-
-def _carry(row: dict[str, Any], prev: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("head_sha", "head_date", "head_author", "has_metadata", "has_config", "in_scope", "scope_reason",
-            "tier", "status", "team", "config_files")
-    return {**row, **{k: prev.get(k) for k in keep}, "carried_forward": True}
-
-
-def _scope_fields(standards: RepoStandards) -> dict[str, Any]:
-    meta = standards.metadata
-    reason = None
-    if not meta.present:
-        reason = "no repo-metadata.yaml (or [metadata] table)"
-    elif not standards.config_files:
-        reason = "no check.toml or standards.toml"
-    return {"has_metadata": meta.present, "has_config": bool(standards.config_files),
-            "in_scope": standards.in_scope, "scope_reason": reason, "tier": meta.tier,
-            "status": meta.status, "team": meta.team, "config_files": list(standards.config_files)}
-
-
-# -- config snapshots --------------------------------------------------------------------------
 @dataclass
 class Baseline:
     """The previous config snapshot, as stored rows grouped by repo."""
