@@ -7,7 +7,6 @@ from names and paths, and pass anything that came back from a server through ``r
 
 from __future__ import annotations
 
-import re
 from enum import IntEnum
 
 
@@ -47,28 +46,5 @@ class NotFound(SourceError):
     """The object does not exist (or the credentials may not see it)."""
 
 
-# Whole match replaced.
-_TOKENS = [
-    re.compile(r"gh[pousr]_[A-Za-z0-9_]{16,}"),
-    re.compile(r"github_pat_[A-Za-z0-9_]{20,}"),
-    re.compile(r"(?:AKIA|ASIA)[A-Z0-9]{16}"),
-]
-# Group 1 (the label) kept, the value after it replaced.
-_LABELLED = [
-    re.compile(r"(x-access-token:)[^@\s]+"),
-    re.compile(r"(Authorization:\s*)\S+(?:\s+\S+)?", re.IGNORECASE),
-    re.compile(r"((?:Bearer|token)\s+)[A-Za-z0-9_\-\.=]{8,}", re.IGNORECASE),
-    re.compile(r"(aws_secret_access_key\s*[=:]\s*)\S+", re.IGNORECASE),
-]
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Replace token-like strings (and the given secrets, verbatim) with ``[REDACTED]``."""
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "[REDACTED]")
-    for pattern in _TOKENS:
-        text = pattern.sub("[REDACTED]", text)
-    for pattern in _LABELLED:
-        text = pattern.sub(lambda m: m.group(1) + "[REDACTED]", text)
-    return text
+# One home for masking: ``drift_pipeline.redaction`` (pure, importable by every layer).
+from drift_pipeline.redaction import redact  # noqa: E402,F401
