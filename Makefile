@@ -5,11 +5,21 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
 
-.PHONY: install test demo clean
+.PHONY: install test lint format demo clean
 
 install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
 	@$(UV) sync --frozen --quiet
+
+# Lint: ruff (rules and formatting) and mypy, configured in pyproject.toml; clean at every commit.
+lint: install
+	@$(UV) run --frozen --no-sync ruff check .
+	@$(UV) run --frozen --no-sync ruff format --check .
+	@$(UV) run --frozen --no-sync mypy
+
+format: install
+	@$(UV) run --frozen --no-sync ruff check --fix .
+	@$(UV) run --frozen --no-sync ruff format .
 
 test: install
 	@$(UV) run --frozen --no-sync pytest -n 2 -q $(PYTEST_ARGS)
