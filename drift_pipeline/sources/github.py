@@ -1,75 +1,122 @@
-"""Read-only GitHub access for the scans, on PyGithub's transport.
+"""Read-only GitHub access for the scans, on PyGithub's transport, safe to call from many threads.
 
 PyGithub supplies authentication, the base URL (github.com, GHES ``https://host/api/v3`` or the
-sandbox) and retries: 5xx with backoff, primary and secondary rate limits waited out up to a bound.
-This module converts each JSON payload once into :mod:`records` and counts every request it
-makes. Two caches make daily scans cheap:
+sandbox) and, through urllib3's ``Retry``, retries of 5xx and network errors with backoff. Rate
+limits are handled here, not by PyGithub's ``GithubRetry``: that one sleeps inside the calling
+thread (and recognises limits by message text), so the other workers would keep sending. Here a
+limit (403/429 with ``x-ratelimit-remaining: 0`` or ``retry-after``) closes a gate shared by all
+workers until the reset; every request waits at the gate first, bounded by ``max_rate_limit_wait``.
+
+At most ``concurrency`` requests are in flight. Errors carry the HTTP status and GitHub's message
+as fields (:class:`SourceError`); every decision here is taken on them. Each payload is checked
+and converted once, in :mod:`github_payloads`. Two caches make daily scans cheap:
 
 - objects addressed by sha (trees, blobs) never change: once read, they are served from the
   cache with no request at all;
 - other GETs are sent with ``If-None-Match`` when an ETag is known; a ``304`` answer costs no
   rate limit and the cached body is used.
 
-The cache is a plain mapping handed in by the caller (the pipeline persists it in DuckDB), so the
-source stays free of storage concerns.
+The cache is a mapping handed in by the caller (the pipeline persists it in DuckDB) and is only
+touched under a lock. Per-run answers (org listings, repos, window histories) and sha reads are
+single-flight: two threads asking for the same key make one request, so a concurrent scan sends
+exactly the requests a serial one does.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import re
+import threading
+import time
 import urllib.parse
 from collections import Counter
-from collections.abc import Iterator, MutableMapping
-from datetime import datetime, timezone
-from typing import Any
+from collections.abc import Callable, Iterator, MutableMapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 import requests
-from github import Auth, Github, GithubException, GithubRetry
+from github import Auth, Github, GithubException
+from urllib3.util.retry import Retry
 
-from drift_pipeline.errors import NotFound, SourceError, redact
+from drift_pipeline.errors import NotFound, SourceError, UsageError, redact
+from drift_pipeline.sources import github_payloads as payloads
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
+from drift_pipeline.sources.throttle import Memo, RateGate, SingleFlight
 
 DEFAULT_API_URL = "https://api.github.com"
+MAX_CONCURRENCY = 32        # far below GitHub's ~100 concurrent requests secondary limit
+SECONDARY_WAIT = 60.0       # GitHub: without a header, wait at least a minute after a 429
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+T = TypeVar("T")
 
 
 def _iso(when: datetime) -> str:
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _parse_time(value: str | None) -> datetime | None:
-    if not value:
+def _number(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
         return None
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(timezone.utc)
+
+
+def rate_limit_pause(status: int | None, headers: dict[str, Any], now: float) -> float | None:
+    """Seconds to pause all requests for a rate-limited answer; None when it is no rate limit.
+
+    GitHub's rules, on headers only: ``retry-after`` gives the wait; ``x-ratelimit-remaining: 0``
+    means wait until ``x-ratelimit-reset`` (plus a second: the reset is whole seconds); a 429
+    with neither means wait a minute. A 403 with neither is a permission error, not a limit.
+    """
+    if status not in (403, 429):
+        return None
+    lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
+    retry_after = _number(lowered.get("retry-after"))
+    if retry_after is not None:
+        return max(retry_after, 0.0)
+    if str(lowered.get("x-ratelimit-remaining", "")).strip() == "0":
+        reset = _number(lowered.get("x-ratelimit-reset"))
+        return max((reset - now) + 1, 1.0) if reset is not None else SECONDARY_WAIT
+    return SECONDARY_WAIT if status == 429 else None
 
 
 class GitHubSource:
-    """GitHub REST reads for one API endpoint and token."""
+    """GitHub REST reads for one API endpoint and token; share one instance between threads."""
 
     def __init__(self, api_url: str = DEFAULT_API_URL, token: str | None = None, *,
                  cache: MutableMapping[str, str] | None = None, per_page: int = 100,
                  retries: int = 5, backoff: float = 0.5, max_rate_limit_wait: float = 900,
                  timeout: int = 30, seconds_between_requests: float = 0.0,
-                 seconds_between_writes: float = 1.0):
+                 seconds_between_writes: float = 1.0, concurrency: int = 8):
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) \
+                or not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise UsageError(f"GitHub concurrency (requests in flight) must be a whole number from 1 to "
+                             f"{MAX_CONCURRENCY}, got {concurrency!r}")
         self.api_url = api_url.rstrip("/")
         self._token = token
-        retry = GithubRetry(total=retries, backoff_factor=backoff,
-                            max_rate_limit_wait=max_rate_limit_wait, secondary_rate_wait=min(60, max_rate_limit_wait))
+        self.retries = retries
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.concurrency = concurrency
+        # 5xx and network errors only; 403/429 (rate limits) come back to _raw and the shared gate.
+        retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=tuple(range(500, 600)),
+                      respect_retry_after_header=False, raise_on_status=False)
         self._gh = Github(base_url=self.api_url, auth=Auth.Token(token) if token else None,
-                          per_page=per_page, retry=retry, timeout=timeout,
+                          per_page=per_page, retry=retry, timeout=timeout, pool_size=concurrency,
                           seconds_between_requests=seconds_between_requests,
                           seconds_between_writes=seconds_between_writes)
         self.per_page = per_page
         self.cache: MutableMapping[str, str] = cache if cache is not None else {}
         self.requests: Counter[str] = Counter()   # by kind, e.g. "tree", "blob", "repos"
         self.not_modified = 0
-        self._listed: dict[tuple[str, str | None], Any] = {}    # answers kept for this run
+        self.gate = RateGate()
+        self._slots = threading.BoundedSemaphore(concurrency)
+        self._lock = threading.RLock()            # counters and the cache mapping
+        self._flight = SingleFlight()             # sha-addressed reads
+        self._listed = Memo()                     # org listings and repos, for this run
         self._window: tuple[datetime, datetime] | None = None
-        self._history: dict[tuple[str, str], list[CommitRecord]] = {}
+        self._history = Memo()                    # (repo, branch) -> commits of the window
 
     @property
     def github(self) -> Github:
@@ -79,98 +126,144 @@ class GitHubSource:
     # -- transport -------------------------------------------------------------------------
     def _raw(self, kind: str, url: str, params: dict[str, Any] | None = None,
              headers: dict[str, str] | None = None) -> tuple[dict[str, str], Any]:
-        self.requests[kind] += 1
-        try:
-            return self._gh.requester.requestJsonAndCheck("GET", url, parameters=params, headers=headers)
-        except GithubException as exc:
-            message = exc.data.get("message") if isinstance(exc.data, dict) else None
-            text = f"GitHub {exc.status} on GET {self._path(url)}: {message or exc}"
-            if exc.status == 404:
-                raise NotFound(redact(text, self._token)) from None
-            raise SourceError(redact(text, self._token)) from None
-        except requests.exceptions.RetryError as exc:
-            reason = getattr(exc.args[0], "reason", None) if exc.args else None
-            raise SourceError(redact(f"GitHub kept failing on GET {self._path(url)}: "
-                                     f"{reason or exc} (gave up after retries)", self._token)) from None
-        except requests.exceptions.RequestException as exc:
-            raise SourceError(redact(f"GitHub request failed on GET {self._path(url)}: "
-                                     f"{type(exc).__name__}: {exc}", self._token)) from None
+        path = self._path(url)
+        waited = 0.0
+        while True:
+            waited += self._wait_at_gate(path, waited)
+            with self._slots:
+                with self._lock:
+                    self.requests[kind] += 1
+                try:
+                    resp_headers, data = self._gh.requester.requestJsonAndCheck(
+                        "GET", url, parameters=params, headers=dict(headers or {}))
+                except GithubException as exc:
+                    pause = rate_limit_pause(exc.status, exc.headers or {}, time.time())
+                    if pause is None:
+                        raise self._error(exc, path) from None
+                    self.gate.close_until(time.time() + pause)
+                    if waited + pause > self.max_rate_limit_wait:
+                        raise self._limit_error(path, pause, exc.status, self._api_message(exc)) from None
+                    continue
+                except ValueError:      # PyGithub could not parse a body that looked like JSON
+                    raise payloads.bad_shape(path, "JSON", "a body that is not valid JSON") from None
+                except (RuntimeError, AssertionError) as exc:   # PyGithub: redirect or link off the base URL
+                    raise SourceError(redact(f"GitHub GET {path} left the API base URL ({exc}); {payloads.HINT}",
+                                             self._token)) from None
+                except requests.exceptions.RequestException as exc:
+                    raise SourceError(redact(f"GitHub request failed on GET {path}: {type(exc).__name__}: {exc}"
+                                             f" (after {self.retries} retries)", self._token)) from None
+            if data is not None:
+                payloads.check_content_type(path, resp_headers)
+            return resp_headers, data
+
+    def _wait_at_gate(self, path: str, waited: float) -> float:
+        """Wait while a rate limit pauses every worker; fail when the reset is too far away."""
+        remaining = self.gate.reopens_at - time.time()
+        if remaining > 0 and waited + remaining > self.max_rate_limit_wait:
+            raise self._limit_error(path, remaining, None, None)
+        return self.gate.wait()
+
+    def _limit_error(self, path: str, pause: float, status: int | None, api_message: str | None) -> SourceError:
+        return SourceError(f"GitHub rate limit on GET {path}: the reset is {pause:.0f}s away, longer than "
+                           f"max_rate_limit_wait ({self.max_rate_limit_wait:g}s); retry later or raise it",
+                           status=status, api_message=api_message)
+
+    def _api_message(self, exc: GithubException) -> str | None:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else None
+        return redact(message, self._token) if isinstance(message, str) else None
+
+    def _error(self, exc: GithubException, path: str) -> SourceError:
+        api_message = self._api_message(exc)
+        retried = f" (after {self.retries} retries)" if exc.status >= 500 else ""
+        text = redact(f"GitHub {exc.status} on GET {path}: {api_message or 'no message'}{retried}", self._token)
+        cls = NotFound if exc.status == 404 else SourceError
+        return cls(text, status=exc.status, api_message=api_message)
 
     def _path(self, url: str) -> str:
-        return urllib.parse.urlparse(url).path if url.startswith("http") else url
+        return urllib.parse.urlparse(url).path if url.startswith("http") else url.split("?", maxsplit=1)[0]
 
     def _url(self, path: str) -> str:
         return path if path.startswith("http") else f"{self.api_url}{path}"
 
-    def _get(self, kind: str, path: str, params: dict[str, Any] | None = None, *,
-             conditional: bool = True) -> tuple[dict[str, str], Any]:
+    def _cache_get(self, key: str) -> str | None:
+        with self._lock:
+            return self.cache.get(key)
+
+    def _cache_set(self, key: str, value: str) -> None:
+        with self._lock:
+            self.cache[key] = value
+
+    def _get(self, kind: str, path: str, params: dict[str, Any] | None, convert: Callable[[str, Any], T],
+             ) -> tuple[dict[str, str], T]:
         """GET with an ETag: a 304 answers from the cache and costs no rate limit."""
         url = self._url(path)
         key = "etag:" + url + ("?" + urllib.parse.urlencode(sorted(params.items())) if params else "")
-        cached = self.cache.get(key) if conditional else None
-        headers = None
-        if cached:
-            entry = json.loads(cached)
-            headers = {"If-None-Match": entry["etag"]}
+        cached = self._cache_get(key)
+        entry = json.loads(cached) if cached else None
+        headers = {"If-None-Match": entry["etag"]} if entry else None
         resp_headers, data = self._raw(kind, url, params, headers)
-        if cached and data is None:    # 304 Not Modified: PyGithub hands back no body
-            self.not_modified += 1
-            entry = json.loads(cached)
-            return entry["headers"], entry["body"]
+        if entry and data is None:    # 304 Not Modified: PyGithub hands back no body
+            with self._lock:
+                self.not_modified += 1
+            return entry["headers"], convert(self._path(url), entry["body"])
+        value = convert(self._path(url), data)      # checked before it is cached
         etag = resp_headers.get("etag")
-        if conditional and etag:
+        if etag:
             keep = {k: v for k, v in resp_headers.items() if k in ("link",)}
-            self.cache[key] = json.dumps({"etag": etag, "headers": keep, "body": data})
-        return resp_headers, data
+            self._cache_set(key, json.dumps({"etag": etag, "headers": keep, "body": data}))
+        return resp_headers, value
 
-    def _paginate(self, kind: str, path: str, params: dict[str, Any] | None = None) -> Iterator[Any]:
+    def _paginate(self, kind: str, path: str, params: dict[str, Any] | None,
+                  convert: Callable[[str, Any], T], what: str) -> Iterator[T]:
         params = {**(params or {}), "per_page": self.per_page}
         url: str | None = self._url(path)
         while url:
-            headers, data = self._get(kind, url, params)
-            yield from data
+            headers, items = self._get(kind, url, params,
+                                       lambda p, data: [convert(p, i) for i in payloads.as_list(p, data, what)])
+            yield from items
             match = _LINK_NEXT.search(headers.get("link", "") or "")
             url, params = (match.group(1), None) if match else (None, None)
 
-    def _immutable(self, kind: str, key: str, path: str) -> Any:
+    def _immutable(self, kind: str, key: str, path: str, convert: Callable[[str, Any], T]) -> T:
         """Objects addressed by sha never change: serve them from the cache for ever."""
-        cached = self.cache.get(key)
+        where = self._path(path)
+        cached = self._cache_get(key)
         if cached is not None:
-            return json.loads(cached)
-        _, data = self._raw(kind, self._url(path))
-        self.cache[key] = json.dumps(data)
-        return data
+            return convert(where, json.loads(cached))
+
+        def fetch() -> T:
+            again = self._cache_get(key)
+            if again is not None:
+                return convert(where, json.loads(again))
+            _, data = self._raw(kind, self._url(path))
+            value = convert(where, data)            # checked before it is cached for ever
+            self._cache_set(key, json.dumps(data))
+            return value
+
+        return self._flight.run(key, fetch)
 
     # -- reads -----------------------------------------------------------------------------
     def list_repos(self, org: str) -> list[RepoRecord]:
         """Every repo of an org (or, when the name is a user, of that user); once per run."""
-        if (org, None) not in self._listed:
-            self._listed[(org, None)] = self._list_repos(org)
-        return self._listed[(org, None)]
+        return self._listed.get((org, None), lambda: self._list_repos(org))
 
     def _list_repos(self, org: str) -> list[RepoRecord]:
         quoted = urllib.parse.quote(org)
+
+        def convert(path: str, item: Any) -> RepoRecord:
+            return payloads.repo_record(path, org, item)
+
         try:
-            items = list(self._paginate("repos", f"/orgs/{quoted}/repos", {"type": "all"}))
+            return list(self._paginate("repos", f"/orgs/{quoted}/repos", {"type": "all"}, convert, "repositories"))
         except NotFound:
-            items = list(self._paginate("repos", f"/users/{quoted}/repos", {"type": "owner"}))
-        return [self._repo_record(org, item) for item in items]
+            return list(self._paginate("repos", f"/users/{quoted}/repos", {"type": "owner"}, convert,
+                                       "repositories"))
 
     def get_repo(self, org: str, name: str) -> RepoRecord:
         """One repo's settings; read once per run (the object lives for one run)."""
-        if (org, name) not in self._listed:
-            _, data = self._get("repo", f"/repos/{urllib.parse.quote(org)}/{urllib.parse.quote(name)}")
-            self._listed[(org, name)] = self._repo_record(org, data)
-        return self._listed[(org, name)]
-
-    @staticmethod
-    def _repo_record(org: str, item: dict[str, Any]) -> RepoRecord:
-        return RepoRecord(
-            org=org, name=item["name"], owner=item["owner"]["login"],
-            default_branch=item.get("default_branch") or "main",
-            archived=bool(item.get("archived")), disabled=bool(item.get("disabled")),
-            fork=bool(item.get("fork")), private=bool(item.get("private")),
-            pushed_at=_parse_time(item.get("pushed_at")), html_url=item.get("html_url"))
+        path = f"/repos/{urllib.parse.quote(org)}/{urllib.parse.quote(name)}"
+        return self._listed.get((org, name), lambda: self._get(
+            "repo", path, None, lambda p, data: payloads.repo_record(p, org, data))[1])
 
     def plan_window(self, start: datetime, end: datetime) -> None:
         """Backfills: answer ``head_at`` for instants in [start, end] from one history per repo.
@@ -180,41 +273,40 @@ class GitHubSource:
         later one is answered from that list, with the same result the API would give.
         """
         self._window = (start, end)
-        self._history = {}
+        self._history = Memo()
 
     def head_at(self, repo: RepoRecord, until: datetime) -> CommitRecord | None:
         """The last commit on the default branch at or before ``until`` (None: no commit yet)."""
-        window = self._window
+        window, history = self._window, self._history
         if window and window[0] <= until <= window[1]:
-            key = (repo.full_name, repo.default_branch)
-            if key not in self._history:
-                self._history[key] = self._window_history(repo, *window)
-            return next((c for c in self._history[key] if c.date <= until), None)
+            commits = history.get((repo.full_name, repo.default_branch),
+                                  lambda: self._window_history(repo, *window))
+            return next((c for c in commits if c.date <= until), None)
         return self._head_query(repo, until)
 
     def _window_history(self, repo: RepoRecord, start: datetime, end: datetime) -> list[CommitRecord]:
         base = self._head_query(repo, start)
         params = {"sha": repo.default_branch, "since": _iso(start), "until": _iso(end)}
         try:
-            commits = [self._commit_record(c) for c in
-                       self._paginate("commits", f"/repos/{repo.full_name}/commits", params)]
+            commits = list(self._paginate("commits", f"/repos/{repo.full_name}/commits", params,
+                                          payloads.commit_record, "commits"))
         except SourceError as exc:
-            if not (isinstance(exc, NotFound) or "409" in str(exc)):
+            if exc.status not in (404, 409):    # 409: "Git Repository is empty."; 404: no such branch
                 raise
-            commits = []        # an empty repository
+            commits = []
         return commits + ([base] if base else [])
 
     def _head_query(self, repo: RepoRecord, until: datetime) -> CommitRecord | None:
         params = {"sha": repo.default_branch, "until": _iso(until), "per_page": 1}
+        path = f"/repos/{repo.full_name}/commits"
         try:
-            _, data = self._raw("commits", self._url(f"/repos/{repo.full_name}/commits"), params)
-        except NotFound:
-            return None
+            _, data = self._raw("commits", self._url(path), params)
         except SourceError as exc:
-            if "409" in str(exc):   # "Git Repository is empty."
+            if exc.status in (404, 409):        # 409: "Git Repository is empty."; 404: no such branch
                 return None
             raise
-        return self._commit_record(data[0]) if data else None
+        commits = payloads.as_list(path, data, "commits")
+        return payloads.commit_record(path, commits[0]) if commits else None
 
     def path_commits(self, full_name: str, head_sha: str, path: str, since: datetime | None,
                      until: datetime) -> list[CommitRecord]:
@@ -222,35 +314,22 @@ class GitHubSource:
         params: dict[str, Any] = {"sha": head_sha, "path": path, "until": _iso(until)}
         if since is not None:
             params["since"] = _iso(since)
-        commits = [self._commit_record(c) for c in
-                   self._paginate("commits", f"/repos/{full_name}/commits", params)]
+        commits = list(self._paginate("commits", f"/repos/{full_name}/commits", params,
+                                      payloads.commit_record, "commits"))
         return [c for c in commits if since is None or c.date > since]
 
-    @staticmethod
-    def _commit_record(item: dict[str, Any]) -> CommitRecord:
-        commit = item.get("commit", {})
-        committer = commit.get("committer") or {}
-        author = commit.get("author") or {}
-        login = (item.get("author") or {}).get("login") if isinstance(item.get("author"), dict) else None
-        return CommitRecord(sha=item["sha"], date=_parse_time(committer.get("date") or author.get("date")),
-                            author=login or author.get("name") or "unknown",
-                            message=(commit.get("message") or "").splitlines()[0] if commit.get("message") else "",
-                            url=item.get("html_url"))
-
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
-        data = self._immutable("tree", f"tree:{full_name}:{sha}",
-                               f"/repos/{full_name}/git/trees/{sha}?recursive=1")
-        if data.get("truncated"):
+        entries, truncated = self._immutable("tree", f"tree:{full_name}:{sha}",
+                                             f"/repos/{full_name}/git/trees/{sha}?recursive=1",
+                                             payloads.tree_entries)
+        if truncated:
             raise SourceError(f"{full_name}: the git tree of {sha[:12]} is too large for one request "
                               "(GitHub truncated it); scan it from a local clone with --path")
-        return tuple(TreeEntry(e["path"], e["sha"], e.get("size"))
-                     for e in data.get("tree", []) if e.get("type") == "blob")
+        return entries
 
     def blob_text(self, full_name: str, sha: str) -> str | None:
         """A blob's text; None when it is not UTF-8 text."""
-        data = self._immutable("blob", f"blob:{sha}", f"/repos/{full_name}/git/blobs/{sha}")
-        raw = base64.b64decode(data.get("content", "")) if data.get("encoding") == "base64" \
-            else (data.get("content") or "").encode()
+        raw = self._immutable("blob", f"blob:{sha}", f"/repos/{full_name}/git/blobs/{sha}", payloads.blob_bytes)
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError:
