@@ -9,7 +9,7 @@ import pytest
 import drift_pipeline
 from drift_pipeline.cli import main
 from drift_pipeline.commands import config as config_cmd
-from drift_pipeline.standards import GitCloneFetcher
+from drift_pipeline.sources.registry_clone import GitCloneFetcher
 
 REGISTRY = Path(drift_pipeline.__file__).parent / "sandbox" / "data" / "registry-community"
 

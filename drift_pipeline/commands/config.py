@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 from typing import Any
 
@@ -10,8 +11,8 @@ import click
 
 from drift_pipeline.commands._output import emit, json_option
 from drift_pipeline.errors import ExitCode, UsageError
+from drift_pipeline.sources.registry_clone import GitCloneFetcher
 from drift_pipeline.standards import (
-    GitCloneFetcher,
     PathCheck,
     Problem,
     RegistryFetcher,
@@ -21,8 +22,15 @@ from drift_pipeline.standards import (
 
 
 def make_fetcher() -> RegistryFetcher:
-    """The fetcher used for ``github:`` registries not mapped by --registry-dir (tests swap it)."""
-    return GitCloneFetcher()
+    """The fetcher used for ``github:`` registries not mapped by --registry-dir (tests swap it).
+
+    Registries are cloned from the GitHub the pipeline points at: ``GITHUB_API_URL`` (GitHub
+    Enterprise Server ``https://HOST/api/v3`` clones from ``https://HOST``), github.com by default.
+    """
+    try:
+        return GitCloneFetcher.for_api_url(os.environ.get("GITHUB_API_URL"))
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def parse_registry_dirs(values: tuple[str, ...]) -> dict[str, Path]:

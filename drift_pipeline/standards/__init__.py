@@ -1,7 +1,9 @@
 """The standards engine: check.toml / standards.toml, registries, tiers, metadata, projects.
 
-Pure: stdlib, tomli and yaml only (git only through :mod:`drift_pipeline.gitutil` in the readers
-and the optional clone fetcher). Nothing of Dagster, GitHub APIs, boto3 or AWS.
+Pure: stdlib, tomli and yaml only. No Dagster, GitHub, AWS, subprocess or environment variables:
+readers over git and the registry clone fetcher live in :mod:`drift_pipeline.sources`
+(``git_reader.GitCommitReader``, ``registry_clone.GitCloneFetcher``). Every input is bounded
+(:mod:`drift_pipeline.standards.limits`).
 
 Entry points: :func:`analyse_repo` (any :class:`TreeReader`), :func:`load_config` (one file's
 text), :func:`check_path` (a filesystem path, for ``drift config check``).
@@ -17,7 +19,6 @@ from drift_pipeline.standards.analyse import (
     tracked_for,
 )
 from drift_pipeline.standards.check import PathCheck, check_path
-from drift_pipeline.standards.fetch import GitCloneFetcher
 from drift_pipeline.standards.globs import GlobError, glob_error, glob_match, glob_to_regex
 from drift_pipeline.standards.loader import CONFIG_NAMES, format_key, load_config
 from drift_pipeline.standards.metadata import METADATA_NAMES, parse_metadata_yaml
@@ -34,11 +35,12 @@ from drift_pipeline.standards.model import (
     TrackedFile,
 )
 from drift_pipeline.standards.readers import (
-    GitCommitReader,
     LocalDirReader,
     MappingReader,
     SubtreeReader,
     TreeReader,
+    UnreadableFile,
+    read_checked,
 )
 from drift_pipeline.standards.registry import (
     RegistryFetcher,
@@ -53,11 +55,10 @@ from drift_pipeline.standards.tiers import check_tier
 
 __all__ = [
     "CONFIG_NAMES", "IGNORED_DIRS", "INVALID_CONFIG", "METADATA_NAMES", "REGISTRY_UNRESOLVED",
-    "TIER_RULESET_MISMATCH", "TOOL_FILES", "ConfigFile", "Detection", "GitCloneFetcher",
-    "GitCommitReader", "GlobError", "LocalDirReader", "MappingReader", "PathCheck", "Problem",
+    "TIER_RULESET_MISMATCH", "TOOL_FILES", "ConfigFile", "Detection", "GlobError", "LocalDirReader", "MappingReader", "PathCheck", "Problem",
     "Project", "RegistryFetcher", "RegistryRef", "RegistryResolver", "RegistryUnavailable",
-    "RepoMetadata", "RepoStandards", "SubtreeReader", "TierCheck", "TrackedFile", "TreeReader",
+    "RepoMetadata", "RepoStandards", "SubtreeReader", "TierCheck", "TrackedFile", "TreeReader", "UnreadableFile",
     "analyse_repo", "apply_defaults", "check_path", "check_tier", "deep_merge", "detect_projects",
     "enabled_tools", "format_key", "glob_error", "glob_match", "glob_to_regex", "load_config",
-    "parse_metadata_yaml", "parse_registry", "tracked_for", "validate",
+    "parse_metadata_yaml", "parse_registry", "read_checked", "tracked_for", "validate",
 ]

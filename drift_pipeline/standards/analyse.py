@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drift_pipeline.standards.globs import compile_glob, glob_error, has_magic
+from drift_pipeline.standards.limits import MAX_CONFIG_BYTES, MAX_JSON_BYTES
 from drift_pipeline.standards.loader import CONFIG_NAMES, line_index, load_config
 from drift_pipeline.standards.metadata import DEFAULT_METADATA, join, metadata_for_dir
 from drift_pipeline.standards.model import (
@@ -43,7 +44,7 @@ from drift_pipeline.standards.model import (
     TierCheck,
     TrackedFile,
 )
-from drift_pipeline.standards.readers import TreeReader
+from drift_pipeline.standards.readers import TreeReader, read_checked
 from drift_pipeline.standards.registry import RegistryResolver, deep_merge
 from drift_pipeline.standards.schema import apply_defaults
 from drift_pipeline.standards.tiers import check_tier
@@ -118,10 +119,10 @@ def _is_workspace_root(reader: TreeReader, directory: str, pathset: set[str]) ->
         return True
     package = join(directory, "package.json")
     if package in pathset:
-        text = reader.read_text(package)
+        text, _why = read_checked(reader, package, MAX_JSON_BYTES)
         try:
             data = json.loads(text) if text else None
-        except ValueError:
+        except (ValueError, RecursionError):   # unreadable, not JSON or absurdly nested: no workspace
             return False
         return isinstance(data, dict) and bool(data.get("workspaces"))
     return False
@@ -221,10 +222,13 @@ def _load_dir_config(reader: TreeReader, files: list[str], resolver: RegistryRes
         problems.append(Problem(file=other, key=None, line=None, rule=INVALID_CONFIG, severity="warning",
                                 message=f"both {posixpath.basename(chosen)} and {posixpath.basename(other)} "
                                         f"are present; {chosen} is used and {other} is ignored"))
-    text = reader.read_text(chosen)
+    text, why = read_checked(reader, chosen, MAX_CONFIG_BYTES)
     if text is None:
-        text = ""
-        problems.append(Problem(file=chosen, key=None, line=None, message="config file could not be read"))
+        problem = Problem(file=chosen, key=None, line=None, rule=INVALID_CONFIG,
+                          message=f"{chosen} {why or 'could not be read'}; not parsed")
+        problems.append(problem)
+        return _DirConfig(chosen, ConfigFile(chosen, {}, (problem,), parsed=False), None, None, (), False, None,
+                          tuple(problems))
     loaded = load_config(text, chosen)
     problems.extend(loaded.problems)
     if not loaded.parsed:
@@ -295,7 +299,7 @@ def analyse_repo(reader: TreeReader, resolver: RegistryResolver | None = None) -
         tier_check: TierCheck | None = None
         if cfg is not None:
             problems.extend(cfg.problems)
-            if cfg.loaded.parsed:
+            if cfg.loaded.parsed and meta.tier_known:
                 tier_check = check_tier(meta.tier, cfg.rulesets if cfg.has_extends else None)
                 has_rulesets_key = cfg.has_extends and isinstance(_get(cfg.loaded.data, ("extends", "rulesets")), list)
                 problems.extend(_tier_problems(tier_check, cfg.file, cfg.rulesets_line, has_rulesets_key))
@@ -310,7 +314,7 @@ def analyse_repo(reader: TreeReader, resolver: RegistryResolver | None = None) -
         ))
 
     all_problems = list(root_meta.problems)
-    for directory, cfg in configs.items():
+    for cfg in configs.values():
         all_problems.extend(cfg.problems)
     for project in projects:
         all_problems.extend(project.problems)

@@ -11,14 +11,19 @@ Semantics (close to minimatch with ``dot: true``):
 - ``\\x`` escapes ``x``. Dot files are matched like any other name. A leading ``./`` is ignored.
 
 Invalid patterns (:class:`GlobError`): the empty string, an unclosed ``[`` or ``{`` (escaped ones
-are fine), a trailing lone backslash.
+are fine), a trailing lone backslash. Bounded, so a hostile pattern costs little: longer than
+:data:`MAX_GLOB_LENGTH` characters, more than :data:`MAX_BRACE_GROUPS` brace groups, or braces
+expanding to more than :data:`MAX_EXPANSIONS` alternatives is a :class:`GlobError`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from functools import lru_cache
+
+MAX_GLOB_LENGTH = 1024
+MAX_BRACE_GROUPS = 32
+MAX_EXPANSIONS = 256
 
 
 class GlobError(ValueError):
@@ -69,7 +74,17 @@ def _split_top(body: str) -> list[str]:
 
 
 def expand_braces(pattern: str) -> list[str]:
-    """Expand ``{a,b}`` alternations into separate patterns (``a{b,c}`` -> ``ab``, ``ac``)."""
+    """Expand ``{a,b}`` alternations into separate patterns (``a{b,c}`` -> ``ab``, ``ac``).
+
+    Raises :class:`GlobError` when that gives more than :data:`MAX_EXPANSIONS` patterns.
+    """
+    out = _expand(pattern)
+    if len(out) > MAX_EXPANSIONS:
+        raise GlobError(f"braces expand to more than {MAX_EXPANSIONS} alternatives")
+    return out
+
+
+def _expand(pattern: str) -> list[str]:
     i = 0
     while i < len(pattern):
         c = pattern[i]
@@ -84,12 +99,16 @@ def expand_braces(pattern: str) -> list[str]:
             alternatives = _split_top(body)
             if len(alternatives) < 2:
                 # No top-level comma: the braces are literal, their content may still expand.
-                return [pattern[:i] + "\\{" + b + "\\}" + t
-                        for b in expand_braces(body) for t in expand_braces(pattern[close + 1:])]
+                inner, rest = _expand(body), _expand(pattern[close + 1:])
+                if len(inner) * len(rest) > MAX_EXPANSIONS:
+                    raise GlobError(f"braces expand to more than {MAX_EXPANSIONS} alternatives")
+                return [pattern[:i] + "\\{" + b + "\\}" + t for b in inner for t in rest]
             prefix, suffix = pattern[:i], pattern[close + 1:]
             out: list[str] = []
             for alt in alternatives:
-                out.extend(expand_braces(prefix + alt + suffix))
+                out.extend(_expand(prefix + alt + suffix))
+                if len(out) > MAX_EXPANSIONS:
+                    raise GlobError(f"braces expand to more than {MAX_EXPANSIONS} alternatives")
             return out
         i += 1
     return [pattern]
@@ -198,6 +217,10 @@ def glob_to_regex(pattern: str) -> str:
     """The anchored regular expression (as text) for ``pattern``; raises :class:`GlobError`."""
     if not isinstance(pattern, str) or pattern == "":
         raise GlobError("a glob pattern must be a non-empty string")
+    if len(pattern) > MAX_GLOB_LENGTH:
+        raise GlobError(f"longer than {MAX_GLOB_LENGTH} characters")
+    if pattern.count("{") > MAX_BRACE_GROUPS:
+        raise GlobError(f"more than {MAX_BRACE_GROUPS} brace groups")
     alternatives = expand_braces(pattern)
     bodies = [_single_regex(p) for p in alternatives]
     body = bodies[0] if len(bodies) == 1 else "(?:" + "|".join(bodies) + ")"
@@ -219,6 +242,8 @@ def glob_error(pattern: object) -> str | None:
         return str(exc)
     except re.error as exc:
         return f"not a valid pattern: {exc}"
+    except RecursionError:
+        return "nested too deeply"
     return None
 
 
@@ -229,8 +254,3 @@ def glob_match(pattern: str, path: str) -> bool:
 
 def has_magic(pattern: str) -> bool:
     return any(c in pattern for c in "*?[{")
-
-
-def filter_paths(pattern: str, paths: Iterable[str]) -> list[str]:
-    rx = compile_glob(pattern)
-    return [p for p in paths if rx.match(p)]

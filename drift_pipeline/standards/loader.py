@@ -2,7 +2,10 @@
 
 TOML is parsed strictly (tomli). A parse error is one problem carrying tomli's line. Schema
 problems carry the dotted key path and the line of that key (or of the nearest enclosing table
-header / key found in the text). Nothing here raises on bad input.
+header / key found in the text). Nothing here raises on bad input: a file over
+:data:`~drift_pipeline.standards.limits.MAX_CONFIG_BYTES` is not parsed, data nested deeper than
+:data:`~drift_pipeline.standards.limits.MAX_DEPTH` levels (or too deep for the parser itself) is
+refused, and any other failure while parsing or validating is a problem on the file.
 """
 
 from __future__ import annotations
@@ -12,6 +15,13 @@ from typing import Any
 
 import tomli
 
+from drift_pipeline.standards.limits import (
+    MAX_CONFIG_BYTES,
+    depth_message,
+    nesting_depth_over,
+    shorten,
+    size_problem,
+)
 from drift_pipeline.standards.model import INVALID_CONFIG, ConfigFile, Problem
 from drift_pipeline.standards.schema import KeyPath, validate
 
@@ -162,25 +172,39 @@ def _parse_error_line(exc: tomli.TOMLDecodeError) -> int | None:
     return int(m.group(1)) if m else None
 
 
-def load_config(text: str, file: str) -> ConfigFile:
+def _unparsed(file: str, message: str, line: int | None = None) -> ConfigFile:
+    problem = Problem(file=file, key=None, line=line, message=message, rule=INVALID_CONFIG)
+    return ConfigFile(file=file, data={}, problems=(problem,), parsed=False)
+
+
+def load_config(text: str, file: str, max_bytes: int = MAX_CONFIG_BYTES) -> ConfigFile:
     """Parse ``text`` (the content of ``file``) and validate it against the schema.
 
     Returns the parsed data (as written: no defaults, unknown keys kept) and the problems.
-    On a TOML syntax error, ``data`` is empty and ``parsed`` is False.
+    On a TOML syntax error (or a refused input), ``data`` is empty and ``parsed`` is False.
     """
+    too_big = size_problem(text, max_bytes)
+    if too_big:
+        return _unparsed(file, f"{file} is {too_big}")
     try:
         data: dict[str, Any] = tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
         msg = getattr(exc, "msg", None) or re.sub(r"\s*\(at line.*\)$", "", str(exc))
         line = _parse_error_line(exc)
-        problem = Problem(file=file, key=None, line=line,
-                          message=f"invalid TOML: {msg}" + (f" (line {line})" if line else ""),
-                          rule=INVALID_CONFIG)
-        return ConfigFile(file=file, data={}, problems=(problem,), parsed=False)
-    index = line_index(text)
-    problems = tuple(
-        Problem(file=file, key=format_key(path) or None, line=find_line(index, path), message=message,
-                rule=INVALID_CONFIG)
-        for path, message in validate(data)
-    )
+        return _unparsed(file, f"invalid TOML: {shorten(msg)}" + (f" (line {line})" if line else ""), line)
+    except RecursionError:
+        return _unparsed(file, f"{file} is {depth_message()}")
+    except Exception as exc:
+        return _unparsed(file, f"could not be parsed as TOML ({type(exc).__name__})")
+    if nesting_depth_over(data):
+        return _unparsed(file, f"{file} is {depth_message()}")
+    try:
+        index = line_index(text)
+        problems = tuple(
+            Problem(file=file, key=shorten(format_key(path)) or None, line=find_line(index, path),
+                    message=shorten(message, 400), rule=INVALID_CONFIG)
+            for path, message in validate(data)
+        )
+    except Exception as exc:
+        return _unparsed(file, f"could not be validated ({type(exc).__name__})")
     return ConfigFile(file=file, data=data, problems=problems)

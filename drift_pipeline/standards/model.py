@@ -57,6 +57,10 @@ class RepoMetadata:
     present: bool             # a metadata source exists (part of the scope rule)
     problems: tuple[Problem, ...] = ()
     raw: dict[str, Any] | None = field(default=None, compare=False)
+    # False when a metadata source exists but its tier could not be learnt (unreadable, refused,
+    # not YAML, not a mapping, an unknown tier): the tier shown is the default, and no tier
+    # check is made against it, so no mismatch is invented.
+    tier_known: bool = True
 
 
 @dataclass(frozen=True)

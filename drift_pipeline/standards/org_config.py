@@ -2,7 +2,8 @@
 
 Only what the scan uses is read: ``exclude``, a list of repo-name globs (``legacy-*``) that are
 never in scope. Other keys are kept in ``raw`` for other readers. A bad file gives problems and
-no exclusions, never an exception.
+no exclusions, never an exception; the file is bounded like every input
+(:mod:`drift_pipeline.standards.limits`: size, nesting, alias expansion, echoed values).
 """
 
 from __future__ import annotations
@@ -13,6 +14,16 @@ from typing import Any
 import yaml
 
 from drift_pipeline.standards.globs import glob_error, glob_match
+from drift_pipeline.standards.limits import (
+    MAX_ORG_CONFIG_BYTES,
+    InputRejected,
+    load_yaml,
+    quote,
+    shorten,
+    size_problem,
+    yaml_error_line,
+    yaml_error_text,
+)
 from drift_pipeline.standards.model import Problem
 
 CONFIG_REPO = "drift-config"
@@ -33,19 +44,26 @@ class OrgConfig:
         return None
 
 
+def _refused(file: str, message: str, line: int | None = None) -> OrgConfig:
+    return OrgConfig(problems=(Problem(file, None, line, f"{message}; no repo is excluded"),))
+
+
 def parse_org_config(text: str, file: str = f"{CONFIG_REPO}/{CONFIG_FILE}") -> OrgConfig:
+    too_big = size_problem(text, MAX_ORG_CONFIG_BYTES)
+    if too_big:
+        return _refused(file, f"{file} is {too_big}")
     try:
-        raw = yaml.safe_load(text) if text.strip() else {}
+        raw = load_yaml(text) if text.strip() else {}
+    except InputRejected as exc:
+        return _refused(file, f"{file} {exc}", exc.line)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        return OrgConfig(problems=(Problem(file, None, mark.line + 1 if mark else None,
-                                           f"not valid YAML ({getattr(exc, 'problem', None) or exc}); "
-                                           "no repo is excluded"),))
+        return _refused(file, f"not valid YAML ({yaml_error_text(exc)})", yaml_error_line(exc))
+    except Exception as exc:
+        return _refused(file, f"could not be parsed as YAML ({type(exc).__name__})")
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        return OrgConfig(problems=(Problem(file, None, None, f"expected a mapping at the top, found "
-                                                             f"{type(raw).__name__}; no repo is excluded"),))
+        return _refused(file, f"expected a mapping at the top, found {type(raw).__name__}")
     exclude = raw.get("exclude", [])
     if not isinstance(exclude, list):
         return OrgConfig(problems=(Problem(file, "exclude", None, "expected a list of repo-name globs, "
@@ -54,7 +72,7 @@ def parse_org_config(text: str, file: str = f"{CONFIG_REPO}/{CONFIG_FILE}") -> O
     for i, pattern in enumerate(exclude):
         error = glob_error(pattern) if isinstance(pattern, str) else "expected a string"
         if error:
-            problems.append(Problem(file, f"exclude[{i}]", None, f"{pattern!r}: {error}"))
+            problems.append(Problem(file, f"exclude[{i}]", None, f"{quote(pattern)}: {shorten(error)}"))
         else:
             good.append(pattern)
     return OrgConfig(tuple(good), tuple(problems), raw)

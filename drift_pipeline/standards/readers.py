@@ -1,22 +1,37 @@
 """Read-only views of a file tree: the only way the standards engine sees a repository.
 
 A :class:`TreeReader` has exactly two methods, ``list_paths()`` and ``read_text(path)``; other
-layers (e.g. a GitHub tree reader) implement the same protocol. Paths are posix, repo-relative.
+layers (the sources' tree readers, :class:`drift_pipeline.sources.git_reader.GitCommitReader`)
+implement the same protocol. Paths are posix, repo-relative.
+
+Absent and unreadable are different answers. ``read_text`` returns None only when the path is
+not a file of the tree; a file that exists but cannot be read (not UTF-8, permission denied, too
+large to read) raises :class:`UnreadableFile`. Readers that can only answer None (a source whose
+blob is not text) are covered by :func:`read_checked`: a *listed* path read as None is unreadable.
+Any other exception from a reader (a source's network failure) is the source's to record and
+propagates.
 """
 
 from __future__ import annotations
 
 import os
 import posixpath
-import subprocess
-import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from drift_pipeline.gitutil import ls_tree
+from drift_pipeline.standards.limits import size_problem
 
-_GIT_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1", "LC_ALL": "C"}
+MAX_READ_BYTES = 16 * 1024 * 1024       # no reader of ours holds a bigger file in memory
+
+
+class UnreadableFile(Exception):
+    """A file of the tree exists but its text cannot be read; ``reason`` says why."""
+
+    def __init__(self, path: str, reason: str):
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
 
 
 @runtime_checkable
@@ -26,12 +41,32 @@ class TreeReader(Protocol):
         ...
 
     def read_text(self, path: str) -> str | None:
-        """The file's text (UTF-8, undecodable bytes replaced), or None when absent."""
+        """The file's UTF-8 text; None when absent; :class:`UnreadableFile` when present but unreadable."""
         ...
 
 
-def _decode(data: bytes) -> str:
-    return data.decode("utf-8", "replace")
+def decode_strict(data: bytes, path: str) -> str:
+    """UTF-8 text (a BOM is dropped), or :class:`UnreadableFile` naming the first bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(path, f"not UTF-8 text (invalid byte at offset {exc.start})") from None
+
+
+def read_checked(reader: TreeReader, path: str, max_bytes: int, listed: bool = True) -> tuple[str | None, str | None]:
+    """Read ``path`` within ``max_bytes``: ``(text, None)``, ``(None, None)`` when absent, or
+    ``(None, why)`` when the file is there but unreadable or too large (``listed``: the path is in
+    the reader's listing, so None from the reader means unreadable, not absent)."""
+    try:
+        text = reader.read_text(path)
+    except UnreadableFile as exc:
+        return None, exc.reason
+    if text is None:
+        return (None, "could not be read (not UTF-8 text, or the read failed)") if listed else (None, None)
+    too_big = size_problem(text, max_bytes)
+    if too_big:
+        return None, too_big
+    return text, None
 
 
 class MappingReader:
@@ -50,10 +85,11 @@ class MappingReader:
 class LocalDirReader:
     """A directory on disk. ``.git`` is always skipped; ``skip_dirs`` names more to skip at any depth."""
 
-    def __init__(self, root: Path | str, skip_dirs: Iterable[str] = ()):
+    def __init__(self, root: Path | str, skip_dirs: Iterable[str] = (), max_bytes: int = MAX_READ_BYTES):
         self.root = Path(root)
         self._skip = {".git", *skip_dirs}
         self._paths: list[str] | None = None
+        self.max_bytes = max_bytes
 
     def list_paths(self) -> list[str]:
         if self._paths is None:
@@ -75,9 +111,13 @@ class LocalDirReader:
         try:
             if not target.is_file():
                 return None
-            return _decode(target.read_bytes())
-        except OSError:
-            return None
+            with target.open("rb") as handle:
+                data = handle.read(self.max_bytes + 1)
+        except OSError as exc:
+            raise UnreadableFile(path, f"could not be read ({exc.strerror or type(exc).__name__})") from None
+        if len(data) > self.max_bytes:
+            raise UnreadableFile(path, f"larger than {self.max_bytes} bytes; not read")
+        return decode_strict(data, path)
 
 
 class SubtreeReader:
@@ -97,79 +137,3 @@ class SubtreeReader:
         if not self._prefix or self._prefix == ".":
             return self._inner.read_text(path)
         return self._inner.read_text(f"{self._prefix}/{path}")
-
-
-class GitCommitReader:
-    """The tree of one commit of a git repository (bare or not), without a checkout.
-
-    The listing comes from one ``git ls-tree -r -z``; contents from one long-lived
-    ``git cat-file --batch`` process (started on first read; :meth:`close` or ``with`` ends it).
-    """
-
-    def __init__(self, repo_dir: Path | str, commit: str):
-        self.repo_dir = Path(repo_dir)
-        self.commit = commit
-        self._blobs: dict[str, str] | None = None
-        self._proc: subprocess.Popen[bytes] | None = None
-        self._lock = threading.Lock()
-
-    def _tree(self) -> dict[str, str]:
-        if self._blobs is None:
-            # submodules (type commit) are not files of this tree
-            blobs = {e.path: e.sha for e in ls_tree(self.repo_dir, self.commit) if e.type == "blob"}
-            self._blobs = blobs
-        return self._blobs
-
-    def list_paths(self) -> list[str]:
-        return sorted(self._tree())
-
-    def read_text(self, path: str) -> str | None:
-        sha = self._tree().get(path)
-        if sha is None:
-            return None
-        with self._lock:
-            data = self._cat(sha)
-        return None if data is None else _decode(data)
-
-    def _cat(self, sha: str) -> bytes | None:
-        if self._proc is None or self._proc.poll() is not None:
-            self._proc = subprocess.Popen(
-                ["git", "-C", str(self.repo_dir), "cat-file", "--batch"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                env={**os.environ, **_GIT_ENV},
-            )
-        assert self._proc.stdin and self._proc.stdout
-        self._proc.stdin.write(sha.encode() + b"\n")
-        self._proc.stdin.flush()
-        header = self._proc.stdout.readline().split()
-        if len(header) < 3 or header[1] == b"missing":
-            return None
-        size = int(header[2])
-        data = self._proc.stdout.read(size)
-        self._proc.stdout.read(1)   # the newline after the content
-        return data
-
-    def close(self) -> None:
-        proc, self._proc = self._proc, None
-        if proc is not None:
-            try:
-                if proc.stdin:
-                    proc.stdin.close()
-                proc.wait(timeout=5)
-            except (OSError, subprocess.TimeoutExpired):
-                proc.kill()
-            finally:
-                if proc.stdout:
-                    proc.stdout.close()
-
-    def __enter__(self) -> GitCommitReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __del__(self) -> None:  # pragma: no cover - best effort
-        try:
-            self.close()
-        except Exception:
-            pass

@@ -37,9 +37,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from drift_pipeline.standards.limits import MAX_CONFIG_BYTES, quote, shorten
 from drift_pipeline.standards.loader import load_config
-from drift_pipeline.standards.model import INVALID_CONFIG, REGISTRY_UNRESOLVED, Problem
-from drift_pipeline.standards.readers import LocalDirReader, SubtreeReader, TreeReader
+from drift_pipeline.standards.model import INVALID_CONFIG, REGISTRY_UNRESOLVED, ConfigFile, Problem
+from drift_pipeline.standards.readers import LocalDirReader, SubtreeReader, TreeReader, read_checked
 
 _GITHUB = re.compile(r"^github(?:\+(ssh|token))?:(.*)$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
@@ -84,10 +85,10 @@ def parse_registry(spec: str) -> RegistryRef:
     if "@" in rest:
         rest, ref = rest.split("@", 1)
         if not ref:
-            raise ValueError(f"registry {spec!r} has an empty @ref")
+            raise ValueError(f"registry {quote(spec)} has an empty @ref")
     parts = rest.split("/")
     if len(parts) != 2 or not all(parts) or not all(_NAME.match(p) for p in parts):
-        raise ValueError(f"registry {spec!r} must look like github:owner/repo[@ref]")
+        raise ValueError(f"registry {quote(spec)} must look like github:owner/repo[@ref]")
     return RegistryRef(raw=spec, kind="github", owner=parts[0], repo=parts[1], ref=ref, transport=transport)
 
 
@@ -153,7 +154,7 @@ class RegistryResolver:
             return self.fetcher.fetch(ref.owner, ref.repo, ref.ref)
         except RegistryUnavailable as exc:
             return exc
-        except Exception as exc:  # noqa: BLE001 - a fetcher bug must not crash the analysis
+        except Exception as exc:
             return RegistryUnavailable(f"registry {ref.key} could not be fetched: {type(exc).__name__}")
 
     def open_local(self, path: str, config_dir: str, tree: TreeReader | None) -> TreeReader:
@@ -170,11 +171,11 @@ class RegistryResolver:
         elif isinstance(root, Path):
             disk = (root / (config_dir or ".") / path).resolve()
         else:
-            raise RegistryUnavailable(f"local registry {path!r} not found in the repository")
+            raise RegistryUnavailable(f"local registry {quote(path)} not found in the repository")
         cache_key = (str(disk), None)
         if cache_key not in self._cache:
             self._cache[cache_key] = (LocalDirReader(disk) if disk.is_dir() else
-                                      RegistryUnavailable(f"local registry {path!r} not found ({disk})"))
+                                      RegistryUnavailable(f"local registry {quote(path)} not found ({shorten(str(disk))})"))
         found = self._cache[cache_key]
         if isinstance(found, RegistryUnavailable):
             raise found
@@ -211,27 +212,36 @@ class RegistryResolver:
             else:
                 reader = self.open_local(registry, posixpath.dirname(config_file), tree)
         except RegistryUnavailable as exc:
-            unresolved(f"registry {registry!r} is unavailable: {exc}; rulesets not applied "
-                       f"({', '.join(rulesets) or 'none'})")
+            unresolved(f"registry {quote(registry)} is unavailable: {exc}; rulesets not applied "
+                       f"({shorten(', '.join(rulesets)) or 'none'})")
             return Resolution(registry, rulesets, (), {}, tuple(problems))
 
         merged: dict[str, Any] = {}
         applied: list[str] = []
+        listing: set[str] | None = None    # only for readers that answer None for an unreadable file
         for name in rulesets:
-            label = f"{registry}:rulesets/{name}.toml"
+            label = f"{shorten(registry)}:rulesets/{shorten(name)}.toml"
             if not _RULESET_NAME.match(name):
-                unresolved(f"ruleset name {name!r} is not a plain file name; not applied", key="extends.rulesets")
+                unresolved(f"ruleset name {quote(name)} is not a plain file name; not applied", key="extends.rulesets")
                 continue
-            text = reader.read_text(f"rulesets/{name}.toml")
+            path = f"rulesets/{name}.toml"
+            text, why = read_checked(reader, path, MAX_CONFIG_BYTES, listed=False)
+            if text is None and why is None and not isinstance(reader, LocalDirReader):
+                listing = set(reader.list_paths()) if listing is None else listing
+                if path in listing:
+                    why = "could not be read (not UTF-8 text, or the read failed)"
+            if why is not None:
+                unresolved(f"ruleset {quote(name)} of registry {quote(registry)} {why}; not applied", key="extends.rulesets")
+                continue
             if text is None:
-                unresolved(f"ruleset {name!r} not found in registry {registry!r} "
+                unresolved(f"ruleset {quote(name)} not found in registry {quote(registry)} "
                            f"(expected rulesets/{name}.toml); not applied", key="extends.rulesets")
                 continue
             loaded = load_config(text, label)
             if not loaded.valid:
                 for p in loaded.problems:
                     problems.append(Problem(file=label, key=p.key, line=p.line,
-                                            message=f"invalid ruleset {name!r}, not applied: {p.message}",
+                                            message=f"invalid ruleset {quote(name)}, not applied: {p.message}",
                                             rule=REGISTRY_UNRESOLVED, severity=p.severity))
                 continue
             data = dict(loaded.data)
@@ -248,6 +258,13 @@ class RegistryResolver:
 def load_ruleset_dir(root: Path) -> dict[str, Any]:
     """Every ``rulesets/*.toml`` of a local registry folder, loaded and validated (name -> ConfigFile)."""
     out: dict[str, Any] = {}
+    reader = LocalDirReader(root)
     for file in sorted((root / "rulesets").glob("*.toml")):
-        out[file.stem] = load_config(file.read_text(encoding="utf-8"), f"rulesets/{file.name}")
+        path = f"rulesets/{file.name}"
+        text, why = read_checked(reader, path, MAX_CONFIG_BYTES)
+        if text is None:
+            problem = Problem(file=path, key=None, line=None, message=f"{path} {why}; not parsed")
+            out[file.stem] = ConfigFile(path, {}, (problem,), parsed=False)
+            continue
+        out[file.stem] = load_config(text, path)
     return out

@@ -25,6 +25,9 @@ from datetime import date, datetime, time
 from typing import Any
 
 from drift_pipeline.standards.globs import glob_error
+from drift_pipeline.standards.limits import quote
+
+MAX_REGEX_LENGTH = 1024
 
 KeyPath = tuple[str | int, ...]
 Report = list[tuple[KeyPath, str]]
@@ -85,9 +88,7 @@ class Int(Spec):
             self.expected = "an integer"
 
     def check(self, value: Any, path: KeyPath, out: Report) -> None:
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.fail(value, path, out)
-        elif (self.minimum is not None and value < self.minimum) or (
+        if isinstance(value, bool) or not isinstance(value, int) or (self.minimum is not None and value < self.minimum) or (
                 self.maximum is not None and value > self.maximum):
             self.fail(value, path, out)
 
@@ -99,9 +100,7 @@ class Str(Spec):
         self.nonempty = nonempty
 
     def check(self, value: Any, path: KeyPath, out: Report) -> None:
-        if not isinstance(value, str):
-            self.fail(value, path, out)
-        elif (self.rx and not self.rx.fullmatch(value)) or (self.nonempty and not value):
+        if not isinstance(value, str) or (self.rx and not self.rx.fullmatch(value)) or (self.nonempty and not value):
             self.fail(value, path, out)
 
 
@@ -124,7 +123,7 @@ class Glob(Spec):
             return
         why = glob_error(value)
         if why:
-            out.append((path, f"expected a valid glob pattern, found {value!r}: {why}"))
+            out.append((path, f"expected a valid glob pattern, found {quote(value)}: {why}"))
 
 
 class Regex(Spec):
@@ -134,10 +133,16 @@ class Regex(Spec):
         if not isinstance(value, str):
             self.fail(value, path, out)
             return
+        if len(value) > MAX_REGEX_LENGTH:
+            out.append((path, f"expected a regular expression of at most {MAX_REGEX_LENGTH} characters, "
+                              f"found {len(value)}"))
+            return
         try:
             re.compile(value)
         except re.error as exc:
-            out.append((path, f"expected a valid regular expression, found {value!r}: {exc}"))
+            out.append((path, f"expected a valid regular expression, found {quote(value)}: {exc}"))
+        except (RecursionError, OverflowError):
+            out.append((path, "expected a valid regular expression, found one nested too deeply"))
 
 
 class ListOf(Spec):
@@ -159,7 +164,7 @@ class ListOf(Spec):
                 if not isinstance(item, (str, int)):
                     continue
                 if item in seen:
-                    out.append((path, f"expected unique items, found {item!r} more than once"))
+                    out.append((path, f"expected unique items, found {quote(item)} more than once"))
                 seen.add(item)
 
 
@@ -241,7 +246,7 @@ class Table(Spec):
                     self.extra.check(item, (*path, key), out)
                     continue
                 known = ", ".join(sorted(self.fields)) or "none"
-                out.append(((*path, key), f"unknown key {key!r} (known keys here: {known})"))
+                out.append(((*path, key), f"unknown key {quote(key)} (known keys here: {known})"))
                 continue
             spec.check(item, (*path, key), out)
 

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from drift_pipeline.gitutil import Author, commit_files, init_bare
-from drift_pipeline.standards import GitCommitReader, LocalDirReader, MappingReader, TreeReader, analyse_repo
+from drift_pipeline.sources.git_reader import GitCommitReader
+from drift_pipeline.standards import LocalDirReader, MappingReader, TreeReader, analyse_repo
 
 ME = Author("Test", "test@example.com")
 
@@ -30,10 +31,10 @@ def test_git_commit_reader_when_older_commit_then_reads_old_content(tmp_path):
     repo = init_bare(tmp_path / "repo.git")
     old = commit_files(repo, "main", {"check.toml": "[code.types.tsc]\nenabled = true\n", "tsconfig.json": "{}",
                                       "repo-metadata.yaml": "tier: production\n"},
-                       "first", ME, datetime(2026, 1, 1, tzinfo=timezone.utc))
+                       "first", ME, datetime(2026, 1, 1, tzinfo=UTC))
     new = commit_files(repo, "main", {"check.toml": "[code.types.ty]\nenabled = true\n", "tsconfig.json": "{\"v\": 2}",
                                       "src/a.py": "print('é')\n"},
-                       "second", ME, datetime(2026, 1, 2, tzinfo=timezone.utc))
+                       "second", ME, datetime(2026, 1, 2, tzinfo=UTC))
     with GitCommitReader(repo, old) as reader:
         assert reader.read_text("tsconfig.json") == "{}"
         assert reader.list_paths() == ["check.toml", "repo-metadata.yaml", "tsconfig.json"]

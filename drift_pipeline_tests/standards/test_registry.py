@@ -1,13 +1,12 @@
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from drift_pipeline.gitutil import Author, commit_files, init_bare
+from drift_pipeline.gitutil import Author
 from drift_pipeline.standards import (
-    GitCloneFetcher,
     LocalDirReader,
     MappingReader,
     RegistryResolver,
@@ -19,7 +18,7 @@ from drift_pipeline.standards import (
 )
 from drift_pipeline.standards.registry import load_ruleset_dir
 
-WHEN = datetime(2026, 1, 5, 12, 0, tzinfo=timezone.utc)
+WHEN = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 ME = Author("Test", "test@example.com")
 
 
@@ -271,29 +270,6 @@ def test_resolver_when_local_registry_relative_to_nested_config_then_resolved():
     result = analyse_repo(MappingReader(files))
     assert result.problems == ()
     assert "apps/web/tsconfig.json" in [t.path for t in result.project("apps/web").tracked_files]
-
-
-# -- the git clone fetcher --------------------------------------------------------------------
-
-def test_git_clone_fetcher_when_repo_reachable_then_tree_read(tmp_path):
-    remote = init_bare(tmp_path / "remote" / "acme" / "std.git")
-    commit_files(remote, "main", {"rulesets/a-internal.toml": "[code.types.ty]\nenabled = true\n"}, "v1", ME, WHEN)
-    remote.rename(tmp_path / "remote" / "acme" / "std")
-    fetcher = GitCloneFetcher(cache_dir=tmp_path / "cache", base_url=f"file://{tmp_path / 'remote'}", env={})
-    reader = fetcher.fetch("acme", "std", "main")
-    assert reader.list_paths() == ["rulesets/a-internal.toml"]
-    result = analyse_repo(MappingReader({"check.toml": extends("github:acme/std@main", "a-internal")}),
-                          RegistryResolver(fetcher=fetcher))
-    assert result.problems == ()
-
-
-def test_git_clone_fetcher_when_unreachable_then_unavailable_without_token(tmp_path):
-    token = "ghp_" + "A" * 36
-    fetcher = GitCloneFetcher(cache_dir=tmp_path / "cache", base_url=f"file://{tmp_path / 'nowhere'}",
-                              env={"GITHUB_TOKEN": token, "PATH": "/usr/bin:/bin"})
-    with pytest.raises(RegistryUnavailable) as info:
-        fetcher.fetch("acme", "std", None)
-    assert "acme/std" in str(info.value) and token not in str(info.value)
 
 
 def test_load_config_when_ruleset_text_then_same_schema_applies():
