@@ -15,7 +15,7 @@ from drift_pipeline.errors import NotFound, SourceError, UsageError
 from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
-from drift_pipeline.sources.github import GitHubSource
+from drift_pipeline.sources.github import GitHubSource, rate_limit_pause
 
 WHEN = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ME = Author("Dev", "dev@example.com")
@@ -178,3 +178,25 @@ def test_concurrency_outside_1_to_32_is_a_usage_error(value):
 def test_concurrency_is_exposed():
     assert GitHubSource("http://127.0.0.1:9", "t").concurrency == 8
     assert GitHubSource("http://127.0.0.1:9", "t", concurrency=32).concurrency == 32
+
+
+@pytest.mark.parametrize(("status", "headers", "pause"), [
+    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}, 11.0),   # until the reset, plus 1 s
+    (403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "990"}, 1.0),     # reset already past
+    (429, {"retry-after": "7"}, 7.0),
+    (403, {"Retry-After": "3"}, 3.0),
+    (429, {}, 60.0),                                  # GitHub: wait at least a minute
+    (403, {}, None),                                  # a permission error, not a limit
+    (403, {"x-ratelimit-remaining": "12"}, None),
+    (500, {"retry-after": "3"}, None),
+])
+def test_rate_limits_are_told_by_status_and_headers_only(status, headers, pause):
+    assert rate_limit_pause(status, headers, now=1000.0) == pause
+
+
+def test_a_forbidden_answer_is_not_waited_out(gh):
+    """403 without rate-limit headers (here a forbidden path) fails at once with its status."""
+    gh.set_faults(fail_path={"pattern": "^/repos/acme/r4$", "status": 403})
+    with pytest.raises(SourceError) as err:
+        source(gh).get_repo("acme", "r4")
+    assert err.value.status == 403 and gh.request_counts()["faults"] == 1
