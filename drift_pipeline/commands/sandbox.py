@@ -1,4 +1,9 @@
-"""``drift sandbox``: the local stand-in for GitHub, and the demo org generator."""
+"""``drift sandbox``: the local stand-in for GitHub, and the demo org generator.
+
+Exit codes as everywhere: a bad flag value is a usage error (2); anything that goes wrong while
+running (a port taken, an endpoint unreachable, a git or AWS failure) is a runtime failure (3)
+with one redacted line naming what failed.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,16 @@ from types import FrameType
 import click
 
 from drift_pipeline.commands._output import progress
+from drift_pipeline.errors import DriftError
+from drift_pipeline.redaction import redact
+
+
+def runtime_failure(what: str, exc: BaseException) -> DriftError:
+    """A runtime failure (exit 3) as one redacted line: ``<what>: <ExceptionType>: <message>``."""
+    detail = " ".join(str(exc).split()) or "no detail"
+    if not isinstance(exc, DriftError):
+        detail = f"{type(exc).__name__}: {detail}"
+    return DriftError(redact(f"{what}: {detail}"))
 
 
 @click.group("sandbox")
@@ -20,14 +35,20 @@ def sandbox_group() -> None:
 @sandbox_group.command("serve")
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Sandbox state directory (state.json + repos/); created when missing.")
-@click.option("--port", type=int, default=8765, show_default=True, help="Port to listen on (0: any free port).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+              help="Port to listen on (0: any free port).")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 def serve(state_dir: Path, port: int, host: str) -> None:
     """Serve the GitHub REST sandbox in the foreground until SIGINT/SIGTERM."""
     from drift_pipeline.sandbox.github.server import GitHubSandbox
     from drift_pipeline.sandbox.github.state import DEFAULT_TOKEN
 
-    sandbox = GitHubSandbox(state_dir, host=host, port=port).start()
+    try:
+        sandbox = GitHubSandbox(state_dir, host=host, port=port).start()
+    except ValueError as exc:   # state.json is not JSON
+        raise runtime_failure(f"cannot read the sandbox state in {state_dir}", exc) from exc
+    except OSError as exc:      # port taken, host not ours, state directory not writable
+        raise runtime_failure(f"cannot serve the sandbox on {host}:{port}", exc) from exc
     stop = threading.Event()
 
     def _stop(signum: int, frame: FrameType | None) -> None:

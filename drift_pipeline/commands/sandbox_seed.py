@@ -3,19 +3,52 @@
 from __future__ import annotations
 
 import dataclasses
-from datetime import date, datetime, timezone
+import socket
+from datetime import UTC, date, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import click
 
 from drift_pipeline.commands._output import emit, json_option, progress
-from drift_pipeline.errors import DriftError
+from drift_pipeline.errors import UsageError
+from drift_pipeline.redaction import redact
+
+_CONNECT_TIMEOUT = 5.0
 
 
-class _SeedError(click.ClickException):
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
+def _aws_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--aws-endpoint`` must be ``http(s)://host[:port]`` (checked before anything is written)."""
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError when the port is not a number in range
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise click.BadParameter(f"expected http(s)://HOST[:PORT] of a moto server, got {redact(value)!r}")
+    return value
+
+
+def _shown(endpoint: str) -> str:
+    """The endpoint without user info (which may hold a credential)."""
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.hostname}{f':{parts.port}' if parts.port else ''}"
+
+
+def _check_reachable(endpoint: str) -> None:
+    """Fail before seeding anything when nothing listens at ``endpoint`` (runtime failure, exit 3)."""
+    from drift_pipeline.commands.sandbox import runtime_failure
+
+    parts = urlsplit(endpoint)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=_CONNECT_TIMEOUT):
+            pass
+    except OSError as exc:
+        raise runtime_failure(f"AWS sandbox endpoint {_shown(endpoint)} is unreachable (start one with "
+                              "`python -m drift_pipeline.sandbox.aws`)", exc) from exc
 
 
 @click.command("seed")
@@ -29,7 +62,7 @@ class _SeedError(click.ClickException):
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same shas).")
 @click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
               help="Last day of the window (UTC). Default: today, UTC.")
-@click.option("--aws-endpoint", default=None, metavar="URL",
+@click.option("--aws-endpoint", default=None, metavar="URL", callback=_aws_endpoint,
               help="Also deploy the AWS scenario to this AWS sandbox (moto server) endpoint.")
 @click.option("--force", is_flag=True, help="Wipe the org first if it already exists in the state.")
 @json_option
@@ -39,15 +72,23 @@ def seed_command(state_dir: Path, org: str, repos: int, days: int, seed: int, en
 
     Deterministic: the same --org/--repos/--days/--seed/--end-date give the same commit shas and
     settings. Pass --end-date to reproduce a scenario on another day.
+
+    Exit codes: 2 for a bad flag value (or an org that exists without --force), 3 when seeding
+    fails while running (AWS endpoint unreachable, git or AWS failure).
     """
+    from drift_pipeline.commands.sandbox import runtime_failure
     from drift_pipeline.sandbox.seed import seed_org
 
-    end: date = end_date.date() if end_date else datetime.now(timezone.utc).date()
+    end: date = end_date.date() if end_date else datetime.now(UTC).date()
+    if aws_endpoint is not None:
+        _check_reachable(aws_endpoint)
     progress(f"seeding org {org!r} into {state_dir} ({repos} product repos, {days} days to {end})")
     try:
         report = seed_org(state_dir, org=org, repos=repos, days=days, seed=seed, end_date=end,
                           aws=aws_endpoint, force=force)
-    except DriftError as exc:
-        raise _SeedError(str(exc), int(exc.exit_code)) from exc
+    except UsageError:
+        raise
+    except Exception as exc:  # git, OS and AWS (botocore) failures alike: runtime, exit 3
+        raise runtime_failure(f"seeding org {org!r} into {state_dir} failed", exc) from exc
     progress(f"seeded {len(report.repos) + 2} repos, {len(report.events)} scripted events")
     emit({"report": dataclasses.asdict(report)}, as_json=as_json, text=lambda _payload: report.describe())

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import pytest
 import tomli
-from click.testing import CliRunner
 
-from drift_pipeline.commands.sandbox_seed import seed_command
-from drift_pipeline.errors import UsageError
+from drift_pipeline.cli import main
+from drift_pipeline.errors import ExitCode, UsageError
 from drift_pipeline.gitutil import git_text
 from drift_pipeline.sandbox.seed import (
     DEFAULT_END_DATE,
@@ -250,19 +249,17 @@ def test_extra_repos_are_added_as_quiet_variations(tmp_path: Path) -> None:
 # -- CLI ----------------------------------------------------------------------------------------
 
 
-def test_cli_seed_writes_the_state_and_prints_the_report(tmp_path: Path) -> None:
-    runner = CliRunner()
-    result = runner.invoke(seed_command, ["--state", str(tmp_path), "--org", "demo", "--repos", "8",
-                                          "--days", "7", "--end-date", END.isoformat()])
-    assert result.exit_code == 0, result.output
+def test_cli_seed_writes_the_state_and_prints_the_report(tmp_path: Path, capsys) -> None:
+    args = ["sandbox", "seed", "--state", str(tmp_path), "--org", "demo", "--repos", "8", "--days", "7",
+            "--end-date", END.isoformat()]
+    assert main(args) == 0
+    out = capsys.readouterr().out
     assert (tmp_path / "state.json").exists()
-    assert "# Demo org `demo`" in result.stdout and "tier_ruleset_mismatch" in result.stdout
-    again = runner.invoke(seed_command, ["--state", str(tmp_path), "--org", "demo"])
-    assert again.exit_code == 2 and "--force" in again.output
-    forced = runner.invoke(seed_command, ["--state", str(tmp_path), "--org", "demo", "--repos", "8",
-                                          "--days", "7", "--end-date", END.isoformat(), "--force", "--json"])
-    assert forced.exit_code == 0, forced.output
-    payload = json.loads(forced.stdout)
+    assert "# Demo org `demo`" in out and "tier_ruleset_mismatch" in out
+    assert main(["sandbox", "seed", "--state", str(tmp_path), "--org", "demo"]) == ExitCode.CONFIG
+    assert "--force" in capsys.readouterr().err
+    assert main([*args, "--force", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
     assert payload["report"]["org"] == "demo" and payload["report"]["end_date"] == END.isoformat()
     assert {e["kind"] for e in payload["report"]["events"]} >= {"check_toml_removed", "invalid_config"}
 
@@ -294,7 +291,7 @@ def test_seeded_org_reads_back_through_the_github_sandbox_with_pygithub(seeded: 
             client.get_repo("acme/reporting-service").get_branch("master").get_protection()
         assert err.value.status == 404
         commits = client.get_repo("acme/notifications-worker").get_commits(
-            since=datetime.combine(seeded.start_date, time(0), tzinfo=timezone.utc))
+            since=datetime.combine(seeded.start_date, time(0), tzinfo=UTC))
         event = next(e for e in seeded.events if e.repo == "notifications-worker")
         assert set(event.commit_shas) <= {c.sha for c in commits}
     finally:

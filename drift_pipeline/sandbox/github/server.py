@@ -18,15 +18,15 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 import time
-
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 from werkzeug.wrappers import Request, Response
 
 from drift_pipeline.gitutil import GitError
@@ -39,7 +39,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_LIMITS = {"core": 5000, "search": 30}
 WINDOWS = {"core": 3600, "search": 60}
-_SHA40 = re.compile(r"^[0-9a-f]{40}$")
 
 
 class _Store:
@@ -168,7 +167,7 @@ class GitHubApp:
         request = Request(environ)
         try:
             response = self.dispatch(request)
-        except Exception:  # noqa: BLE001 - the server must answer, as GitHub does
+        except Exception:  # the server must answer, as GitHub does
             log.exception("sandbox: unhandled error")
             response = _json_response({"message": "Server Error", "status": "500"}, 500)
         return response(environ, start_response)
@@ -349,10 +348,10 @@ def endpoints_markdown() -> str:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    def log_request(self, *args: Any, **kwargs: Any) -> None:  # noqa: D102
+    def log_request(self, *args: Any, **kwargs: Any) -> None:
         pass
 
-    def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002, D102
+    def log(self, type: str, message: str, *args: Any) -> None:
         if type == "error":
             log.warning(message, *args)
 
@@ -375,11 +374,24 @@ class GitHubSandbox:
     def url(self) -> str:
         if self._server is None:
             raise RuntimeError("sandbox not started")
-        return f"http://{self.host}:{self._server.server_port}"
+        return f"http://{self.host}:{self._server.server_address[1]}"
 
     def start(self) -> GitHubSandbox:
-        self._server = make_server(self.host, self.port, self.app, threaded=True,
-                                   request_handler=_QuietHandler)
+        """Bind and serve; a port in use or an address not ours raises ``OSError``.
+
+        The socket is bound here, not by werkzeug, which prints and calls ``sys.exit(1)`` when
+        the port is taken.
+        """
+        family = select_address_family(self.host, self.port)
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind(get_sockaddr(self.host, self.port, family))
+            sock.listen(128)
+            self._server = make_server(self.host, self.port, self.app, threaded=True,
+                                       request_handler=_QuietHandler, fd=sock.fileno())
+        finally:
+            sock.close()   # werkzeug serves on its own duplicate of the descriptor
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="github-sandbox",
                                         kwargs={"poll_interval": 0.1}, daemon=True)
