@@ -45,7 +45,7 @@ from drift_pipeline.sources.aws import (
 
 # moto accepts any credentials; these exist only on the sessions built here.
 DUMMY_ACCESS_KEY_ID = "sandbox"
-DUMMY_SECRET_ACCESS_KEY = "sandbox"  # noqa: S105 - not a secret: moto ignores it
+DUMMY_SECRET_ACCESS_KEY = "sandbox"
 
 
 class AwsSandbox:
@@ -159,7 +159,8 @@ class AwsSandbox:
 
 def reset_server(url: str, *, timeout: float = 10.0) -> None:
     """``POST /moto-api/reset`` on a running moto server (in-process or not)."""
-    request = urllib.request.Request(url.rstrip("/") + "/moto-api/reset", data=b"", method="POST")
+    reset_url = url.rstrip("/") + "/moto-api/reset"
+    request = urllib.request.Request(reset_url, data=b"", method="POST")  # noqa: S310 - our own moto URL
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local URL
         if response.status != 200:
             raise RuntimeError(f"moto reset at {url} answered HTTP {response.status}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ DEV = Author("Dev One", "dev1@example.com")
 
 def day(n: int, hour: int = 12) -> datetime:
     """A fixed UTC date in March 2024, so histories (and shas) are reproducible."""
-    return datetime(2024, 3, n, hour, tzinfo=timezone.utc)
+    return datetime(2024, 3, n, hour, tzinfo=UTC)
 
 
 def branch_from(repo: Path, new: str, start: str) -> None:

@@ -24,6 +24,7 @@ def b64_lines(data: bytes) -> str:
 
 
 def account(base: str, login: str, ident: int, kind: str = "User") -> dict[str, Any]:
+    """GitHub's "simple-user" shape (owners, commit authors and committers, issue users)."""
     api = f"{base}/{'orgs' if kind == 'Organization' else 'users'}/{q(login)}"
     return {
         "login": login, "id": ident, "node_id": node_id(kind, ident),
@@ -32,7 +33,12 @@ def account(base: str, login: str, ident: int, kind: str = "User") -> dict[str, 
         "repos_url": f"{api}/repos", "type": kind, "user_view_type": "public", "site_admin": False,
         "events_url": f"{base}/users/{q(login)}/events{{/privacy}}",
         "followers_url": f"{base}/users/{q(login)}/followers",
+        "following_url": f"{base}/users/{q(login)}/following{{/other_user}}",
+        "gists_url": f"{base}/users/{q(login)}/gists{{/gist_id}}",
+        "starred_url": f"{base}/users/{q(login)}/starred{{/owner}}{{/repo}}",
+        "subscriptions_url": f"{base}/users/{q(login)}/subscriptions",
         "organizations_url": f"{base}/users/{q(login)}/orgs",
+        "received_events_url": f"{base}/users/{q(login)}/received_events",
     }
 
 

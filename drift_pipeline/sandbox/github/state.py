@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -34,22 +34,22 @@ DEFAULT_TOKEN = "sandbox-token"
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _iso(when: datetime | None) -> str:
     if when is None:
         return _now()
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
-    return when.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _empty() -> dict[str, Any]:
     return {
         "next_id": 1000,
         "orgs": {},            # login -> {login, name, id}
-        "users": {},           # login -> {login, id}
+        "users": {},           # login -> {login, id, name, emails (commit attribution)}
         "repos": {},           # "owner/name" -> repo settings (see create_repo)
         "protections": {},     # "owner/name" -> {branch -> protection request body}
         "rulesets": {},        # "owner/name" -> [ruleset]
@@ -102,8 +102,13 @@ class SandboxState:
     def add_org(self, login: str, *, name: str | None = None) -> None:
         self.data["orgs"].setdefault(login, {"login": login, "name": name or login, "id": self.next_id()})
 
-    def add_user(self, login: str) -> None:
-        self.data["users"].setdefault(login, {"login": login, "id": self.next_id()})
+    def add_user(self, login: str, *, name: str | None = None, emails: tuple[str, ...] | list[str] = ()) -> None:
+        """A user; commits whose author or committer email is one of ``emails`` are attributed to it."""
+        user = self.data["users"].setdefault(login, {"login": login, "id": self.next_id()})
+        if name:
+            user["name"] = name
+        known = user.setdefault("emails", [])
+        known += [e for e in emails if e.lower() not in {k.lower() for k in known}]
 
     def add_token(self, token: str, *, login: str = "drift-bot", admin: bool = True) -> None:
         """``admin=False`` models a token without Administration read (classic protection is 403)."""
@@ -127,9 +132,6 @@ class SandboxState:
             "description": description, "created_at": _iso(created_at),
         }
         return init_bare(self.repo_git_dir(owner, name), default_branch)
-
-    def update_repo(self, owner: str, name: str, **fields: Any) -> None:
-        self.repo(owner, name).update(fields)
 
     def repo(self, owner: str, name: str) -> dict[str, Any]:
         return self.data["repos"][f"{owner}/{name}"]
@@ -171,6 +173,25 @@ class SandboxState:
         if login not in self.data["orgs"]:
             raise NotFound()
         return self.data["orgs"][login]
+
+    def user_for_email(self, email: str) -> str | None:
+        """The login a commit email belongs to, as GitHub decides it; None for nobody's email.
+
+        An email belongs to the user who registered it (``add_user(emails=...)``), and GitHub's
+        no-reply addresses ``LOGIN@users.noreply.HOST`` and ``ID+LOGIN@users.noreply.HOST``
+        belong to that login (the second only with the user's id). Nothing else is guessed.
+        """
+        email = email.strip().lower()
+        local, _, domain = email.rpartition("@")
+        users = self.data["users"]
+        if domain.startswith("users.noreply."):
+            ident, plus, login = local.rpartition("+")
+            user = next((u for k, u in users.items() if k.lower() == login), None)
+            if user is not None and (not plus or ident == str(user["id"])):
+                return str(user["login"])
+            return None
+        return next((str(u["login"]) for u in users.values()
+                     if email in (e.lower() for e in u.get("emails", []))), None)
 
     def account_id(self, login: str) -> int:
         for table in ("orgs", "users"):

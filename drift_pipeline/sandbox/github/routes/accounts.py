@@ -1,0 +1,76 @@
+"""Accounts and repositories: the token's user, users, organizations, repo listings, rate limit."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from drift_pipeline.sandbox.github import render
+from drift_pipeline.sandbox.github.routes.context import Ctx
+
+
+def get_authenticated_user(ctx: Ctx) -> Any:
+    """The token's user."""
+    login = ctx.token["login"]
+    return render.user(ctx.base, login, ctx.ids(login))
+
+
+def get_user(ctx: Ctx, user: str) -> Any:
+    """A user or organization account."""
+    acct, kind = ctx.state.account(user)
+    out = render.user(ctx.base, acct["login"], acct["id"], kind)
+    out["public_repos"] = sum(not r["private"] for r in ctx.state.repos_of(acct["login"]))
+    return out
+
+
+def get_org(ctx: Ctx, org: str) -> Any:
+    """An organization."""
+    o = ctx.state.org(org)
+    repos = ctx.state.repos_of(o["login"])
+    return render.org(ctx.base, o, sum(not r["private"] for r in repos), sum(r["private"] for r in repos))
+
+
+def _repo_json(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
+    git = ctx.state.git_repo(r["owner"], r["name"])
+    ts = git.newest_commit_ts()
+    pushed = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
+    full = f"{r['owner']}/{r['name']}"
+    open_issues = sum(i["state"] == "open" for i in ctx.state.data["issues"].get(full, []))
+    return render.repo(ctx.base, {**r, "_open_issues": open_issues}, ctx.owner_json(r["owner"]), pushed,
+                       admin=bool(ctx.token.get("admin", True)))
+
+
+def _sorted_repos(ctx: Ctx, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    sort = ctx.args.get("sort", "created")
+    direction = ctx.args.get("direction", "asc" if sort == "full_name" else "desc")
+    key = (lambda r: f"{r['owner']}/{r['name']}".lower()) if sort == "full_name" else \
+        (lambda r: (r.get("created_at", ""), r["id"]))
+    return sorted(repos, key=key, reverse=direction == "desc")
+
+
+def list_org_repos(ctx: Ctx, org: str) -> Any:
+    """Repositories of an organization (type, sort, direction, per_page, page)."""
+    ctx.state.org(org)
+    kind = ctx.args.get("type", "all")
+    repos = ctx.state.repos_of(org)
+    repos = [r for r in repos if {
+        "public": not r["private"], "private": r["private"], "forks": r["fork"], "sources": not r["fork"],
+    }.get(kind, True)]
+    return [_repo_json(ctx, r) for r in ctx.paginate(_sorted_repos(ctx, repos))]
+
+
+def list_user_repos(ctx: Ctx, user: str) -> Any:
+    """Repositories owned by a user (or organization)."""
+    repos = ctx.state.repos_of(user)
+    return [_repo_json(ctx, r) for r in ctx.paginate(_sorted_repos(ctx, repos))]
+
+
+def get_repo(ctx: Ctx, owner: str, repo: str) -> Any:
+    """A repository, with pushed_at = the newest commit's date."""
+    return _repo_json(ctx, ctx.state.get_repo(owner, repo))
+
+
+def get_rate_limit(ctx: Ctx) -> Any:
+    """The token's rate limits (does not count against them)."""
+    resources = {name: ctx.rate(name) for name in ctx.limits}
+    return {"resources": resources, "rate": resources["core"]}

@@ -1,0 +1,83 @@
+"""Branches and classic branch protection (the protection sub-resources included).
+
+Branch names may hold slashes (``{branch+}``), so ``.../branches/feature/x/protection`` is the
+protection of ``feature/x`` only because the route table lists the protection routes before
+the branch route: see ``routes.TABLE``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drift_pipeline.sandbox.github import render
+from drift_pipeline.sandbox.github.errors import NotFound
+from drift_pipeline.sandbox.github.routes.context import Ctx, full_name
+
+
+def list_branches(ctx: Ctx, owner: str, repo: str) -> Any:
+    """Branches with protected and protection_url (protected=true filters)."""
+    full = full_name(ctx, owner, repo)
+    items = sorted(dict(ctx.state.git_repo(owner, repo).branches()).items())
+    prot = ctx.args.get("protected")
+    out = [(n, s, ctx.state.is_protected(owner, repo, n)) for n, s in items]
+    if prot is not None:
+        want = prot in ("true", "1")
+        out = [b for b in out if b[2] == want]
+    return [render.branch(ctx.base, full, n, s, p, None, None) for n, s, p in ctx.paginate(out)]
+
+
+def get_status_checks(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Required status checks of a protected branch."""
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    if not body.get("required_status_checks"):
+        raise NotFound("Required status checks not enabled")
+    return render.status_checks(ctx.url, body["required_status_checks"], bool(body.get("enforce_admins")))
+
+
+def get_pr_reviews(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Required pull request reviews of a protected branch."""
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    if not body.get("required_pull_request_reviews"):
+        raise NotFound("Required pull request reviews not enabled")
+    return render.pr_reviews(ctx.url, body["required_pull_request_reviews"], ctx.base, ctx.ids)
+
+
+def get_enforce_admins(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Admin enforcement of a protected branch."""
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    return {"url": ctx.url, "enabled": bool(body.get("enforce_admins"))}
+
+
+def get_required_signatures(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Commit signature protection of a protected branch."""
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    sig = body.get("required_signatures")
+    return {"url": ctx.url, "enabled": bool(sig.get("enabled") if isinstance(sig, dict) else sig)}
+
+
+def get_restrictions(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Push restrictions of a protected branch."""
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    if not body.get("restrictions"):
+        raise NotFound("Push restrictions not enabled")
+    return render.restrictions(ctx.url, body["restrictions"], ctx.base, ctx.ids)
+
+
+def get_protection(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Classic branch protection (admin read; 404 Branch not protected)."""
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    return render.protection(ctx.url, body, ctx.base, ctx.ids)
+
+
+def get_branch(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """A branch with its commit, protected, protection and protection_url."""
+    git = ctx.state.git_repo(owner, repo)
+    sha = dict(git.branches()).get(branch)
+    if sha is None:
+        raise NotFound("Branch not found",
+                       documentation_url="https://docs.github.com/rest/branches/branches#get-a-branch")
+    full = full_name(ctx, owner, repo)
+    commit_json = ctx.commit_json(full, git.commit(sha))
+    protected = ctx.state.is_protected(owner, repo, branch)
+    body = ctx.state.data["protections"].get(full, {}).get(branch) if protected else None
+    return render.branch(ctx.base, full, branch, sha, protected, commit_json, body)

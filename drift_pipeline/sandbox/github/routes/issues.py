@@ -1,0 +1,109 @@
+"""Issues, issue comments, labels and issue search (the only routes that write to the state)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drift_pipeline.sandbox.github import render
+from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
+from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, iso_cmp
+
+
+def _labels_json(ctx: Ctx, owner: str, repo: str, full: str, names: list[str]) -> list[dict[str, Any]]:
+    by_name = {lab["name"].lower(): lab for lab in ctx.state.labels_of(owner, repo)}
+    return [render.label(ctx.base, full, by_name[n.lower()]) for n in names if n.lower() in by_name]
+
+
+def _issue_json(ctx: Ctx, owner: str, repo: str, issue: dict[str, Any]) -> dict[str, Any]:
+    full = full_name(ctx, owner, repo)
+    return render.issue(ctx.base, full, issue, _labels_json(ctx, owner, repo, full, issue["labels"]), ctx.ids)
+
+
+def list_issues(ctx: Ctx, owner: str, repo: str) -> Any:
+    """Issues (state, labels: all of them, creator, assignee, since, sort, direction)."""
+    labels = [s.strip() for s in (ctx.args.get("labels") or "").split(",") if s.strip()]
+    issues = ctx.state.list_issues(
+        owner, repo, state=ctx.args.get("state", "open"), labels=labels,
+        creator=ctx.args.get("creator"), assignee=ctx.args.get("assignee"),
+        since=iso_cmp(ctx.args.get("since")), sort=ctx.args.get("sort", "created"),
+        direction=ctx.args.get("direction", "desc"))
+    return [_issue_json(ctx, owner, repo, i) for i in ctx.paginate(issues)]
+
+
+def create_issue(ctx: Ctx, owner: str, repo: str) -> Any:
+    """Open an issue (labels are created when absent) → 201."""
+    data = ctx.json()
+    assignees = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
+    issue = ctx.mutate(lambda st: st.create_issue(
+        owner, repo, title=data.get("title") or "", body=data.get("body"), labels=data.get("labels"),
+        assignees=assignees, user=ctx.token["login"]))
+    out = _issue_json(ctx, owner, repo, issue)
+    return Reply(out, status=201, headers={"Location": out["url"]})
+
+
+def get_issue(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """One issue."""
+    if not number.isdigit():
+        raise NotFound()
+    return _issue_json(ctx, owner, repo, ctx.state.issue(owner, repo, int(number)))
+
+
+def update_issue(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """Edit an issue: title, body, state, state_reason, labels, assignees."""
+    if not number.isdigit():
+        raise NotFound()
+    data = ctx.json()
+    issue = ctx.mutate(lambda st: st.update_issue(owner, repo, int(number), data))
+    return _issue_json(ctx, owner, repo, issue)
+
+
+def list_comments(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """Comments on an issue (since)."""
+    full = full_name(ctx, owner, repo)
+    comments = ctx.state.comments_of(owner, repo, int(number))
+    since = iso_cmp(ctx.args.get("since"))
+    if since:
+        comments = [c for c in comments if c["updated_at"] >= since]
+    return [render.comment(ctx.base, full, c, ctx.ids) for c in ctx.paginate(comments)]
+
+
+def create_comment(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """Comment on an issue → 201."""
+    data = ctx.json()
+    c = ctx.mutate(lambda st: st.add_comment(owner, repo, int(number), body=data.get("body") or "",
+                                             user=ctx.token["login"]))
+    return Reply(render.comment(ctx.base, full_name(ctx, owner, repo), c, ctx.ids), status=201)
+
+
+def list_labels(ctx: Ctx, owner: str, repo: str) -> Any:
+    """Labels of a repository."""
+    full = full_name(ctx, owner, repo)
+    return [render.label(ctx.base, full, lab) for lab in ctx.paginate(ctx.state.labels_of(owner, repo))]
+
+
+def create_label(ctx: Ctx, owner: str, repo: str) -> Any:
+    """Create a label (422 already_exists) → 201."""
+    data = ctx.json()
+    lab = ctx.mutate(lambda st: st.create_label(owner, repo, data.get("name") or "",
+                                                color=data.get("color") or "ededed",
+                                                description=data.get("description")))
+    return Reply(render.label(ctx.base, full_name(ctx, owner, repo), lab), status=201)
+
+
+def get_label(ctx: Ctx, owner: str, repo: str, name: str) -> Any:
+    """One label by name."""
+    return render.label(ctx.base, full_name(ctx, owner, repo), ctx.state.label(owner, repo, name))
+
+
+def search_issues(ctx: Ctx) -> Any:
+    """Search issues: org: repo: user: is:issue is:open/closed state: label:"a" author: and words."""
+    q = ctx.args.get("q")
+    if not q:
+        raise Unprocessable(errors=[{"resource": "Search", "field": "q", "code": "missing"}])
+    hits = ctx.state.search_issues(q, sort=ctx.args.get("sort"), order=ctx.args.get("order", "desc"))
+    page = ctx.paginate(hits)
+    items = []
+    for full, issue in page:
+        o, r = full.split("/", 1)
+        items.append({**_issue_json(ctx, o, r, issue), "score": 1.0})
+    return {"total_count": len(hits), "incomplete_results": False, "items": items}
