@@ -130,3 +130,59 @@ def test_config_check_when_registry_dir_missing_then_usage_error(tmp_path, capsy
     repo = make_repo(tmp_path / "repo", {"check.toml": ""})
     assert main(["config", "check", str(repo), "--registry-dir", str(tmp_path / "nope")]) == 2
     assert "not a directory" in capsys.readouterr().err
+
+
+# -- a monorepo root without a config of its own ----------------------------------------------
+
+MONOREPO = {   # check-my-toolkit's e2e monorepo-detect fixture shape
+    "package.json": '{"name": "root", "private": true, "workspaces": ["apps/*"]}',
+    "apps/web/package.json": '{"name": "web"}',
+    "apps/web/check.toml": "[code.types.tsc]\nenabled = true\n",
+    "apps/web/tsconfig.json": "{}",
+    "apps/api/package.json": '{"name": "api"}',
+    "lambdas/processor/pyproject.toml": "[project]\nname = 'processor'\n",
+    "repo-metadata.yaml": "tier: internal\n",
+}
+
+
+def test_config_check_when_monorepo_root_then_each_package_checked_and_missing_listed(tmp_path, capsys):
+    repo = make_repo(tmp_path / "mono", MONOREPO)
+    code, payload = run_json(capsys, str(repo))
+    assert code == 0 and payload["scope"] == "tree" and payload["valid"] is True
+    assert [p["config_file"] for p in payload["checked_projects"]] == ["apps/web/check.toml"]
+    assert payload["missing_config"] == [{"path": "apps/api", "type": "typescript"},
+                                         {"path": "lambdas/processor", "type": "python"}]
+    assert payload["workspace_roots"] == ["."]
+    assert [(p["file"], p["rule"], p["severity"]) for p in payload["problems"]] == [
+        ("apps/api", "project_without_standards", "warning"),
+        ("lambdas/processor", "project_without_standards", "warning")]
+
+
+def test_config_check_when_monorepo_package_config_invalid_then_exit_2_naming_it(tmp_path, capsys):
+    files = {**MONOREPO, "lambdas/processor/standards.toml": "[process.repo.ruleset]\nrequired_reviews = 'two'\n"}
+    repo = make_repo(tmp_path / "mono", files)
+    code = main(["config", "check", str(repo)])
+    out = capsys.readouterr().out
+    assert code == 2
+    assert "ok       apps/web/check.toml" in out and "INVALID  lambdas/processor/standards.toml" in out
+    assert "missing  apps/api" in out
+    assert "lambdas/processor/standards.toml:2 process.repo.ruleset.required_reviews" in out
+    assert "Result: INVALID (1 error(s), 1 warning(s))" in out
+
+
+def test_config_check_when_monorepo_subfolder_then_only_projects_below_it(tmp_path, capsys):
+    repo = make_repo(tmp_path / "mono", MONOREPO)
+    code, payload = run_json(capsys, str(repo / "lambdas"))
+    assert code == 2 and payload["checked_projects"] == []
+    assert payload["missing_config"] == [{"path": "lambdas/processor", "type": "python"}]
+    assert "holds no standards.toml or check.toml (nor does any of its 1 project(s))" in payload["problems"][0]["message"]
+    code, payload = run_json(capsys, str(repo / "apps"))
+    assert code == 0 and [p["path"] for p in payload["checked_projects"]] == ["apps/web"]
+
+
+def test_config_check_when_monorepo_package_metadata_unreadable_then_exit_2(tmp_path, capsys):
+    repo = make_repo(tmp_path / "mono", MONOREPO)
+    (repo / "apps" / "web" / "repo-metadata.yaml").write_bytes(b"tier: \xff\n")
+    code, payload = run_json(capsys, str(repo))
+    assert code == 2
+    assert any(p["file"] == "apps/web/repo-metadata.yaml" and p["severity"] == "error" for p in payload["problems"])

@@ -83,6 +83,13 @@ def build_payload(result: PathCheck) -> dict[str, Any]:
              "tracked_files": [dataclasses.asdict(t) for t in p.tracked_files]}
             for p in (standards.projects if standards else ())
         ],
+        "scope": result.scope,
+        "checked_projects": [
+            {"path": p.path, "type": p.type, "config_file": p.config_file, "valid": p.valid, "tier": p.metadata.tier,
+             "errors": sum(1 for x in p.problems if x.is_error), "warnings": sum(1 for x in p.problems if not x.is_error)}
+            for p in result.checked
+        ],
+        "missing_config": [{"path": p.path, "type": p.type} for p in result.missing],
         "workspace_roots": list(standards.workspace_roots) if standards else [],
         "tracked_files": [dataclasses.asdict(t) for t in (standards.tracked_files if standards else ())],
     }
@@ -90,8 +97,18 @@ def build_payload(result: PathCheck) -> dict[str, Any]:
 
 def render_text(payload: dict[str, Any]) -> str:
     lines: list[str] = []
-    lines.append(f"Config: {payload['config_file'] or payload['path']}"
-                 + (f"  (repo root {payload['repo_root']})" if payload["repo_root"] else ""))
+    root = f"  (repo root {payload['repo_root']})" if payload["repo_root"] else ""
+    if payload["scope"] == "tree":
+        lines.append(f"Checked: {payload['path']}: {len(payload['checked_projects'])} project config(s), "
+                     f"{len(payload['missing_config'])} project(s) without one{root}")
+        for p in payload["checked_projects"]:
+            verdict = "ok" if p["valid"] else "INVALID"
+            lines.append(f"  {verdict:<7}  {p['config_file']}  tier {p['tier']}  "
+                         f"({p['errors']} error(s), {p['warnings']} warning(s))")
+        for p in payload["missing_config"]:
+            lines.append(f"  missing  {p['path']}  ({p['type']} project without standards.toml or check.toml)")
+    else:
+        lines.append(f"Config: {payload['config_file'] or payload['path']}{root}")
     meta = payload["metadata"]
     if meta:
         team = f", team {meta['team']}" if meta["team"] else ""
@@ -146,8 +163,10 @@ def check_command(ctx: click.Context, path: Path, registry_dirs: tuple[str, ...]
     """Validate the config at PATH (a config file or a directory holding one; default ".").
 
     Resolves [extends] rulesets, checks the tier against the repo metadata, detects the
-    repository's projects and lists the files whose change counts as drift. Exits 0 when valid
-    (warnings allowed), 2 when the config has problems.
+    repository's projects and lists the files whose change counts as drift. When PATH is a
+    directory without a config of its own (a monorepo root), every project below it is checked
+    and the projects without a config are listed. Exits 0 when valid (warnings, such as projects
+    without a config, allowed), 2 when any config has problems or no config was found.
     """
     overrides = parse_registry_dirs(registry_dirs)
     result = check_path(path, registry_dirs=overrides, fetcher=make_fetcher())

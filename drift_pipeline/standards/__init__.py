@@ -24,6 +24,7 @@ from drift_pipeline.standards.loader import CONFIG_NAMES, format_key, load_confi
 from drift_pipeline.standards.metadata import METADATA_NAMES, parse_metadata_yaml
 from drift_pipeline.standards.model import (
     INVALID_CONFIG,
+    PROJECT_WITHOUT_STANDARDS,
     REGISTRY_UNRESOLVED,
     TIER_RULESET_MISMATCH,
     ConfigFile,
@@ -54,11 +55,11 @@ from drift_pipeline.standards.schema import apply_defaults, validate
 from drift_pipeline.standards.tiers import check_tier
 
 __all__ = [
-    "CONFIG_NAMES", "IGNORED_DIRS", "INVALID_CONFIG", "METADATA_NAMES", "REGISTRY_UNRESOLVED",
-    "TIER_RULESET_MISMATCH", "TOOL_FILES", "ConfigFile", "Detection", "GlobError", "LocalDirReader", "MappingReader", "PathCheck", "Problem",
-    "Project", "RegistryFetcher", "RegistryRef", "RegistryResolver", "RegistryUnavailable",
-    "RepoMetadata", "RepoStandards", "SubtreeReader", "TierCheck", "TrackedFile", "TreeReader", "UnreadableFile",
-    "analyse_repo", "apply_defaults", "check_path", "check_tier", "deep_merge", "detect_projects",
-    "enabled_tools", "format_key", "glob_error", "glob_match", "glob_to_regex", "load_config",
-    "parse_metadata_yaml", "parse_registry", "read_checked", "tracked_for", "validate",
+    "CONFIG_NAMES", "IGNORED_DIRS", "INVALID_CONFIG", "METADATA_NAMES", "PROJECT_WITHOUT_STANDARDS",
+    "REGISTRY_UNRESOLVED", "TIER_RULESET_MISMATCH", "TOOL_FILES", "ConfigFile", "Detection", "GlobError",
+    "LocalDirReader", "MappingReader", "PathCheck", "Problem", "Project", "RegistryFetcher", "RegistryRef",
+    "RegistryResolver", "RegistryUnavailable", "RepoMetadata", "RepoStandards", "SubtreeReader", "TierCheck",
+    "TrackedFile", "TreeReader", "UnreadableFile", "analyse_repo", "apply_defaults", "check_path", "check_tier",
+    "deep_merge", "detect_projects", "enabled_tools", "format_key", "glob_error", "glob_match", "glob_to_regex",
+    "load_config", "parse_metadata_yaml", "parse_registry", "read_checked", "tracked_for", "validate",
 ]

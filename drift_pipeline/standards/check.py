@@ -1,10 +1,18 @@
-"""Check one config on disk, as ``drift config check PATH`` does: :func:`check_path`.
+"""Check configs on disk, as ``drift config check PATH`` does: :func:`check_path`.
 
-PATH is a config file or a directory holding one. The repository root is the nearest ancestor
-(of the config's directory, itself included) holding ``.git``, or else the config's directory.
-The whole repository is analysed (projects, tracked files); the verdict is about the project
-that owns the chosen config: its config and registry problems, its tier check and the metadata
-that applies to it.
+PATH is a config file, a directory holding one, or a directory holding none (a monorepo root, or
+any folder above packages). The repository root is the nearest ancestor (of the config's
+directory, or of PATH, itself included) holding ``.git``, or else that directory itself. The
+whole repository is analysed (projects, tracked files).
+
+- A config (file, or the one in PATH): the verdict is about the project that owns it: its config
+  and registry problems, its tier check and the metadata that applies to it.
+- A directory without a config of its own (``scope == "tree"``): every project detected at or
+  below PATH is checked. Each project's config problems count; every marker project (package.json,
+  pyproject.toml) without a config is listed and gets a ``project_without_standards`` warning, as
+  the pipeline's rule does. When no project below PATH holds a config, that is an error.
+
+``valid`` is False when any problem is an error; warnings do not make a check invalid.
 """
 
 from __future__ import annotations
@@ -15,7 +23,13 @@ from pathlib import Path
 
 from drift_pipeline.standards.analyse import IGNORED_DIRS, analyse_repo
 from drift_pipeline.standards.loader import CONFIG_NAMES
-from drift_pipeline.standards.model import INVALID_CONFIG, Problem, Project, RepoStandards
+from drift_pipeline.standards.model import (
+    INVALID_CONFIG,
+    PROJECT_WITHOUT_STANDARDS,
+    Problem,
+    Project,
+    RepoStandards,
+)
 from drift_pipeline.standards.readers import LocalDirReader
 from drift_pipeline.standards.registry import RegistryFetcher, RegistryResolver
 
@@ -23,11 +37,14 @@ from drift_pipeline.standards.registry import RegistryFetcher, RegistryResolver
 @dataclass(frozen=True)
 class PathCheck:
     path: str                         # as given
-    config_file: str | None           # repo-relative path of the config checked
+    config_file: str | None           # repo-relative path of the config checked ("config" scope)
     repo_root: Path | None
     standards: RepoStandards | None
-    project: Project | None
+    project: Project | None           # the project owning config_file ("config" scope)
     problems: tuple[Problem, ...]
+    scope: str = "config"             # "config": one config; "tree": every project below a directory
+    checked: tuple[Project, ...] = ()           # "tree": the projects with a config, checked
+    missing: tuple[Project, ...] = ()           # "tree": marker projects without a config
 
     @property
     def valid(self) -> bool:
@@ -51,25 +68,63 @@ def repo_root_for(config_dir: Path) -> Path:
     return config_dir
 
 
+def _failure(given: str, message: str) -> PathCheck:
+    return PathCheck(given, None, None, None, None,
+                     (Problem(file=given, key=None, line=None, rule=INVALID_CONFIG, message=message),))
+
+
+def _dedupe(problems: list[Problem]) -> tuple[Problem, ...]:
+    return tuple(dict.fromkeys(problems))
+
+
+def check_tree(given: str, target: Path, resolver: RegistryResolver) -> PathCheck:
+    """Every project at or below the directory ``target`` (which holds no config itself)."""
+    root = repo_root_for(target)
+    rel = target.relative_to(root).as_posix()
+    standards = analyse_repo(LocalDirReader(root, skip_dirs=IGNORED_DIRS), resolver)
+
+    def below(path: str) -> bool:
+        return rel == "." or path == rel or path.startswith(rel + "/")
+
+    projects = [p for p in standards.projects if below(p.path)]
+    checked = tuple(p for p in projects if p.config_file)
+    missing = tuple(p for p in projects if not p.config_file and p.type)
+    problems: list[Problem] = []
+    if rel == ".":
+        problems.extend(standards.metadata.problems)
+    if not checked:
+        found = f" (nor does any of its {len(missing)} project(s))" if missing else ""
+        problems.append(Problem(file=given, key=None, line=None, rule=INVALID_CONFIG,
+                                message=f"{given} holds no standards.toml or check.toml{found}"))
+    for project in checked:
+        problems.extend(project.problems)
+    for project in missing:
+        problems.extend(project.metadata.problems)
+        problems.append(Problem(file=project.path, key=None, line=None, rule=PROJECT_WITHOUT_STANDARDS,
+                                severity="warning",
+                                message=f"{project.type} project {project.path} has no standards.toml or "
+                                        "check.toml"))
+    return PathCheck(given, None, root, standards, None, _dedupe(problems), scope="tree",
+                     checked=checked, missing=missing)
+
+
 def check_path(path: Path | str, *, registry_dirs: Mapping[str, Path | str] | None = None,
                fetcher: RegistryFetcher | None = None, resolver: RegistryResolver | None = None) -> PathCheck:
     given = str(path)
     target = Path(path).resolve()
+    resolver = resolver or RegistryResolver(fetcher=fetcher, local_overrides=registry_dirs)
     config = find_config(target)
     if config is None:
-        what = "does not exist" if not target.exists() else "holds no standards.toml or check.toml"
-        return PathCheck(given, None, None, None, None,
-                         (Problem(file=given, key=None, line=None, rule=INVALID_CONFIG,
-                                  message=f"{given} {what}"),))
+        if not target.exists():
+            return _failure(given, f"{given} does not exist")
+        if not target.is_dir():
+            return _failure(given, f"{given} is neither a file nor a directory")
+        return check_tree(given, target, resolver)
     if config.name not in CONFIG_NAMES:
-        return PathCheck(given, None, None, None, None,
-                         (Problem(file=given, key=None, line=None, rule=INVALID_CONFIG,
-                                  message=f"expected a file named {' or '.join(CONFIG_NAMES)}, "
-                                          f"found {config.name}"),))
+        return _failure(given, f"expected a file named {' or '.join(CONFIG_NAMES)}, found {config.name}")
     root = repo_root_for(config.parent)
     rel_dir = config.parent.relative_to(root).as_posix()
     rel_file = config.relative_to(root).as_posix()
-    resolver = resolver or RegistryResolver(fetcher=fetcher, local_overrides=registry_dirs)
     standards = analyse_repo(LocalDirReader(root, skip_dirs=IGNORED_DIRS), resolver)
     project = standards.project(rel_dir if rel_dir else ".")
     if project is None:

@@ -8,6 +8,7 @@ from typing import Any
 INVALID_CONFIG = "invalid_config"
 REGISTRY_UNRESOLVED = "registry_unresolved"
 TIER_RULESET_MISMATCH = "tier_ruleset_mismatch"
+PROJECT_WITHOUT_STANDARDS = "project_without_standards"
 
 TIERS = ("production", "internal", "prototype")
 STATUSES = ("active", "pre-release", "deprecated")
