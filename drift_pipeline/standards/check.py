@@ -84,7 +84,7 @@ def check_tree(given: str, target: Path, resolver: RegistryResolver) -> PathChec
     standards = analyse_repo(LocalDirReader(root, skip_dirs=IGNORED_DIRS), resolver)
 
     def below(path: str) -> bool:
-        return rel == "." or path == rel or path.startswith(rel + "/")
+        return rel in (".", path) or path.startswith(rel + "/")
 
     projects = [p for p in standards.projects if below(p.path)]
     checked = tuple(p for p in projects if p.config_file)
