@@ -3,16 +3,29 @@
 ``GitLocalSource(path)`` serves one repository (``path`` is a clone) or every clone directly
 under ``path``. It makes no network request; what it returns has the same shape as
 :class:`drift_pipeline.sources.github.GitHubSource`, so the scans run unchanged on either.
+
+What "the default branch" is in a local clone, never the checked-out branch by accident:
+``origin/HEAD`` when the clone has it; in a bare repository its ``HEAD``; otherwise ``main`` or
+``master`` when either exists (remote-tracking or local); only then the checked-out branch. A
+branch is read from ``refs/remotes/origin/<branch>`` when the clone has it (what the remote
+holds as of the last fetch, whatever is checked out), else from ``refs/heads/<branch>``, else
+from a tag of that name. A branch that cannot be found in a repository that has commits is a
+:class:`SourceError` (that repo's recorded failure), not "no commit yet".
+
+Shallow clones (``git clone --depth N``) hold no history before their boundary: asking for the
+state at, or the commits since, an instant before the oldest commit they hold is a
+:class:`SourceError` saying so ("run git fetch --unshallow"), never a config that looks
+"added" because its history is missing.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from drift_pipeline.errors import NotFound, SourceError, UsageError
-from drift_pipeline.gitutil import GitError, git, git_text, last_commit_before, ls_tree, rev_parse
+from drift_pipeline.gitutil import GitError, git, git_text, ls_tree, rev_parse
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
 _LOG_FORMAT = "%H%x1f%ct%x1f%an%x1f%s%x1e"
@@ -23,6 +36,8 @@ def _is_repo(path: Path) -> bool:
 
 
 class GitLocalSource:
+    concurrency = 1         # git subprocesses on one disk: the scans read these repos one at a time
+
     def __init__(self, path: Path | str, org: str | None = None):
         self.root = Path(path).resolve()
         if not self.root.is_dir():
@@ -31,6 +46,7 @@ class GitLocalSource:
         self.requests: Counter[str] = Counter()      # always empty: no API requests
         self.not_modified = 0
         self._dirs: dict[str, Path] = {}
+        self._shallow: dict[Path, datetime | None] = {}
 
     def _repo_dirs(self) -> list[Path]:
         if _is_repo(self.root):
@@ -45,7 +61,8 @@ class GitLocalSource:
         for path in self._repo_dirs():
             name = path.name.removesuffix(".git")
             branch = self._default_branch(path)
-            head = rev_parse(path, f"refs/heads/{branch}")
+            ref = self._branch_ref(path, branch)
+            head = rev_parse(path, ref) if ref else None
             pushed = self._commit(path, head).date if head else None
             owner = org or self.org
             self._dirs[f"{owner}/{name}"] = path
@@ -63,11 +80,44 @@ class GitLocalSource:
 
     @staticmethod
     def _default_branch(path: Path) -> str:
-        for ref in ("refs/remotes/origin/HEAD", "HEAD"):
-            out = git_text(path, "symbolic-ref", "--quiet", "--short", ref, check=False).strip()
-            if out:
-                return out.removeprefix("origin/")
-        return "main"
+        out = git_text(path, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD", check=False).strip()
+        if out:
+            return out.removeprefix("origin/")
+        head = git_text(path, "symbolic-ref", "--quiet", "--short", "HEAD", check=False).strip()
+        bare = git_text(path, "rev-parse", "--is-bare-repository", check=False).strip() == "true"
+        if bare and head:
+            return head
+        for name in ("main", "master"):
+            if rev_parse(path, f"refs/remotes/origin/{name}") or rev_parse(path, f"refs/heads/{name}"):
+                return name
+        return head or "main"
+
+    @staticmethod
+    def _branch_ref(path: Path, branch: str) -> str | None:
+        """The ref that holds ``branch`` in this clone, or None."""
+        for ref in (f"refs/remotes/origin/{branch}", f"refs/heads/{branch}", f"refs/tags/{branch}"):
+            if rev_parse(path, ref):
+                return ref
+        return None
+
+    def shallow_boundary(self, path: Path) -> datetime | None:
+        """For a shallow clone, the date of the oldest commit it holds; None for a full clone."""
+        if path not in self._shallow:
+            boundary = None
+            shallow = git_text(path, "rev-parse", "--is-shallow-repository", check=False).strip() == "true"
+            if shallow:
+                common = Path(git_text(path, "rev-parse", "--path-format=absolute", "--git-common-dir").strip())
+                shas = (common / "shallow").read_text().split() if (common / "shallow").is_file() else []
+                dates = [self._commit(path, sha).date for sha in shas if rev_parse(path, sha)]
+                boundary = min(dates) if dates else datetime.now(UTC)
+            self._shallow[path] = boundary
+        return self._shallow[path]
+
+    def _require_history(self, path: Path, full_name: str, at: datetime) -> None:
+        boundary = self.shallow_boundary(path)
+        if boundary is not None and at < boundary:
+            raise SourceError(f"{full_name}: shallow clone: history before {boundary:%Y-%m-%d %H:%M} UTC "
+                              f"unavailable (asked for {at:%Y-%m-%d %H:%M}); run git fetch --unshallow in {path}")
 
     def _dir(self, full_name: str) -> Path:
         if not self._dirs:
@@ -89,7 +139,7 @@ class GitLocalSource:
             if not record:
                 continue
             sha, ts, author, subject = record.split("\x1f")
-            commits.append(CommitRecord(sha=sha, date=datetime.fromtimestamp(int(ts), timezone.utc),
+            commits.append(CommitRecord(sha=sha, date=datetime.fromtimestamp(int(ts), UTC),
                                         author=author, message=subject))
         return commits
 
@@ -98,15 +148,27 @@ class GitLocalSource:
 
     def head_at(self, repo: RepoRecord, until: datetime) -> CommitRecord | None:
         path = self._dir(repo.full_name)
-        sha = last_commit_before(path, repo.default_branch, until)
-        return self._commit(path, sha) if sha else None
+        ref = self._branch_ref(path, repo.default_branch)
+        if ref is None:
+            if rev_parse(path, "HEAD") is None:
+                return None                     # an empty repository: no commit yet
+            raise SourceError(f"{repo.full_name}: branch {repo.default_branch!r} not found in {path} "
+                              "(neither origin/" + repo.default_branch + " nor a local branch or tag)")
+        sha = git_text(path, "rev-list", "-1", f"--before={int(until.timestamp())}", ref).strip()
+        if not sha:
+            self._require_history(path, repo.full_name, until)
+            return None
+        return self._commit(path, sha)
 
     def path_commits(self, full_name: str, head_sha: str, path: str, since: datetime | None,
                      until: datetime) -> list[CommitRecord]:
+        repo_dir = self._dir(full_name)
+        if since is not None:
+            self._require_history(repo_dir, full_name, since)
         args = ["log", f"--format={_LOG_FORMAT}", f"--before={int(until.timestamp())}"]
         if since is not None:
             args.append(f"--after={int(since.timestamp())}")
-        out = git_text(self._dir(full_name), *args, head_sha, "--", path)
+        out = git_text(repo_dir, *args, head_sha, "--", path)
         return [c for c in self._parse_log(out) if since is None or c.date > since]
 
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
