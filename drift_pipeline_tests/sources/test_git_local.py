@@ -11,7 +11,9 @@ import pytest
 from drift_pipeline.errors import SourceError
 from drift_pipeline.gitutil import Author, commit_files, init_bare
 from drift_pipeline.scans.inventory import scan_inventory
+from drift_pipeline.scans.reading import SourceTreeReader
 from drift_pipeline.sources.git_local import GitLocalSource
+from drift_pipeline.standards import analyse_repo
 
 ME = Author("Test", "test@example.com")
 DAY1, DAY2, DAY3 = (datetime(2026, 1, d, 12, 0, tzinfo=UTC) for d in (1, 2, 3))
@@ -110,3 +112,18 @@ def test_branch_missing_in_a_repo_with_commits_then_error_not_silence(tmp_path):
     gone = type(record)(org=record.org, name=record.name, owner=record.owner, default_branch="release")
     with pytest.raises(SourceError, match="branch 'release' not found"):
         source.head_at(gone, END3)
+
+
+def test_scan_reader_when_metadata_and_config_blobs_not_utf8_then_unreadable_not_absent(tmp_path):
+    """The source answers None for a blob that is not text; the engine reads that as unreadable."""
+    bare = init_bare(tmp_path / "clones" / "svc.git")
+    head = commit_files(bare, "main", {"check.toml": b"[code]\nx = '\xff'\n", "repo-metadata.yaml": b"tier: \xfe\n",
+                                       "apps/web/package.json": "{}", "apps/web/check.toml": ""}, "c", ME, DAY1)
+    source = GitLocalSource(bare)
+    (record,) = source.list_repos()
+    result = analyse_repo(SourceTreeReader(source, record.full_name, source.tree(record.full_name, head)))
+    assert sorted((p.file, p.severity) for p in result.problems) == [
+        ("check.toml", "error"), ("repo-metadata.yaml", "error")]
+    assert result.metadata.present and not result.metadata.tier_known
+    web = result.project("apps/web")     # its own config is fine; the root metadata it inherits is not
+    assert [p.file for p in web.problems] == ["repo-metadata.yaml"] and web.tier_check is None

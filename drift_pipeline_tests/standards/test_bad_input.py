@@ -173,26 +173,6 @@ def test_analyse_repo_when_metadata_blob_not_utf8_in_git_then_error_on_that_file
     assert result.project(".").tier_check is None
 
 
-class _NoneForUnreadable:
-    """A reader answering None for a listed file, as a source does for a blob that is not text."""
-
-    def __init__(self, files: dict[str, str | None]):
-        self._files = files
-
-    def list_paths(self) -> list[str]:
-        return sorted(self._files)
-
-    def read_text(self, path: str) -> str | None:
-        return self._files.get(path)
-
-
-def test_analyse_repo_when_listed_file_reads_as_none_then_unreadable_config_and_metadata():
-    result = analyse_repo(_NoneForUnreadable({"check.toml": None, "repo-metadata.yaml": None}))
-    files = sorted((p.file, p.severity) for p in result.problems)
-    assert files == [("check.toml", "error"), ("repo-metadata.yaml", "error")]
-    assert result.metadata.present and result.project(".").config is None
-
-
 def test_analyse_repo_when_config_not_utf8_on_disk_then_problem_not_empty_config(tmp_path):
     (tmp_path / "check.toml").write_bytes(b"[code.types.tsc]\nenabled = \xff\n")
     result = analyse_repo(LocalDirReader(tmp_path))
