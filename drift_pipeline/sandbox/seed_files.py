@@ -12,6 +12,8 @@ import json
 import re
 from typing import Any
 
+from drift_pipeline.standards.org_config import CONFIG_REPO
+
 # -- TOML -----------------------------------------------------------------------------------
 
 
@@ -380,7 +382,7 @@ def drift_config(teams: list[str]) -> str:
              "exclude:",
              '  - "legacy-*"',
              '  - "standards-community"',
-             '  - "drift-config"']
+             f'  - "{CONFIG_REPO}"']
     return "\n".join(lines) + "\n"
 
 

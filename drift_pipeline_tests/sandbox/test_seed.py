@@ -298,6 +298,26 @@ def test_seeded_org_reads_back_through_the_github_sandbox_with_pygithub(seeded: 
         gh.stop()
 
 
+@pytest.mark.integration
+def test_every_seeded_commit_names_its_author_and_committer_by_login(seeded: SeedReport) -> None:
+    from drift_pipeline.sandbox.github.server import GitHubSandbox
+    from drift_pipeline.sandbox.seed import TEAMS
+    from drift_pipeline_tests.sandbox.conftest import github_client
+
+    logins = {login: name for team in TEAMS.values() for name, login in team}
+    with GitHubSandbox(seeded.state_dir) as gh:
+        client = github_client(gh.url)
+        for repo in ("orders-api", "data-platform", "drift-config"):
+            commits = list(client.get_repo(f"acme/{repo}").get_commits())
+            assert commits
+            for c in commits:
+                assert c.author is not None and c.committer is not None, (repo, c.sha)
+                assert logins[c.author.login] == c.commit.author.name
+                assert c.committer.login == c.author.login and c.author.type == "User"
+        head = client.get_repo("acme/payments-service").get_commit(seeded.repo("payments-service").head_sha)
+        assert head.author.login in logins
+
+
 # -- AWS ----------------------------------------------------------------------------------------
 
 

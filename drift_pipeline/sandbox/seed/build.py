@@ -1,0 +1,233 @@
+"""``seed_org``: the catalogue, trees, history and settings put together into a sandbox state."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import re
+import shutil
+from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from drift_pipeline.errors import UsageError
+from drift_pipeline.gitutil import Author
+from drift_pipeline.sandbox import seed_files as F
+from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sandbox.seed.catalogue import (
+    DEFAULT_END_DATE,
+    MIN_REPOS,
+    REGISTRY_DATA,
+    REGISTRY_REPO,
+    TEAMS,
+    _core_specs,
+    _extra_specs,
+    _out_of_scope_specs,
+    _Spec,
+    email_of,
+)
+from drift_pipeline.sandbox.seed.expectations import _process_expectations, _projects, _scope
+from drift_pipeline.sandbox.seed.history import (
+    _background_commits,
+    _baseline_commits,
+    _Commit,
+    _fast_import,
+    _scripted_commits,
+)
+from drift_pipeline.sandbox.seed.report import (
+    README_BEGIN,
+    README_END,
+    SeededEvent,
+    SeededRepo,
+    SeedReport,
+    readme_scenario,
+)
+from drift_pipeline.sandbox.seed.settings import _apply_settings, _org_ruleset
+from drift_pipeline.sandbox.seed.trees import _initial_tree
+from drift_pipeline.standards.org_config import CONFIG_REPO
+
+
+def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days: int = 14, seed: int = 0,
+             end_date: date | None = None, aws: Any = None, force: bool = False) -> SeedReport:
+    """Seed a demo org into ``state_dir`` and return what a scan should find.
+
+    ``repos`` counts product repos (minimum 8); registry, config and out-of-scope repos come on
+    top. ``end_date`` is the last day of the ``days``-day window (default ``DEFAULT_END_DATE``).
+    ``aws`` (an AWS sandbox object or an endpoint URL) also deploys the infra scenario.
+    An org that already exists in the state is refused unless ``force`` (which wipes it first).
+    """
+    if repos < MIN_REPOS:
+        raise UsageError(f"--repos must be at least {MIN_REPOS} (the scripted scenario needs them), got {repos}")
+    if days < 1:
+        raise UsageError(f"--days must be at least 1, got {days}")
+    if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?", org):
+        raise UsageError(f"invalid org name {org!r}")
+    end = end_date or DEFAULT_END_DATE
+    start = end - timedelta(days=days - 1)
+    state = SandboxState.open(state_dir)
+    if _org_exists(state, org):
+        if not force:
+            raise UsageError(f"org {org!r} already exists in {state.root}; use --force to wipe and re-seed it")
+        _wipe_org(state, org)
+
+    state.add_org(org, name=org.capitalize())
+    for team in TEAMS.values():
+        for name, login in team:
+            state.add_user(login, name=name, emails=[email_of(name, org)])
+
+    product = _core_specs() + _extra_specs(repos - MIN_REPOS)
+    others = _out_of_scope_specs()
+    specs = {s.name: s for s in product + others}
+    scripted = _scripted_commits(specs, start, days, random.Random(f"{seed}:scripted"), org)
+
+    events: dict[str, SeededEvent] = {}
+    ev_order: list[str] = []
+    background: list[SeededEvent] = []
+    baseline_cfgs: dict[str, dict[str, Any]] = {}
+    window_start = datetime.combine(start, time(0), tzinfo=UTC)
+
+    _seed_fixed_repos(state, org, start, sorted({t for t in TEAMS}))
+
+    for spec in product + others:
+        rng = random.Random(f"{seed}:{org}:{spec.name}")
+        spec.tree = {}
+        initial = _initial_tree(spec, org)
+        commits = _baseline_commits(spec, start, rng, org)
+        commits[0].change = lambda s, files=initial: dict(files)
+        commits += _background_commits(spec, start, days, rng, org) + scripted.get(spec.name, [])
+        commits.sort(key=lambda c: c.when)
+        git_dir = state.create_repo(org, spec.name, default_branch=spec.default_branch, private=spec.private,
+                                    archived=spec.archived, description=spec.description,
+                                    created_at=commits[0].when)
+        planned: list[tuple[_Commit, dict[str, str | bytes | None]]] = []
+        for c in commits:
+            if c.when >= window_start and not baseline_cfgs.get(spec.name):
+                baseline_cfgs[spec.name] = json.loads(json.dumps(spec.cfg))
+            files = c.change(spec)
+            for path, content in files.items():
+                if content is None:
+                    spec.tree.pop(path, None)
+                else:
+                    spec.tree[path] = content
+            planned.append((c, files))
+        spec.shas = _fast_import(git_dir, spec.default_branch,
+                                 [(files, c.message, c.author, c.when) for c, files in planned])
+        for (c, files), sha in zip(planned, spec.shas, strict=True):
+            if c.when >= window_start:
+                spec.window_messages.append(c.message)
+            for kind, project, description in c.events:
+                ev = SeededEvent(c.when.date(), spec.name, project, kind,
+                                 tuple(sorted(files)), (sha,), description)
+                if c.background:
+                    background.append(ev)
+                    continue
+                key = f"{c.event_key or sha}:{kind}"
+                events[key] = ev
+                ev_order.append(key)
+            if c.event_key and not c.events:   # a follow-up commit of an earlier event
+                for key in [k for k in events if k.startswith(c.event_key + ":")]:
+                    old = events[key]
+                    events[key] = dataclasses.replace(
+                        old, paths=tuple(sorted(set(old.paths) | set(files))),
+                        commit_shas=old.commit_shas + (sha,))
+        baseline_cfgs.setdefault(spec.name, json.loads(json.dumps(spec.cfg)))
+        _apply_settings(state, org, spec, baseline_cfgs[spec.name])
+
+    state.add_org_ruleset(org, _org_ruleset())
+    state.save()
+
+    seeded: list[SeededRepo] = []
+    expectations: dict[str, tuple[str, ...]] = {}
+    details: dict[str, tuple[str, ...]] = {}
+    for spec in product + others:
+        in_scope, reason = _scope(spec)
+        root_cfg = next((n for n in ("standards.toml", "check.toml") if n in spec.tree), None)
+        tier = spec.tier
+        if "repo-metadata.yaml" in spec.tree:
+            tier = (yaml.safe_load(str(spec.tree["repo-metadata.yaml"])) or {}).get("tier", tier)
+        seeded.append(SeededRepo(
+            name=spec.name, full_name=f"{org}/{spec.name}", tier=tier if spec.metadata else None,
+            status=spec.status if spec.metadata else None, team=spec.team if spec.metadata else None,
+            language=spec.language, in_scope=in_scope,
+            scope_reason=reason,
+            config_file=root_cfg, projects=_projects(spec), default_branch=spec.default_branch,
+            head_sha=spec.shas[-1], archived=spec.archived, protection=spec.protection,
+            infra_stacks=tuple(spec.cfg.get("infra", {}).get("stacks", [])) if spec.infra else ()))
+        if in_scope and root_cfg is not None:
+            found = _process_expectations(spec, baseline_cfgs[spec.name])
+            if found:
+                expectations[spec.name] = tuple(k for k, _ in found)
+                details[spec.name] = tuple(f"{k}: {d}" for k, d in found)
+
+    aws_text = None
+    if aws is not None:
+        aws_text = _deploy_infra(aws, org, [s for s in product if s.infra], seed)
+
+    ordered = sorted((events[k] for k in dict.fromkeys(ev_order)), key=lambda e: (e.day, e.repo, e.kind))
+    return SeedReport(
+        org=org, state_dir=str(Path(state_dir)), start_date=start, end_date=end, days=days, seed=seed,
+        repos=tuple(seeded), events=tuple(ordered),
+        background_commits=tuple(sorted(background, key=lambda e: (e.day, e.repo))),
+        process_expectations=expectations, process_details=details, aws=aws_text)
+
+
+def _seed_fixed_repos(state: SandboxState, org: str, start: date, teams: list[str]) -> None:
+    """The registry (verbatim community rulesets) and the drift config repo."""
+    author = Author("Alex Morgan", email_of("Alex Morgan", org))
+    born = datetime.combine(start - timedelta(days=400), time(10, 12, 5), tzinfo=UTC)
+    reg = state.create_repo(org, REGISTRY_REPO, private=False, created_at=born,
+                            description="Shared check.toml rulesets for every repo ({language}[-frontend]-{tier}).")
+    files: dict[str, str | bytes] = {"LICENSE": (REGISTRY_DATA / "LICENSE").read_bytes(),
+                                     "README.md": F.registry_readme(org)}
+    for path in sorted((REGISTRY_DATA / "rulesets").glob("*.toml")):
+        files[f"rulesets/{path.name}"] = path.read_bytes()
+    _fast_import(reg, "main", [(files, "feat: import community rulesets (4bba461)", author, born)])
+
+    cfg_born = born + timedelta(days=30, hours=3)
+    repo = state.create_repo(org, CONFIG_REPO, created_at=cfg_born,
+                             description="Organisation drift-scan configuration.")
+    _fast_import(repo, "main", [({
+        "drift.config.yaml": F.drift_config(teams),
+        "README.md": f"# drift-config\n\nConfiguration for the daily drift scan of `{org}`.\n",
+        ".github/workflows/drift-scan.yml": F.drift_scan_workflow(org),
+    }, "chore: add drift scan configuration", author, cfg_born)])
+
+
+def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> str:
+    from drift_pipeline.sandbox.infra_seed import InfraRepo, deploy_org_infra, stack_template
+
+    infra_repos = [
+        InfraRepo(full_name=f"{org}/{s.name}", project=".", status=s.status or "active",
+                  stacks={st: stack_template(st) for st in s.cfg["infra"]["stacks"]},
+                  commit_sha=s.shas[-1], accounts=dict(s.cfg["infra"]["accounts"]))
+        for s in specs if s.cfg.get("infra", {}).get("enabled")
+    ]
+    scenario = deploy_org_infra(aws, infra_repos, seed=seed)
+    return scenario.describe()
+
+
+def _org_exists(state: SandboxState, org: str) -> bool:
+    return org in state.data["orgs"] or any(r.get("owner") == org for r in state.data["repos"].values())
+
+
+def _wipe_org(state: SandboxState, org: str) -> None:
+    prefix = f"{org}/"
+    for table in ("repos", "protections", "rulesets", "issues", "labels"):
+        for key in [k for k in state.data.get(table, {}) if k.startswith(prefix)]:
+            del state.data[table][key]
+    for key in [k for k in state.data.get("comments", {}) if k.startswith(prefix)]:
+        del state.data["comments"][key]
+    state.data.get("org_rulesets", {}).pop(org, None)
+    state.data["orgs"].pop(org, None)
+    shutil.rmtree(state.root / "repos" / org, ignore_errors=True)
+
+
+def update_readme(readme: Path, state_dir: Path) -> None:
+    """Regenerate the README's scenario block for the default parameters (``python -m ...seed``)."""
+    report = seed_org(state_dir, force=True)
+    text = readme.read_text()
+    start, end = text.index(README_BEGIN), text.index(README_END) + len(README_END)
+    readme.write_text(text[:start] + readme_scenario(report) + text[end:])

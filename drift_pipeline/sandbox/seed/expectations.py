@@ -1,0 +1,140 @@
+"""The oracle: what a scan of the seeded org should find (scope, projects, process findings).
+
+Computed from the specs and trees the generator wrote, independently of the product's scanners,
+so that the product can be tested against it.
+"""
+
+from __future__ import annotations
+
+import json
+from fnmatch import fnmatch
+from typing import Any
+
+from drift_pipeline.sandbox.seed.catalogue import CONVENTIONAL, _Spec
+from drift_pipeline.sandbox.seed.report import SeededProject
+from drift_pipeline.sandbox.seed.settings import _effective_protection
+
+
+def _codeowners_problem(text: str) -> str | None:
+    for n, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split()
+        if len(parts) == 1:
+            return f"line {n}: pattern {parts[0]} has no owner"
+        bad = [o for o in parts[1:] if not o.startswith("@") and "@" not in o]
+        if bad:
+            return f"line {n}: owner {bad[0]!r} is neither @user, @org/team nor an email"
+    return None
+
+
+def _forbidden_match(pattern: str, path: str) -> bool:
+    if pattern.startswith("**/"):
+        return fnmatch(path.rsplit("/", 1)[-1], pattern[3:]) or fnmatch(path, pattern[3:])
+    return fnmatch(path, pattern)
+
+
+def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any]) -> list[tuple[str, str]]:
+    """What a process scan of this repo should report, from its head config vs its settings."""
+    cfg = spec.cfg
+    process = cfg.get("process") or {}
+    found: list[tuple[str, str]] = []
+    repo = process.get("repo") or {}
+    rs = repo.get("ruleset")
+    prot = _effective_protection(spec, baseline_cfg)
+    if repo.get("enabled") and repo.get("require_branch_protection") and prot is None:
+        found.append(("branch_protection_missing",
+                      f"{spec.default_branch} has no classic protection and no repo ruleset "
+                      "(only the org ruleset's deletion/non_fast_forward rules)"))
+    if repo.get("enabled") and rs and prot is not None:
+        if prot["reviews"] < rs.get("required_reviews", 0):
+            found.append(("required_reviews_too_low",
+                          f"expected {rs['required_reviews']} approving reviews, actual {prot['reviews']}"))
+        if rs.get("dismiss_stale_reviews") and not prot["dismiss"]:
+            found.append(("stale_reviews_not_dismissed", "expected stale reviews dismissed on push, actual not"))
+        if rs.get("require_code_owner_reviews") and not prot["code_owners"]:
+            found.append(("code_owner_review_not_required", "expected code owner review"))
+        missing = [c for c in rs.get("require_status_checks", []) if c not in prot["checks"]]
+        if missing:
+            found.append(("status_checks_missing",
+                          f"expected status checks {rs['require_status_checks']}, actual {prot['checks']} "
+                          f"(missing {missing})"))
+        if rs.get("require_branches_up_to_date") and not prot["strict"]:
+            found.append(("branches_not_up_to_date", "expected strict status checks"))
+        if rs.get("require_signed_commits") and not prot["signed"]:
+            found.append(("signed_commits_not_required", "expected signed commits"))
+        if rs.get("enforce_admins") and not prot["admins"]:
+            found.append(("admins_not_enforced", "expected admins included"))
+    if repo.get("enabled") and repo.get("require_codeowners"):
+        owners = next((spec.tree[p] for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
+                       if p in spec.tree), None)
+        if owners is None:
+            found.append(("codeowners_missing", "require_codeowners = true but there is no CODEOWNERS file"))
+        elif (problem := _codeowners_problem(str(owners))) is not None:
+            found.append(("codeowners_invalid", f".github/CODEOWNERS {problem}"))
+    ff = process.get("forbidden_files") or {}
+    if ff.get("enabled"):
+        hits = sorted(p for p in spec.tree for g in ff.get("files", []) if _forbidden_match(g, p))
+        if hits:
+            found.append(("forbidden_file_present", f"{', '.join(hits)} matches {ff['files']}"))
+    ci = process.get("ci") or {}
+    if ci.get("enabled"):
+        for wf in ci.get("require_workflows", []):
+            if f".github/workflows/{wf}" not in spec.tree:
+                found.append(("required_workflow_missing", f".github/workflows/{wf} is missing"))
+    commits = process.get("commits") or {}
+    if commits.get("enabled") and commits.get("conventional"):
+        bad = [m for m in spec.window_messages if not CONVENTIONAL.match(m)]
+        if bad:
+            found.append(("commit_convention_violated",
+                          f"{len(bad)} commit(s) in the window are not conventional, e.g. {bad[0]!r}"))
+    tp = repo.get("tag_protection")
+    if repo.get("enabled") and tp and spec.protection == "none":
+        found.append(("tag_protection_missing", f"no tag ruleset for {tp.get('patterns')}"))
+    return found
+
+
+# -- scope and projects ---------------------------------------------------------------------------
+
+
+def _projects(spec: _Spec) -> tuple[SeededProject, ...]:
+    paths = set(spec.tree)
+    dirs: dict[str, str] = {}
+    for marker, lang in (("package.json", "typescript"), ("pyproject.toml", "python")):
+        for p in sorted(paths):
+            if p == marker or p.endswith("/" + marker):
+                d = p[: -len(marker) - 1] if "/" in p else "."
+                if any(part in {"node_modules", "dist", "build"} for part in d.split("/")):
+                    continue
+                if d in dirs:
+                    continue
+                if marker == "package.json" and json.loads(spec.tree[p]).get("workspaces"):
+                    dirs[d] = "workspace-root"
+                    continue
+                dirs[d] = lang
+    out = []
+    for d, lang in sorted(dirs.items()):
+        if lang == "workspace-root":
+            continue
+        prefix = "" if d == "." else d + "/"
+        config = next((name for name in ("standards.toml", "check.toml") if prefix + name in paths), None)
+        out.append(SeededProject(d, lang, config))
+    return tuple(out)
+
+
+def _scope(spec: _Spec) -> tuple[bool, str]:
+    if spec.archived:
+        return False, "archived"
+    if spec.excluded:
+        return False, "excluded by drift.config.yaml (legacy-*)"
+    root_cfg = next((n for n in ("standards.toml", "check.toml") if n in spec.tree), None)
+    has_meta = "repo-metadata.yaml" in spec.tree or (root_cfg == "standards.toml" and spec.metadata)
+    if not has_meta and root_cfg is None:
+        return False, "no repo metadata and no standards config"
+    if not has_meta:
+        return False, "no repo metadata (repo-metadata.yaml or standards.toml [metadata])"
+    if root_cfg is None:
+        return False, "no check.toml / standards.toml at the root"
+    meta = "repo-metadata.yaml" if "repo-metadata.yaml" in spec.tree else "standards.toml [metadata]"
+    return True, f"{meta} + {root_cfg}"

@@ -1,0 +1,95 @@
+"""Each repo's initial file tree: sources, manifests, workflows, metadata, config, CODEOWNERS, infra."""
+
+from __future__ import annotations
+
+import json
+
+from drift_pipeline.sandbox import seed_files as F
+from drift_pipeline.sandbox.seed.catalogue import _build_config, _config_text, _package_config, _Spec
+
+
+def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
+    files: dict[str, str | bytes] = {}
+    lang = "python" if spec.language == "python" else "typescript"
+    files["README.md"] = F.readme(spec.name, spec.description, lang, spec.team)
+    if spec.language == "none":
+        files["README.md"] = f"# {spec.name}\n\n{spec.description}\n"
+        if spec.name == "shared-scripts":
+            shell = "#!/usr/bin/env bash\nset -euo pipefail\n"
+            files["scripts/rotate-logs.sh"] = shell + "find /var/log/app -mtime +14 -delete\n"
+            files["scripts/db-snapshot.sh"] = (
+                shell + 'pg_dump "$DATABASE_URL" | gzip > "snapshot-$(date +%F).sql.gz"\n')
+        else:
+            files["runbooks/payments-outage.md"] = (
+                "# Payments outage\n\n1. Check the status page.\n2. Page the payments on-call.\n")
+            files["runbooks/db-failover.md"] = (
+                "# Database failover\n\nPromote the replica, then update the DNS record.\n")
+    elif spec.language == "typescript":
+        files[".gitignore"] = F.gitignore(lang)
+        files["package.json"] = F.package_json(f"@{org}/{spec.name}", "1.0.0", frontend=spec.frontend)
+        files["tsconfig.json"] = F.tsconfig(frontend=spec.frontend)
+        files["eslint.config.js"] = F.eslint_config(frontend=spec.frontend)
+        if spec.frontend:
+            files.update(F.tsx_frontend_sources(spec.name.replace("-", " ").title()))
+        else:
+            domain = spec.name.split("-")[0]
+            files.update(F.ts_service_sources(domain, domain.rstrip("s")))
+        if spec.coverage:
+            files["vitest.config.ts"] = F.vitest_config()
+    elif spec.language == "python":
+        files[".gitignore"] = F.gitignore(lang)
+        deps = ["fastapi>=0.111", "pydantic>=2.7", "httpx>=0.27"]
+        files["pyproject.toml"] = F.pyproject(spec.name, "1.0.0", spec.description, deps)
+        files["ruff.toml"] = F.ruff_toml()
+        files.update(F.python_sources(spec.package, spec.name.split("-")[0].rstrip("s")))
+    elif spec.language == "monorepo":
+        files[".gitignore"] = F.gitignore("typescript")
+        files["package.json"] = F.package_json(spec.name, "0.0.0", workspaces=["apps/*", "packages/*", "services/*"])
+        files["pnpm-workspace.yaml"] = "packages:\n  - apps/*\n  - packages/*\n  - services/*\n"
+        app = "apps/ops-console"
+        files[f"{app}/package.json"] = F.package_json(f"@{org}/ops-console", "0.7.0", frontend=True)
+        files[f"{app}/tsconfig.json"] = F.tsconfig(frontend=True)
+        files[f"{app}/eslint.config.js"] = F.eslint_config(frontend=True)
+        files[f"{app}/check.toml"] = _package_config("typescript-frontend-internal", org)
+        for path, text in F.tsx_frontend_sources("Ops Console").items():
+            files[f"{app}/{path}"] = text
+        lib = "packages/shared-utils"
+        files[f"{lib}/package.json"] = F.package_json(f"@{org}/shared-utils", "2.1.0")
+        files[f"{lib}/tsconfig.json"] = F.tsconfig()
+        files[f"{lib}/check.toml"] = _package_config("typescript-internal", org)
+        for path, text in F.ts_library_sources("shared-utils").items():
+            files[f"{lib}/{path}"] = text
+        kit = "packages/ui-kit"  # the package without a config
+        files[f"{kit}/package.json"] = F.package_json(f"@{org}/ui-kit", "0.3.0", frontend=True)
+        files[f"{kit}/src/index.ts"] = 'export { Button } from "./button.js";\n'
+        files[f"{kit}/src/button.tsx"] = ("export function Button(props: { label: string }): JSX.Element {\n"
+                                          "  return <button type=\"button\">{props.label}</button>;\n}\n")
+        svc = "services/ingest"
+        files[f"{svc}/pyproject.toml"] = F.pyproject("ingest", "0.4.0", "Event ingestion service.",
+                                                     ["duckdb>=1.0", "pyarrow>=16.1", "boto3>=1.34"])
+        files[f"{svc}/ruff.toml"] = F.ruff_toml()
+        files[f"{svc}/check.toml"] = _package_config("python-internal", org)
+        for path, text in F.python_sources("ingest", "batch").items():
+            files[f"{svc}/{path}"] = text
+    if spec.language != "none":
+        files[".github/workflows/ci.yml"] = F.ci_workflow(
+            "python" if spec.language == "python" else "typescript", spec.default_branch)
+    if spec.metadata and spec.config_file != "standards.toml":
+        files["repo-metadata.yaml"] = F.repo_metadata(spec.tier, spec.status, spec.team)
+    if spec.config_file:
+        spec.cfg = _build_config(spec, org)
+        files[spec.config_file] = _config_text(spec, spec.cfg)
+    if spec.codeowners == "valid":
+        files[".github/CODEOWNERS"] = F.codeowners(org, spec.team)
+    elif spec.codeowners == "invalid":
+        files[".github/CODEOWNERS"] = F.codeowners(org, spec.team, extra=[
+            ("/apps/ops-console/", f"@{org}/platform"),
+            ("/services/ingest/", ""),           # a pattern with no owner
+            ("/docs/", "meichen"),               # an owner without "@"
+        ])
+    if spec.infra:
+        from drift_pipeline.sandbox.infra_seed import stack_template
+
+        for stack in spec.cfg["infra"]["stacks"]:
+            files[f"infra/{stack}.json"] = json.dumps(stack_template(stack), indent=2) + "\n"
+    return files
