@@ -13,7 +13,12 @@ Decisions worth knowing:
   and the repo root ``.`` is a project whenever the repo has any config file, so workflows and
   the root metadata have an owner.
 - Metadata: a directory's own source (its config's ``[metadata]``, then repo-metadata.yaml, then
-  .yml) overrides the root's as a whole; otherwise the root's applies.
+  .yml) overrides the root's as a whole; otherwise the root's applies. When the tier of a present
+  source cannot be learnt (unreadable, refused, not a mapping, unknown tier), no tier check is made.
+- Bad input is bounded and local: a config or metadata file that is unreadable, too large, too
+  deep or otherwise broken is a problem on that file (see :mod:`~drift_pipeline.standards.limits`);
+  every other file and project is still analysed. Only a reader's own failure (a source that
+  cannot be reached) propagates, for the source layer to record.
 - Tracked files per project: its config file (kind config), the metadata file that applies (kind
   metadata), the root's ``.github/workflows/*.yml|yaml`` (root project only, kind workflow), then
   for each enabled tool the built-in files and the tool's ``dependencies`` globs relative to the
@@ -46,7 +51,7 @@ from drift_pipeline.standards.model import (
 )
 from drift_pipeline.standards.readers import TreeReader, read_checked
 from drift_pipeline.standards.registry import RegistryResolver, deep_merge
-from drift_pipeline.standards.schema import apply_defaults
+from drift_pipeline.standards.schema import MAX_LIST_ITEMS, apply_defaults
 from drift_pipeline.standards.tiers import check_tier
 
 IGNORED_DIRS = frozenset({"node_modules", ".git", "venv", ".venv", "__pycache__", "dist", "build",
@@ -132,7 +137,7 @@ def detect_projects(reader: TreeReader, paths: Iterable[str], exclude: Iterable[
     """Marker-file projects and workspace roots in ``paths`` (ignored directories skipped)."""
     listing = [p for p in paths if not is_ignored(p)]
     pathset = set(listing)
-    patterns = [compile_glob(p) for p in exclude if isinstance(p, str) and not glob_error(p)]
+    patterns = [compile_glob(p) for p in list(exclude)[:MAX_LIST_ITEMS] if isinstance(p, str) and not glob_error(p)]
     claimed: set[str] = set()
     projects: list[tuple[str, str]] = []
     roots: list[str] = []
@@ -192,7 +197,8 @@ def tracked_for(directory: str, config_file: str | None, config: Mapping[str, An
         table_path, builtin = TOOL_FILES[tool]
         table = _get(config, table_path)
         custom = table.get("dependencies") if isinstance(table, Mapping) else None
-        patterns = list(builtin) + [d for d in (custom or []) if isinstance(d, str) and d]
+        custom = custom if isinstance(custom, list) else []
+        patterns = list(builtin) + [d for d in custom[:MAX_LIST_ITEMS] if isinstance(d, str) and d]
         for pattern in patterns:
             for path in _expand(pattern, directory, listing, pathset):
                 add(path, "dependency", tool)

@@ -27,6 +27,7 @@ from drift_pipeline.standards.schema import KeyPath, validate
 
 CONFIG_NAMES = ("standards.toml", "check.toml")   # in order of preference
 
+MAX_PROBLEMS_PER_FILE = 100
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -200,11 +201,16 @@ def load_config(text: str, file: str, max_bytes: int = MAX_CONFIG_BYTES) -> Conf
         return _unparsed(file, f"{file} is {depth_message()}")
     try:
         index = line_index(text)
+        report = validate(data)
         problems = tuple(
             Problem(file=file, key=shorten(format_key(path)) or None, line=find_line(index, path),
                     message=shorten(message, 400), rule=INVALID_CONFIG)
-            for path, message in validate(data)
+            for path, message in report[:MAX_PROBLEMS_PER_FILE]
         )
+        if len(report) > MAX_PROBLEMS_PER_FILE:
+            problems += (Problem(file=file, key=None, line=None, rule=INVALID_CONFIG,
+                                 message=f"{len(report) - MAX_PROBLEMS_PER_FILE} more problem(s) not listed "
+                                         f"(only the first {MAX_PROBLEMS_PER_FILE} are)"),)
     except Exception as exc:
         return _unparsed(file, f"could not be validated ({type(exc).__name__})")
     return ConfigFile(file=file, data=data, problems=problems)

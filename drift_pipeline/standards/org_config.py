@@ -25,6 +25,7 @@ from drift_pipeline.standards.limits import (
     yaml_error_text,
 )
 from drift_pipeline.standards.model import Problem
+from drift_pipeline.standards.schema import MAX_LIST_ITEMS
 
 CONFIG_REPO = "drift-config"
 CONFIG_FILE = "drift.config.yaml"
@@ -69,7 +70,10 @@ def parse_org_config(text: str, file: str = f"{CONFIG_REPO}/{CONFIG_FILE}") -> O
         return OrgConfig(problems=(Problem(file, "exclude", None, "expected a list of repo-name globs, "
                                                                   f"found {type(exclude).__name__}"),), raw=raw)
     good, problems = [], []
-    for i, pattern in enumerate(exclude):
+    if len(exclude) > MAX_LIST_ITEMS:
+        problems.append(Problem(file, "exclude", None, f"expected at most {MAX_LIST_ITEMS} patterns, found "
+                                                       f"{len(exclude)}; only the first {MAX_LIST_ITEMS} are used"))
+    for i, pattern in enumerate(exclude[:MAX_LIST_ITEMS]):
         error = glob_error(pattern) if isinstance(pattern, str) else "expected a string"
         if error:
             problems.append(Problem(file, f"exclude[{i}]", None, f"{quote(pattern)}: {shorten(error)}"))

@@ -28,6 +28,7 @@ from drift_pipeline.standards.globs import glob_error
 from drift_pipeline.standards.limits import quote
 
 MAX_REGEX_LENGTH = 1024
+MAX_LIST_ITEMS = 1000       # no real config lists more; beyond it, items are not checked one by one
 
 KeyPath = tuple[str | int, ...]
 Report = list[tuple[KeyPath, str]]
@@ -156,6 +157,9 @@ class ListOf(Spec):
             return
         if len(value) < self.min_items:
             out.append((path, f"expected at least {self.min_items} item(s), found {len(value)}"))
+        if len(value) > MAX_LIST_ITEMS:
+            out.append((path, f"expected at most {MAX_LIST_ITEMS} items, found {len(value)}"))
+            return
         for i, item in enumerate(value):
             self.item.check(item, (*path, i), out)
         if self.unique:

@@ -185,3 +185,28 @@ def test_detect_projects_when_package_json_absurdly_nested_then_no_crash():
              "apps/api/package.json": json.dumps({"name": "api"})}
     result = analyse_repo(MappingReader(files))
     assert [p.path for p in result.projects] == [".", "apps/api", "apps/web"]
+
+
+def test_load_config_when_list_huge_then_one_problem_not_one_per_item():
+    text = '[process.forbidden_files]\nfiles = [' + ",".join(f'"a{i}/**"' for i in range(5000)) + "]\n"
+    (problem,) = load_config(text, "check.toml").problems
+    assert problem.key == "process.forbidden_files.files" and "at most 1000 items, found 5000" in problem.message
+
+
+def test_load_config_when_thousands_of_problems_then_first_hundred_and_a_count():
+    problems = load_config("[code]\n" + "".join(f"k{i} = 1\n" for i in range(3000)), "check.toml").problems
+    assert len(problems) == 101 and problems[-1].message.startswith("2900 more problem(s) not listed")
+
+
+def test_analyse_repo_when_dependencies_list_huge_then_bounded_and_reported():
+    deps = ",".join(f'"gen/{i}/**"' for i in range(20_000))
+    files = {"check.toml": f"[code.types.ty]\nenabled = true\ndependencies = [{deps}]\n",
+             **{f"src/f{i}.py": "" for i in range(2000)}}
+    result = analyse_repo(MappingReader(files))
+    assert [p.key for p in result.problems] == ["code.types.ty.dependencies"]
+
+
+def test_parse_org_config_when_too_many_patterns_then_first_thousand_and_problem():
+    text = "exclude:\n" + "".join(f"  - legacy-{i}\n" for i in range(1500))
+    config = parse_org_config(text)
+    assert len(config.exclude) == 1000 and [p.key for p in config.problems] == ["exclude"]
