@@ -186,3 +186,34 @@ def test_config_check_when_monorepo_package_metadata_unreadable_then_exit_2(tmp_
     code, payload = run_json(capsys, str(repo))
     assert code == 2
     assert any(p["file"] == "apps/web/repo-metadata.yaml" and p["severity"] == "error" for p in payload["problems"])
+
+
+# -- hostile PATH values ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["", "   ", "a\0b"])
+def test_config_check_when_path_empty_or_nul_then_usage_error(path, capsys):
+    assert main(["config", "check", path]) == 2
+    assert "expected a config file or a directory" in capsys.readouterr().err
+
+
+def test_config_check_when_path_is_symlink_loop_or_fifo_or_too_long_then_exit_2_not_traceback(tmp_path, capsys):
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    fifo = tmp_path / "fifo"
+    subprocess.run(["mkfifo", str(fifo)], check=True)
+    cases = [(str(tmp_path / "a"), "is a symlink loop"), (str(tmp_path / "a" / "check.toml"), "is a symlink loop"),
+             (str(fifo), "is neither a file nor a directory"), ("x" * 5000, "cannot be read")]
+    for path, fragment in cases:
+        code, payload = run_json(capsys, path)
+        (problem,) = payload["problems"]
+        assert code == 2 and fragment in problem["message"] and len(problem["message"]) < 400
+
+
+def test_config_check_when_config_is_huge_then_refused_quickly(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {})
+    with (repo / "check.toml").open("wb") as handle:
+        handle.truncate(64 * 1024 * 1024)          # 64 MiB of NUL bytes, sparse on disk
+    code, payload = run_json(capsys, str(repo))
+    (problem,) = payload["problems"]
+    assert code == 2 and problem["file"] == "check.toml" and "larger than" in problem["message"]

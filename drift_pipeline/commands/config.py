@@ -153,13 +153,13 @@ def config_group() -> None:
 
 
 @config_group.command("check")
-@click.argument("path", default=".", type=click.Path(path_type=Path))
+@click.argument("path", default=".")
 @click.option("--registry-dir", "registry_dirs", multiple=True, metavar="[github:owner/repo=]DIR",
               help="Read a github: registry from a local folder instead of fetching it. A bare DIR "
                    "serves any github: registry; github:owner/repo=DIR only that one. Repeatable.")
 @json_option
 @click.pass_context
-def check_command(ctx: click.Context, path: Path, registry_dirs: tuple[str, ...], as_json: bool) -> None:
+def check_command(ctx: click.Context, path: str, registry_dirs: tuple[str, ...], as_json: bool) -> None:
     """Validate the config at PATH (a config file or a directory holding one; default ".").
 
     Resolves [extends] rulesets, checks the tier against the repo metadata, detects the
@@ -168,6 +168,8 @@ def check_command(ctx: click.Context, path: Path, registry_dirs: tuple[str, ...]
     and the projects without a config are listed. Exits 0 when valid (warnings, such as projects
     without a config, allowed), 2 when any config has problems or no config was found.
     """
+    if not path.strip() or "\0" in path:
+        raise UsageError(f"PATH {path[:200]!r}: expected a config file or a directory holding one")
     overrides = parse_registry_dirs(registry_dirs)
     result = check_path(path, registry_dirs=overrides, fetcher=make_fetcher())
     payload = build_payload(result)

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drift_pipeline.standards.analyse import IGNORED_DIRS, analyse_repo
+from drift_pipeline.standards.limits import shorten
 from drift_pipeline.standards.loader import CONFIG_NAMES
 from drift_pipeline.standards.model import (
     INVALID_CONFIG,
@@ -95,7 +96,7 @@ def check_tree(given: str, target: Path, resolver: RegistryResolver) -> PathChec
     if not checked:
         found = f" (nor does any of its {len(missing)} project(s))" if missing else ""
         problems.append(Problem(file=given, key=None, line=None, rule=INVALID_CONFIG,
-                                message=f"{given} holds no standards.toml or check.toml{found}"))
+                                message=f"{shorten(given)} holds no standards.toml or check.toml{found}"))
     for project in checked:
         problems.extend(project.problems)
     for project in missing:
@@ -111,14 +112,22 @@ def check_tree(given: str, target: Path, resolver: RegistryResolver) -> PathChec
 def check_path(path: Path | str, *, registry_dirs: Mapping[str, Path | str] | None = None,
                fetcher: RegistryFetcher | None = None, resolver: RegistryResolver | None = None) -> PathCheck:
     given = str(path)
-    target = Path(path).resolve()
+    try:
+        target = Path(path).resolve()
+        target.stat()
+    except FileNotFoundError:
+        return _failure(given, f"{shorten(given)} does not exist")
+    except (OSError, RuntimeError) as exc:       # a symlink loop, a name too long, no permission
+        why = "is a symlink loop" if isinstance(exc, RuntimeError) or exc.errno == 40 else \
+            f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        return _failure(given, f"{shorten(given)} {why}")
     resolver = resolver or RegistryResolver(fetcher=fetcher, local_overrides=registry_dirs)
     config = find_config(target)
     if config is None:
         if not target.exists():
-            return _failure(given, f"{given} does not exist")
+            return _failure(given, f"{shorten(given)} does not exist")
         if not target.is_dir():
-            return _failure(given, f"{given} is neither a file nor a directory")
+            return _failure(given, f"{shorten(given)} is neither a file nor a directory")
         return check_tree(given, target, resolver)
     if config.name not in CONFIG_NAMES:
         return _failure(given, f"expected a file named {' or '.join(CONFIG_NAMES)}, found {config.name}")
