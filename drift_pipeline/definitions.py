@@ -1,15 +1,17 @@
-"""The Dagster code location: one ``Definitions`` assembled from explicit lists."""
+"""The Dagster code location: one ``Definitions`` assembled from explicit lists.
+
+The assets come from ``assets.catalog.ASSETS``, derived from the one list of rule families.
+"""
 
 from __future__ import annotations
 
 import dagster as dg
 
-from drift_pipeline.assets.code import code_drift, config_snapshots, repo_inventory
-from drift_pipeline.assets.findings import drift_findings
+from drift_pipeline.assets.catalog import ASSETS
 from drift_pipeline.jobs import daily_scan_job, daily_scan_schedule
 from drift_pipeline.resources import resources_from_env
 
-ASSETS = [repo_inventory, config_snapshots, code_drift, drift_findings]
+__all__ = ["ASSETS", "defs"]
 
 defs = dg.Definitions(
     assets=ASSETS,

@@ -7,8 +7,8 @@ fields, so github.com, GitHub Enterprise Server and the sandbox differ only in c
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
 from pydantic import Field
@@ -22,35 +22,54 @@ class GitHubResource(dg.ConfigurableResource):
 
     api_url: str = Field(default=DEFAULT_API_URL, description="REST API base URL.")
     token: str | None = Field(default=None, description="Token; set it with EnvVar('GITHUB_TOKEN').")
-    orgs: str = Field(default="", description="Comma-separated orgs (or users) to scan.")
     retries: int = Field(default=5, description="Retries for 5xx and network errors.")
     backoff_seconds: float = Field(default=0.5, description="Exponential backoff factor for retries.")
     max_rate_limit_wait_seconds: float = Field(
-        default=900, description="Longest wait for a rate-limit reset before the scan fails.")
+        default=900, description="Longest wait for a rate-limit reset before the scan fails."
+    )
     seconds_between_writes: float = Field(
-        default=1.0, description="Pause between content-creating requests (secondary limits).")
+        default=1.0, description="Pause between content-creating requests (secondary limits)."
+    )
+    concurrency: int = Field(
+        default=8, ge=1, description="Requests in flight at most (GitHub's secondary limit is about 100)."
+    )
+
+    def source(self, cache: PersistentCache | None = None) -> GitHubSource:
+        return GitHubSource(
+            self.api_url,
+            self.token,
+            cache=cache,
+            retries=self.retries,
+            backoff=self.backoff_seconds,
+            max_rate_limit_wait=self.max_rate_limit_wait_seconds,
+            seconds_between_writes=self.seconds_between_writes,
+            concurrency=self.concurrency,
+        )
+
+
+class ScanScopeResource(dg.ConfigurableResource):
+    """What to scan: the orgs (or users). A property of the deployment, not of the GitHub client."""
+
+    orgs: str = Field(default="", description="Comma-separated orgs (or users) to scan; from DRIFT_ORGS.")
 
     def org_list(self) -> list[str]:
         orgs = [o.strip() for o in self.orgs.split(",") if o.strip()]
         if not orgs:
-            raise dg.Failure("No org to scan: set DRIFT_ORGS (comma-separated) for the GitHub resource.")
+            raise dg.Failure("No org to scan: set DRIFT_ORGS (comma-separated orgs) for the scope resource.")
         return orgs
-
-    def source(self, cache: PersistentCache | None = None) -> GitHubSource:
-        return GitHubSource(self.api_url, self.token, cache=cache, retries=self.retries,
-                            backoff=self.backoff_seconds,
-                            max_rate_limit_wait=self.max_rate_limit_wait_seconds,
-                            seconds_between_writes=self.seconds_between_writes)
 
 
 class DriftStoreResource(dg.ConfigurableResource):
     """The DuckDB file holding every snapshot and finding."""
 
     database: str = Field(default=DEFAULT_DB_PATH, description="Path of the DuckDB file.")
+    lock_timeout_seconds: float = Field(
+        default=300, ge=0, description="How long a write waits for a reader's lock on the file before failing."
+    )
 
     @contextmanager
     def open(self) -> Iterator[DriftStore]:
-        store = DriftStore(self.database)
+        store = DriftStore(self.database, lock_timeout=self.lock_timeout_seconds)
         try:
             yield store
         finally:
@@ -63,7 +82,7 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
         "github": GitHubResource(
             api_url=os.environ.get("GITHUB_API_URL", DEFAULT_API_URL),
             token=dg.EnvVar("GITHUB_TOKEN"),
-            orgs=os.environ.get("DRIFT_ORGS", ""),
         ),
+        "scope": ScanScopeResource(orgs=os.environ.get("DRIFT_ORGS", "")),
         "store": DriftStoreResource(database=os.environ.get("DRIFT_DB_PATH", DEFAULT_DB_PATH)),
     }

@@ -12,9 +12,12 @@ EXPECTED_ASSETS = {
     "drift_findings": "findings",
 }
 EXPECTED_CHECKS = {
-    ("repo_inventory", "inventory_not_empty"), ("repo_inventory", "no_repo_failed"),
-    ("config_snapshots", "no_repo_failed_to_scan"), ("code_drift", "findings_conform"),
-    ("drift_findings", "findings_conform"), ("drift_findings", "fingerprints_unique"),
+    ("repo_inventory", "inventory_not_empty"),
+    ("repo_inventory", "no_repo_failed"),
+    ("config_snapshots", "no_repo_failed_to_scan"),
+    ("code_drift", "findings_conform"),
+    ("drift_findings", "findings_conform"),
+    ("drift_findings", "fingerprints_unique"),
 }
 
 
@@ -31,18 +34,54 @@ def test_assets_groups_checks_jobs_and_schedules_are_the_expected_ones():
     assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/London")
 
 
-def test_the_code_drift_asset_reads_the_previous_day():
-    graph = defs.get_repository_def().asset_graph
-    from dagster import AssetKey
+def test_a_code_drift_day_needs_that_days_and_the_previous_days_snapshots():
+    import dagster as dg
 
-    mapping = graph.get_partition_mapping(AssetKey("code_drift"), AssetKey("config_snapshots"))
-    assert (mapping.start_offset, mapping.end_offset) == (-1, 0)
+    graph = defs.get_repository_def().asset_graph
+    snapshots = graph.get(dg.AssetKey("config_snapshots")).partitions_def
+    mapping = graph.get_partition_mapping(dg.AssetKey("code_drift"), dg.AssetKey("config_snapshots"))
+
+    def upstream(day: str) -> set[str]:
+        subset = snapshots.empty_subset().with_partition_keys([day])
+        result = mapping.get_upstream_mapped_partitions_result_for_partitions(subset, snapshots, snapshots)
+        return set(result.partitions_subset.get_partition_keys())
+
+    assert upstream("2026-03-02") == {"2026-03-01", "2026-03-02"}
+    first = snapshots.get_first_partition_key()
+    assert upstream(first) == {first}  # day one has no yesterday, and does not wait for one
+
+
+def test_every_family_has_its_findings_asset_in_the_location_and_the_daily_job():
+    import dagster as dg
+
+    from drift_pipeline.rules import FAMILIES
+
+    repo = defs.get_repository_def()
+    job_keys = repo.get_job("daily_drift_scan").asset_layer.executable_asset_keys
+    for family in FAMILIES:
+        key = dg.AssetKey(family.findings_table)
+        assert repo.asset_graph.get(key).group_name == family.category
+        assert key in job_keys
+        assert key in repo.asset_graph.get(dg.AssetKey("drift_findings")).parent_keys
+    assert job_keys == set(repo.asset_graph.get_all_asset_keys())
+
+
+def test_assets_that_make_no_api_calls_need_only_the_store():
+    for key in ("code_drift", "drift_findings"):
+        assert defs.resolve_assets_def(key).required_resource_keys - {"io_manager"} == {"store"}, key
+    assert defs.resolve_assets_def("repo_inventory").required_resource_keys - {"io_manager"} == {
+        "github",
+        "scope",
+        "store",
+    }
 
 
 def test_definitions_validate_with_the_dagster_cli():
     proc = subprocess.run(
         [sys.executable, "-m", "dagster", "definitions", "validate", "-m", "drift_pipeline.definitions"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -55,17 +94,17 @@ def test_the_schedule_requests_the_utc_day_that_just_ended():
 
     from drift_pipeline.jobs import daily_scan_schedule
 
-    when = datetime(2026, 7, 2, 2, 0, tzinfo=ZoneInfo("Europe/London"))   # 01:00 UTC
+    when = datetime(2026, 7, 2, 2, 0, tzinfo=ZoneInfo("Europe/London"))  # 01:00 UTC
     context = dg.build_schedule_context(scheduled_execution_time=when)
     request = daily_scan_schedule(context)
     assert (request.partition_key, request.run_key) == ("2026-07-01", "daily:2026-07-01")
 
 
 def test_every_duckdb_writer_is_in_the_pool_of_one_and_backfills_in_one_run():
-    import yaml
     from pathlib import Path
 
     import dagster as dg
+    import yaml
 
     for key in EXPECTED_ASSETS:
         asset = defs.resolve_assets_def(key)

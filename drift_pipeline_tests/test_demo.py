@@ -10,8 +10,13 @@ from drift_pipeline.store import DriftStore
 
 def test_demo_seeds_backfills_and_reports_findings(tmp_path):
     base = tmp_path / "demo"
-    proc = subprocess.run([sys.executable, "-m", "drift_pipeline.demo", "--no-serve", "--dir", str(base),
-                           "--days", "7", "--repos", "8"], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, "-m", "drift_pipeline.demo", "--no-serve", "--dir", str(base), "--days", "7", "--repos", "8"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert "findings per day" in proc.stdout
     with DriftStore(base / "drift.duckdb", read_only=True) as store:

@@ -41,8 +41,8 @@ def test_backfill_range_gives_exact_findings_per_day(pipeline, org):
 def test_a_backfill_reads_each_repos_history_once_not_once_a_day(pipeline, sandbox):
     pipeline.run(DAY0, DAY4)
     routes = sandbox.request_counts()["by_route"]
-    listed_unarchived = 7          # 8 repos listed, "old" is archived and never looked up
-    path_lookups = 5               # web eslint + metadata, broken check.toml, mono ui + jobs
+    listed_unarchived = 7  # 8 repos listed, "old" is archived and never looked up
+    path_lookups = 5  # web eslint + metadata, broken check.toml, mono ui + jobs
     # per repo: its head before the window and one listing of the window's commits
     assert routes["GET /repos/{owner}/{repo}/commits"] <= 2 * listed_unarchived + path_lookups
     assert routes["GET /orgs/{org}/repos"] == 1
@@ -56,10 +56,13 @@ def test_dependency_change_carries_diff_and_every_commit_of_the_day(pipeline, or
     assert [c["sha"] for c in details["commits"]] == [org.shas["eslint_2"], org.shas["eslint_1"]]
     assert row["commit_sha"] == org.shas["eslint_2"]
     assert row["commit_url"].endswith(f"/acme/web/commit/{org.shas['eslint_2']}")
-    [snap] = pipeline.rows("SELECT commit_url, commit_author, commit_date FROM config_snapshots WHERE scan_date = ? AND path = 'check.toml' "
-                           "AND repo = 'web'", [DAY2])
+    [snap] = pipeline.rows(
+        "SELECT commit_url, commit_author, commit_date FROM config_snapshots WHERE scan_date = ? AND path = 'check.toml' "
+        "AND repo = 'web'",
+        [DAY2],
+    )
     assert snap["commit_url"].endswith(f"/acme/web/commit/{org.shas['eslint_2']}")
-    assert "/repos/" not in snap["commit_url"]       # a page for people, not an API URL
+    assert "/repos/" not in snap["commit_url"]  # a page for people, not an API URL
     assert snap["commit_author"] == "Bob Roe" and snap["commit_date"].hour == 15
     assert "+  { rules: { 'no-console': 'error', 'no-var': 'error' } }," in details["diff"]
     assert "-  { rules: { 'no-console': 'error' } }," in details["diff"]
@@ -68,11 +71,15 @@ def test_dependency_change_carries_diff_and_every_commit_of_the_day(pipeline, or
 def test_rerunning_a_day_changes_nothing(pipeline):
     pipeline.run(DAY1, DAY3)
     tables = ("repo_inventory", "config_snapshots", "code_drift", "drift_findings")
-    before = {t: pipeline.rows(f"SELECT * EXCLUDE (scan_date) FROM {t} WHERE scan_date = ? ORDER BY ALL", [DAY2])
-              for t in tables}
+    before = {
+        t: pipeline.rows(f"SELECT * EXCLUDE (scan_date) FROM {t} WHERE scan_date = ? ORDER BY ALL", [DAY2])
+        for t in tables
+    }
     pipeline.run(DAY2)
-    after = {t: pipeline.rows(f"SELECT * EXCLUDE (scan_date) FROM {t} WHERE scan_date = ? ORDER BY ALL", [DAY2])
-             for t in tables}
+    after = {
+        t: pipeline.rows(f"SELECT * EXCLUDE (scan_date) FROM {t} WHERE scan_date = ? ORDER BY ALL", [DAY2])
+        for t in tables
+    }
     assert after == before
     assert all(before[t] for t in ("repo_inventory", "config_snapshots", "code_drift"))
 
@@ -80,22 +87,26 @@ def test_rerunning_a_day_changes_nothing(pipeline):
 def test_quiet_repos_are_carried_forward_without_tree_or_blob_requests(pipeline, sandbox):
     pipeline.run(DAY2)
     sandbox.reset_counts()
-    pipeline.run(DAY3)          # only mono changed on day 3
+    pipeline.run(DAY3)  # only mono changed on day 3
     counts = sandbox.request_counts()["by_route"]
     assert counts.get("GET /repos/{owner}/{repo}/git/trees/{sha}", 0) == 1
-    status = {r["repo"]: r["mode"] for r in pipeline.rows(
-        "SELECT repo, mode FROM config_scan_status WHERE scan_date = ?", [DAY3])}
-    assert status == {"broken": "carried_forward", "mono": "read", "quiet": "carried_forward",
-                      "web": "carried_forward"}
-    carried = pipeline.rows("SELECT DISTINCT carried_forward FROM config_snapshots "
-                            "WHERE scan_date = ? AND repo = 'quiet'", [DAY3])
+    status = {
+        r["repo"]: r["mode"]
+        for r in pipeline.rows("SELECT repo, mode FROM config_scan_status WHERE scan_date = ?", [DAY3])
+    }
+    assert status == {"broken": "carried_forward", "mono": "read", "quiet": "carried_forward", "web": "carried_forward"}
+    carried = pipeline.rows(
+        "SELECT DISTINCT carried_forward FROM config_snapshots WHERE scan_date = ? AND repo = 'quiet'", [DAY3]
+    )
     assert carried == [{"carried_forward": True}]
 
 
 def test_inventory_scope_excludes_archived_and_repos_without_metadata(pipeline):
     pipeline.run(DAY1)
-    scope = {r["repo"]: (r["in_scope"], r["scope_reason"]) for r in pipeline.rows(
-        "SELECT repo, in_scope, scope_reason FROM repo_inventory WHERE scan_date = ?", [DAY1])}
+    scope = {
+        r["repo"]: (r["in_scope"], r["scope_reason"])
+        for r in pipeline.rows("SELECT repo, in_scope, scope_reason FROM repo_inventory WHERE scan_date = ?", [DAY1])
+    }
     assert scope["old"] == (False, "archived")
     assert scope["nometa"][0] is False and "metadata" in scope["nometa"][1]
     assert scope["standards-community"][0] is False
@@ -118,11 +129,16 @@ def test_a_repo_that_cannot_be_read_is_recorded_and_the_rest_is_scanned(pipeline
     pipeline.run(DAY2)
     sandbox.set_faults({"fail_path": {"pattern": "/repos/acme/mono/git/", "status": 500}})
     result = pipeline.run(DAY3, raise_on_error=False)
-    status = {r["repo"]: (r["mode"], r["error"]) for r in pipeline.rows(
-        "SELECT repo, mode, error FROM config_scan_status WHERE scan_date = ?", [DAY3])}
+    status = {
+        r["repo"]: (r["mode"], r["error"])
+        for r in pipeline.rows("SELECT repo, mode, error FROM config_scan_status WHERE scan_date = ?", [DAY3])
+    }
     assert status["mono"][0] == "failed" and "500" in status["mono"][1]
     assert {r: m for r, (m, _) in status.items() if r != "mono"} == {
-        "broken": "carried_forward", "quiet": "carried_forward", "web": "carried_forward"}
+        "broken": "carried_forward",
+        "quiet": "carried_forward",
+        "web": "carried_forward",
+    }
     checks = {c.check_name: c.passed for c in result.get_asset_check_evaluations()}
     assert checks["no_repo_failed_to_scan"] is False
     assert checks["inventory_not_empty"] is True

@@ -46,7 +46,9 @@ def test_every_scripted_change_is_found_on_its_day_with_its_commits(seeded):
 
 def test_out_of_scope_repos_match_the_seed_report(seeded):
     report, pipeline = seeded
-    scope = {r["repo"]: r["in_scope"] for r in pipeline.rows(
-        "SELECT repo, in_scope FROM repo_inventory WHERE scan_date = ?", [report.end_date])}
+    scope = {
+        r["repo"]: r["in_scope"]
+        for r in pipeline.rows("SELECT repo, in_scope FROM repo_inventory WHERE scan_date = ?", [report.end_date])
+    }
     expected = {r.name: r.in_scope for r in report.repos}
     assert {k: scope[k] for k in expected} == expected
