@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import sys
 import threading
 import urllib.request
@@ -34,6 +35,7 @@ from typing import TextIO
 import boto3
 from botocore.config import Config
 
+from drift_pipeline.redaction import redact
 from drift_pipeline.sources.aws import (
     DEFAULT_ACCOUNTS,
     DEFAULT_REGION,
@@ -86,6 +88,10 @@ class AwsSandbox:
             )
         from moto.server import ThreadedMotoServer  # heavy import: only when started
 
+        if self.port:   # moto binds in its thread, and a taken port would leave start() waiting forever
+            with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                probe.bind((self.host, self.port))
         server = ThreadedMotoServer(ip_address=self.host, port=self.port, verbose=False)
         server.start()
         host, port = server.get_host_and_port()
@@ -227,7 +233,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             accounts = dict(item.split("=", 1) for item in args.account)
         except ValueError:
             parser.error("--account takes ENV=ACCOUNT_ID")
-    serve(host=args.host, port=args.port, accounts=accounts, ready_file=args.ready_file)
+    try:
+        serve(host=args.host, port=args.port, accounts=accounts, ready_file=args.ready_file)
+    except (OSError, RuntimeError) as exc:   # port taken, address not ours, MOTO_ACCOUNT_ID set
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        print(f"{parser.prog}: cannot serve on {args.host}:{args.port}: {redact(detail)}", file=sys.stderr)
+        return 3
     return 0
 
 

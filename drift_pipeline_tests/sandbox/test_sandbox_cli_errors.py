@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -61,3 +63,14 @@ def test_serve_on_a_taken_port_exits_3(tmp_path: Path, capsys) -> None:
 
 def test_serve_with_port_out_of_range_exits_2(tmp_path: Path, capsys) -> None:
     assert main(["sandbox", "serve", "--state", str(tmp_path), "--port", "70000"]) == ExitCode.CONFIG
+
+
+def test_aws_sandbox_on_a_taken_port_exits_3_at_once_instead_of_waiting_forever() -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        proc = subprocess.run([sys.executable, "-m", "drift_pipeline.sandbox.aws", "--port", str(port)],
+                              check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == ExitCode.RUNTIME
+    assert f"cannot serve on 127.0.0.1:{port}" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
