@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from drift_pipeline.errors import SourceError, redact
-from drift_pipeline.gitutil import GitError
+from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules import code as code_rules
-from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState
-from drift_pipeline.scans.inventory import scan_inventory
+from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState, looks_secret
+from drift_pipeline.scans.inventory import masked, scan_inventory
+from drift_pipeline.scans.perrepo import RepoFailed, failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
 from drift_pipeline.standards import RegistryResolver, RepoStandards, analyse_repo
@@ -73,25 +73,50 @@ class ConfigScan:
 
 def scan_configs(source: CodeSource, org: str, at: datetime, inventory: Sequence[Mapping[str, Any]],
                  baseline: Baseline | None = None) -> ConfigScan:
-    """Snapshot the standards of every repo in scope (or in the baseline) at ``at``."""
+    """Snapshot the standards of every repo in scope (or in the baseline) at ``at``.
+
+    Repos are read concurrently (``source.concurrency``), each into its own partial scan, merged
+    in the inventory's order. Anything that goes wrong for one repo is that repo's ``failed``
+    status row; the other repos are scanned all the same.
+    """
     baseline = baseline or Baseline()
     fetcher = SourceRegistryFetcher(source, org, at)
-    resolver = RegistryResolver(fetcher=fetcher)
-    scan = ConfigScan()
     records = {r.name: r for r in _records(inventory, org)}
-    for row in inventory:
-        name = row["repo"]
-        was_scanned = name in baseline.status and baseline.status[name].get("mode") != "failed"
-        if not (row.get("in_scope") or (was_scanned and row.get("head_sha") and not row.get("archived"))):
-            continue
-        if row.get("error"):
-            _failed(scan, name, row.get("head_sha"), row["error"])
-            continue
-        try:
-            _scan_repo(source, scan, records[name], row, at, baseline, resolver, fetcher)
-        except (SourceError, GitError) as exc:
-            _failed(scan, name, row.get("head_sha"), redact(str(exc)))
+    todo = [row for row in inventory if _wanted(row, baseline)]
+
+    def one(row: Mapping[str, Any]) -> ConfigScan:
+        return _scan_one(source, records[row["repo"]], row, at, baseline, fetcher)
+
+    scan = ConfigScan()
+    for part in map_repos(one, todo, workers_for(source)):
+        for table, rows in part.tables.items():
+            scan.tables[table] += rows
+        for sha, text in part.blobs.items():
+            scan.blobs.setdefault(sha, text)
     return scan
+
+
+def _wanted(row: Mapping[str, Any], baseline: Baseline) -> bool:
+    """In scope, or scanned before and still there (its standards may be gone), or failed."""
+    name = row["repo"]
+    was_scanned = name in baseline.status and baseline.status[name].get("mode") != "failed"
+    return bool(row.get("in_scope") or row.get("error")
+                or (was_scanned and row.get("head_sha") and not row.get("archived")))
+
+
+def _scan_one(source: CodeSource, record: RepoRecord, row: Mapping[str, Any], at: datetime,
+              baseline: Baseline, fetcher: SourceRegistryFetcher) -> ConfigScan:
+    """One repo's rows: its snapshot, or its failure (never an exception, interrupts aside)."""
+    part = ConfigScan()
+    if row.get("error"):
+        _failed(part, record.name, row.get("head_sha"), row["error"])
+        return part
+    try:
+        _scan_repo(source, part, record, row, at, baseline, fetcher)
+    except Exception as exc:
+        part = ConfigScan()       # no half snapshot
+        _failed(part, record.name, row.get("head_sha"), failure_message(record.name, "scanning its standards", exc))
+    return part
 
 
 def _records(inventory: Iterable[Mapping[str, Any]], org: str) -> Iterable[RepoRecord]:
@@ -103,17 +128,18 @@ def _records(inventory: Iterable[Mapping[str, Any]], org: str) -> Iterable[RepoR
 
 def _failed(scan: ConfigScan, repo: str, head: str | None, error: str) -> None:
     scan.tables["config_scan_status"].append(
-        {"repo": repo, "head_sha": head, "mode": "failed", "error": error, "files": 0})
+        {"repo": repo, "head_sha": head, "mode": "failed", "error": mask_secrets(error), "files": 0})
 
 
-def _registry_key(heads: Mapping[str, str], registries: Iterable[str]) -> dict[str, str]:
-    wanted = set(registries)
-    return {k: v for k, v in sorted(heads.items()) if k.split("@", 1)[0] in wanted}
+def _stored_text(path: str, text: str | None) -> str | None:
+    """What may be stored of a tracked file: nothing for secret-named or huge files, else masked."""
+    if text is None or looks_secret(path) or len(text) > MAX_BLOB_CHARS:
+        return None
+    return mask_secrets(text)
 
 
 def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Mapping[str, Any],
-               at: datetime, baseline: Baseline, resolver: RegistryResolver,
-               fetcher: SourceRegistryFetcher) -> None:
+               at: datetime, baseline: Baseline, fetcher: SourceRegistryFetcher) -> None:
     name, head = record.name, row["head_sha"]
     prev_status = baseline.status.get(name)
     if (prev_status and prev_status.get("head_sha") == head and prev_status.get("mode") != "failed"
@@ -121,18 +147,22 @@ def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Ma
         _carry_forward(scan, name, baseline)
         return
     reader = SourceTreeReader(source, record.full_name, source.tree(record.full_name, head))
-    standards = analyse_repo(reader, resolver)
+    registries = fetcher.for_repo()
+    try:
+        standards = analyse_repo(reader, RegistryResolver(fetcher=registries))
+    except Exception as exc:
+        where = f" (last file read: {reader.last_path})" if reader.last_path else ""
+        raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
     commit_url = source.commit_url(record, head)
     head_date = row.get("head_date")
-    tracked = {t.path: (project.path, t) for project in standards.projects for t in project.tracked_files}
+    tracked = {t.path: (p.path, t) for p in standards.projects for t in p.tracked_files}
     files = []
-    for path, (project, t) in sorted(tracked.items()):
+    for path, (project_path, t) in sorted(tracked.items()):
         sha = reader.blob_sha(path)
-        text = reader.read_text(path)
-        if text is not None and len(text) > MAX_BLOB_CHARS:
-            text = None
-        scan.blobs[sha] = text
-        files.append({"repo": name, "project": project, "path": path, "kind": t.kind, "tool": t.tool,
+        text = _stored_text(path, reader.read_text(path))
+        if sha is not None:
+            scan.blobs[sha] = text
+        files.append({"repo": name, "project": project_path, "path": path, "kind": t.kind, "tool": t.tool,
                       "blob_sha": sha, "content": text if t.kind in CONTENT_KINDS else None,
                       "commit_sha": head, "commit_url": commit_url, "commit_author": row.get("head_author"),
                       "commit_date": head_date, "carried_forward": False})
@@ -142,15 +172,15 @@ def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Ma
         tier = project.tier_check
         scan.tables["config_projects"].append({
             "repo": name, "project": project.path, "type": project.type,
-            "config_file": project.config_file, "tier": project.metadata.tier,
-            "status": project.metadata.status, "team": project.metadata.team,
-            "registry": project.registry, "rulesets": list(project.rulesets),
-            "tier_valid": tier.valid if tier else None, "tier_message": tier.message if tier else None,
-            "carried_forward": False})
+            "config_file": project.config_file, "tier": masked(project.metadata.tier),
+            "status": masked(project.metadata.status), "team": masked(project.metadata.team),
+            "registry": masked(project.registry), "rulesets": list(project.rulesets),
+            "tier_valid": tier.valid if tier else None,
+            "tier_message": masked(tier.message) if tier else None, "carried_forward": False})
     for project_path, problem in _problems(standards):
         scan.tables["config_problems"].append({
-            "repo": name, "project": project_path, "file": problem.file, "key": problem.key,
-            "line": problem.line, "message": problem.message, "rule": problem.rule,
+            "repo": name, "project": project_path, "file": problem.file, "key": masked(problem.key),
+            "line": problem.line, "message": masked(problem.message), "rule": problem.rule,
             "severity": problem.severity})
 
     # Commits for tracked files whose content changed since the baseline (none on day one).
@@ -167,11 +197,10 @@ def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Ma
                 scan.tables["config_file_commits"].append({
                     "repo": name, "path": path, "commit_sha": c.sha,
                     "commit_url": c.url or source.commit_url(record, c.sha), "author": c.author,
-                    "committed_at": c.date, "message": c.message})
-    registries = {p.registry.split("@")[0].removeprefix("github:") for p in standards.projects if p.registry}
+                    "committed_at": c.date, "message": masked(c.message)})
     scan.tables["config_scan_status"].append({
         "repo": name, "head_sha": head, "mode": "read", "error": None, "files": len(files),
-        "still_present": still_present, "registry_heads": _registry_key(fetcher.heads, registries)})
+        "still_present": still_present, "registry_heads": registries.heads()})
 
 
 def _problems(standards: RepoStandards) -> list[tuple[str, Any]]:
@@ -256,8 +285,10 @@ def _json_dict(value: Any) -> dict[str, str]:
     return dict(json.loads(value)) if isinstance(value, str) else dict(value)
 
 
-def blob_shas(files: Iterable[Mapping[str, Any]]) -> set[str]:
-    return {f["blob_sha"] for f in files if f.get("blob_sha") and f.get("content") is None}
+def _states(org: str, scan: ConfigScan, blobs: Mapping[str, str | None]) -> dict[str, RepoCode]:
+    t = scan.tables
+    return repo_code_states(org, t["config_snapshots"], t["config_projects"], t["config_problems"],
+                            t["config_scan_status"], t["config_file_commits"], blobs)
 
 
 # -- a whole window in memory (the CLI's path; the assets store each day instead) ---------------
@@ -280,8 +311,8 @@ def scan_window(source: CodeSource, org: str, at: datetime, baseline_at: datetim
                                                   "config_projects", "config_problems")))
     scan = scan_configs(source, org, at, inventory.rows, baseline)
     blobs = {**base.blobs, **scan.blobs}
-    today = repo_code_states(org, *(scan.tables[t] for t in SNAPSHOT_TABLES), blobs)
-    before = repo_code_states(org, *(base.tables[t] for t in SNAPSHOT_TABLES), blobs)
+    today = _states(org, scan, blobs)
+    before = _states(org, base, blobs)
     findings = code_rules.evaluate(scan_date, today, before)
     errors = inventory.errors + [{"repo": e["repo"], "error": e["error"]} for e in scan.errors
                                  if e["repo"] not in {i["repo"] for i in inventory.errors}]

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from drift_pipeline.errors import NotFound, SourceError, redact
-from drift_pipeline.gitutil import GitError
+from drift_pipeline.errors import NotFound
+from drift_pipeline.redaction import mask_secrets
+from drift_pipeline.scans.perrepo import failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
 from drift_pipeline.standards import Problem, RepoStandards, analyse_repo
@@ -41,20 +42,20 @@ def read_org_config(source: CodeSource, org: str, at: datetime,
         return parse_org_config(source.blob_text(record.full_name, entry.sha) or "", file)
     except NotFound:
         return OrgConfig()
-    except (SourceError, GitError) as exc:
-        return OrgConfig(problems=(Problem(file, None, None, f"could not be read: {redact(str(exc))}; "
-                                                             "no repo is excluded"),))
+    except Exception as exc:
+        reason = failure_message(f"{org}/{config_repo}", f"reading {CONFIG_FILE}", exc)
+        return OrgConfig(problems=(Problem(file, None, None, f"could not be read ({reason}); no repo is excluded"),))
 
 
-def _scope(record: RepoRecord, org: str) -> str | None:
-    """Why a repo is out of scope before reading it, or None."""
+def _scope(record: RepoRecord, org: str, at: datetime) -> tuple[str | None, str | None]:
+    """``(why out of scope before reading it, or None; a note for a repo kept in scope)``."""
     if record.owner.lower() != org.lower():
-        return f"owned by {record.owner}, not {org}"
+        return f"owned by {record.owner}, not {org}", None
     if record.archived:
-        return "archived"
+        return "archived", None
     if record.disabled:
-        return "disabled"
-    return None
+        return "disabled", None
+    return None, None
 
 
 def scan_inventory(source: CodeSource, org: str, at: datetime,
@@ -66,51 +67,67 @@ def scan_inventory(source: CodeSource, org: str, at: datetime,
 
     ``baseline`` holds the previous inventory rows by repo name, taken at ``baseline_at``; a repo
     not pushed since then keeps its head and scope without a request. Repos matching the
-    ``exclude`` globs of the org's config repo are out of scope.
+    ``exclude`` globs of the org's config repo are out of scope. Repos are read concurrently
+    (``source.concurrency``); a repo that cannot be read is a row with an ``error``, and the
+    others are read all the same. Only the org listing failing fails the scan.
     """
     baseline = baseline or {}
     org_config = read_org_config(source, org, at, config_repo)
-    rows, errors = [], []
-    for record in sorted(source.list_repos(org), key=lambda r: r.name):
-        if only and record.name not in only:
-            continue
-        row: dict[str, Any] = {
-            "repo": record.name, "owner": record.owner, "default_branch": record.default_branch,
-            "html_url": record.html_url,
-            "pushed_at": record.pushed_at, "archived": record.archived, "disabled": record.disabled,
-            "fork": record.fork, "private": record.private, "carried_forward": False,
-            "has_metadata": False, "has_config": False, "in_scope": False, "config_files": [],
-        }
-        reason = _scope(record, org)
-        pattern = org_config.excluded_by(record.name)
-        if pattern and not reason:
-            reason = f"excluded by {config_repo}/{CONFIG_FILE} ({pattern})"
-        if reason:
-            rows.append({**row, "scope_reason": reason})
-            continue
-        prev = baseline.get(record.name)
-        try:
-            if (prev and prev.get("head_sha") and baseline_at and record.pushed_at
-                    and record.pushed_at <= baseline_at and record.pushed_at <= at):
-                rows.append(_carry(row, prev))       # not pushed since the baseline
-                continue
-            head = source.head_at(record, at)
-            if head is None:
-                rows.append({**row, "scope_reason": "no commit yet"})
-                continue
-            row.update(head_sha=head.sha, head_date=head.date, head_author=head.author)
-            if prev and prev.get("head_sha") == head.sha:
-                rows.append(_carry(row, prev))
-                continue
-            standards = analyse_repo(SourceTreeReader(source, record.full_name,
-                                                      source.tree(record.full_name, head.sha)))
-            rows.append({**row, **_scope_fields(standards)})
-        except (SourceError, GitError) as exc:
-            message = redact(str(exc))
-            errors.append({"repo": record.name, "error": message})
-            known = _carry(row, prev) if prev else {**row, "scope_reason": "scan failed"}
-            rows.append({**known, "carried_forward": False, "error": message})
-    return InventoryResult(rows, errors, org_config)
+    records = [r for r in sorted(source.list_repos(org), key=lambda r: r.name) if not only or r.name in only]
+
+    def one(record: RepoRecord) -> tuple[dict[str, Any], dict[str, str] | None]:
+        return _inventory_row(source, org, record, at, baseline.get(record.name), baseline_at,
+                              org_config, config_repo)
+
+    results = map_repos(one, records, workers_for(source))
+    return InventoryResult([row for row, _ in results], [e for _, e in results if e], org_config)
+
+
+def _inventory_row(source: CodeSource, org: str, record: RepoRecord, at: datetime,
+                   prev: Mapping[str, Any] | None, baseline_at: datetime | None, org_config: OrgConfig,
+                   config_repo: str) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """One repo's inventory row, and its error (None when it was read)."""
+    row: dict[str, Any] = {
+        "repo": record.name, "owner": record.owner, "default_branch": record.default_branch,
+        "html_url": record.html_url,
+        "pushed_at": record.pushed_at, "archived": record.archived, "disabled": record.disabled,
+        "fork": record.fork, "private": record.private, "carried_forward": False,
+        "has_metadata": False, "has_config": False, "in_scope": False, "config_files": [],
+    }
+    reason, note = _scope(record, org, at)
+    pattern = org_config.excluded_by(record.name)
+    if pattern and not reason:
+        reason = f"excluded by {config_repo}/{CONFIG_FILE} ({pattern})"
+    if reason:
+        return {**row, "scope_reason": reason}, None
+    reader = None
+    try:
+        if (prev and prev.get("head_sha") and baseline_at and record.pushed_at
+                and record.pushed_at <= baseline_at and record.pushed_at <= at):
+            return _noted(_carry(row, prev), note), None       # not pushed since the baseline
+        head = source.head_at(record, at)
+        if head is None:
+            return {**row, "scope_reason": "no commit yet"}, None
+        row.update(head_sha=head.sha, head_date=head.date, head_author=head.author)
+        if prev and prev.get("head_sha") == head.sha:
+            return _noted(_carry(row, prev), note), None
+        reader = SourceTreeReader(source, record.full_name, source.tree(record.full_name, head.sha))
+        standards = analyse_repo(reader)
+        return _noted({**row, **_scope_fields(standards)}, note), None
+    except Exception as exc:
+        what = "reading its head and tree"
+        if reader is not None:
+            what = "analysing its standards" + (f" (last file read: {reader.last_path})" if reader.last_path else "")
+        message = failure_message(record.name, what, exc)
+        known = _carry(row, prev) if prev else {**row, "scope_reason": "scan failed"}
+        return {**known, "carried_forward": False, "error": message}, {"repo": record.name, "error": message}
+
+
+def _noted(row: dict[str, Any], note: str | None) -> dict[str, Any]:
+    """An in-scope row of an archived repo says why it is still in scope."""
+    if note and row.get("in_scope"):
+        return {**row, "scope_reason": note}
+    return row
 
 
 def _carry(row: dict[str, Any], prev: Mapping[str, Any]) -> dict[str, Any]:
@@ -127,5 +144,10 @@ def _scope_fields(standards: RepoStandards) -> dict[str, Any]:
     elif not standards.config_files:
         reason = "no check.toml or standards.toml"
     return {"has_metadata": meta.present, "has_config": bool(standards.config_files),
-            "in_scope": standards.in_scope, "scope_reason": reason, "tier": meta.tier,
-            "status": meta.status, "team": meta.team, "config_files": list(standards.config_files)}
+            "in_scope": standards.in_scope, "scope_reason": reason, "tier": masked(meta.tier),
+            "status": masked(meta.status), "team": masked(meta.team), "config_files": list(standards.config_files)}
+
+
+def masked(value: Any) -> Any:
+    """A value read from a repo's files, with token-like strings masked (non-strings as they are)."""
+    return mask_secrets(value) if isinstance(value, str) else value

@@ -1,0 +1,67 @@
+"""Per-repo work of a scan: concurrent, merged in input order, and one repo's failure its own.
+
+Every scan reads repos one by one with :func:`map_repos`: with a source that allows several
+requests in flight (``source.concurrency``, GitHub) the repos are read by that many threads; the
+results come back in the order of the input, so the rows are the same as a serial scan's.
+
+A repo's work function catches everything (``Exception``) that goes wrong for that repo and turns
+it into that repo's recorded failure with :func:`failure_message`: a parser's ``RecursionError``
+on a hostile file, a ``KeyError`` from a malformed payload or a ``UnicodeError`` must cost that
+repo, never the partition. ``KeyboardInterrupt`` and ``SystemExit`` are not ``Exception`` and
+still stop the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+from drift_pipeline.errors import SourceError
+from drift_pipeline.gitutil import GitError
+from drift_pipeline.redaction import mask_secrets
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+MAX_ERROR_CHARS = 300        # of the cause, in a recorded failure (the message stays one line)
+
+
+def workers_for(source: Any) -> int:
+    """How many repos to read at once: the source's ``concurrency`` (1 when it has none)."""
+    value = getattr(source, "concurrency", 1)
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 1 else 1
+
+
+def map_repos(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """``[fn(item) for item in items]``, run by up to ``workers`` threads, in the input order.
+
+    ``fn`` is expected to record its own failures; anything it lets through (an interrupt, a run
+    failure) is raised here after the work not yet started is cancelled.
+    """
+    if workers <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    pool = ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="drift-scan")
+    try:
+        futures = [pool.submit(fn, item) for item in items]
+        return [future.result() for future in futures]
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+class RepoFailed(Exception):
+    """A repo's failure already described by :func:`failure_message` (raised to unwind its scan)."""
+
+
+def failure_message(repo: str, what: str, exc: BaseException) -> str:
+    """One redacted line naming the repo, what failed and why, for a row's ``error``."""
+    if isinstance(exc, RepoFailed):
+        return str(exc)
+    if isinstance(exc, (SourceError, GitError)):
+        cause = str(exc)
+    else:
+        cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    cause = " ".join(mask_secrets(cause).split())          # mask before cutting: no half tokens
+    if len(cause) > MAX_ERROR_CHARS:
+        cause = cause[:MAX_ERROR_CHARS] + f"... ({len(cause) - MAX_ERROR_CHARS} more characters)"
+    return f"{repo}: {what} failed: {cause}"
