@@ -217,3 +217,9 @@ def test_config_check_when_config_is_huge_then_refused_quickly(tmp_path, capsys)
     code, payload = run_json(capsys, str(repo))
     (problem,) = payload["problems"]
     assert code == 2 and problem["file"] == "check.toml" and "larger than" in problem["message"]
+
+
+def test_config_check_when_registry_dir_empty_then_usage_error(tmp_path, capsys):
+    repo = make_repo(tmp_path / "repo", {"check.toml": ""})
+    assert main(["config", "check", str(repo), "--registry-dir", ""]) == 2
+    assert "--registry-dir ''" in capsys.readouterr().err

@@ -37,6 +37,8 @@ def parse_registry_dirs(values: tuple[str, ...]) -> dict[str, Path]:
     """``DIR`` (any github registry) or ``github:owner/repo[@ref]=DIR`` -> resolver overrides."""
     out: dict[str, Path] = {}
     for value in values:
+        if not value.strip():
+            raise UsageError("--registry-dir '': expected DIR or github:owner/repo=DIR")
         key, sep, folder = value.partition("=")
         if sep and (key.startswith("github") or "/" in key) and not Path(value).is_dir():
             spec = key if key.startswith("github") else f"github:{key}"
