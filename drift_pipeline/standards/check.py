@@ -136,6 +136,7 @@ def check_path(path: Path | str, *, registry_dirs: Mapping[str, Path | str] | No
     rel_file = config.relative_to(root).as_posix()
     standards = analyse_repo(LocalDirReader(root, skip_dirs=IGNORED_DIRS), resolver)
     project = standards.project(rel_dir if rel_dir else ".")
+    problems: tuple[Problem, ...]
     if project is None:
         problems = (Problem(file=rel_file, key=None, line=None, rule=INVALID_CONFIG,
                             message=f"{rel_file} is inside an ignored directory ({', '.join(sorted(IGNORED_DIRS))})"),)

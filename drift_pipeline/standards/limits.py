@@ -116,7 +116,7 @@ class _BoundedLoader(yaml.SafeLoader):
         mark = getattr(self.peek_event(), "start_mark", None)
         return mark.line + 1 if mark is not None else None
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         if self.check_event(AliasEvent):
             anchor = self.peek_event().anchor
             target = self.anchors.get(anchor)
