@@ -114,6 +114,7 @@ class GitHubSource:
         self._slots = threading.BoundedSemaphore(concurrency)
         self._lock = threading.RLock()            # counters and the cache mapping
         self._flight = SingleFlight()             # sha-addressed reads
+        self._written: set[str] = set()           # cache keys this source wrote (this run)
         self._listed = Memo()                     # org listings and repos, for this run
         self._window: tuple[datetime, datetime] | None = None
         self._history = Memo()                    # (repo, branch) -> commits of the window
@@ -192,6 +193,7 @@ class GitHubSource:
     def _cache_set(self, key: str, value: str) -> None:
         with self._lock:
             self.cache[key] = value
+            self._written.add(key)
 
     def _get(self, kind: str, path: str, params: dict[str, Any] | None, convert: Callable[[str, Any], T],
              ) -> tuple[dict[str, str], T]:
@@ -232,7 +234,8 @@ class GitHubSource:
             return convert(where, json.loads(cached))
 
         def fetch() -> T:
-            again = self._cache_get(key)
+            with self._lock:     # another thread may have read it between our look and our turn
+                again = self.cache.get(key) if key in self._written else None
             if again is not None:
                 return convert(where, json.loads(again))
             _, data = self._raw(kind, self._url(path))
