@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 from drift_pipeline.definitions import defs
+from drift_pipeline.rules.findings import RULES
 
 EXPECTED_ASSETS = {
     "repo_inventory": "inventory",
@@ -11,6 +12,21 @@ EXPECTED_ASSETS = {
     "code_drift": "code",
     "drift_findings": "findings",
 }
+# Rule ids are a public contract (stored findings, open issues): extend, never rename.
+EXPECTED_RULES = sorted(
+    [
+        "check_toml_added",
+        "check_toml_changed",
+        "check_toml_removed",
+        "dependency_changed",
+        "workflow_changed",
+        "metadata_changed",
+        "project_without_standards",
+        "tier_ruleset_mismatch",
+        "invalid_config",
+        "registry_unresolved",
+    ]
+)
 EXPECTED_CHECKS = {
     ("repo_inventory", "inventory_not_empty"),
     ("repo_inventory", "no_repo_failed"),
@@ -30,8 +46,30 @@ def test_assets_groups_checks_jobs_and_schedules_are_the_expected_ones():
     assert checks == EXPECTED_CHECKS
     assert all(graph.get(k).description for k in graph.get_all_asset_keys())
     assert {j.name for j in repo.get_all_jobs()} >= {"daily_drift_scan"}
-    [schedule] = repo.schedule_defs
-    assert (schedule.cron_schedule, schedule.execution_timezone) == ("0 2 * * *", "Europe/London")
+    assert [s.name for s in repo.schedule_defs] == ["daily_scan_schedule"]
+    assert sorted(RULES) == EXPECTED_RULES
+
+
+def test_the_schedule_ticks_nightly_in_london_across_the_clock_change_and_requests_each_day_once():
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    import dagster as dg
+    from dagster._utils.schedules import schedule_execution_time_iterator
+
+    london = ZoneInfo("Europe/London")
+    [schedule] = defs.get_repository_def().schedule_defs
+    start = datetime(2026, 3, 27, 12, 0, tzinfo=london).timestamp()  # British Summer Time starts on the 29th
+    ticks = []
+    # the iterator the schedule daemon uses to place ticks
+    for tick in schedule_execution_time_iterator(start, schedule.cron_schedule, schedule.execution_timezone):
+        ticks.append(tick)
+        if len(ticks) == 4:
+            break
+    assert [(t.astimezone(london).hour, t.astimezone(london).minute) for t in ticks] == [(2, 0)] * 4
+    requests = [schedule(dg.build_schedule_context(scheduled_execution_time=t)) for t in ticks]
+    assert [r.partition_key for r in requests] == ["2026-03-27", "2026-03-28", "2026-03-29", "2026-03-30"]
+    assert [r.run_key for r in requests] == [f"daily:{r.partition_key}" for r in requests]  # exactly once a day
 
 
 def test_a_code_drift_day_needs_that_days_and_the_previous_days_snapshots():
@@ -84,20 +122,6 @@ def test_definitions_validate_with_the_dagster_cli():
         check=False,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-def test_the_schedule_requests_the_utc_day_that_just_ended():
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    import dagster as dg
-
-    from drift_pipeline.jobs import daily_scan_schedule
-
-    when = datetime(2026, 7, 2, 2, 0, tzinfo=ZoneInfo("Europe/London"))  # 01:00 UTC
-    context = dg.build_schedule_context(scheduled_execution_time=when)
-    request = daily_scan_schedule(context)
-    assert (request.partition_key, request.run_key) == ("2026-07-01", "daily:2026-07-01")
 
 
 def test_every_duckdb_writer_is_in_the_pool_of_one_and_backfills_in_one_run():

@@ -24,7 +24,7 @@ from drift_pipeline.assets.metadata import (
 from drift_pipeline.assets.partitions import TODAY_AND_YESTERDAY, WRITER, partition_days
 from drift_pipeline.resources import DriftStoreResource, GitHubResource
 from drift_pipeline.rules.code import FAMILY, RepoCode
-from drift_pipeline.scans.code import SNAPSHOT_TABLES, Baseline, repo_code_states, scan_configs
+from drift_pipeline.scans.code import SNAPSHOT_TABLES, Baseline, ConfigScan, repo_code_states, scan_configs
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.store import DriftStore
 
@@ -53,12 +53,10 @@ def config_snapshots(
     with github_run(github, store, days) as (db, source):
         meter = RequestMeter(source)
         for day in days:
-            files: list[dict[str, Any]] = []
-            counts: Counter[str] = Counter()
+            scans: list[ConfigScan] = []
             for org in inventory_orgs(db, day):
-                scan = scan_configs(
-                    source, org, day_end(day), db.day_rows("repo_inventory", day, org), _baseline(db, day, org)
-                )
+                inventory = db.day_rows("repo_inventory", day, org)
+                scan = scan_configs(source, org, day_end(day), inventory, _baseline(db, day, org))
                 db.put_blobs(scan.blobs)
                 db.replace_day(day, org, dict[str, Sequence[dict[str, Any]]](scan.tables))
                 context.log.info(
@@ -66,26 +64,23 @@ def config_snapshots(
                     f"{scan.count('carried_forward')}, failed {scan.count('failed')}"
                 )
                 failed[day] += [{"org": org, "repo": e["repo"], "error": e["error"]} for e in scan.errors]
-                files += scan.tables["config_snapshots"]
-                counts.update({m: scan.count(m) for m in ("read", "carried_forward")})
-                counts.update(
-                    projects=len(scan.tables["config_projects"]), problems=len(scan.tables["config_problems"])
-                )
-            record_day(
-                context,
-                day,
-                {
-                    "dagster/row_count": dg.MetadataValue.int(len(files)),
-                    "repos_read": dg.MetadataValue.int(counts["read"]),
-                    "repos_carried_forward": dg.MetadataValue.int(counts["carried_forward"]),
-                    "repos_failed": dg.MetadataValue.int(len(failed[day])),
-                    "projects": dg.MetadataValue.int(counts["projects"]),
-                    "config_problems": dg.MetadataValue.int(counts["problems"]),
-                    **meter.since_last(),
-                    "files_by_kind": md_table(("kind", "files"), Counter(f["kind"] for f in files).most_common()),
-                },
-            )
+                scans.append(scan)
+            record_day(context, day, {**_snapshots_metadata(scans), **meter.since_last()})
     return dg.MaterializeResult(check_results=[check_every_day("no_repo_failed_to_scan", days, failed)])
+
+
+def _snapshots_metadata(scans: list[ConfigScan]) -> dict[str, dg.MetadataValue]:
+    """One day's numbers, over every org scanned that day."""
+    files = [f for scan in scans for f in scan.tables["config_snapshots"]]
+    return {
+        "dagster/row_count": dg.MetadataValue.int(len(files)),
+        "repos_read": dg.MetadataValue.int(sum(scan.count("read") for scan in scans)),
+        "repos_carried_forward": dg.MetadataValue.int(sum(scan.count("carried_forward") for scan in scans)),
+        "repos_failed": dg.MetadataValue.int(sum(len(scan.errors) for scan in scans)),
+        "projects": dg.MetadataValue.int(sum(len(scan.tables["config_projects"]) for scan in scans)),
+        "config_problems": dg.MetadataValue.int(sum(len(scan.tables["config_problems"]) for scan in scans)),
+        "files_by_kind": md_table(("kind", "files"), Counter(f["kind"] for f in files).most_common()),
+    }
 
 
 def _baseline(db: DriftStore, day: date, org: str) -> Baseline:
