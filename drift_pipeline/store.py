@@ -4,11 +4,21 @@ One module writes the file. Daily tables carry ``scan_date`` and ``org``; writin
 exactly that day's rows for that org (delete + insert in one transaction), so re-running a day is
 idempotent and a failed write leaves the previous rows intact. Bookkeeping tables (the HTTP/object
 cache, and later filed issues and audits) are keyed, not dated.
+
+Readers never break a run. DuckDB lets one read-write process, or any number of read-only ones,
+hold the file (across processes); within one process it refuses a second connection with another
+configuration (read-only vs read-write) while one is open. So the store holds no connection between
+calls: each write opens the file read-write for one transaction and closes it, each read opens it
+read-only for the query and closes it. When another process holds the file, opening waits with
+bounded exponential backoff (``lock_timeout``) and then raises :class:`StoreBusy`, which says who
+holds the file and what to do (``store_lock``). One exception: lookups in the source cache share a
+read-only session until ``flush()``, the store's next write, or ``close()``.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterable, Iterator, MutableMapping, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -17,6 +27,10 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+
+from drift_pipeline.store_lock import DEFAULT_LOCK_TIMEOUT, StoreBusy, connect
+
+__all__ = ["DEFAULT_DB_PATH", "TABLES", "DriftStore", "PersistentCache", "StoreBusy"]
 
 DEFAULT_DB_PATH = "data/drift.duckdb"
 
@@ -76,8 +90,6 @@ TABLES: dict[str, str] = {
     """,
 }
 
-DAILY_TABLES = tuple(t for t, ddl in TABLES.items() if "scan_date DATE" in ddl)
-
 
 def _frame(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> pd.DataFrame:
     data = {c: [_cell(r.get(c)) for r in rows] for c in columns}
@@ -90,31 +102,53 @@ def _cell(value: Any) -> Any:
     return value
 
 
-class DriftStore:
-    """A DuckDB file with the project's schema. Use as a context manager, or call close()."""
+def _schema_changes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The statements that bring the file to the declared schema (new tables, columns added since)."""
+    have: dict[str, set[str]] = {}
+    for table, column in con.execute("SELECT table_name, column_name FROM information_schema.columns").fetchall():
+        have.setdefault(table, set()).add(column)
+    changes = []
+    for table, ddl in TABLES.items():
+        if table not in have:
+            changes.append(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
+            continue
+        for column in ddl.split(","):
+            name, _, rest = column.strip().partition(" ")
+            if name and name not in have[table] and "PRIMARY KEY" not in rest:
+                kind = rest.replace("NOT NULL", "").split(" DEFAULT")[0].strip()
+                changes.append(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    return changes
 
-    def __init__(self, path: str | Path = DEFAULT_DB_PATH, *, read_only: bool = False):
+
+class DriftStore:
+    """A DuckDB file with the project's schema, opened only for the moment of each read or write.
+
+    Every write opens the file read-write for one transaction; every read opens it read-only for
+    the query. Two things share one read-only session (the *lease*) instead: lookups in the source
+    cache, and the reads inside a ``with store.reading():`` block. The lease lets go before any write
+    of this store, at the end of the block, at ``PersistentCache.flush()`` and at ``close()``.
+    ``lock_timeout`` bounds how long opening waits for another process to release the file.
+    """
+
+    def __init__(self, path: str | Path = DEFAULT_DB_PATH, *, read_only: bool = False,
+                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT):
         self.path = Path(path)
         self.read_only = read_only
+        self.lock_timeout = lock_timeout
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._con: duckdb.DuckDBPyConnection | None = None
+        self._active = threading.local()      # the session this thread is inside, if any
+        self._prepared = read_only            # read-only stores never change the schema
+        self._prepare_lock = threading.Lock()
         self._columns: dict[str, list[str]] = {}
+        self._lease: duckdb.DuckDBPyConnection | None = None
+        self._lease_lock = threading.RLock()  # one thread at a time uses the shared connection
+        self._reading = 0                     # open ``reading()`` blocks
 
-    # -- connection ------------------------------------------------------------------------
-    @property
-    def con(self) -> duckdb.DuckDBPyConnection:
-        if self._con is None:
-            self._con = duckdb.connect(str(self.path), read_only=self.read_only)
-            self._con.execute("SET TimeZone = 'UTC'")      # scan dates are UTC days; so are times
-            if not self.read_only:
-                self._ensure_schema()
-        return self._con
-
+    # -- sessions --------------------------------------------------------------------------
     def close(self) -> None:
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        """Let go of the shared read session; nothing else stays open between calls."""
+        self._release_lease()
 
     def __enter__(self) -> DriftStore:
         return self
@@ -122,35 +156,119 @@ class DriftStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _ensure_schema(self) -> None:
-        """Create missing tables; add columns a newer release declares to older files."""
-        for table, ddl in TABLES.items():
-            self.con.execute(f"CREATE TABLE IF NOT EXISTS {table} ({ddl})")
-            have = {r[0] for r in self.con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ?", [table]).fetchall()}
-            for column in ddl.split(","):
-                name, _, rest = column.strip().partition(" ")
-                if name and name not in have and "PRIMARY KEY" not in rest:
-                    kind = rest.replace("NOT NULL", "").split(" DEFAULT")[0].strip()
-                    self.con.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    @contextmanager
+    def reading(self) -> Iterator[DriftStore]:
+        """Let the reads of this block share one read-only session (a burst of ``day_rows``).
+
+        Opening the file costs tens of milliseconds; a block of reads pays it once. Readers share
+        the file, so analysts are never blocked by it; a write inside the block lets go first.
+        """
+        with self._lease_lock:
+            self._reading += 1
+        try:
+            yield self
+        finally:
+            with self._lease_lock:
+                self._reading -= 1
+                if not self._reading:
+                    self._release_lease()
+
+    def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
+        con = connect(self.path, read_only=not write, lock_timeout=self.lock_timeout)
+        try:
+            con.execute("SET TimeZone = 'UTC'")      # scan dates are UTC days; so are times
+        except BaseException:
+            con.close()
+            raise
+        return con
+
+    @contextmanager
+    def session(self, write: bool = False, *, shared: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A connection for one unit of work. Nested calls share the outer one.
+
+        A read is ``shared`` (through the lease) when asked or inside ``reading()``; otherwise it
+        opens the file read-only and closes it at the end. A write opens it read-write.
+        """
+        outer: tuple[duckdb.DuckDBPyConnection, bool] | None = getattr(self._active, "session", None)
+        if outer is not None:
+            if write and not outer[1]:
+                raise RuntimeError("a write was started inside a read session of the same store")
+            yield outer[0]
+            return
+        if write and self.read_only:
+            raise RuntimeError(f"{self.path} was opened read-only")
+        self._prepare()
+        if not write and (shared or self._reading):
+            with self._lease_lock:
+                if self._lease is None:
+                    self._lease = self._open(write=False)
+                self._active.session = (self._lease, False)
+                try:
+                    yield self._lease
+                finally:
+                    self._active.session = None
+            return
+        if write:
+            self._release_lease()       # this process may not hold the file read-only while it writes
+        con = self._open(write)
+        self._active.session = (con, write)
+        try:
+            yield con
+        finally:
+            self._active.session = None
+            con.close()
+
+    def _release_lease(self) -> None:
+        with self._lease_lock:
+            if self._lease is not None:
+                self._lease.close()
+                self._lease = None
+
+    def _prepare(self) -> None:
+        """Bring the file to the declared schema once per store; a reader of an up-to-date file never writes."""
+        with self._prepare_lock:
+            if self._prepared:
+                return
+            if self.path.exists():
+                con = self._open(write=False)
+                try:
+                    up_to_date = not _schema_changes(con)
+                finally:
+                    con.close()
+            else:
+                up_to_date = False
+            if not up_to_date:
+                con = self._open(write=True)
+                try:
+                    for statement in _schema_changes(con):
+                        con.execute(statement)
+                finally:
+                    con.close()
+            self._prepared = True
 
     def columns(self, table: str) -> list[str]:
         if table not in self._columns:
-            self._columns[table] = [r[0] for r in self.con.execute(
-                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                "ORDER BY ordinal_position", [table]).fetchall()]
+            with self.session() as con:
+                self._columns[table] = [r[0] for r in con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                    "ORDER BY ordinal_position", [table]).fetchall()]
         return self._columns[table]
 
     @contextmanager
     def transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self.con
-        con.execute("BEGIN TRANSACTION")
-        try:
-            yield con
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+        """A write session in one transaction: all of it is committed, or none (nested: the outer one)."""
+        if getattr(self._active, "session", None) is not None:
+            with self.session(write=True) as con:
+                yield con
+            return
+        with self.session(write=True) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
 
     # -- daily tables ----------------------------------------------------------------------
     def replace_day(self, day: date, org: str, tables: dict[str, Sequence[dict[str, Any]]]) -> None:
@@ -172,25 +290,25 @@ class DriftStore:
             con.unregister("_incoming")
 
     def rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        cur = self.con.execute(sql, list(params))
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        with self.session() as con:
+            cur = con.execute(sql, list(params))
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
 
-    def day_rows(self, table: str, day: date, org: str, where: str = "", params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        extra = f" AND ({where})" if where else ""
-        return self.rows(f"SELECT * FROM {table} WHERE scan_date = ? AND org = ?{extra}",
-                         [day, org, *params])
+    def day_rows(self, table: str, day: date, org: str) -> list[dict[str, Any]]:
+        return self.rows(f"SELECT * FROM {table} WHERE scan_date = ? AND org = ?", [day, org])
 
     def latest_day_before(self, table: str, day: date, org: str) -> date | None:
-        row = self.con.execute(f"SELECT max(scan_date) FROM {table} WHERE scan_date < ? AND org = ?",
-                               [day, org]).fetchone()
+        with self.session() as con:
+            row = con.execute(f"SELECT max(scan_date) FROM {table} WHERE scan_date < ? AND org = ?",
+                              [day, org]).fetchone()
         return row[0] if row and row[0] else None
 
     def days(self, table: str, org: str | None = None) -> list[date]:
-        if org is None:
-            return [r[0] for r in self.con.execute(f"SELECT DISTINCT scan_date FROM {table} ORDER BY 1").fetchall()]
-        return [r[0] for r in self.con.execute(
-            f"SELECT DISTINCT scan_date FROM {table} WHERE org = ? ORDER BY 1", [org]).fetchall()]
+        where, params = ("WHERE org = ?", [org]) if org is not None else ("", [])
+        with self.session() as con:
+            return [r[0] for r in con.execute(
+                f"SELECT DISTINCT scan_date FROM {table} {where} ORDER BY 1", params).fetchall()]
 
     # -- content-addressed blobs -----------------------------------------------------------
     def put_blobs(self, blobs: dict[str, str | None]) -> None:
@@ -215,9 +333,10 @@ class DriftStore:
         wanted = sorted({s for s in shas if s})
         if not wanted:
             return {}
-        return {r[0]: r[1] for r in self.con.execute(
-            "SELECT blob_sha, content FROM blob_contents WHERE blob_sha IN (SELECT unnest(?))",
-            [wanted]).fetchall()}
+        with self.session() as con:
+            return {r[0]: r[1] for r in con.execute(
+                "SELECT blob_sha, content FROM blob_contents WHERE blob_sha IN (SELECT unnest(?))",
+                [wanted]).fetchall()}
 
     # -- source cache ----------------------------------------------------------------------
     def source_cache(self) -> PersistentCache:
@@ -225,7 +344,11 @@ class DriftStore:
 
 
 class PersistentCache(MutableMapping[str, str]):
-    """A dict-like view of ``source_cache``: reads hit DuckDB lazily, writes wait for flush()."""
+    """A dict-like view of ``source_cache``: reads hit DuckDB lazily, writes wait for flush().
+
+    Lookups share the store's read-only lease (a scan looks up thousands of keys, opening the file
+    costs tens of milliseconds): ``flush()`` (or closing the store) lets go of the file again.
+    """
 
     def __init__(self, store: DriftStore):
         self._store = store
@@ -235,11 +358,12 @@ class PersistentCache(MutableMapping[str, str]):
     def __getitem__(self, key: str) -> str:
         if key in self._local:
             return self._local[key]
-        row = self._store.con.execute("SELECT value FROM source_cache WHERE key = ?", [key]).fetchone()
-        if row is None:
+        with self._store.session(shared=True) as con:
+            rows = con.execute("SELECT value FROM source_cache WHERE key = ?", [key]).fetchall()
+        if not rows:
             raise KeyError(key)
-        self._local[key] = row[0]
-        return row[0]
+        self._local[key] = rows[0][0]
+        return rows[0][0]
 
     def __setitem__(self, key: str, value: str) -> None:
         self._local[key] = value
@@ -248,17 +372,20 @@ class PersistentCache(MutableMapping[str, str]):
     def __delitem__(self, key: str) -> None:
         self._local.pop(key, None)
         self._dirty.discard(key)
-        self._store.con.execute("DELETE FROM source_cache WHERE key = ?", [key])
+        with self._store.transaction() as con:
+            con.execute("DELETE FROM source_cache WHERE key = ?", [key])
 
     def __iter__(self) -> Iterator[str]:
-        keys = {r[0] for r in self._store.con.execute("SELECT key FROM source_cache").fetchall()}
+        with self._store.session(shared=True) as con:
+            keys = {r[0] for r in con.execute("SELECT key FROM source_cache").fetchall()}
         return iter(keys | set(self._local))
 
     def __len__(self) -> int:
         return len(set(self))
 
     def flush(self) -> int:
-        """Write pending entries; returns how many were written."""
+        """Write pending entries and let go of the cache's read session; returns how many were written."""
+        self._store._release_lease()
         if not self._dirty:
             return 0
         rows = [{"key": k, "value": self._local[k]} for k in sorted(self._dirty)]

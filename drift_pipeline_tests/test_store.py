@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import duckdb
 import pytest
 
 from drift_pipeline.store import DriftStore
@@ -25,7 +26,7 @@ def test_replacing_a_day_keeps_other_days_and_other_orgs(tmp_path):
 def test_a_failed_write_leaves_the_previous_rows(tmp_path):
     with DriftStore(tmp_path / "d.duckdb") as store:
         store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "a"}]})
-        with pytest.raises(Exception):
+        with pytest.raises(duckdb.CatalogException, match="no_such_table"):
             store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "b"}], "no_such_table": [{"x": 1}]})
         assert [r["repo"] for r in store.day_rows("repo_inventory", D1, "acme")] == ["a"]
 
@@ -61,8 +62,6 @@ def test_source_cache_persists_after_flush_only(tmp_path):
 
 
 def test_an_older_file_gains_the_columns_added_since(tmp_path):
-    import duckdb
-
     path = tmp_path / "old.duckdb"
     con = duckdb.connect(str(path))
     con.execute("CREATE TABLE repo_inventory (scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL)")
@@ -72,3 +71,29 @@ def test_an_older_file_gains_the_columns_added_since(tmp_path):
         store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "b", "html_url": "https://x/acme/b"}]})
         rows = store.rows("SELECT repo, html_url FROM repo_inventory ORDER BY repo")
     assert rows == [{"repo": "a", "html_url": None}, {"repo": "b", "html_url": "https://x/acme/b"}]
+
+
+def test_a_transaction_commits_all_or_nothing_and_nests(tmp_path):
+    with DriftStore(tmp_path / "d.duckdb") as store:
+        with store.transaction():
+            store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "a"}]})
+            store.put_blobs({"s1": "one"})
+        with pytest.raises(RuntimeError, match="boom"), store.transaction():
+            store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "b"}]})
+            store.put_blobs({"s2": "two"})
+            raise RuntimeError("boom")
+        assert [r["repo"] for r in store.day_rows("repo_inventory", D1, "acme")] == ["a"]
+        assert store.blobs(["s1", "s2"]) == {"s1": "one"}
+
+
+def test_a_read_only_store_refuses_writes_and_never_creates_the_file(tmp_path):
+    path = tmp_path / "d.duckdb"
+    with DriftStore(path) as store:
+        store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "a"}]})
+    with DriftStore(path, read_only=True) as store:
+        assert store.days("repo_inventory", "acme") == [D1]
+        with pytest.raises(RuntimeError, match="read-only"):
+            store.replace_day(D1, "acme", {"repo_inventory": []})
+    with pytest.raises(duckdb.IOException, match="does not exist"):
+        DriftStore(tmp_path / "missing.duckdb", read_only=True).days("repo_inventory")
+    assert not (tmp_path / "missing.duckdb").exists()
