@@ -326,6 +326,7 @@ def test_seed_with_aws_deploys_the_infra_repos_at_their_head_commits(tmp_path: P
     from drift_pipeline.sandbox.aws import AwsSandbox
 
     with AwsSandbox() as aws:
+        aws.reset()   # moto's in-process backends are shared by every server of this process
         report = seed_org(tmp_path, **ARGS, aws=aws)
     assert report.aws and "resource_orphaned" in report.aws and "deprecated_resources_remaining" in report.aws
     for r in report.repos:

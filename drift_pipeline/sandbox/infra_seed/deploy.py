@@ -1,0 +1,231 @@
+"""``deploy_org_infra``: every repo's stacks to its envs, then the drift chosen by ``seed``."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Mapping, Sequence
+from itertools import permutations
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from drift_pipeline.sandbox.aws import AwsSandbox
+from drift_pipeline.sandbox.infra_seed.drift import _delete_resource, _open_ssh, _orphan
+from drift_pipeline.sandbox.infra_seed.records import (
+    _MISSABLE,
+    _PROD,
+    _SG,
+    _STACK_NAME,
+    DeployedStack,
+    InfraRepo,
+    InfraScenario,
+    InjectedDrift,
+)
+from drift_pipeline.sandbox.infra_seed.session import _Account, _connector, _drift_tags, _tag_resource
+from drift_pipeline.sources.aws import (
+    DEFAULT_REGION,
+)
+
+
+def deploy_org_infra(
+    sandbox_or_endpoint: AwsSandbox | str,
+    repos: Sequence[InfraRepo],
+    *,
+    seed: int = 0,
+    region: str = DEFAULT_REGION,
+) -> InfraScenario:
+    """Deploy every repo's stacks to its envs, inject drift chosen by ``seed``, say what it did.
+
+    Each stack of each repo goes to each env of ``repo.accounts`` as ``<stack>-<env>``, except
+    prod for pre-release repos; deprecated repos are deployed like the others (their remaining
+    resources are the drift). Three active repos then each get one drift: an orphaned tagged
+    resource outside any stack, a bucket or queue deleted out of band, and an extra
+    ``0.0.0.0/0`` port 22 ingress rule.
+
+    Expects an emulator without these stacks (fresh, or after ``reset()``): an existing stack
+    raises ``RuntimeError`` and leaves what was deployed so far (reset and retry).
+    """
+    _validate(repos)
+    plan = _plan_drift(repos, random.Random(seed))
+    connect = _connector(sandbox_or_endpoint, region)
+    reached: dict[str, _Account] = {}
+
+    def session(account: str) -> _Account:
+        if account not in reached:
+            reached[account] = _Account(connect(account))
+        return reached[account]
+
+    deployed: list[DeployedStack] = []
+    for repo in repos:
+        for env in repo.deployed_envs():
+            account = repo.accounts[env]
+            for stack, template in repo.stacks.items():
+                deployed.append(_deploy_stack(session(account), repo, env, stack, template))
+
+    drifts: list[InjectedDrift] = []
+    drifts.append(_orphan(session, *plan["orphaned"]))
+    drifts.append(_delete_resource(session, *plan["missing"]))
+    drifts.append(_open_ssh(session, *plan["ingress_changed"]))
+    for d in deployed:
+        if d.status == "deprecated":
+            drifts.append(
+                InjectedDrift(
+                    kind="deprecated_remaining",
+                    repo=d.repo,
+                    project=d.project,
+                    env=d.env,
+                    account=d.account,
+                    resource_type="AWS::CloudFormation::Stack",
+                    resource_id=d.stack_name,
+                    arn=d.stack_id,
+                    stack_name=d.stack_name,
+                    logical_id=None,
+                    description=(
+                        f"stack `{d.stack_name}` and its resources are still deployed although "
+                        "the repo is deprecated"
+                    ),
+                )
+            )
+    for repo in repos:
+        if repo.status == "pre-release" and _PROD in repo.accounts:
+            for stack in repo.stacks:
+                drifts.append(
+                    InjectedDrift(
+                        kind="prerelease_not_in_prod",
+                        repo=repo.full_name,
+                        project=repo.project,
+                        env=_PROD,
+                        account=repo.accounts[_PROD],
+                        resource_type="AWS::CloudFormation::Stack",
+                        resource_id=f"{stack}-{_PROD}",
+                        arn=None,
+                        stack_name=f"{stack}-{_PROD}",
+                        logical_id=None,
+                        description=(
+                            f"stack `{stack}-{_PROD}` is not deployed: the repo is pre-release, "
+                            "so prod is skipped on purpose (not `resource_missing`)"
+                        ),
+                    )
+                )
+    return InfraScenario(seed=seed, region=region, deployed=tuple(deployed), drifts=tuple(drifts))
+
+
+def _validate(repos: Sequence[InfraRepo]) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for repo in repos:
+        if repo.status not in ("active", "pre-release", "deprecated"):
+            raise ValueError(f"{repo.full_name}: unknown status {repo.status!r}")
+        if "/" not in repo.full_name:
+            raise ValueError(f"InfraRepo.full_name must be 'org/repo', got {repo.full_name!r}")
+        for stack in repo.stacks:
+            if not _STACK_NAME.match(stack):
+                raise ValueError(f"{repo.full_name}: invalid stack name {stack!r}")
+            for env, account in repo.accounts.items():
+                other = seen.setdefault((account, f"{stack}-{env}"), repo.full_name)
+                if other != repo.full_name:
+                    raise ValueError(
+                        f"stack {stack}-{env} is declared by both {other} and {repo.full_name} "
+                        f"in account {account}"
+                    )
+    active = [r for r in repos if r.status == "active"]
+    if len(active) < 3:
+        raise ValueError(
+            f"deploy_org_infra needs at least 3 active repos to place the orphaned, missing and "
+            f"ingress drift on different repos; got {len(active)}"
+        )
+
+
+def _resources_of(repo: InfraRepo, types: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(stack, logical id, type) of the repo's template resources of the given types, sorted."""
+    found = []
+    for stack in sorted(repo.stacks):
+        for logical_id, resource in sorted(repo.stacks[stack].get("Resources", {}).items()):
+            if resource.get("Type") in types:
+                found.append((stack, logical_id, resource["Type"]))
+    return found
+
+
+def _plan_drift(repos: Sequence[InfraRepo], rng: random.Random) -> dict[str, tuple]:
+    """Pick (repo, env, ...) for the three injected drifts, deterministically from ``rng``."""
+    order = sorted(
+        (r for r in repos if r.status == "active"), key=lambda r: (r.full_name, r.project)
+    )
+    rng.shuffle(order)
+
+    def eligible_orphan(r: InfraRepo) -> bool:
+        return bool(r.deployed_envs())
+
+    def eligible_missing(r: InfraRepo) -> bool:
+        return bool(r.deployed_envs() and _resources_of(r, _MISSABLE))
+
+    def eligible_ingress(r: InfraRepo) -> bool:
+        return bool(r.deployed_envs() and _resources_of(r, (_SG,)))
+
+    for orphan, missing, ingress in permutations(order, 3):
+        if eligible_orphan(orphan) and eligible_missing(missing) and eligible_ingress(ingress):
+            break
+    else:
+        raise ValueError(
+            "deploy_org_infra needs three different active repos: one deployed at all, one whose "
+            "templates declare an AWS::S3::Bucket or AWS::SQS::Queue, and one with an "
+            "AWS::EC2::SecurityGroup"
+        )
+    return {
+        "orphaned": (orphan, rng.choice(orphan.deployed_envs()), rng.choice(_MISSABLE)),
+        "missing": (
+            missing,
+            rng.choice(missing.deployed_envs()),
+            rng.choice(_resources_of(missing, _MISSABLE)),
+        ),
+        "ingress_changed": (
+            ingress,
+            rng.choice(ingress.deployed_envs()),
+            rng.choice(_resources_of(ingress, (_SG,))),
+        ),
+    }
+
+
+def _deploy_stack(
+    session: _Account, repo: InfraRepo, env: str, stack: str, template: Mapping[str, Any]
+) -> DeployedStack:
+    cf = session.client("cloudformation")
+    name = f"{stack}-{env}"
+    tags = _drift_tags(repo, env)
+    params = []
+    if "Env" in template.get("Parameters", {}):
+        params.append({"ParameterKey": "Env", "ParameterValue": env})
+    try:
+        answer = cf.create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(template, indent=2),
+            Parameters=params,
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
+            Tags=[{"Key": k, "Value": v} for k, v in tags.items()],
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "AlreadyExistsException":
+            raise
+        raise RuntimeError(
+            f"{repo.full_name}: stack {name} already exists in account {session.account_id}; "
+            "deploy_org_infra expects a fresh emulator (reset the sandbox first)"
+        ) from exc
+    described = cf.describe_stacks(StackName=answer["StackId"])["Stacks"][0]
+    if described["StackStatus"] != "CREATE_COMPLETE":
+        raise RuntimeError(
+            f"{repo.full_name}: stack {name} in {env} ended {described['StackStatus']}: "
+            f"{described.get('StackStatusReason', '')}"
+        )
+    for res in cf.list_stack_resources(StackName=name)["StackResourceSummaries"]:
+        _tag_resource(session, res["ResourceType"], res["PhysicalResourceId"], tags)
+    return DeployedStack(
+        repo=repo.full_name,
+        project=repo.project,
+        status=repo.status,
+        env=env,
+        account=session.account_id,
+        stack=stack,
+        stack_name=name,
+        stack_id=answer["StackId"],
+        commit_sha=repo.commit_sha,
+    )
