@@ -30,7 +30,7 @@ import threading
 import urllib.request
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TextIO
+from typing import Any, TextIO
 
 import boto3
 from botocore.config import Config
@@ -73,7 +73,7 @@ class AwsSandbox:
         self.host = host
         self.port = port
         self.client_config = client_config
-        self._server = None
+        self._server: Any = None
         self._url: str | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from drift_pipeline.standards.org_config import CONFIG_REPO
@@ -75,11 +76,13 @@ def dump_json(doc: Any) -> str:
 # -- repo metadata ----------------------------------------------------------------------------
 
 
-def repo_metadata(tier: str, status: str, team: str) -> str:
-    return f"tier: {tier}\nstatus: {status}\nteam: {team}\n"
+def repo_metadata(tier: str | None, status: str | None, team: str | None) -> str:
+    """``repo-metadata.yaml``; a key whose value is None is left out."""
+    return "".join(f"{key}: {value}\n" for key, value in (("tier", tier), ("status", status), ("team", team))
+                   if value is not None)
 
 
-def codeowners(org: str, team: str, *, extra: list[tuple[str, str]] = ()) -> str:
+def codeowners(org: str, team: str, *, extra: Sequence[tuple[str, str]] = ()) -> str:
     lines = ["# Code owners: the owning team reviews everything by default.",
              f"*       @{org}/{team}"]
     lines += [f"{pattern}  {owner}".rstrip() for pattern, owner in extra]
@@ -158,7 +161,7 @@ def package_json(name: str, version: str, *, frontend: bool = False, workspaces:
                       "devDependencies": dev})
 
 
-def eslint_config(*, frontend: bool = False, extra_rules: list[str] = ()) -> str:
+def eslint_config(*, frontend: bool = False, extra_rules: Sequence[str] = ()) -> str:
     files = '"src/**/*.{ts,tsx}"' if frontend else '"src/**/*.ts"'
     rules = [
         '"no-console": ["error", { allow: ["error", "warn"] }],',
@@ -296,8 +299,8 @@ def pyproject(name: str, version: str, description: str, deps: list[str]) -> str
     return "\n".join(lines) + "\n"
 
 
-def ruff_toml(*, line_length: int = 100, select: list[str] = ("E", "F", "I", "UP", "B"),
-              ignore: list[str] = ("E501",)) -> str:
+def ruff_toml(*, line_length: int = 100, select: Sequence[str] = ("E", "F", "I", "UP", "B"),
+              ignore: Sequence[str] = ("E501",)) -> str:
     return dump_toml({
         "line-length": line_length,
         "target-version": "py311",

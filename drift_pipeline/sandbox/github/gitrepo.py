@@ -104,7 +104,7 @@ def _diff(path: str, base: str | None, head: str) -> Diff:
     patch = git_text(path, *common, "-p", "--no-color")
     # -z --raw --numstat: raw records first (":m m s s X\0path\0[path2\0]"), then numstat records.
     parts = raw.split("\0")
-    entries = []
+    entries: list[tuple[list[str], str, str, str | None]] = []
     i = 0
     while i < len(parts) and parts[i].startswith(":"):
         meta = parts[i][1:].split()
@@ -115,17 +115,17 @@ def _diff(path: str, base: str | None, head: str) -> Diff:
         else:
             entries.append((meta, status, parts[i + 1], None))
             i += 2
-    stats = []
+    stats: list[tuple[int, int]] = []
     while i < len(parts):
         if not parts[i]:
             i += 1
             continue
-        add, dele, rest = (parts[i].split("\t", 2) + ["", ""])[:3]
+        added, deleted, rest = (parts[i].split("\t", 2) + ["", ""])[:3]
         if rest == "" and i + 2 < len(parts):   # rename: "a\td\t\0old\0new"
             i += 3
         else:
             i += 1
-        stats.append((0 if add == "-" else int(add), 0 if dele == "-" else int(dele)))
+        stats.append((0 if added == "-" else int(added), 0 if deleted == "-" else int(deleted)))
     sections = re.split(r"^diff --git .*\n", patch, flags=re.M)[1:]
     files = []
     for n, (meta, status, name, old) in enumerate(entries):

@@ -184,7 +184,7 @@ class GitHubApp:
         key = route.key if route else f"{method} (unmatched)"
 
         token, info = self._authenticate(request)
-        if info is None:
+        if token is None or info is None:
             err = Unauthorized("Requires authentication" if token is None else "Bad credentials",
                                documentation_url="https://docs.github.com/rest")
             self.counters.add(key, 401)

@@ -118,12 +118,9 @@ class InfraScenario:
     def describe(self) -> str:
         """Markdown: deployed stacks per repo and env, then the injected drift and its rule."""
         envs: list[str] = []
-        for d in self.deployed:
-            if d.env not in envs:
-                envs.append(d.env)
-        for d in self.drifts:
-            if d.env not in envs:
-                envs.append(d.env)
+        for env in [d.env for d in self.deployed] + [x.env for x in self.drifts]:
+            if env not in envs:
+                envs.append(env)
         rows: dict[tuple[str, str], dict[str, list[str]]] = {}
         status: dict[tuple[str, str], str] = {}
         for d in self.deployed:
@@ -153,14 +150,14 @@ class InfraScenario:
             "| rule | kind | repo | env (account) | subject | what happened |",
             "|---|---|---|---|---|---|",
         ]
-        for d in self.expected_findings():
+        for x in self.expected_findings():
             lines.append(
-                f"| `{d.rule}` | {d.kind} | {d.repo} | {d.env} ({d.account}) | "
-                f"`{d.subject}` | {d.description} |"
+                f"| `{x.rule}` | {x.kind} | {x.repo} | {x.env} ({x.account}) | "
+                f"`{x.subject}` | {x.description} |"
             )
-        expected = [d for d in self.drifts if not d.is_drift]
+        expected = [x for x in self.drifts if not x.is_drift]
         if expected:
             lines += ["", "### Expected, not drift: a scan must not report these", ""]
-            for d in expected:
-                lines.append(f"- {d.repo}, {d.env} ({d.account}): {d.description}")
+            for x in expected:
+                lines.append(f"- {x.repo}, {x.env} ({x.account}): {x.description}")
         return "\n".join(lines) + "\n"

@@ -41,7 +41,7 @@ class _Account:
 
     def __init__(self, session: boto3.Session) -> None:
         self.session = session
-        self.account_id: str = session.account_id  # type: ignore[attr-defined]
+        self.account_id: str = session.account_id
         self.region: str = session.region_name
         self._clients: dict[str, Any] = {}
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import random
 import re
 import shutil
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -96,7 +97,7 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
         spec.tree = {}
         initial = _initial_tree(spec, org)
         commits = _baseline_commits(spec, start, rng, org)
-        commits[0].change = lambda s, files=initial: dict(files)
+        commits[0].change = functools.partial(_copy_of, initial)
         commits += _background_commits(spec, start, days, rng, org) + scripted.get(spec.name, [])
         commits.sort(key=lambda c: c.when)
         git_dir = state.create_repo(org, spec.name, default_branch=spec.default_branch, private=spec.private,
@@ -174,13 +175,18 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
         process_expectations=expectations, process_details=details, aws=aws_text)
 
 
+def _copy_of(files: dict[str, str | bytes], _spec: _Spec) -> dict[str, str | bytes | None]:
+    """The change of a repo's first commit: its whole initial tree."""
+    return dict(files)
+
+
 def _seed_fixed_repos(state: SandboxState, org: str, start: date, teams: list[str]) -> None:
     """The registry (verbatim community rulesets) and the drift config repo."""
     author = Author("Alex Morgan", email_of("Alex Morgan", org))
     born = datetime.combine(start - timedelta(days=400), time(10, 12, 5), tzinfo=UTC)
     reg = state.create_repo(org, REGISTRY_REPO, private=False, created_at=born,
                             description="Shared check.toml rulesets for every repo ({language}[-frontend]-{tier}).")
-    files: dict[str, str | bytes] = {"LICENSE": (REGISTRY_DATA / "LICENSE").read_bytes(),
+    files: dict[str, str | bytes | None] = {"LICENSE": (REGISTRY_DATA / "LICENSE").read_bytes(),
                                      "README.md": F.registry_readme(org)}
     for path in sorted((REGISTRY_DATA / "rulesets").glob("*.toml")):
         files[f"rulesets/{path.name}"] = path.read_bytes()
@@ -197,10 +203,10 @@ def _seed_fixed_repos(state: SandboxState, org: str, start: date, teams: list[st
 
 
 def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> str:
-    from drift_pipeline.sandbox.infra_seed import InfraRepo, deploy_org_infra, stack_template
+    from drift_pipeline.sandbox.infra_seed import InfraRepo, Status, deploy_org_infra, stack_template
 
     infra_repos = [
-        InfraRepo(full_name=f"{org}/{s.name}", project=".", status=s.status or "active",
+        InfraRepo(full_name=f"{org}/{s.name}", project=".", status=cast(Status, s.status or "active"),
                   stacks={st: stack_template(st) for st in s.cfg["infra"]["stacks"]},
                   commit_sha=s.shas[-1], accounts=dict(s.cfg["infra"]["accounts"]))
         for s in specs if s.cfg.get("infra", {}).get("enabled")

@@ -105,7 +105,7 @@ def _background_commits(spec: _Spec, start: date, days: int, rng: random.Random,
         kind = "feat" if i % 2 == 0 else "refactor"
         scope = spec.name.split("-")[0]
 
-        def change(s: _Spec, path: str = path, code: str = code) -> dict[str, str | None]:
+        def change(s: _Spec, path: str = path, code: str = code) -> dict[str, str | bytes | None]:
             return {path: str(s.tree[path]) + "\n\n" + code}
 
         message = _msg(spec, f"{kind}({scope}): add {fn} helper", f"add {fn}")

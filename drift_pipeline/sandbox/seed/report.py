@@ -104,8 +104,8 @@ def _describe(r: SeedReport) -> str:
     lines += ["", "## Process expectations (settings now vs the head config)", ""]
     if not r.process_expectations:
         lines.append("None.")
-    for repo, kinds in r.process_expectations.items():
-        lines.append(f"- **{repo}**: " + "; ".join(r.process_details.get(repo, kinds)))
+    for name, kinds in r.process_expectations.items():
+        lines.append(f"- **{name}**: " + "; ".join(r.process_details.get(name, kinds)))
     lines += ["", "Every other in-scope repo is compliant with its `[process.*]` tables.", "",
               "## Background commits (not drift)", ""]
     if not r.background_commits:
