@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from drift_pipeline.errors import NotFound
@@ -48,14 +48,22 @@ def read_org_config(source: CodeSource, org: str, at: datetime,
 
 
 def _scope(record: RepoRecord, org: str, at: datetime) -> tuple[str | None, str | None]:
-    """``(why out of scope before reading it, or None; a note for a repo kept in scope)``."""
+    """``(why out of scope before reading it, or None; a note for a repo kept in scope)``.
+
+    An archived repo stays in scope for the days up to and including its last push (its state
+    on those days is what it was then); after that day it is out as "archived".
+    """
     if record.owner.lower() != org.lower():
         return f"owned by {record.owner}, not {org}", None
+    note = None
     if record.archived:
-        return "archived", None
+        last = record.pushed_at
+        if last is None or at.astimezone(UTC).date() > last.astimezone(UTC).date():
+            return "archived", None
+        note = f"archived (in scope up to its last push on {last.astimezone(UTC):%Y-%m-%d})"
     if record.disabled:
         return "disabled", None
-    return None, None
+    return None, note
 
 
 def scan_inventory(source: CodeSource, org: str, at: datetime,

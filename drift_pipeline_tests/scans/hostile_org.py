@@ -146,8 +146,8 @@ def build_archive_org(root: Path) -> SandboxState:
     state = SandboxState.open(root)
     state.add_org("acme")
     shelved = _python(state, "shelved", archived=True)
-    commit_files(shelved, "main", {"check.toml": PY_CONFIG + "\n[code.types.mypy]\nenabled = true\n"},
-                 "chore: add mypy", BOB, at(DAY2, 14))
+    commit_files(shelved, "main", {"check.toml": PY_CONFIG + "# reviewed before archiving\n"},
+                 "chore: last review", BOB, at(DAY2, 14))
     _python(state, "live")
     state.save()
     return state
