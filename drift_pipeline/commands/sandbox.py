@@ -33,10 +33,20 @@ def sandbox_group() -> None:
 
 
 @sandbox_group.command("serve")
-@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Sandbox state directory (state.json + repos/); created when missing.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
-              help="Port to listen on (0: any free port).")
+@click.option(
+    "--state",
+    "state_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Sandbox state directory (state.json + repos/); created when missing.",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8765,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
 def serve(state_dir: Path, port: int, host: str) -> None:
     """Serve the GitHub REST sandbox in the foreground until SIGINT/SIGTERM."""
@@ -45,9 +55,9 @@ def serve(state_dir: Path, port: int, host: str) -> None:
 
     try:
         sandbox = GitHubSandbox(state_dir, host=host, port=port).start()
-    except ValueError as exc:   # state.json is not JSON
+    except ValueError as exc:  # state.json is not JSON
         raise runtime_failure(f"cannot read the sandbox state in {state_dir}", exc) from exc
-    except OSError as exc:      # port taken, host not ours, state directory not writable
+    except OSError as exc:  # port taken, host not ours, state directory not writable
         raise runtime_failure(f"cannot serve the sandbox on {host}:{port}", exc) from exc
     stop = threading.Event()
 

@@ -47,27 +47,63 @@ def _check_reachable(endpoint: str) -> None:
         with socket.create_connection((parts.hostname, port), timeout=_CONNECT_TIMEOUT):
             pass
     except OSError as exc:
-        raise runtime_failure(f"AWS sandbox endpoint {_shown(endpoint)} is unreachable (start one with "
-                              "`python -m drift_pipeline.sandbox.aws`)", exc) from exc
+        raise runtime_failure(
+            f"AWS sandbox endpoint {_shown(endpoint)} is unreachable (start one with "
+            "`python -m drift_pipeline.sandbox.aws`)",
+            exc,
+        ) from exc
 
 
 @click.command("seed")
-@click.option("--state", "state_dir", required=True, type=click.Path(file_okay=False, path_type=Path),
-              help="Sandbox state directory (created when absent; other orgs in it are kept).")
+@click.option(
+    "--state",
+    "state_dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Sandbox state directory (created when absent; other orgs in it are kept).",
+)
 @click.option("--org", default="acme", show_default=True, help="Organisation to create.")
-@click.option("--repos", default=12, show_default=True, type=click.IntRange(min=8),
-              help="Number of product repos (minimum 8; registry, config and out-of-scope repos come on top).")
-@click.option("--days", default=14, show_default=True, type=click.IntRange(min=1),
-              help="Days of history in the window (scripted events fall on days 3-6).")
+@click.option(
+    "--repos",
+    default=12,
+    show_default=True,
+    type=click.IntRange(min=8),
+    help="Number of product repos (minimum 8; registry, config and out-of-scope repos come on top).",
+)
+@click.option(
+    "--days",
+    default=14,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Days of history in the window (scripted events fall on days 3-6).",
+)
 @click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same shas).")
-@click.option("--end-date", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
-              help="Last day of the window (UTC). Default: today, UTC.")
-@click.option("--aws-endpoint", default=None, metavar="URL", callback=_aws_endpoint,
-              help="Also deploy the AWS scenario to this AWS sandbox (moto server) endpoint.")
+@click.option(
+    "--end-date",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Last day of the window (UTC). Default: today, UTC.",
+)
+@click.option(
+    "--aws-endpoint",
+    default=None,
+    metavar="URL",
+    callback=_aws_endpoint,
+    help="Also deploy the AWS scenario to this AWS sandbox (moto server) endpoint.",
+)
 @click.option("--force", is_flag=True, help="Wipe the org first if it already exists in the state.")
 @json_option
-def seed_command(state_dir: Path, org: str, repos: int, days: int, seed: int, end_date: datetime | None,
-                 aws_endpoint: str | None, force: bool, as_json: bool) -> None:
+def seed_command(
+    state_dir: Path,
+    org: str,
+    repos: int,
+    days: int,
+    seed: int,
+    end_date: datetime | None,
+    aws_endpoint: str | None,
+    force: bool,
+    as_json: bool,
+) -> None:
     """Generate a realistic demo org (repos, history, settings) and print what scans should find.
 
     Deterministic: the same --org/--repos/--days/--seed/--end-date give the same commit shas and
@@ -84,8 +120,9 @@ def seed_command(state_dir: Path, org: str, repos: int, days: int, seed: int, en
         _check_reachable(aws_endpoint)
     progress(f"seeding org {org!r} into {state_dir} ({repos} product repos, {days} days to {end})")
     try:
-        report = seed_org(state_dir, org=org, repos=repos, days=days, seed=seed, end_date=end,
-                          aws=aws_endpoint, force=force)
+        report = seed_org(
+            state_dir, org=org, repos=repos, days=days, seed=seed, end_date=end, aws=aws_endpoint, force=force
+        )
     except UsageError:
         raise
     except Exception as exc:  # git, OS and AWS (botocore) failures alike: runtime, exit 3

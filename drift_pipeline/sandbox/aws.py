@@ -88,7 +88,7 @@ class AwsSandbox:
             )
         from moto.server import ThreadedMotoServer  # heavy import: only when started
 
-        if self.port:   # moto binds in its thread, and a taken port would leave start() waiting forever
+        if self.port:  # moto binds in its thread, and a taken port would leave start() waiting forever
             with socket.socket(socket.AF_INET6 if ":" in self.host else socket.AF_INET) as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 probe.bind((self.host, self.port))
@@ -235,7 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--account takes ENV=ACCOUNT_ID")
     try:
         serve(host=args.host, port=args.port, accounts=accounts, ready_file=args.ready_file)
-    except (OSError, RuntimeError) as exc:   # port taken, address not ours, MOTO_ACCOUNT_ID set
+    except (OSError, RuntimeError) as exc:  # port taken, address not ours, MOTO_ACCOUNT_ID set
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())
         print(f"{parser.prog}: cannot serve on {args.host}:{args.port}: {redact(detail)}", file=sys.stderr)
         return 3

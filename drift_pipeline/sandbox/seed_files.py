@@ -78,13 +78,13 @@ def dump_json(doc: Any) -> str:
 
 def repo_metadata(tier: str | None, status: str | None, team: str | None) -> str:
     """``repo-metadata.yaml``; a key whose value is None is left out."""
-    return "".join(f"{key}: {value}\n" for key, value in (("tier", tier), ("status", status), ("team", team))
-                   if value is not None)
+    return "".join(
+        f"{key}: {value}\n" for key, value in (("tier", tier), ("status", status), ("team", team)) if value is not None
+    )
 
 
 def codeowners(org: str, team: str, *, extra: Sequence[tuple[str, str]] = ()) -> str:
-    lines = ["# Code owners: the owning team reviews everything by default.",
-             f"*       @{org}/{team}"]
+    lines = ["# Code owners: the owning team reviews everything by default.", f"*       @{org}/{team}"]
     lines += [f"{pattern}  {owner}".rstrip() for pattern, owner in extra]
     return "\n".join(lines) + "\n"
 
@@ -96,10 +96,8 @@ def gitignore(language: str) -> str:
 
 
 def readme(name: str, description: str, language: str, team: str) -> str:
-    run = ("pnpm install\npnpm test\npnpm build" if language == "typescript"
-           else "uv sync\nuv run pytest")
-    return (f"# {name}\n\n{description}\n\nOwned by the **{team}** team.\n\n"
-            f"## Development\n\n```sh\n{run}\n```\n")
+    run = "pnpm install\npnpm test\npnpm build" if language == "typescript" else "uv sync\nuv run pytest"
+    return f"# {name}\n\n{description}\n\nOwned by the **{team}** team.\n\n## Development\n\n```sh\n{run}\n```\n"
 
 
 # -- TypeScript ---------------------------------------------------------------------------------
@@ -126,39 +124,75 @@ TS_COMPILER_OPTIONS = {
 def tsconfig(*, frontend: bool = False, overrides: dict[str, Any] | None = None) -> str:
     options = dict(TS_COMPILER_OPTIONS)
     if frontend:
-        options.update({"module": "ESNext", "moduleResolution": "Bundler", "jsx": "react-jsx",
-                        "lib": ["ES2022", "DOM", "DOM.Iterable"]})
+        options.update(
+            {
+                "module": "ESNext",
+                "moduleResolution": "Bundler",
+                "jsx": "react-jsx",
+                "lib": ["ES2022", "DOM", "DOM.Iterable"],
+            }
+        )
     options.update(overrides or {})
     return dump_json({"compilerOptions": options, "include": ["src"]})
 
 
-def package_json(name: str, version: str, *, frontend: bool = False, workspaces: list[str] | None = None,
-                 deps: dict[str, str] | None = None) -> str:
+def package_json(
+    name: str,
+    version: str,
+    *,
+    frontend: bool = False,
+    workspaces: list[str] | None = None,
+    deps: dict[str, str] | None = None,
+) -> str:
     if workspaces is not None:
         doc: dict[str, Any] = {
-            "name": name, "private": True, "workspaces": workspaces,
+            "name": name,
+            "private": True,
+            "workspaces": workspaces,
             "scripts": {"build": "pnpm -r build", "lint": "pnpm -r lint", "test": "pnpm -r test"},
             "devDependencies": {"typescript": "^5.5.4", "eslint": "^9.9.0"},
             "packageManager": "pnpm@9.7.0",
         }
         return dump_json(doc)
     if frontend:
-        scripts = {"dev": "vite", "build": "tsc -b && vite build", "lint": "eslint .",
-                   "test": "vitest run"}
+        scripts = {"dev": "vite", "build": "tsc -b && vite build", "lint": "eslint .", "test": "vitest run"}
         dependencies = {"react": "^18.3.1", "react-dom": "^18.3.1", "@tanstack/react-query": "^5.51.1"}
-        dev = {"@types/react": "^18.3.3", "@vitejs/plugin-react": "^4.3.1", "eslint": "^9.9.0",
-               "typescript": "^5.5.4", "typescript-eslint": "^8.0.1", "vite": "^5.3.5",
-               "vitest": "^2.0.5"}
+        dev = {
+            "@types/react": "^18.3.3",
+            "@vitejs/plugin-react": "^4.3.1",
+            "eslint": "^9.9.0",
+            "typescript": "^5.5.4",
+            "typescript-eslint": "^8.0.1",
+            "vite": "^5.3.5",
+            "vitest": "^2.0.5",
+        }
     else:
-        scripts = {"build": "tsc -p tsconfig.json", "lint": "eslint .", "test": "vitest run",
-                   "start": "node dist/index.js"}
+        scripts = {
+            "build": "tsc -p tsconfig.json",
+            "lint": "eslint .",
+            "test": "vitest run",
+            "start": "node dist/index.js",
+        }
         dependencies = {"fastify": "^4.28.1", "zod": "^3.23.8", "pino": "^9.3.2"}
-        dev = {"@types/node": "^20.14.14", "eslint": "^9.9.0", "typescript": "^5.5.4",
-               "typescript-eslint": "^8.0.1", "vitest": "^2.0.5"}
+        dev = {
+            "@types/node": "^20.14.14",
+            "eslint": "^9.9.0",
+            "typescript": "^5.5.4",
+            "typescript-eslint": "^8.0.1",
+            "vitest": "^2.0.5",
+        }
     dependencies.update(deps or {})
-    return dump_json({"name": name, "version": version, "private": True, "type": "module",
-                      "scripts": scripts, "dependencies": dict(sorted(dependencies.items())),
-                      "devDependencies": dev})
+    return dump_json(
+        {
+            "name": name,
+            "version": version,
+            "private": True,
+            "type": "module",
+            "scripts": scripts,
+            "dependencies": dict(sorted(dependencies.items())),
+            "devDependencies": dev,
+        }
+    )
 
 
 def eslint_config(*, frontend: bool = False, extra_rules: Sequence[str] = ()) -> str:
@@ -193,12 +227,14 @@ def eslint_config(*, frontend: bool = False, extra_rules: Sequence[str] = ()) ->
 
 
 def vitest_config() -> str:
-    return ('import { defineConfig } from "vitest/config";\n\n'
-            "export default defineConfig({\n"
-            "  test: {\n"
-            '    coverage: { provider: "v8", reporter: ["text", "lcov"] },\n'
-            "  },\n"
-            "});\n")
+    return (
+        'import { defineConfig } from "vitest/config";\n\n'
+        "export default defineConfig({\n"
+        "  test: {\n"
+        '    coverage: { provider: "v8", reporter: ["text", "lcov"] },\n'
+        "  },\n"
+        "});\n"
+    )
 
 
 def ts_service_sources(domain: str, entity: str) -> dict[str, str]:
@@ -267,12 +303,14 @@ def tsx_frontend_sources(title: str) -> dict[str, str]:
 
 
 def ts_library_sources(name: str) -> dict[str, str]:
-    return {"src/index.ts": (
-        f"// {name}: shared helpers\n\n"
-        "export function assertNever(value: never): never {\n"
-        "  throw new Error(`unexpected value: ${String(value)}`);\n"
-        "}\n"
-    )}
+    return {
+        "src/index.ts": (
+            f"// {name}: shared helpers\n\n"
+            "export function assertNever(value: never): never {\n"
+            "  throw new Error(`unexpected value: ${String(value)}`);\n"
+            "}\n"
+        )
+    }
 
 
 # -- Python ---------------------------------------------------------------------------------------
@@ -299,14 +337,16 @@ def pyproject(name: str, version: str, description: str, deps: list[str]) -> str
     return "\n".join(lines) + "\n"
 
 
-def ruff_toml(*, line_length: int = 100, select: Sequence[str] = ("E", "F", "I", "UP", "B"),
-              ignore: Sequence[str] = ("E501",)) -> str:
-    return dump_toml({
-        "line-length": line_length,
-        "target-version": "py311",
-        "lint": {"select": list(select), "ignore": list(ignore),
-                 "per-file-ignores": {"tests/**": ["S101"]}},
-    })
+def ruff_toml(
+    *, line_length: int = 100, select: Sequence[str] = ("E", "F", "I", "UP", "B"), ignore: Sequence[str] = ("E501",)
+) -> str:
+    return dump_toml(
+        {
+            "line-length": line_length,
+            "target-version": "py311",
+            "lint": {"select": list(select), "ignore": list(ignore), "per-file-ignores": {"tests/**": ["S101"]}},
+        }
+    )
 
 
 def python_sources(package: str, entity: str) -> dict[str, str]:
@@ -339,26 +379,32 @@ def python_sources(package: str, entity: str) -> dict[str, str]:
 # -- CI -------------------------------------------------------------------------------------------
 
 
-def ci_workflow(language: str, branch: str = "main", *, python_version: str = "3.11",
-                test_continue_on_error: bool = False) -> str:
-    head = ("name: ci\n\non:\n  push:\n"
-            f"    branches: [{branch}]\n  pull_request:\n\npermissions:\n  contents: read\n\njobs:\n")
+def ci_workflow(
+    language: str, branch: str = "main", *, python_version: str = "3.11", test_continue_on_error: bool = False
+) -> str:
+    head = (
+        "name: ci\n\non:\n  push:\n"
+        f"    branches: [{branch}]\n  pull_request:\n\npermissions:\n  contents: read\n\njobs:\n"
+    )
     if language == "python":
-        setup = ("      - uses: actions/checkout@v4\n"
-                 "      - uses: astral-sh/setup-uv@v3\n"
-                 "        with:\n"
-                 f'          python-version: "{python_version}"\n'
-                 "      - run: uv sync --frozen\n")
-        jobs = {"lint": "uv run ruff check .", "test": "uv run pytest -q",
-                "build": "uv build"}
+        setup = (
+            "      - uses: actions/checkout@v4\n"
+            "      - uses: astral-sh/setup-uv@v3\n"
+            "        with:\n"
+            f'          python-version: "{python_version}"\n'
+            "      - run: uv sync --frozen\n"
+        )
+        jobs = {"lint": "uv run ruff check .", "test": "uv run pytest -q", "build": "uv build"}
     else:
-        setup = ("      - uses: actions/checkout@v4\n"
-                 "      - uses: pnpm/action-setup@v4\n"
-                 "      - uses: actions/setup-node@v4\n"
-                 "        with:\n"
-                 "          node-version: 20\n"
-                 "          cache: pnpm\n"
-                 "      - run: pnpm install --frozen-lockfile\n")
+        setup = (
+            "      - uses: actions/checkout@v4\n"
+            "      - uses: pnpm/action-setup@v4\n"
+            "      - uses: actions/setup-node@v4\n"
+            "        with:\n"
+            "          node-version: 20\n"
+            "          cache: pnpm\n"
+            "      - run: pnpm install --frozen-lockfile\n"
+        )
         jobs = {"lint": "pnpm lint", "test": "pnpm test -- --coverage", "build": "pnpm build"}
     out = head
     for job, run in jobs.items():
@@ -370,22 +416,26 @@ def ci_workflow(language: str, branch: str = "main", *, python_version: str = "3
 
 
 def drift_scan_workflow(org: str) -> str:
-    return ("name: drift-scan\n\non:\n  schedule:\n    - cron: \"0 2 * * *\"\n  workflow_dispatch:\n\n"
-            "jobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n"
-            "      - uses: actions/checkout@v4\n"
-            f"      - run: drift scan --org {org}\n"
-            "        env:\n          GITHUB_TOKEN: ${{ secrets.DRIFT_TOKEN }}\n")
+    return (
+        "name: drift-scan\n\non:\n  schedule:\n    - cron: \"0 2 * * *\"\n  workflow_dispatch:\n\n"
+        "jobs:\n  scan:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        f"      - run: drift scan --org {org}\n"
+        "        env:\n          GITHUB_TOKEN: ${{ secrets.DRIFT_TOKEN }}\n"
+    )
 
 
 def drift_config(teams: list[str]) -> str:
-    lines = ["# Organisation-wide drift settings (read by the daily drift scan).",
-             "schema:",
-             "  tiers: [production, internal, prototype]",
-             f"  teams: [{', '.join(teams)}]",
-             "exclude:",
-             '  - "legacy-*"',
-             '  - "standards-community"',
-             f'  - "{CONFIG_REPO}"']
+    lines = [
+        "# Organisation-wide drift settings (read by the daily drift scan).",
+        "schema:",
+        "  tiers: [production, internal, prototype]",
+        f"  teams: [{', '.join(teams)}]",
+        "exclude:",
+        '  - "legacy-*"',
+        '  - "standards-community"',
+        f'  - "{CONFIG_REPO}"',
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -403,33 +453,54 @@ def registry_readme(org: str) -> str:
 
 
 def env_file(service: str) -> str:
-    return (f"# local settings for {service}\n"
-            "DATABASE_URL=postgres://app:app@localhost:5432/app\n"
-            "STRIPE_API_KEY=sk_test_placeholder_not_a_real_key\n"
-            "LOG_LEVEL=debug\n")
+    return (
+        f"# local settings for {service}\n"
+        "DATABASE_URL=postgres://app:app@localhost:5432/app\n"
+        "STRIPE_API_KEY=sk_test_placeholder_not_a_real_key\n"
+        "LOG_LEVEL=debug\n"
+    )
 
 
 # -- background edits ------------------------------------------------------------------------------
 
 TS_SNIPPETS = [
-    ("formatAmount", "export function formatAmount(cents: number, currency = \"GBP\"): string {\n"
-     "  return new Intl.NumberFormat(\"en-GB\", { style: \"currency\", currency }).format(cents / 100);\n}\n"),
-    ("isExpired", "export function isExpired(expiresAt: string, now: Date = new Date()): boolean {\n"
-     "  return new Date(expiresAt).getTime() <= now.getTime();\n}\n"),
-    ("chunk", "export function chunk<T>(items: readonly T[], size: number): T[][] {\n"
-     "  const out: T[][] = [];\n  for (let i = 0; i < items.length; i += size) {\n"
-     "    out.push(items.slice(i, i + size));\n  }\n  return out;\n}\n"),
-    ("retryDelayMs", "export function retryDelayMs(attempt: number): number {\n"
-     "  return Math.min(30_000, 250 * 2 ** attempt);\n}\n"),
+    (
+        "formatAmount",
+        "export function formatAmount(cents: number, currency = \"GBP\"): string {\n"
+        "  return new Intl.NumberFormat(\"en-GB\", { style: \"currency\", currency }).format(cents / 100);\n}\n",
+    ),
+    (
+        "isExpired",
+        "export function isExpired(expiresAt: string, now: Date = new Date()): boolean {\n"
+        "  return new Date(expiresAt).getTime() <= now.getTime();\n}\n",
+    ),
+    (
+        "chunk",
+        "export function chunk<T>(items: readonly T[], size: number): T[][] {\n"
+        "  const out: T[][] = [];\n  for (let i = 0; i < items.length; i += size) {\n"
+        "    out.push(items.slice(i, i + size));\n  }\n  return out;\n}\n",
+    ),
+    (
+        "retryDelayMs",
+        "export function retryDelayMs(attempt: number): number {\n  return Math.min(30_000, 250 * 2 ** attempt);\n}\n",
+    ),
 ]
 
 PY_SNIPPETS = [
-    ("format_amount", "def format_amount(cents: int, currency: str = \"GBP\") -> str:\n"
-     "    return f\"{cents / 100:.2f} {currency}\"\n"),
-    ("is_expired", "def is_expired(expires_at: datetime, now: datetime | None = None) -> bool:\n"
-     "    return expires_at <= (now or datetime.now(timezone.utc))\n"),
-    ("chunked", "def chunked(items: list, size: int) -> list[list]:\n"
-     "    return [items[i:i + size] for i in range(0, len(items), size)]\n"),
-    ("retry_delay", "def retry_delay(attempt: int) -> float:\n"
-     "    return min(30.0, 0.25 * 2 ** attempt)\n"),
+    (
+        "format_amount",
+        "def format_amount(cents: int, currency: str = \"GBP\") -> str:\n"
+        "    return f\"{cents / 100:.2f} {currency}\"\n",
+    ),
+    (
+        "is_expired",
+        "def is_expired(expires_at: datetime, now: datetime | None = None) -> bool:\n"
+        "    return expires_at <= (now or datetime.now(timezone.utc))\n",
+    ),
+    (
+        "chunked",
+        "def chunked(items: list, size: int) -> list[list]:\n"
+        "    return [items[i:i + size] for i in range(0, len(items), size)]\n",
+    ),
+    ("retry_delay", "def retry_delay(attempt: int) -> float:\n    return min(30.0, 0.25 * 2 ** attempt)\n"),
 ]

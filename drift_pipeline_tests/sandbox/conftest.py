@@ -28,8 +28,7 @@ def branch_from(repo: Path, new: str, start: str) -> None:
 
 def github_client(url: str, token: str = DEFAULT_TOKEN, **kw: Any) -> Github:
     kw.setdefault("per_page", 100)
-    return Github(base_url=url, auth=Auth.Token(token), seconds_between_requests=0,
-                  seconds_between_writes=0, **kw)
+    return Github(base_url=url, auth=Auth.Token(token), seconds_between_requests=0, seconds_between_writes=0, **kw)
 
 
 StartSandbox = Callable[..., tuple[GitHubSandbox, SandboxState]]

@@ -205,9 +205,9 @@ def test_missing_resource_is_in_template_and_stack_but_gone(sandbox, scenario):
     cf = session.client("cloudformation")
     template = cf.get_template(StackName=missing.stack_name)["TemplateBody"]
     assert template["Resources"][missing.logical_id]["Type"] == missing.resource_type
-    listed = cf.describe_stack_resource(
-        StackName=missing.stack_name, LogicalResourceId=missing.logical_id
-    )["StackResourceDetail"]
+    listed = cf.describe_stack_resource(StackName=missing.stack_name, LogicalResourceId=missing.logical_id)[
+        "StackResourceDetail"
+    ]
     assert listed["ResourceStatus"] == "CREATE_COMPLETE"
     with pytest.raises(ClientError):
         _look_up(session, missing.resource_type, missing.resource_id)
@@ -232,9 +232,7 @@ def _look_up(session, resource_type: str, name: str) -> None:
 def test_security_group_has_an_ingress_rule_its_template_does_not_declare(sandbox, scenario):
     (changed,) = scenario.of_kind("ingress_changed")
     session = sandbox.session(changed.env)
-    group = session.client("ec2").describe_security_groups(GroupIds=[changed.resource_id])[
-        "SecurityGroups"
-    ][0]
+    group = session.client("ec2").describe_security_groups(GroupIds=[changed.resource_id])["SecurityGroups"][0]
     actual = {
         (p["IpProtocol"], p["FromPort"], p["ToPort"], r["CidrIp"])
         for p in group["IpPermissions"]
@@ -243,9 +241,7 @@ def test_security_group_has_an_ingress_rule_its_template_does_not_declare(sandbo
     template = session.client("cloudformation").get_template(StackName=changed.stack_name)
     declared = {
         (r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"])
-        for r in template["TemplateBody"]["Resources"][changed.logical_id]["Properties"][
-            "SecurityGroupIngress"
-        ]
+        for r in template["TemplateBody"]["Resources"][changed.logical_id]["Properties"]["SecurityGroupIngress"]
     }
     assert actual - declared == {("tcp", 22, 22, "0.0.0.0/0")}
     assert declared <= actual
@@ -254,9 +250,7 @@ def test_security_group_has_an_ingress_rule_its_template_does_not_declare(sandbo
 
 def test_deprecated_repo_stays_deployed_and_is_reported_per_env(sandbox, scenario):
     remaining = scenario.of_kind("deprecated_remaining")
-    assert {(d.repo, d.env) for d in remaining} == {
-        ("acme/billing", env) for env in ("dev", "staging", "prod")
-    }
+    assert {(d.repo, d.env) for d in remaining} == {("acme/billing", env) for env in ("dev", "staging", "prod")}
     assert all(d.rule == "deprecated_resources_remaining" for d in remaining)
     assert "billing-api-prod" in _stack_names(sandbox.session("prod"))
 
@@ -289,10 +283,7 @@ def test_deploy_with_fewer_than_three_active_repos_raises_value_error(scratch):
 
 def test_deploy_without_a_security_group_to_open_raises_value_error(scratch):
     no_sg = {"Resources": {"Queue": {"Type": "AWS::SQS::Queue"}}}
-    repos = [
-        InfraRepo(full_name=f"acme/r{i}", stacks={f"r{i}-api": no_sg}, commit_sha="f" * 40)
-        for i in range(3)
-    ]
+    repos = [InfraRepo(full_name=f"acme/r{i}", stacks={f"r{i}-api": no_sg}, commit_sha="f" * 40) for i in range(3)]
     with pytest.raises(ValueError, match="AWS::EC2::SecurityGroup"):
         deploy_org_infra(scratch, repos)
 

@@ -32,9 +32,7 @@ def aws(sandbox):
 
 
 def _dummy_base() -> boto3.Session:
-    return boto3.Session(
-        aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name="eu-west-2"
-    )
+    return boto3.Session(aws_access_key_id="sandbox", aws_secret_access_key="sandbox", region_name="eu-west-2")
 
 
 def test_session_for_each_env_lands_in_that_envs_account(aws):
@@ -46,9 +44,7 @@ def test_session_for_each_env_lands_in_that_envs_account(aws):
 
 def test_accounts_keep_state_apart_when_dev_creates_a_bucket_and_a_queue(aws):
     dev = aws.session("dev")
-    dev.client("s3").create_bucket(
-        Bucket="only-in-dev", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"}
-    )
+    dev.client("s3").create_bucket(Bucket="only-in-dev", CreateBucketConfiguration={"LocationConstraint": "eu-west-2"})
     dev.client("sqs").create_queue(QueueName="only-in-dev")
 
     assert [b["Name"] for b in dev.client("s3").list_buckets()["Buckets"]] == ["only-in-dev"]
@@ -135,9 +131,7 @@ def test_module_entry_point_serves_until_sigterm(tmp_path):
         first = proc.stdout.readline().strip()
         assert first.startswith("AWS sandbox: http://127.0.0.1:")
         url = first.split(": ", 1)[1]
-        session = account_session(
-            "111111111111", endpoint_url=url, base_session=_dummy_base(), client_config=FAST
-        )
+        session = account_session("111111111111", endpoint_url=url, base_session=_dummy_base(), client_config=FAST)
         assert session.client("sts").get_caller_identity()["Account"] == "111111111111"
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0

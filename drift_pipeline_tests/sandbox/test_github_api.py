@@ -16,8 +16,11 @@ from drift_pipeline_tests.sandbox.conftest import DEV, branch_from, day, github_
 PROTECTION = {
     "required_status_checks": {"strict": True, "contexts": ["ci/test", "ci/lint"]},
     "enforce_admins": True,
-    "required_pull_request_reviews": {"dismiss_stale_reviews": True, "require_code_owner_reviews": True,
-                                      "required_approving_review_count": 2},
+    "required_pull_request_reviews": {
+        "dismiss_stale_reviews": True,
+        "require_code_owner_reviews": True,
+        "required_approving_review_count": 2,
+    },
     "restrictions": None,
     "required_linear_history": True,
     "allow_force_pushes": False,
@@ -37,35 +40,84 @@ def world(start_github):
         st.add_user("dev1")
         st.add_token("reader-token", login="reader", admin=False)
         repo = st.create_repo("acme", "svc", created_at=datetime(2024, 1, 1))
-        shas["c1"] = commit_files(repo, "main", {
-            "README.md": "# svc\n", "src/app.py": "print('v1')\n", ".github/CODEOWNERS": CODEOWNERS,
-            "docs/guide.md": "guide\n", "check.toml": "[standards]\ntier = 'production'\n",
-        }, "initial", DEV, day(1))
-        shas["c2"] = commit_files(repo, "main", {
-            "README.md": "# svc\n\nA service.\n", "src/util.py": "X = 1\n",
-        }, "add util", DEV, day(2))
+        shas["c1"] = commit_files(
+            repo,
+            "main",
+            {
+                "README.md": "# svc\n",
+                "src/app.py": "print('v1')\n",
+                ".github/CODEOWNERS": CODEOWNERS,
+                "docs/guide.md": "guide\n",
+                "check.toml": "[standards]\ntier = 'production'\n",
+            },
+            "initial",
+            DEV,
+            day(1),
+        )
+        shas["c2"] = commit_files(
+            repo,
+            "main",
+            {
+                "README.md": "# svc\n\nA service.\n",
+                "src/util.py": "X = 1\n",
+            },
+            "add util",
+            DEV,
+            day(2),
+        )
         shas["c3"] = commit_files(repo, "main", {"src/app.py": "print('v2')\n"}, "app v2", DEV, day(4))
         branch_from(repo, "feature/x", shas["c2"])
         shas["f1"] = commit_files(repo, "feature/x", {"src/feature.py": "F = True\n"}, "feature", DEV, day(3))
         branch_from(repo, "release/1.0", shas["c2"])
         st.set_branch_protection("acme", "svc", "main", PROTECTION)
-        st.add_ruleset("acme", "svc", {
-            "name": "releases", "target": "branch", "enforcement": "active",
-            "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
-            "rules": [{"type": "non_fast_forward"}, {"type": "deletion"}], "bypass_actors": []})
-        st.add_ruleset("acme", "svc", {
-            "name": "trial", "target": "branch", "enforcement": "evaluate",
-            "conditions": {"ref_name": {"include": ["~ALL"], "exclude": []}},
-            "rules": [{"type": "required_signatures"}]})
-        st.add_org_ruleset("acme", {
-            "name": "org-default", "target": "branch", "enforcement": "active",
-            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []},
-                           "repository_name": {"include": ["svc*"], "exclude": ["svc-legacy"]}},
-            "rules": [{"type": "pull_request", "parameters": {"required_approving_review_count": 1,
-                                                              "require_code_owner_review": True}},
-                      {"type": "required_status_checks", "parameters": {
-                          "strict_required_status_checks_policy": True,
-                          "required_status_checks": [{"context": "ci/test"}]}}]})
+        st.add_ruleset(
+            "acme",
+            "svc",
+            {
+                "name": "releases",
+                "target": "branch",
+                "enforcement": "active",
+                "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
+                "rules": [{"type": "non_fast_forward"}, {"type": "deletion"}],
+                "bypass_actors": [],
+            },
+        )
+        st.add_ruleset(
+            "acme",
+            "svc",
+            {
+                "name": "trial",
+                "target": "branch",
+                "enforcement": "evaluate",
+                "conditions": {"ref_name": {"include": ["~ALL"], "exclude": []}},
+                "rules": [{"type": "required_signatures"}],
+            },
+        )
+        st.add_org_ruleset(
+            "acme",
+            {
+                "name": "org-default",
+                "target": "branch",
+                "enforcement": "active",
+                "conditions": {
+                    "ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []},
+                    "repository_name": {"include": ["svc*"], "exclude": ["svc-legacy"]},
+                },
+                "rules": [
+                    {
+                        "type": "pull_request",
+                        "parameters": {"required_approving_review_count": 1, "require_code_owner_review": True},
+                    },
+                    {
+                        "type": "required_status_checks",
+                        "parameters": {
+                            "strict_required_status_checks_policy": True,
+                            "required_status_checks": [{"context": "ci/test"}],
+                        },
+                    },
+                ],
+            },
+        )
         legacy = st.create_repo("acme", "svc-legacy", archived=True, created_at=datetime(2023, 1, 1))
         commit_files(legacy, "main", {"README.md": "old\n"}, "old", DEV, day(1))
         st.create_repo("acme", "empty")
@@ -169,7 +221,7 @@ def test_contents_at_older_commit_match_git_show(world, g):
     listing = repo.get_contents("src", ref="main")
     assert sorted(c.path for c in listing) == ["src/app.py", "src/util.py"]
     lazy = next(c for c in listing if c.path == "src/app.py")
-    assert lazy.decoded_content == b"print('v2')\n"        # completed through the entry's url
+    assert lazy.decoded_content == b"print('v2')\n"  # completed through the entry's url
     assert {c.path for c in repo.get_contents("")} >= {"README.md", "src", ".github"}
     with pytest.raises(UnknownObjectException):
         repo.get_contents("missing.txt")
@@ -186,8 +238,11 @@ def test_branch_protection_when_protected_then_pygithub_parses_fields(world, g):
     assert prot.required_status_checks.contexts == ["ci/test", "ci/lint"]
     assert prot.enforce_admins is True
     reviews = prot.required_pull_request_reviews
-    assert (reviews.required_approving_review_count, reviews.require_code_owner_reviews,
-            reviews.dismiss_stale_reviews) == (2, True, True)
+    assert (
+        reviews.required_approving_review_count,
+        reviews.require_code_owner_reviews,
+        reviews.dismiss_stale_reviews,
+    ) == (2, True, True)
     assert prot.required_linear_history is True and prot.allow_force_pushes is False
     assert prot.required_conversation_resolution is True
     assert branch.get_required_status_checks().contexts == ["ci/test", "ci/lint"]
@@ -232,10 +287,12 @@ def test_rulesets_when_includes_parents_then_matching_org_rulesets_listed(world)
 
 def test_branch_rules_when_read_then_flattened_active_rules_for_that_branch(world):
     gh, _, _ = world
-    h = {"Authorization": "token reader-token"}          # metadata read is enough for rules
+    h = {"Authorization": "token reader-token"}  # metadata read is enough for rules
     main = requests.get(f"{gh.url}/repos/acme/svc/rules/branches/main", headers=h).json()
     assert [(r["type"], r["ruleset_source_type"], r["ruleset_source"]) for r in main] == [
-        ("pull_request", "Organization", "acme"), ("required_status_checks", "Organization", "acme")]
+        ("pull_request", "Organization", "acme"),
+        ("required_status_checks", "Organization", "acme"),
+    ]
     assert main[0]["parameters"]["required_approving_review_count"] == 1
     release = requests.get(f"{gh.url}/repos/acme/svc/rules/branches/release/1.0", headers=h).json()
     assert [r["type"] for r in release] == ["non_fast_forward", "deletion"]
@@ -247,8 +304,7 @@ def test_codeowners_errors_when_present_then_flags_lines_and_404_when_absent(wor
     gh, _, _ = world
     h = {"Authorization": "token sandbox-token"}
     errors = requests.get(f"{gh.url}/repos/acme/svc/codeowners/errors", headers=h).json()["errors"]
-    assert [(e["line"], e["column"], e["kind"]) for e in errors] == [(3, 1, "Missing owner"),
-                                                                     (4, 6, "Invalid owner")]
+    assert [(e["line"], e["column"], e["kind"]) for e in errors] == [(3, 1, "Missing owner"), (4, 6, "Invalid owner")]
     assert all(e["path"] == ".github/CODEOWNERS" for e in errors)
     assert errors[1]["source"] == "src/ platform-team"
     missing = requests.get(f"{gh.url}/repos/acme/svc-legacy/codeowners/errors", headers=h)

@@ -19,7 +19,9 @@ def test_serve_when_started_then_answers_and_stops_on_sigterm(tmp_path):
     state.save()
     proc = subprocess.Popen(
         [sys.executable, "-m", "drift_pipeline.cli", "sandbox", "serve", "--state", str(tmp_path), "--port", "0"],
-        stderr=subprocess.PIPE, text=True)
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         first = proc.stderr.readline()
         hint = proc.stderr.readline()

@@ -11,12 +11,29 @@ from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline_tests.sandbox.conftest import day, github_client
 
-TOM = Author("Tom Becker", "Tom.Becker@acme.example")          # registered as tom.becker@acme.example
-STRANGER = Author("Sam Stranger", "sam@elsewhere.example")    # nobody's email
+TOM = Author("Tom Becker", "Tom.Becker@acme.example")  # registered as tom.becker@acme.example
+STRANGER = Author("Sam Stranger", "sam@elsewhere.example")  # nobody's email
 NOREPLY = Author("Mei Chen", "meichen@users.noreply.github.com")
-SIMPLE_USER_KEYS = {"login", "id", "node_id", "avatar_url", "gravatar_id", "url", "html_url", "followers_url",
-                    "following_url", "gists_url", "starred_url", "subscriptions_url", "organizations_url",
-                    "repos_url", "events_url", "received_events_url", "type", "site_admin"}
+SIMPLE_USER_KEYS = {
+    "login",
+    "id",
+    "node_id",
+    "avatar_url",
+    "gravatar_id",
+    "url",
+    "html_url",
+    "followers_url",
+    "following_url",
+    "gists_url",
+    "starred_url",
+    "subscriptions_url",
+    "organizations_url",
+    "repos_url",
+    "events_url",
+    "received_events_url",
+    "type",
+    "site_admin",
+}
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +44,7 @@ def world(start_github):
         st.add_org("acme")
         st.add_user("tbecker", name="Tom Becker", emails=["tom.becker@acme.example"])
         st.add_user("meichen")
-        st.add_user("sam")     # a login equal to the stranger's local part: still not his email
+        st.add_user("sam")  # a login equal to the stranger's local part: still not his email
         repo = st.create_repo("acme", "svc", created_at=datetime(2024, 1, 1))
         shas["tom"] = commit_files(repo, "main", {"a.txt": "1\n"}, "by tom", TOM, day(1))
         shas["stranger"] = commit_files(repo, "main", {"a.txt": "2\n"}, "by a stranger", STRANGER, day(2))
@@ -64,8 +81,9 @@ def test_get_commit_compare_and_branch_render_the_same_users(world, repo) -> Non
 
 def test_commit_user_has_githubs_simple_user_shape(world) -> None:
     gh, state, shas = world
-    body = requests.get(f"{gh.url}/repos/acme/svc/commits/{shas['tom']}",
-                        headers={"Authorization": "token sandbox-token"}, timeout=5).json()
+    body = requests.get(
+        f"{gh.url}/repos/acme/svc/commits/{shas['tom']}", headers={"Authorization": "token sandbox-token"}, timeout=5
+    ).json()
     author = body["author"]
     assert set(author) >= SIMPLE_USER_KEYS
     assert author["login"] == "tbecker" and author["type"] == "User" and author["site_admin"] is False
@@ -80,15 +98,18 @@ def test_author_filter_takes_a_login_or_an_email(world, repo) -> None:
     assert list(repo.get_commits(author="sam")) == []
 
 
-@pytest.mark.parametrize(("email", "login"), [
-    ("tom.becker@acme.example", "tbecker"),
-    ("TOM.BECKER@ACME.EXAMPLE", "tbecker"),
-    ("meichen@users.noreply.github.com", "meichen"),
-    ("tbecker@acme.example", None),                    # the login is not an email
-    ("1+meichen@users.noreply.github.com", None),      # a no-reply id that is not the user's
-    ("nobody@users.noreply.github.com", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    ("email", "login"),
+    [
+        ("tom.becker@acme.example", "tbecker"),
+        ("TOM.BECKER@ACME.EXAMPLE", "tbecker"),
+        ("meichen@users.noreply.github.com", "meichen"),
+        ("tbecker@acme.example", None),  # the login is not an email
+        ("1+meichen@users.noreply.github.com", None),  # a no-reply id that is not the user's
+        ("nobody@users.noreply.github.com", None),
+        ("", None),
+    ],
+)
 def test_user_for_email(world, email: str, login: str | None) -> None:
     assert world[1].user_for_email(email) == login
 

@@ -83,7 +83,7 @@ def test_pygithub_update_when_unchanged_then_false_and_after_a_commit_true(world
     commit_files(state.repo_git_dir("acme", "svc"), "main", {"new.txt": "x\n"}, "more", DEV, day(9))
     assert repo.update() is True
     assert repo.pushed_at.day == 9
-    assert g.get_rate_limit().resources.core.used == 2   # get_repo + changed update; the 304 was free
+    assert g.get_rate_limit().resources.core.used == 2  # get_repo + changed update; the 304 was free
 
 
 def test_auth_when_no_token_then_401_and_unknown_token_bad_credentials(world):
@@ -92,7 +92,9 @@ def test_auth_when_no_token_then_401_and_unknown_token_bad_credentials(world):
     assert none.status_code == 401 and none.json()["message"] == "Requires authentication"
     bad = requests.get(f"{gh.url}/repos/acme/svc", headers={"Authorization": "Bearer nope"})
     assert bad.status_code == 401 and bad.json()["message"] == "Bad credentials"
-    assert requests.get(f"{gh.url}/user", headers={"Authorization": "Bearer sandbox-token"}).json()["login"] == "drift-bot"
+    assert (
+        requests.get(f"{gh.url}/user", headers={"Authorization": "Bearer sandbox-token"}).json()["login"] == "drift-bot"
+    )
 
 
 def test_error_bodies_when_not_found_then_github_shape(world):
@@ -179,15 +181,21 @@ def test_latency_fault_slows_every_request(world):
 
 def test_counters_when_requests_then_counted_by_route_template_and_admin_not_counted(world):
     gh, _ = world
-    for path in ("/repos/acme/svc", "/repos/acme/svc", "/repos/acme/svc/git/trees/main",
-                 "/repos/acme/svc/contents/README.md"):
+    for path in (
+        "/repos/acme/svc",
+        "/repos/acme/svc",
+        "/repos/acme/svc/git/trees/main",
+        "/repos/acme/svc/contents/README.md",
+    ):
         requests.get(gh.url + path, headers=AUTH)
     requests.get(f"{gh.url}/_sandbox/endpoints")
     counts = requests.get(f"{gh.url}/_sandbox/requests").json()
     assert counts["total"] == 4
-    assert counts["by_route"] == {"GET /repos/{owner}/{repo}": 2,
-                                  "GET /repos/{owner}/{repo}/git/trees/{sha}": 1,
-                                  "GET /repos/{owner}/{repo}/contents/{path}": 1}
+    assert counts["by_route"] == {
+        "GET /repos/{owner}/{repo}": 2,
+        "GET /repos/{owner}/{repo}/git/trees/{sha}": 1,
+        "GET /repos/{owner}/{repo}/contents/{path}": 1,
+    }
     assert requests.post(f"{gh.url}/_sandbox/requests/reset").json()["total"] == 0
 
 

@@ -36,8 +36,11 @@ def test_create_issue_when_labels_absent_then_labels_created_and_201(world, g):
     assert issue.user.login == "drift-bot" and issue.html_url.startswith(gh.url)
     assert {lab.name for lab in repo.get_labels()} == {"drift", "process"}
     assert repo.get_label("drift").color == "ededed"
-    r = requests.post(f"{gh.url}/repos/acme/svc/issues", json={"title": "second", "labels": ["drift"]},
-                      headers={"Authorization": "token sandbox-token"})
+    r = requests.post(
+        f"{gh.url}/repos/acme/svc/issues",
+        json={"title": "second", "labels": ["drift"]},
+        headers={"Authorization": "token sandbox-token"},
+    )
     assert r.status_code == 201 and r.json()["number"] == 2
 
 

@@ -21,8 +21,12 @@ from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline_tests.sandbox.conftest import DEV, branch_from, day
 
 AUTH = {"Authorization": "token sandbox-token"}
-PROTECTION = {"required_status_checks": {"strict": False, "contexts": ["ci/test"]}, "enforce_admins": False,
-              "required_pull_request_reviews": None, "restrictions": None}
+PROTECTION = {
+    "required_status_checks": {"strict": False, "contexts": ["ci/test"]},
+    "enforce_admins": False,
+    "required_pull_request_reviews": None,
+    "restrictions": None,
+}
 
 
 def test_protection_of_a_branch_with_a_slash_is_routed_to_protection_not_to_the_branch() -> None:

@@ -34,14 +34,17 @@ def test_seed_with_unreachable_aws_endpoint_exits_3_with_one_redacted_line(tmp_p
     assert not (tmp_path / "repos").exists()
 
 
-@pytest.mark.parametrize("flags", [
-    ["--aws-endpoint", "file:///etc/passwd"],
-    ["--aws-endpoint", f"http://x:{TOKEN}@127.0.0.1:99999"],
-    ["--aws-endpoint", "127.0.0.1:4566"],
-    ["--org", "../../etc"],
-    ["--repos", "3"],
-    ["--days", "0"],
-])
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--aws-endpoint", "file:///etc/passwd"],
+        ["--aws-endpoint", f"http://x:{TOKEN}@127.0.0.1:99999"],
+        ["--aws-endpoint", "127.0.0.1:4566"],
+        ["--org", "../../etc"],
+        ["--repos", "3"],
+        ["--days", "0"],
+    ],
+)
 def test_seed_with_hostile_flag_exits_2_and_writes_nothing(tmp_path: Path, capsys, flags: list[str]) -> None:
     code = main(["sandbox", "seed", "--state", str(tmp_path / "state"), *flags])
     err = capsys.readouterr().err
@@ -70,7 +73,12 @@ def test_aws_sandbox_on_a_taken_port_exits_3_at_once_instead_of_waiting_forever(
         taken.bind(("127.0.0.1", 0))
         taken.listen(1)
         port = taken.getsockname()[1]
-        proc = subprocess.run([sys.executable, "-m", "drift_pipeline.sandbox.aws", "--port", str(port)],
-                              check=False, capture_output=True, text=True, timeout=60)
+        proc = subprocess.run(
+            [sys.executable, "-m", "drift_pipeline.sandbox.aws", "--port", str(port)],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert proc.returncode == ExitCode.RUNTIME
     assert f"cannot serve on 127.0.0.1:{port}" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

@@ -50,8 +50,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> SeedReport:
 # -- determinism -----------------------------------------------------------------------------------
 
 
-def test_seed_twice_with_same_arguments_gives_identical_heads_and_settings(
-        seeded: SeedReport, tmp_path: Path) -> None:
+def test_seed_twice_with_same_arguments_gives_identical_heads_and_settings(seeded: SeedReport, tmp_path: Path) -> None:
     again = seed_org(tmp_path, **ARGS)
     first_dir = Path(seeded.state_dir)
     names = all_repo_names(first_dir, "acme")
@@ -88,8 +87,8 @@ def test_every_scripted_event_commit_is_on_its_day_and_touches_its_paths(seeded:
 def test_scripted_events_fall_on_days_three_to_six(seeded: SeedReport) -> None:
     day = {n: seeded.start_date + timedelta(days=n - 1) for n in range(1, 8)}
     found = {(e.kind, e.repo): e.day for e in seeded.events}
-    assert found[("dependency_changed", "web-storefront")] == day[3]       # eslint.config.js
-    assert found[("dependency_changed", "orders-api")] == day[3]           # tsconfig.json
+    assert found[("dependency_changed", "web-storefront")] == day[3]  # eslint.config.js
+    assert found[("dependency_changed", "orders-api")] == day[3]  # tsconfig.json
     assert found[("check_toml_changed", "payments-service")] == day[4]
     assert found[("workflow_changed", "inventory-service")] == day[4]
     assert found[("dependency_changed", "notifications-worker")] == day[4]
@@ -105,8 +104,9 @@ def test_scripted_events_fall_on_days_three_to_six(seeded: SeedReport) -> None:
 def test_every_repo_starts_before_the_window(seeded: SeedReport) -> None:
     state_dir = Path(seeded.state_dir)
     for name in all_repo_names(state_dir, "acme"):
-        first = git_text(state_dir / "repos" / "acme" / f"{name}.git", "log", "--reverse",
-                         "--format=%cI", "HEAD").split()[0]
+        first = git_text(
+            state_dir / "repos" / "acme" / f"{name}.git", "log", "--reverse", "--format=%cI", "HEAD"
+        ).split()[0]
         assert date.fromisoformat(first[:10]) < seeded.start_date, name
 
 
@@ -163,7 +163,7 @@ def test_out_of_scope_repos_are_present(seeded: SeedReport) -> None:
     assert {"shared-scripts", "ops-runbooks", "checkout-v1", "legacy-monolith"} <= set(out)
     assert state["repos"]["acme/checkout-v1"]["archived"] is True
     assert "exclude" in git_text(git_dir(seeded, "drift-config"), "show", "HEAD:drift.config.yaml")
-    assert sum(r.in_scope for r in seeded.repos) == 7   # 8 product repos, one lost its check.toml
+    assert sum(r.in_scope for r in seeded.repos) == 7  # 8 product repos, one lost its check.toml
     tiers = {r.tier for r in seeded.repos if r.in_scope}
     statuses = {r.status for r in seeded.repos if r.in_scope}
     assert tiers == {"production", "internal", "prototype"}
@@ -239,8 +239,9 @@ def test_existing_org_is_refused_unless_forced(tmp_path: Path) -> None:
 
 def test_extra_repos_are_added_as_quiet_variations(tmp_path: Path) -> None:
     report = seed_org(tmp_path, org="big", repos=12, days=7, end_date=END)
-    product = [r for r in report.repos if r.name not in {"shared-scripts", "ops-runbooks", "checkout-v1",
-                                                           "legacy-monolith"}]
+    product = [
+        r for r in report.repos if r.name not in {"shared-scripts", "ops-runbooks", "checkout-v1", "legacy-monolith"}
+    ]
     assert len(product) == 12
     assert {e.repo for e in report.events} <= {r.name for r in product[:8]}
     assert any(r.config_file == "standards.toml" for r in product[8:])
@@ -250,8 +251,20 @@ def test_extra_repos_are_added_as_quiet_variations(tmp_path: Path) -> None:
 
 
 def test_cli_seed_writes_the_state_and_prints_the_report(tmp_path: Path, capsys) -> None:
-    args = ["sandbox", "seed", "--state", str(tmp_path), "--org", "demo", "--repos", "8", "--days", "7",
-            "--end-date", END.isoformat()]
+    args = [
+        "sandbox",
+        "seed",
+        "--state",
+        str(tmp_path),
+        "--org",
+        "demo",
+        "--repos",
+        "8",
+        "--days",
+        "7",
+        "--end-date",
+        END.isoformat(),
+    ]
     assert main(args) == 0
     out = capsys.readouterr().out
     assert (tmp_path / "state.json").exists()
@@ -279,8 +292,13 @@ def test_seeded_org_reads_back_through_the_github_sandbox_with_pygithub(seeded: 
 
     gh = GitHubSandbox(seeded.state_dir).start()
     try:
-        client = Github(base_url=gh.url, auth=Auth.Token("sandbox-token"), per_page=100,
-                        seconds_between_requests=0, seconds_between_writes=0)
+        client = Github(
+            base_url=gh.url,
+            auth=Auth.Token("sandbox-token"),
+            per_page=100,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+        )
         names = {r.name for r in client.get_organization("acme").get_repos(type="all")}
         assert names == {r.name for r in seeded.repos} | {"standards-community", "drift-config"}
         payments = client.get_repo("acme/payments-service")
@@ -291,7 +309,8 @@ def test_seeded_org_reads_back_through_the_github_sandbox_with_pygithub(seeded: 
             client.get_repo("acme/reporting-service").get_branch("master").get_protection()
         assert err.value.status == 404
         commits = client.get_repo("acme/notifications-worker").get_commits(
-            since=datetime.combine(seeded.start_date, time(0), tzinfo=UTC))
+            since=datetime.combine(seeded.start_date, time(0), tzinfo=UTC)
+        )
         event = next(e for e in seeded.events if e.repo == "notifications-worker")
         assert set(event.commit_shas) <= {c.sha for c in commits}
     finally:
@@ -326,7 +345,7 @@ def test_seed_with_aws_deploys_the_infra_repos_at_their_head_commits(tmp_path: P
     from drift_pipeline.sandbox.aws import AwsSandbox
 
     with AwsSandbox() as aws:
-        aws.reset()   # moto's in-process backends are shared by every server of this process
+        aws.reset()  # moto's in-process backends are shared by every server of this process
         report = seed_org(tmp_path, **ARGS, aws=aws)
     assert report.aws and "resource_orphaned" in report.aws and "deprecated_resources_remaining" in report.aws
     for r in report.repos:
@@ -338,6 +357,7 @@ def test_readme_demo_scenario_matches_the_default_seed(tmp_path: Path) -> None:
     from drift_pipeline.sandbox.seed import README_BEGIN, README_END, readme_scenario
 
     readme = (Path(__file__).parents[2] / "drift_pipeline" / "sandbox" / "README.md").read_text()
-    block = readme[readme.index(README_BEGIN):readme.index(README_END) + len(README_END)]
+    block = readme[readme.index(README_BEGIN) : readme.index(README_END) + len(README_END)]
     assert block == readme_scenario(seed_org(tmp_path)), (
-        "README demo scenario is stale: run `uv run --frozen python -m drift_pipeline.sandbox.seed`")
+        "README demo scenario is stale: run `uv run --frozen python -m drift_pipeline.sandbox.seed`"
+    )

@@ -16,9 +16,15 @@ class ApiError(Exception):
     status = 500
     default_message = "Server Error"
 
-    def __init__(self, message: str | None = None, *, documentation_url: str = DOCS,
-                 errors: list[dict[str, Any]] | None = None, headers: dict[str, str] | None = None,
-                 status: int | None = None):
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        documentation_url: str = DOCS,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        status: int | None = None,
+    ):
         self.message = message or self.default_message
         super().__init__(self.message)
         if status is not None:

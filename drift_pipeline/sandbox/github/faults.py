@@ -83,9 +83,15 @@ class FaultState:
 
     def to_json(self) -> dict[str, Any]:
         with self._lock:
-            return copy.deepcopy({"latency_ms": self.latency_ms, "rate_limit": self.rate_limit,
-                                  "secondary_rate_limit": self.secondary_rate_limit,
-                                  "errors": self.errors, "fail_path": self.fail_path})
+            return copy.deepcopy(
+                {
+                    "latency_ms": self.latency_ms,
+                    "rate_limit": self.rate_limit,
+                    "secondary_rate_limit": self.secondary_rate_limit,
+                    "errors": self.errors,
+                    "fail_path": self.fail_path,
+                }
+            )
 
     @staticmethod
     def _applies(spec: dict[str, Any], method: str, path: str, key: str = "path") -> bool:
@@ -110,15 +116,21 @@ class FaultState:
             s = self.secondary_rate_limit
             if s.get("count", 0) > 0 and self._applies(s, method, path):
                 s["count"] -= 1
-                return Fault("secondary_rate_limit", int(s.get("status", 403)),
-                             "You have exceeded a secondary rate limit. Please wait a few minutes before "
-                             "you try again. If you reach out to GitHub Support for help, please include "
-                             "the request ID sandbox.",
-                             {"Retry-After": str(s.get("retry_after", 1))})
+                return Fault(
+                    "secondary_rate_limit",
+                    int(s.get("status", 403)),
+                    "You have exceeded a secondary rate limit. Please wait a few minutes before "
+                    "you try again. If you reach out to GitHub Support for help, please include "
+                    "the request ID sandbox.",
+                    {"Retry-After": str(s.get("retry_after", 1))},
+                )
             r = self.rate_limit
             if r.get("count", 0) > 0 and self._applies(r, method, path):
                 r["count"] -= 1
-                return Fault("rate_limit", 403,
-                             f"API rate limit exceeded for user ID {login}. If you reach out to GitHub "
-                             "Support for help, please include the request ID sandbox.")
+                return Fault(
+                    "rate_limit",
+                    403,
+                    f"API rate limit exceeded for user ID {login}. If you reach out to GitHub "
+                    "Support for help, please include the request ID sandbox.",
+                )
             return None

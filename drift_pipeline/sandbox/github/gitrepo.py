@@ -49,7 +49,7 @@ class CommitInfo:
 @dataclass(frozen=True)
 class FileChange:
     filename: str
-    status: str        # added | removed | modified | renamed
+    status: str  # added | removed | modified | renamed
     sha: str
     additions: int
     deletions: int
@@ -81,11 +81,20 @@ def _parse_log(out: str) -> list[CommitInfo]:
         if not record:
             continue
         f = record.split("\x1f")
-        commits.append(CommitInfo(
-            sha=f[0], parents=tuple(f[1].split()), tree=f[2], author_name=f[3], author_email=f[4],
-            author_ts=int(f[5]), committer_name=f[6], committer_email=f[7], committer_ts=int(f[8]),
-            message=f[9].rstrip("\n"),
-        ))
+        commits.append(
+            CommitInfo(
+                sha=f[0],
+                parents=tuple(f[1].split()),
+                tree=f[2],
+                author_name=f[3],
+                author_email=f[4],
+                author_ts=int(f[5]),
+                committer_name=f[6],
+                committer_email=f[7],
+                committer_ts=int(f[8]),
+                message=f[9].rstrip("\n"),
+            )
+        )
     return commits
 
 
@@ -121,7 +130,7 @@ def _diff(path: str, base: str | None, head: str) -> Diff:
             i += 1
             continue
         added, deleted, rest = (parts[i].split("\t", 2) + ["", ""])[:3]
-        if rest == "" and i + 2 < len(parts):   # rename: "a\td\t\0old\0new"
+        if rest == "" and i + 2 < len(parts):  # rename: "a\td\t\0old\0new"
             i += 3
         else:
             i += 1
@@ -132,13 +141,16 @@ def _diff(path: str, base: str | None, head: str) -> Diff:
         add, dele = stats[n] if n < len(stats) else (0, 0)
         body = sections[n] if n < len(sections) else ""
         at = body.find("\n@@")
-        hunks = (body if body.startswith("@@") else body[at + 1:] if at >= 0 else None)
+        hunks = body if body.startswith("@@") else body[at + 1 :] if at >= 0 else None
         if hunks is not None:
             hunks = hunks.rstrip("\n")
         kind = {"A": "added", "D": "removed", "R": "renamed", "C": "copied"}.get(status, "modified")
         sha = meta[2] if status == "D" else meta[3]
-        files.append(FileChange(filename=name, status=kind, sha=sha, additions=add, deletions=dele,
-                                patch=hunks, previous_filename=old))
+        files.append(
+            FileChange(
+                filename=name, status=kind, sha=sha, additions=add, deletions=dele, patch=hunks, previous_filename=old
+            )
+        )
     return Diff(tuple(files))
 
 
@@ -161,16 +173,21 @@ class GitRepo:
 
     # -- refs --------------------------------------------------------------------------
     def branches(self) -> list[tuple[str, str]]:
-        out = git_text(self.path, "for-each-ref", "--format=%(refname:strip=2) %(objectname)",
-                       "refs/heads")
+        out = git_text(self.path, "for-each-ref", "--format=%(refname:strip=2) %(objectname)", "refs/heads")
         return [tuple(line.rsplit(" ", 1)) for line in out.splitlines() if line]  # type: ignore[misc]
 
     def is_empty(self) -> bool:
         return not git_text(self.path, "for-each-ref", "--count=1", "refs/heads").strip()
 
     def newest_commit_ts(self) -> int | None:
-        out = git_text(self.path, "for-each-ref", "--sort=-committerdate", "--count=1",
-                       "--format=%(committerdate:unix)", "refs/heads").strip()
+        out = git_text(
+            self.path,
+            "for-each-ref",
+            "--sort=-committerdate",
+            "--count=1",
+            "--format=%(committerdate:unix)",
+            "refs/heads",
+        ).strip()
         return int(out) if out else None
 
     def resolve(self, ref: str) -> str | None:
@@ -249,5 +266,7 @@ class GitRepo:
     def list_dir(self, tree_sha: str, prefix: str) -> list[TreeEntry]:
         _, entries = self.tree(tree_sha)
         prefix = prefix.strip("/")
-        return [TreeEntry(path=f"{prefix}/{e.path}" if prefix else e.path, mode=e.mode, type=e.type,
-                          sha=e.sha, size=e.size) for e in entries]
+        return [
+            TreeEntry(path=f"{prefix}/{e.path}" if prefix else e.path, mode=e.mode, type=e.type, sha=e.sha, size=e.size)
+            for e in entries
+        ]

@@ -26,7 +26,7 @@ def glob_regex(pattern: str) -> re.Pattern[str]:
             if j == -1:
                 out.append(re.escape(c))
             else:
-                out.append("[" + pattern[i + 1:j].replace("\\", "\\\\") + "]")
+                out.append("[" + pattern[i + 1 : j].replace("\\", "\\\\") + "]")
                 i = j
         else:
             out.append(re.escape(c))
@@ -86,26 +86,50 @@ def codeowners_errors(text: str, path: str) -> list[dict[str, Any]]:
         tokens = [(m.start() + 1, m.group()) for m in re.finditer(r"\S+", line)]
         pattern_col, _ = tokens[0]
         if len(tokens) == 1:
-            errors.append(_co_error(lineno, pattern_col, "Missing owner", raw, path,
-                                    "Add an owner (@user, @org/team or an email) after the pattern",
-                                    len(tokens[0][1])))
+            errors.append(
+                _co_error(
+                    lineno,
+                    pattern_col,
+                    "Missing owner",
+                    raw,
+                    path,
+                    "Add an owner (@user, @org/team or an email) after the pattern",
+                    len(tokens[0][1]),
+                )
+            )
             continue
         for col, owner in tokens[1:]:
             if owner.startswith("@"):
                 if not _OWNER.match(owner):
                     errors.append(_co_error(lineno, col, "Invalid owner", raw, path, None, 0))
             elif not _EMAIL.match(owner):
-                errors.append(_co_error(lineno, col, "Invalid owner", raw, path,
-                                        f"Did you mean @{owner}?" if re.match(r"^[\w./-]+$", owner) else None, 0))
+                errors.append(
+                    _co_error(
+                        lineno,
+                        col,
+                        "Invalid owner",
+                        raw,
+                        path,
+                        f"Did you mean @{owner}?" if re.match(r"^[\w./-]+$", owner) else None,
+                        0,
+                    )
+                )
     return errors
 
 
-def _co_error(line: int, column: int, kind: str, source: str, path: str, suggestion: str | None,
-              offset: int) -> dict[str, Any]:
+def _co_error(
+    line: int, column: int, kind: str, source: str, path: str, suggestion: str | None, offset: int
+) -> dict[str, Any]:
     caret = " " * (column - 1 + offset) + "^"
-    return {"line": line, "column": column, "kind": kind, "source": source,
-            "suggestion": suggestion,
-            "message": f"{kind} on line {line}:\n\n  {source}\n  {caret}", "path": path}
+    return {
+        "line": line,
+        "column": column,
+        "kind": kind,
+        "source": source,
+        "suggestion": suggestion,
+        "message": f"{kind} on line {line}:\n\n  {source}\n  {caret}",
+        "path": path,
+    }
 
 
 # -- issue search -------------------------------------------------------------------------

@@ -20,17 +20,24 @@ def node_id(kind: str, ident: Any) -> str:
 def b64_lines(data: bytes) -> str:
     """Base64 as GitHub sends it: wrapped at 60 characters, a newline after each line."""
     enc = base64.b64encode(data).decode()
-    return "".join(enc[i:i + 60] + "\n" for i in range(0, len(enc), 60))
+    return "".join(enc[i : i + 60] + "\n" for i in range(0, len(enc), 60))
 
 
 def account(base: str, login: str, ident: int, kind: str = "User") -> dict[str, Any]:
     """GitHub's "simple-user" shape (owners, commit authors and committers, issue users)."""
     api = f"{base}/{'orgs' if kind == 'Organization' else 'users'}/{q(login)}"
     return {
-        "login": login, "id": ident, "node_id": node_id(kind, ident),
-        "avatar_url": f"{base}/_sandbox/avatars/{q(login)}", "gravatar_id": "",
-        "url": f"{base}/users/{q(login)}", "html_url": f"{base}/{q(login)}",
-        "repos_url": f"{api}/repos", "type": kind, "user_view_type": "public", "site_admin": False,
+        "login": login,
+        "id": ident,
+        "node_id": node_id(kind, ident),
+        "avatar_url": f"{base}/_sandbox/avatars/{q(login)}",
+        "gravatar_id": "",
+        "url": f"{base}/users/{q(login)}",
+        "html_url": f"{base}/{q(login)}",
+        "repos_url": f"{api}/repos",
+        "type": kind,
+        "user_view_type": "public",
+        "site_admin": False,
         "events_url": f"{base}/users/{q(login)}/events{{/privacy}}",
         "followers_url": f"{base}/users/{q(login)}/followers",
         "following_url": f"{base}/users/{q(login)}/following{{/other_user}}",
@@ -45,69 +52,144 @@ def account(base: str, login: str, ident: int, kind: str = "User") -> dict[str, 
 def org(base: str, org_: dict[str, Any], public_repos: int, total_private: int) -> dict[str, Any]:
     login = org_["login"]
     return {
-        "login": login, "id": org_["id"], "node_id": node_id("Organization", org_["id"]),
-        "url": f"{base}/orgs/{q(login)}", "repos_url": f"{base}/orgs/{q(login)}/repos",
-        "events_url": f"{base}/orgs/{q(login)}/events", "hooks_url": f"{base}/orgs/{q(login)}/hooks",
+        "login": login,
+        "id": org_["id"],
+        "node_id": node_id("Organization", org_["id"]),
+        "url": f"{base}/orgs/{q(login)}",
+        "repos_url": f"{base}/orgs/{q(login)}/repos",
+        "events_url": f"{base}/orgs/{q(login)}/events",
+        "hooks_url": f"{base}/orgs/{q(login)}/hooks",
         "issues_url": f"{base}/orgs/{q(login)}/issues",
         "members_url": f"{base}/orgs/{q(login)}/members{{/member}}",
         "public_members_url": f"{base}/orgs/{q(login)}/public_members{{/member}}",
-        "avatar_url": f"{base}/_sandbox/avatars/{q(login)}", "description": org_.get("description", ""),
-        "name": org_.get("name", login), "company": None, "blog": "", "location": None, "email": None,
-        "is_verified": False, "has_organization_projects": True, "has_repository_projects": True,
-        "public_repos": public_repos, "public_gists": 0, "followers": 0, "following": 0,
-        "html_url": f"{base}/{q(login)}", "created_at": org_.get("created_at", "2020-01-01T00:00:00Z"),
-        "updated_at": org_.get("created_at", "2020-01-01T00:00:00Z"), "type": "Organization",
-        "total_private_repos": total_private, "owned_private_repos": total_private,
+        "avatar_url": f"{base}/_sandbox/avatars/{q(login)}",
+        "description": org_.get("description", ""),
+        "name": org_.get("name", login),
+        "company": None,
+        "blog": "",
+        "location": None,
+        "email": None,
+        "is_verified": False,
+        "has_organization_projects": True,
+        "has_repository_projects": True,
+        "public_repos": public_repos,
+        "public_gists": 0,
+        "followers": 0,
+        "following": 0,
+        "html_url": f"{base}/{q(login)}",
+        "created_at": org_.get("created_at", "2020-01-01T00:00:00Z"),
+        "updated_at": org_.get("created_at", "2020-01-01T00:00:00Z"),
+        "type": "Organization",
+        "total_private_repos": total_private,
+        "owned_private_repos": total_private,
     }
 
 
 def user(base: str, login: str, ident: int, kind: str = "User") -> dict[str, Any]:
     out = account(base, login, ident, kind)
-    out.update(name=login, company=None, blog="", location=None, email=None, bio=None,
-               public_repos=0, followers=0, following=0,
-               created_at="2020-01-01T00:00:00Z", updated_at="2020-01-01T00:00:00Z")
+    out.update(
+        name=login,
+        company=None,
+        blog="",
+        location=None,
+        email=None,
+        bio=None,
+        public_repos=0,
+        followers=0,
+        following=0,
+        created_at="2020-01-01T00:00:00Z",
+        updated_at="2020-01-01T00:00:00Z",
+    )
     return out
 
 
-def repo(base: str, r: dict[str, Any], owner: dict[str, Any], pushed_at: str | None,
-         admin: bool = True) -> dict[str, Any]:
+def repo(
+    base: str, r: dict[str, Any], owner: dict[str, Any], pushed_at: str | None, admin: bool = True
+) -> dict[str, Any]:
     full = f"{r['owner']}/{r['name']}"
     api = f"{base}/repos/{full}"
     updated = r.get("updated_at") or pushed_at or r["created_at"]
     out = {
-        "id": r["id"], "node_id": node_id("Repository", r["id"]), "name": r["name"], "full_name": full,
-        "private": r["private"], "owner": owner, "html_url": f"{base}/{full}",
-        "description": r.get("description") or None, "fork": r["fork"], "url": api,
-        "created_at": r["created_at"], "updated_at": updated, "pushed_at": pushed_at or r["created_at"],
-        "git_url": f"{base}/{full}.git", "ssh_url": f"{base}/{full}.git", "clone_url": f"{base}/{full}.git",
-        "homepage": None, "size": 0, "stargazers_count": 0, "watchers_count": 0,
-        "language": r.get("language"), "has_issues": r.get("has_issues", True), "has_projects": True,
-        "has_downloads": True, "has_wiki": False, "has_pages": False, "has_discussions": False,
-        "forks_count": 0, "mirror_url": None, "archived": r["archived"], "disabled": r["disabled"],
-        "open_issues_count": r.get("_open_issues", 0), "license": None, "allow_forking": True,
-        "is_template": False, "web_commit_signoff_required": False, "topics": r.get("topics", []),
+        "id": r["id"],
+        "node_id": node_id("Repository", r["id"]),
+        "name": r["name"],
+        "full_name": full,
+        "private": r["private"],
+        "owner": owner,
+        "html_url": f"{base}/{full}",
+        "description": r.get("description") or None,
+        "fork": r["fork"],
+        "url": api,
+        "created_at": r["created_at"],
+        "updated_at": updated,
+        "pushed_at": pushed_at or r["created_at"],
+        "git_url": f"{base}/{full}.git",
+        "ssh_url": f"{base}/{full}.git",
+        "clone_url": f"{base}/{full}.git",
+        "homepage": None,
+        "size": 0,
+        "stargazers_count": 0,
+        "watchers_count": 0,
+        "language": r.get("language"),
+        "has_issues": r.get("has_issues", True),
+        "has_projects": True,
+        "has_downloads": True,
+        "has_wiki": False,
+        "has_pages": False,
+        "has_discussions": False,
+        "forks_count": 0,
+        "mirror_url": None,
+        "archived": r["archived"],
+        "disabled": r["disabled"],
+        "open_issues_count": r.get("_open_issues", 0),
+        "license": None,
+        "allow_forking": True,
+        "is_template": False,
+        "web_commit_signoff_required": False,
+        "topics": r.get("topics", []),
         "visibility": r.get("visibility") or ("private" if r["private"] else "public"),
-        "forks": 0, "open_issues": r.get("_open_issues", 0), "watchers": 0,
+        "forks": 0,
+        "open_issues": r.get("_open_issues", 0),
+        "watchers": 0,
         "default_branch": r["default_branch"],
         "permissions": {"admin": admin, "maintain": admin, "push": True, "triage": True, "pull": True},
     }
     for key, path in [
-        ("archive_url", "/{archive_format}{/ref}"), ("assignees_url", "/assignees{/user}"),
-        ("blobs_url", "/git/blobs{/sha}"), ("branches_url", "/branches{/branch}"),
-        ("collaborators_url", "/collaborators{/collaborator}"), ("comments_url", "/comments{/number}"),
-        ("commits_url", "/commits{/sha}"), ("compare_url", "/compare/{base}...{head}"),
-        ("contents_url", "/contents/{+path}"), ("contributors_url", "/contributors"),
-        ("deployments_url", "/deployments"), ("downloads_url", "/downloads"), ("events_url", "/events"),
-        ("forks_url", "/forks"), ("git_commits_url", "/git/commits{/sha}"),
-        ("git_refs_url", "/git/refs{/sha}"), ("git_tags_url", "/git/tags{/sha}"),
-        ("hooks_url", "/hooks"), ("issue_comment_url", "/issues/comments{/number}"),
-        ("issue_events_url", "/issues/events{/number}"), ("issues_url", "/issues{/number}"),
-        ("keys_url", "/keys{/key_id}"), ("labels_url", "/labels{/name}"), ("languages_url", "/languages"),
-        ("merges_url", "/merges"), ("milestones_url", "/milestones{/number}"),
-        ("notifications_url", "/notifications{?since,all,participating}"), ("pulls_url", "/pulls{/number}"),
-        ("releases_url", "/releases{/id}"), ("stargazers_url", "/stargazers"),
-        ("statuses_url", "/statuses/{sha}"), ("subscribers_url", "/subscribers"),
-        ("subscription_url", "/subscription"), ("tags_url", "/tags"), ("teams_url", "/teams"),
+        ("archive_url", "/{archive_format}{/ref}"),
+        ("assignees_url", "/assignees{/user}"),
+        ("blobs_url", "/git/blobs{/sha}"),
+        ("branches_url", "/branches{/branch}"),
+        ("collaborators_url", "/collaborators{/collaborator}"),
+        ("comments_url", "/comments{/number}"),
+        ("commits_url", "/commits{/sha}"),
+        ("compare_url", "/compare/{base}...{head}"),
+        ("contents_url", "/contents/{+path}"),
+        ("contributors_url", "/contributors"),
+        ("deployments_url", "/deployments"),
+        ("downloads_url", "/downloads"),
+        ("events_url", "/events"),
+        ("forks_url", "/forks"),
+        ("git_commits_url", "/git/commits{/sha}"),
+        ("git_refs_url", "/git/refs{/sha}"),
+        ("git_tags_url", "/git/tags{/sha}"),
+        ("hooks_url", "/hooks"),
+        ("issue_comment_url", "/issues/comments{/number}"),
+        ("issue_events_url", "/issues/events{/number}"),
+        ("issues_url", "/issues{/number}"),
+        ("keys_url", "/keys{/key_id}"),
+        ("labels_url", "/labels{/name}"),
+        ("languages_url", "/languages"),
+        ("merges_url", "/merges"),
+        ("milestones_url", "/milestones{/number}"),
+        ("notifications_url", "/notifications{?since,all,participating}"),
+        ("pulls_url", "/pulls{/number}"),
+        ("releases_url", "/releases{/id}"),
+        ("stargazers_url", "/stargazers"),
+        ("statuses_url", "/statuses/{sha}"),
+        ("subscribers_url", "/subscribers"),
+        ("subscription_url", "/subscription"),
+        ("tags_url", "/tags"),
+        ("teams_url", "/teams"),
         ("trees_url", "/git/trees{/sha}"),
     ]:
         out[key] = api + path
@@ -119,29 +201,48 @@ def _person(name: str, email: str, date: str) -> dict[str, str]:
     return {"name": name, "email": email, "date": date}
 
 
-def commit(base: str, full: str, c: CommitInfo, author: dict[str, Any] | None = None,
-           committer: dict[str, Any] | None = None, diff: Diff | None = None) -> dict[str, Any]:
+def commit(
+    base: str,
+    full: str,
+    c: CommitInfo,
+    author: dict[str, Any] | None = None,
+    committer: dict[str, Any] | None = None,
+    diff: Diff | None = None,
+) -> dict[str, Any]:
     api = f"{base}/repos/{full}"
     out: dict[str, Any] = {
-        "sha": c.sha, "node_id": node_id("Commit", c.sha),
+        "sha": c.sha,
+        "node_id": node_id("Commit", c.sha),
         "commit": {
             "author": _person(c.author_name, c.author_email, c.author_date),
             "committer": _person(c.committer_name, c.committer_email, c.committer_date),
             "message": c.message,
             "tree": {"sha": c.tree, "url": f"{api}/git/trees/{c.tree}"},
-            "url": f"{api}/git/commits/{c.sha}", "comment_count": 0,
-            "verification": {"verified": False, "reason": "unsigned", "signature": None,
-                             "payload": None, "verified_at": None},
+            "url": f"{api}/git/commits/{c.sha}",
+            "comment_count": 0,
+            "verification": {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            },
         },
-        "url": f"{api}/commits/{c.sha}", "html_url": f"{base}/{full}/commit/{c.sha}",
+        "url": f"{api}/commits/{c.sha}",
+        "html_url": f"{base}/{full}/commit/{c.sha}",
         "comments_url": f"{api}/commits/{c.sha}/comments",
-        "author": author, "committer": committer,
-        "parents": [{"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{base}/{full}/commit/{p}"}
-                    for p in c.parents],
+        "author": author,
+        "committer": committer,
+        "parents": [
+            {"sha": p, "url": f"{api}/commits/{p}", "html_url": f"{base}/{full}/commit/{p}"} for p in c.parents
+        ],
     }
     if diff is not None:
-        out["stats"] = {"total": diff.additions + diff.deletions, "additions": diff.additions,
-                        "deletions": diff.deletions}
+        out["stats"] = {
+            "total": diff.additions + diff.deletions,
+            "additions": diff.additions,
+            "deletions": diff.deletions,
+        }
         out["files"] = [file_change(base, full, c.sha, f) for f in diff.files]
     return out
 
@@ -150,8 +251,12 @@ def file_change(base: str, full: str, ref: str, f: FileChange) -> dict[str, Any]
     api = f"{base}/repos/{full}"
     path = quote(f.filename)
     out: dict[str, Any] = {
-        "sha": f.sha, "filename": f.filename, "status": f.status, "additions": f.additions,
-        "deletions": f.deletions, "changes": f.changes,
+        "sha": f.sha,
+        "filename": f.filename,
+        "status": f.status,
+        "additions": f.additions,
+        "deletions": f.deletions,
+        "changes": f.changes,
         "blob_url": f"{base}/{full}/blob/{ref}/{path}",
         "raw_url": f"{base}/_sandbox/raw/{full}/{ref}/{path}",
         "contents_url": f"{api}/contents/{path}?ref={ref}",
@@ -178,16 +283,22 @@ def tree(base: str, full: str, sha: str, entries: tuple[TreeEntry, ...]) -> dict
 
 
 def blob(base: str, full: str, sha: str, data: bytes) -> dict[str, Any]:
-    return {"sha": sha, "node_id": node_id("Blob", sha), "size": len(data),
-            "url": f"{base}/repos/{full}/git/blobs/{sha}", "content": b64_lines(data),
-            "encoding": "base64"}
+    return {
+        "sha": sha,
+        "node_id": node_id("Blob", sha),
+        "size": len(data),
+        "url": f"{base}/repos/{full}/git/blobs/{sha}",
+        "content": b64_lines(data),
+        "encoding": "base64",
+    }
 
 
 _CONTENT_TYPES = {"blob": "file", "tree": "dir", "commit": "submodule"}
 
 
-def content_entry(base: str, full: str, ref: str, commit_sha: str, e: TreeEntry,
-                  data: bytes | None = None) -> dict[str, Any]:
+def content_entry(
+    base: str, full: str, ref: str, commit_sha: str, e: TreeEntry, data: bytes | None = None
+) -> dict[str, Any]:
     api = f"{base}/repos/{full}"
     kind = "symlink" if e.mode == "120000" else _CONTENT_TYPES.get(e.type, "file")
     path = quote(e.path)
@@ -195,10 +306,16 @@ def content_entry(base: str, full: str, ref: str, commit_sha: str, e: TreeEntry,
     git_url = f"{api}/git/{'trees' if e.type == 'tree' else 'blobs'}/{e.sha}"
     html = f"{base}/{full}/{'tree' if e.type == 'tree' else 'blob'}/{quote(ref, safe='')}/{path}"
     out: dict[str, Any] = {
-        "name": e.name, "path": e.path, "sha": e.sha, "size": e.size or 0, "url": self_url,
-        "html_url": html, "git_url": git_url,
+        "name": e.name,
+        "path": e.path,
+        "sha": e.sha,
+        "size": e.size or 0,
+        "url": self_url,
+        "html_url": html,
+        "git_url": git_url,
         "download_url": f"{base}/_sandbox/raw/{full}/{commit_sha}/{path}" if e.type == "blob" else None,
-        "type": kind, "_links": {"self": self_url, "git": git_url, "html": html},
+        "type": kind,
+        "_links": {"self": self_url, "git": git_url, "html": html},
     }
     if data is not None:
         out["content"] = b64_lines(data)
@@ -207,8 +324,15 @@ def content_entry(base: str, full: str, ref: str, commit_sha: str, e: TreeEntry,
 
 
 # -- branches and protection ------------------------------------------------------------------
-def branch(base: str, full: str, name: str, sha: str, protected: bool, commit_json: dict[str, Any] | None,
-           protection: dict[str, Any] | None) -> dict[str, Any]:
+def branch(
+    base: str,
+    full: str,
+    name: str,
+    sha: str,
+    protected: bool,
+    commit_json: dict[str, Any] | None,
+    protection: dict[str, Any] | None,
+) -> dict[str, Any]:
     api = f"{base}/repos/{full}"
     out: dict[str, Any] = {
         "name": name,
@@ -223,7 +347,8 @@ def branch(base: str, full: str, name: str, sha: str, protected: bool, commit_js
             "enabled": protected,
             "required_status_checks": {
                 "enforcement_level": ("everyone" if (protection or {}).get("enforce_admins") else "non_admins")
-                if checks else "off",
+                if checks
+                else "off",
                 "contexts": list((checks or {}).get("contexts") or []),
                 "checks": _checks(checks),
             },
@@ -241,9 +366,14 @@ def _checks(checks: dict[str, Any] | None) -> list[dict[str, Any]]:
 
 def status_checks(url: str, checks: dict[str, Any], enforce_admins: bool) -> dict[str, Any]:
     contexts = list(checks.get("contexts") or [c["context"] for c in checks.get("checks") or []])
-    return {"url": url, "strict": bool(checks.get("strict")), "contexts": contexts,
-            "contexts_url": f"{url}/contexts", "checks": _checks(checks),
-            "enforcement_level": "everyone" if enforce_admins else "non_admins"}
+    return {
+        "url": url,
+        "strict": bool(checks.get("strict")),
+        "contexts": contexts,
+        "contexts_url": f"{url}/contexts",
+        "checks": _checks(checks),
+        "enforcement_level": "everyone" if enforce_admins else "non_admins",
+    }
 
 
 def pr_reviews(url: str, reviews: dict[str, Any], base: str, ids: Any) -> dict[str, Any]:
@@ -257,25 +387,35 @@ def pr_reviews(url: str, reviews: dict[str, Any], base: str, ids: Any) -> dict[s
     dr = reviews.get("dismissal_restrictions")
     if dr:
         out["dismissal_restrictions"] = {
-            "url": f"{url}/dismissal_restrictions", "users_url": f"{url}/dismissal_restrictions/users",
+            "url": f"{url}/dismissal_restrictions",
+            "users_url": f"{url}/dismissal_restrictions/users",
             "teams_url": f"{url}/dismissal_restrictions/teams",
             "users": [account(base, u, ids(u)) for u in dr.get("users") or []],
-            "teams": [_team(base, t) for t in dr.get("teams") or []], "apps": [],
+            "teams": [_team(base, t) for t in dr.get("teams") or []],
+            "apps": [],
         }
     bp = reviews.get("bypass_pull_request_allowances")
     if bp:
         out["bypass_pull_request_allowances"] = {
             "users": [account(base, u, ids(u)) for u in bp.get("users") or []],
-            "teams": [_team(base, t) for t in bp.get("teams") or []], "apps": [],
+            "teams": [_team(base, t) for t in bp.get("teams") or []],
+            "apps": [],
         }
     return out
 
 
 def _team(base: str, slug: str) -> dict[str, Any]:
-    return {"name": slug, "slug": slug, "id": sum(map(ord, slug)), "url": f"{base}/teams/{q(slug)}",
-            "html_url": f"{base}/teams/{q(slug)}", "permission": "push", "privacy": "closed",
-            "members_url": f"{base}/teams/{q(slug)}/members{{/member}}",
-            "repositories_url": f"{base}/teams/{q(slug)}/repos"}
+    return {
+        "name": slug,
+        "slug": slug,
+        "id": sum(map(ord, slug)),
+        "url": f"{base}/teams/{q(slug)}",
+        "html_url": f"{base}/teams/{q(slug)}",
+        "permission": "push",
+        "privacy": "closed",
+        "members_url": f"{base}/teams/{q(slug)}/members{{/member}}",
+        "repositories_url": f"{base}/teams/{q(slug)}/repos",
+    }
 
 
 def protection(url: str, body: dict[str, Any], base: str, ids: Any) -> dict[str, Any]:
@@ -283,17 +423,28 @@ def protection(url: str, body: dict[str, Any], base: str, ids: Any) -> dict[str,
     enforce = bool(body.get("enforce_admins"))
     out: dict[str, Any] = {"url": url}
     if body.get("required_status_checks"):
-        out["required_status_checks"] = status_checks(f"{url}/required_status_checks",
-                                                      body["required_status_checks"], enforce)
+        out["required_status_checks"] = status_checks(
+            f"{url}/required_status_checks", body["required_status_checks"], enforce
+        )
     if body.get("required_pull_request_reviews"):
-        out["required_pull_request_reviews"] = pr_reviews(f"{url}/required_pull_request_reviews",
-                                                          body["required_pull_request_reviews"], base, ids)
+        out["required_pull_request_reviews"] = pr_reviews(
+            f"{url}/required_pull_request_reviews", body["required_pull_request_reviews"], base, ids
+        )
     sig = body.get("required_signatures")
-    out["required_signatures"] = {"url": f"{url}/required_signatures",
-                                  "enabled": bool(sig.get("enabled") if isinstance(sig, dict) else sig)}
+    out["required_signatures"] = {
+        "url": f"{url}/required_signatures",
+        "enabled": bool(sig.get("enabled") if isinstance(sig, dict) else sig),
+    }
     out["enforce_admins"] = {"url": f"{url}/enforce_admins", "enabled": enforce}
-    for key in ("required_linear_history", "allow_force_pushes", "allow_deletions", "block_creations",
-                "required_conversation_resolution", "lock_branch", "allow_fork_syncing"):
+    for key in (
+        "required_linear_history",
+        "allow_force_pushes",
+        "allow_deletions",
+        "block_creations",
+        "required_conversation_resolution",
+        "lock_branch",
+        "allow_fork_syncing",
+    ):
         val = body.get(key)
         out[key] = {"enabled": bool(val.get("enabled") if isinstance(val, dict) else val)}
     if body.get("restrictions"):
@@ -302,9 +453,15 @@ def protection(url: str, body: dict[str, Any], base: str, ids: Any) -> dict[str,
 
 
 def restrictions(url: str, r: dict[str, Any], base: str, ids: Any) -> dict[str, Any]:
-    return {"url": url, "users_url": f"{url}/users", "teams_url": f"{url}/teams", "apps_url": f"{url}/apps",
-            "users": [account(base, u, ids(u)) for u in r.get("users") or []],
-            "teams": [_team(base, t) for t in r.get("teams") or []], "apps": []}
+    return {
+        "url": url,
+        "users_url": f"{url}/users",
+        "teams_url": f"{url}/teams",
+        "apps_url": f"{url}/apps",
+        "users": [account(base, u, ids(u)) for u in r.get("users") or []],
+        "teams": [_team(base, t) for t in r.get("teams") or []],
+        "apps": [],
+    }
 
 
 def ruleset(base: str, full: str, rs: dict[str, Any], *, summary: bool) -> dict[str, Any]:
@@ -315,9 +472,13 @@ def ruleset(base: str, full: str, rs: dict[str, Any], *, summary: bool) -> dict[
         self_url = f"{base}/repos/{full}/rulesets/{rs['id']}"
         html = f"{base}/{full}/rules/{rs['id']}"
     out: dict[str, Any] = {
-        "id": rs["id"], "name": rs.get("name", f"ruleset-{rs['id']}"), "target": rs.get("target", "branch"),
-        "source_type": rs["source_type"], "source": rs["source"],
-        "enforcement": rs.get("enforcement", "active"), "node_id": node_id("RepositoryRuleset", rs["id"]),
+        "id": rs["id"],
+        "name": rs.get("name", f"ruleset-{rs['id']}"),
+        "target": rs.get("target", "branch"),
+        "source_type": rs["source_type"],
+        "source": rs["source"],
+        "enforcement": rs.get("enforcement", "active"),
+        "node_id": node_id("RepositoryRuleset", rs["id"]),
         "_links": {"self": {"href": self_url}, "html": {"href": html}},
         "created_at": rs.get("created_at", "2024-01-01T00:00:00Z"),
         "updated_at": rs.get("updated_at", rs.get("created_at", "2024-01-01T00:00:00Z")),
@@ -332,43 +493,77 @@ def ruleset(base: str, full: str, rs: dict[str, Any], *, summary: bool) -> dict[
 
 # -- issues -----------------------------------------------------------------------------------
 def label(base: str, full: str, lab: dict[str, Any]) -> dict[str, Any]:
-    return {"id": lab["id"], "node_id": node_id("Label", lab["id"]),
-            "url": f"{base}/repos/{full}/labels/{q(lab['name'])}", "name": lab["name"],
-            "color": lab.get("color", "ededed"), "default": bool(lab.get("default")),
-            "description": lab.get("description")}
+    return {
+        "id": lab["id"],
+        "node_id": node_id("Label", lab["id"]),
+        "url": f"{base}/repos/{full}/labels/{q(lab['name'])}",
+        "name": lab["name"],
+        "color": lab.get("color", "ededed"),
+        "default": bool(lab.get("default")),
+        "description": lab.get("description"),
+    }
 
 
 def issue(base: str, full: str, i: dict[str, Any], labels: list[dict[str, Any]], ids: Any) -> dict[str, Any]:
     api = f"{base}/repos/{full}/issues/{i['number']}"
     assignees = [account(base, a, ids(a)) for a in i["assignees"]]
     return {
-        "id": i["id"], "node_id": node_id("Issue", i["id"]), "url": api,
-        "repository_url": f"{base}/repos/{full}", "labels_url": f"{api}/labels{{/name}}",
-        "comments_url": f"{api}/comments", "events_url": f"{api}/events",
-        "html_url": f"{base}/{full}/issues/{i['number']}", "number": i["number"], "state": i["state"],
-        "state_reason": i.get("state_reason"), "title": i["title"], "body": i.get("body"),
-        "user": account(base, i["user"], ids(i["user"])), "labels": labels,
-        "assignee": assignees[0] if assignees else None, "assignees": assignees, "milestone": None,
-        "locked": bool(i.get("locked")), "active_lock_reason": None, "comments": i.get("comments", 0),
-        "closed_at": i.get("closed_at"), "created_at": i["created_at"], "updated_at": i["updated_at"],
-        "closed_by": None, "author_association": "MEMBER",
-        "reactions": {"url": f"{api}/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0,
-                      "hooray": 0, "confused": 0, "heart": 0, "rocket": 0, "eyes": 0},
+        "id": i["id"],
+        "node_id": node_id("Issue", i["id"]),
+        "url": api,
+        "repository_url": f"{base}/repos/{full}",
+        "labels_url": f"{api}/labels{{/name}}",
+        "comments_url": f"{api}/comments",
+        "events_url": f"{api}/events",
+        "html_url": f"{base}/{full}/issues/{i['number']}",
+        "number": i["number"],
+        "state": i["state"],
+        "state_reason": i.get("state_reason"),
+        "title": i["title"],
+        "body": i.get("body"),
+        "user": account(base, i["user"], ids(i["user"])),
+        "labels": labels,
+        "assignee": assignees[0] if assignees else None,
+        "assignees": assignees,
+        "milestone": None,
+        "locked": bool(i.get("locked")),
+        "active_lock_reason": None,
+        "comments": i.get("comments", 0),
+        "closed_at": i.get("closed_at"),
+        "created_at": i["created_at"],
+        "updated_at": i["updated_at"],
+        "closed_by": None,
+        "author_association": "MEMBER",
+        "reactions": {
+            "url": f"{api}/reactions",
+            "total_count": 0,
+            "+1": 0,
+            "-1": 0,
+            "laugh": 0,
+            "hooray": 0,
+            "confused": 0,
+            "heart": 0,
+            "rocket": 0,
+            "eyes": 0,
+        },
         "timeline_url": f"{api}/timeline",
     }
 
 
 def comment(base: str, full: str, c: dict[str, Any], ids: Any) -> dict[str, Any]:
     return {
-        "id": c["id"], "node_id": node_id("IssueComment", c["id"]),
+        "id": c["id"],
+        "node_id": node_id("IssueComment", c["id"]),
         "url": f"{base}/repos/{full}/issues/comments/{c['id']}",
         "html_url": f"{base}/{full}/issues/{c['issue_number']}#issuecomment-{c['id']}",
-        "issue_url": f"{base}/repos/{full}/issues/{c['issue_number']}", "body": c["body"],
-        "user": account(base, c["user"], ids(c["user"])), "created_at": c["created_at"],
-        "updated_at": c["updated_at"], "author_association": "MEMBER",
+        "issue_url": f"{base}/repos/{full}/issues/{c['issue_number']}",
+        "body": c["body"],
+        "user": account(base, c["user"], ids(c["user"])),
+        "created_at": c["created_at"],
+        "updated_at": c["updated_at"],
+        "author_association": "MEMBER",
     }
 
 
 def rate(limit: int, used: int, reset: int, resource: str) -> dict[str, Any]:
-    return {"limit": limit, "used": used, "remaining": max(limit - used, 0), "reset": reset,
-            "resource": resource}
+    return {"limit": limit, "used": used, "remaining": max(limit - used, 0), "reset": reset, "resource": resource}

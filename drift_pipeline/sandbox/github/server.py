@@ -81,7 +81,7 @@ class _RateLimits:
     def __init__(self, limits: dict[str, int] | None):
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
         self._lock = threading.Lock()
-        self._usage: dict[tuple[str, str], list[int]] = {}   # (token, resource) -> [used, reset]
+        self._usage: dict[tuple[str, str], list[int]] = {}  # (token, resource) -> [used, reset]
 
     def _entry(self, token: str, resource: str) -> list[int]:
         now = int(time.time())
@@ -94,8 +94,7 @@ class _RateLimits:
         with self._lock:
             used, reset = self._entry(token, resource)
         limit = self.limits.get(resource, DEFAULT_LIMITS["core"])
-        return {"limit": limit, "used": used, "remaining": max(limit - used, 0), "reset": reset,
-                "resource": resource}
+        return {"limit": limit, "used": used, "remaining": max(limit - used, 0), "reset": reset, "resource": resource}
 
     def consume(self, token: str, resource: str) -> None:
         with self._lock:
@@ -127,15 +126,18 @@ class _Counters:
 
     def snapshot(self) -> dict[str, Any]:
         with self._lock:
-            return {"total": self.total, "not_modified": self.not_modified, "faults": self.faults,
-                    "by_status": dict(sorted(self.by_status.items())),
-                    "by_route": dict(sorted(self.by_route.items()))}
+            return {
+                "total": self.total,
+                "not_modified": self.not_modified,
+                "faults": self.faults,
+                "by_status": dict(sorted(self.by_status.items())),
+                "by_route": dict(sorted(self.by_route.items())),
+            }
 
 
 def _json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
-    return Response(data, status=status, headers=headers or {},
-                    content_type="application/json; charset=utf-8")
+    return Response(data, status=status, headers=headers or {}, content_type="application/json; charset=utf-8")
 
 
 def _etag(data: bytes) -> str:
@@ -146,15 +148,15 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     if not header:
         return False
     bare = etag[2:]
-    return any(t.strip() in ("*", etag, bare) or t.strip().removeprefix("W/") == bare
-               for t in header.split(","))
+    return any(t.strip() in ("*", etag, bare) or t.strip().removeprefix("W/") == bare for t in header.split(","))
 
 
 class GitHubApp:
     """The WSGI application (use :class:`GitHubSandbox` to serve it)."""
 
-    def __init__(self, state_dir: Path | str, faults: dict[str, Any] | None = None,
-                 rate_limits: dict[str, int] | None = None):
+    def __init__(
+        self, state_dir: Path | str, faults: dict[str, Any] | None = None, rate_limits: dict[str, int] | None = None
+    ):
         self.store = _Store(Path(state_dir))
         self.faults = FaultState()
         self.faults.update(faults)
@@ -175,7 +177,7 @@ class GitHubApp:
     def dispatch(self, request: Request) -> Response:
         path, prefix = request.path, ""
         if path.startswith("/api/v3/") or path == "/api/v3":
-            path, prefix = path[len("/api/v3"):] or "/", "/api/v3"
+            path, prefix = path[len("/api/v3") :] or "/", "/api/v3"
         base = request.host_url.rstrip("/") + prefix
         if path.startswith("/_sandbox/"):
             return self._admin(request, path, base)
@@ -185,8 +187,10 @@ class GitHubApp:
 
         token, info = self._authenticate(request)
         if token is None or info is None:
-            err = Unauthorized("Requires authentication" if token is None else "Bad credentials",
-                               documentation_url="https://docs.github.com/rest")
+            err = Unauthorized(
+                "Requires authentication" if token is None else "Bad credentials",
+                documentation_url="https://docs.github.com/rest",
+            )
             self.counters.add(key, 401)
             return self._error(err, {})
 
@@ -197,22 +201,40 @@ class GitHubApp:
         if fault is not None:
             headers = self._rate_headers(token, resource)
             if fault.kind == "rate_limit":
-                headers.update({"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(int(time.time()) + 1),
-                                "X-RateLimit-Used": headers["X-RateLimit-Limit"]})
+                headers.update(
+                    {
+                        "X-RateLimit-Remaining": "0",
+                        "X-RateLimit-Reset": str(int(time.time()) + 1),
+                        "X-RateLimit-Used": headers["X-RateLimit-Limit"],
+                    }
+                )
             headers.update(fault.headers)
             self.counters.add(key, fault.status, fault=True)
-            return _json_response({"message": fault.message, "documentation_url":
-                                   "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-                                   if "rate" in fault.kind else "https://docs.github.com/rest",
-                                   "status": str(fault.status)}, fault.status, headers)
+            return _json_response(
+                {
+                    "message": fault.message,
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+                    if "rate" in fault.kind
+                    else "https://docs.github.com/rest",
+                    "status": str(fault.status),
+                },
+                fault.status,
+                headers,
+            )
 
         counted = path != "/rate_limit"
         if counted and self.rate_limits.peek(token, resource)["remaining"] <= 0:
             headers = self._rate_headers(token, resource)
             self.counters.add(key, 403)
-            return _json_response({"message": f"API rate limit exceeded for user ID {self.store.current().account_id(info['login'])}.",
-                                   "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
-                                   "status": "403"}, 403, headers)
+            return _json_response(
+                {
+                    "message": f"API rate limit exceeded for user ID {self.store.current().account_id(info['login'])}.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+                    "status": "403",
+                },
+                403,
+                headers,
+            )
 
         response = self._run(request, route, params, path_known, base, token, info)
         if response.status_code == 304:
@@ -235,21 +257,37 @@ class GitHubApp:
 
     def _rate_headers(self, token: str | None, resource: str) -> dict[str, str]:
         r = self.rate_limits.peek(token or "", resource)
-        return {"X-RateLimit-Limit": str(r["limit"]), "X-RateLimit-Remaining": str(r["remaining"]),
-                "X-RateLimit-Used": str(r["used"]), "X-RateLimit-Reset": str(r["reset"]),
-                "X-RateLimit-Resource": resource}
+        return {
+            "X-RateLimit-Limit": str(r["limit"]),
+            "X-RateLimit-Remaining": str(r["remaining"]),
+            "X-RateLimit-Used": str(r["used"]),
+            "X-RateLimit-Reset": str(r["reset"]),
+            "X-RateLimit-Resource": resource,
+        }
 
     def _error(self, err: ApiError, headers: dict[str, str]) -> Response:
         return _json_response(err.body(), err.status, {**headers, **err.headers})
 
     def _common_headers(self) -> dict[str, str]:
         self._request_id += 1
-        return {"X-GitHub-Media-Type": "github.v3; format=json", "X-GitHub-Api-Version-Selected": "2022-11-28",
-                "X-GitHub-Request-Id": f"SANDBOX:{self._request_id:08X}",
-                "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP", "Cache-Control": "private, max-age=60, s-maxage=60"}
+        return {
+            "X-GitHub-Media-Type": "github.v3; format=json",
+            "X-GitHub-Api-Version-Selected": "2022-11-28",
+            "X-GitHub-Request-Id": f"SANDBOX:{self._request_id:08X}",
+            "Vary": "Accept, Authorization, Cookie, X-GitHub-OTP",
+            "Cache-Control": "private, max-age=60, s-maxage=60",
+        }
 
-    def _run(self, request: Request, route: routes.Route | None, params: dict[str, str], path_known: bool,
-             base: str, token: str | None, info: dict[str, Any]) -> Response:
+    def _run(
+        self,
+        request: Request,
+        route: routes.Route | None,
+        params: dict[str, str],
+        path_known: bool,
+        base: str,
+        token: str | None,
+        info: dict[str, Any],
+    ) -> Response:
         headers = self._common_headers()
         if route is None:
             return self._error(NotFound(), headers)
@@ -261,10 +299,18 @@ class GitHubApp:
             ctx.state = new
             return result
 
-        ctx = routes.Ctx(state=state, base=base, url=base + request.path.removeprefix("/api/v3"),
-                         args=request.args, headers=request.headers, body=request.get_data(),
-                         token={**info, "token": token}, mutate=mutate, limits=self.rate_limits.limits,
-                         rate=lambda resource: self.rate_limits.peek(token or "", resource))
+        ctx = routes.Ctx(
+            state=state,
+            base=base,
+            url=base + request.path.removeprefix("/api/v3"),
+            args=request.args,
+            headers=request.headers,
+            body=request.get_data(),
+            token={**info, "token": token},
+            mutate=mutate,
+            limits=self.rate_limits.limits,
+            rate=lambda resource: self.rate_limits.peek(token or "", resource),
+        )
         try:
             result = route.handler(ctx, **params)
         except ApiError as err:
@@ -363,8 +409,14 @@ class GitHubSandbox:
     ...     Github(base_url=gh.url, auth=Auth.Token("sandbox-token"))
     """
 
-    def __init__(self, state_dir: Path | str, host: str = "127.0.0.1", port: int = 0,
-                 faults: dict[str, Any] | None = None, rate_limits: dict[str, int] | None = None):
+    def __init__(
+        self,
+        state_dir: Path | str,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        faults: dict[str, Any] | None = None,
+        rate_limits: dict[str, int] | None = None,
+    ):
         self.app = GitHubApp(state_dir, faults=faults, rate_limits=rate_limits)
         self.host, self.port = host, port
         self._server: Any = None
@@ -388,13 +440,15 @@ class GitHubSandbox:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(get_sockaddr(self.host, self.port, family))
             sock.listen(128)
-            self._server = make_server(self.host, self.port, self.app, threaded=True,
-                                       request_handler=_QuietHandler, fd=sock.fileno())
+            self._server = make_server(
+                self.host, self.port, self.app, threaded=True, request_handler=_QuietHandler, fd=sock.fileno()
+            )
         finally:
-            sock.close()   # werkzeug serves on its own duplicate of the descriptor
+            sock.close()  # werkzeug serves on its own duplicate of the descriptor
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="github-sandbox",
-                                        kwargs={"poll_interval": 0.1}, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="github-sandbox", kwargs={"poll_interval": 0.1}, daemon=True
+        )
         self._thread.start()
         return self
 
@@ -431,5 +485,3 @@ class GitHubSandbox:
 
     def reset_rate_limits(self) -> None:
         self.app.rate_limits.reset()
-
-

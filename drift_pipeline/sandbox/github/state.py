@@ -48,15 +48,15 @@ def _iso(when: datetime | None) -> str:
 def _empty() -> dict[str, Any]:
     return {
         "next_id": 1000,
-        "orgs": {},            # login -> {login, name, id}
-        "users": {},           # login -> {login, id, name, emails (commit attribution)}
-        "repos": {},           # "owner/name" -> repo settings (see create_repo)
-        "protections": {},     # "owner/name" -> {branch -> protection request body}
-        "rulesets": {},        # "owner/name" -> [ruleset]
-        "org_rulesets": {},    # org -> [ruleset]
-        "issues": {},          # "owner/name" -> [issue]
-        "comments": {},        # "owner/name#number" -> [comment]
-        "labels": {},          # "owner/name" -> [label]
+        "orgs": {},  # login -> {login, name, id}
+        "users": {},  # login -> {login, id, name, emails (commit attribution)}
+        "repos": {},  # "owner/name" -> repo settings (see create_repo)
+        "protections": {},  # "owner/name" -> {branch -> protection request body}
+        "rulesets": {},  # "owner/name" -> [ruleset]
+        "org_rulesets": {},  # org -> [ruleset]
+        "issues": {},  # "owner/name" -> [issue]
+        "comments": {},  # "owner/name#number" -> [comment]
+        "labels": {},  # "owner/name" -> [label]
         "tokens": {DEFAULT_TOKEN: {"login": "drift-bot", "admin": True}},
     }
 
@@ -118,18 +118,34 @@ class SandboxState:
     def repo_git_dir(self, owner: str, name: str) -> Path:
         return self.root / "repos" / owner / f"{name}.git"
 
-    def create_repo(self, owner: str, name: str, *, default_branch: str = "main",
-                    private: bool = True, archived: bool = False, disabled: bool = False,
-                    fork: bool = False, description: str = "",
-                    created_at: datetime | None = None) -> Path:
+    def create_repo(
+        self,
+        owner: str,
+        name: str,
+        *,
+        default_branch: str = "main",
+        private: bool = True,
+        archived: bool = False,
+        disabled: bool = False,
+        fork: bool = False,
+        description: str = "",
+        created_at: datetime | None = None,
+    ) -> Path:
         """Record a repo and create its bare git repository; returns the repository path."""
         if owner not in self.data["orgs"]:
             self.add_user(owner)
         full = f"{owner}/{name}"
         self.data["repos"][full] = {
-            "id": self.next_id(), "owner": owner, "name": name, "default_branch": default_branch,
-            "private": private, "archived": archived, "disabled": disabled, "fork": fork,
-            "description": description, "created_at": _iso(created_at),
+            "id": self.next_id(),
+            "owner": owner,
+            "name": name,
+            "default_branch": default_branch,
+            "private": private,
+            "archived": archived,
+            "disabled": disabled,
+            "fork": fork,
+            "description": description,
+            "created_at": _iso(created_at),
         }
         return init_bare(self.repo_git_dir(owner, name), default_branch)
 
@@ -145,14 +161,16 @@ class SandboxState:
         """``ruleset`` has GitHub's shape (name, target, enforcement, conditions, rules, bypass_actors)."""
         rid = self.next_id()
         self.data["rulesets"].setdefault(f"{owner}/{repo}", []).append(
-            {**ruleset, "id": rid, "source_type": "Repository", "source": f"{owner}/{repo}"})
+            {**ruleset, "id": rid, "source_type": "Repository", "source": f"{owner}/{repo}"}
+        )
         return rid
 
     def add_org_ruleset(self, org: str, ruleset: dict[str, Any]) -> int:
         """An org ruleset; ``conditions.repository_name {include, exclude}`` picks its repos."""
         rid = self.next_id()
         self.data["org_rulesets"].setdefault(org, []).append(
-            {**ruleset, "id": rid, "source_type": "Organization", "source": org})
+            {**ruleset, "id": rid, "source_type": "Organization", "source": org}
+        )
         return rid
 
     # == reads and writes used by the server (no HTTP here: typed errors only) ============
@@ -190,8 +208,9 @@ class SandboxState:
             if user is not None and (not plus or ident == str(user["id"])):
                 return str(user["login"])
             return None
-        return next((str(u["login"]) for u in users.values()
-                     if email in (e.lower() for e in u.get("emails", []))), None)
+        return next(
+            (str(u["login"]) for u in users.values() if email in (e.lower() for e in u.get("emails", []))), None
+        )
 
     def account_id(self, login: str) -> int:
         for table in ("orgs", "users"):
@@ -219,16 +238,19 @@ class SandboxState:
         return [r for r in self.data["repos"].values() if r["owner"] == owner]
 
     # -- branch protection and rulesets ---------------------------------------------------------
-    def protection(self, owner: str, repo: str, branch: str, *, token: dict[str, Any] | None = None
-                   ) -> dict[str, Any]:
+    def protection(self, owner: str, repo: str, branch: str, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
         """The stored PUT-shape protection body; 403 for a non-admin token, 404 when unprotected."""
         r = self.get_repo(owner, repo)
         if token is not None and not token.get("admin", True):
-            raise Forbidden(documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection")
+            raise Forbidden(
+                documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection"
+            )
         body = self.data["protections"].get(f"{r['owner']}/{r['name']}", {}).get(branch)
         if body is None:
-            raise NotFound("Branch not protected",
-                           documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection")
+            raise NotFound(
+                "Branch not protected",
+                documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
+            )
         return body
 
     def is_protected(self, owner: str, repo: str, branch: str) -> bool:
@@ -264,8 +286,7 @@ class SandboxState:
                 item: dict[str, Any] = {"type": rule["type"]}
                 if rule.get("parameters") is not None:
                     item["parameters"] = rule["parameters"]
-                item.update(ruleset_source_type=rs["source_type"], ruleset_source=rs["source"],
-                            ruleset_id=rs["id"])
+                item.update(ruleset_source_type=rs["source_type"], ruleset_source=rs["source"], ruleset_id=rs["id"])
                 out.append(item)
         return out
 
@@ -294,16 +315,24 @@ class SandboxState:
                 return lab
         raise NotFound(documentation_url="https://docs.github.com/rest/issues/labels#get-a-label")
 
-    def create_label(self, owner: str, repo: str, name: str, *, color: str = "ededed",
-                     description: str | None = None) -> dict[str, Any]:
+    def create_label(
+        self, owner: str, repo: str, name: str, *, color: str = "ededed", description: str | None = None
+    ) -> dict[str, Any]:
         r = self.get_repo(owner, repo)
         if not name:
             raise Unprocessable(errors=[{"resource": "Label", "code": "missing_field", "field": "name"}])
         if any(lab["name"].lower() == name.lower() for lab in self.labels_of(owner, repo)):
-            raise Unprocessable(errors=[{"resource": "Label", "code": "already_exists", "field": "name"}],
-                                documentation_url="https://docs.github.com/rest/issues/labels#create-a-label")
-        lab = {"id": self.next_id(), "name": name, "color": (color or "ededed").lstrip("#"),
-               "description": description, "default": False}
+            raise Unprocessable(
+                errors=[{"resource": "Label", "code": "already_exists", "field": "name"}],
+                documentation_url="https://docs.github.com/rest/issues/labels#create-a-label",
+            )
+        lab = {
+            "id": self.next_id(),
+            "name": name,
+            "color": (color or "ededed").lstrip("#"),
+            "description": description,
+            "default": False,
+        }
         self.data["labels"].setdefault(f"{r['owner']}/{r['name']}", []).append(lab)
         return lab
 
@@ -326,9 +355,19 @@ class SandboxState:
         """Every issue with its repo's full name."""
         return [(full, issue) for full, issues in self.data["issues"].items() for issue in issues]
 
-    def list_issues(self, owner: str, repo: str, *, state: str = "open", labels: list[str] | None = None,
-                    creator: str | None = None, assignee: str | None = None, since: str | None = None,
-                    sort: str = "created", direction: str = "desc") -> list[dict[str, Any]]:
+    def list_issues(
+        self,
+        owner: str,
+        repo: str,
+        *,
+        state: str = "open",
+        labels: list[str] | None = None,
+        creator: str | None = None,
+        assignee: str | None = None,
+        since: str | None = None,
+        sort: str = "created",
+        direction: str = "desc",
+    ) -> list[dict[str, Any]]:
         wanted = [lab.lower() for lab in labels or []]
         out = []
         for issue in self.issues_of(owner, repo):
@@ -356,37 +395,72 @@ class SandboxState:
                 return issue
         raise NotFound(documentation_url="https://docs.github.com/rest/issues/issues#get-an-issue")
 
-    def create_issue(self, owner: str, repo: str, *, title: str, user: str, body: str | None = None,
-                     labels: list[Any] | None = None, assignees: list[str] | None = None,
-                     when: datetime | None = None) -> dict[str, Any]:
+    def create_issue(
+        self,
+        owner: str,
+        repo: str,
+        *,
+        title: str,
+        user: str,
+        body: str | None = None,
+        labels: list[Any] | None = None,
+        assignees: list[str] | None = None,
+        when: datetime | None = None,
+    ) -> dict[str, Any]:
         r = self.get_repo(owner, repo)
         if not title:
             raise Unprocessable(errors=[{"resource": "Issue", "code": "missing_field", "field": "title"}])
         if body is not None and len(body) > 65536:
-            raise Unprocessable(errors=[{"resource": "Issue", "code": "custom", "field": "body",
-                                         "message": "body is too long (maximum is 65536 characters)"}])
+            raise Unprocessable(
+                errors=[
+                    {
+                        "resource": "Issue",
+                        "code": "custom",
+                        "field": "body",
+                        "message": "body is too long (maximum is 65536 characters)",
+                    }
+                ]
+            )
         issues = self.data["issues"].setdefault(f"{r['owner']}/{r['name']}", [])
         stamp = _iso(when)
         issue = {
-            "id": self.next_id(), "number": max((i["number"] for i in issues), default=0) + 1,
-            "title": title, "body": body, "state": "open", "state_reason": None,
+            "id": self.next_id(),
+            "number": max((i["number"] for i in issues), default=0) + 1,
+            "title": title,
+            "body": body,
+            "state": "open",
+            "state_reason": None,
             "labels": self._ensure_labels(owner, repo, labels or []),
-            "assignees": list(dict.fromkeys(assignees or [])), "user": user,
-            "created_at": stamp, "updated_at": stamp, "closed_at": None, "comments": 0, "locked": False,
+            "assignees": list(dict.fromkeys(assignees or [])),
+            "user": user,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "closed_at": None,
+            "comments": 0,
+            "locked": False,
         }
         issues.append(issue)
         return issue
 
-    def update_issue(self, owner: str, repo: str, number: int, fields: dict[str, Any],
-                     when: datetime | None = None) -> dict[str, Any]:
+    def update_issue(
+        self, owner: str, repo: str, number: int, fields: dict[str, Any], when: datetime | None = None
+    ) -> dict[str, Any]:
         issue = self.issue(owner, repo, number)
         stamp = _iso(when)
         if "title" in fields and fields["title"] is not None:
             issue["title"] = fields["title"]
         if "body" in fields:
             if fields["body"] is not None and len(fields["body"]) > 65536:
-                raise Unprocessable(errors=[{"resource": "Issue", "code": "custom", "field": "body",
-                                             "message": "body is too long (maximum is 65536 characters)"}])
+                raise Unprocessable(
+                    errors=[
+                        {
+                            "resource": "Issue",
+                            "code": "custom",
+                            "field": "body",
+                            "message": "body is too long (maximum is 65536 characters)",
+                        }
+                    ]
+                )
             issue["body"] = fields["body"]
         if fields.get("labels") is not None:
             issue["labels"] = self._ensure_labels(owner, repo, fields["labels"])
@@ -396,8 +470,7 @@ class SandboxState:
         if state not in (None, "open", "closed"):
             raise Unprocessable(errors=[{"resource": "Issue", "code": "invalid", "field": "state"}])
         if state == "closed" and issue["state"] != "closed":
-            issue.update(state="closed", closed_at=stamp,
-                         state_reason=fields.get("state_reason") or "completed")
+            issue.update(state="closed", closed_at=stamp, state_reason=fields.get("state_reason") or "completed")
         elif state == "open" and issue["state"] != "open":
             issue.update(state="open", closed_at=None, state_reason="reopened")
         elif fields.get("state_reason") and issue["state"] == "closed":
@@ -410,22 +483,30 @@ class SandboxState:
         self.issue(owner, repo, number)
         return self.data["comments"].get(f"{r['owner']}/{r['name']}#{int(number)}", [])
 
-    def add_comment(self, owner: str, repo: str, number: int, *, body: str, user: str,
-                    when: datetime | None = None) -> dict[str, Any]:
+    def add_comment(
+        self, owner: str, repo: str, number: int, *, body: str, user: str, when: datetime | None = None
+    ) -> dict[str, Any]:
         r = self.get_repo(owner, repo)
         issue = self.issue(owner, repo, number)
         if not body:
             raise Unprocessable(errors=[{"resource": "IssueComment", "code": "missing_field", "field": "body"}])
         stamp = _iso(when)
-        comment = {"id": self.next_id(), "body": body, "user": user, "created_at": stamp,
-                   "updated_at": stamp, "issue_number": int(number)}
+        comment = {
+            "id": self.next_id(),
+            "body": body,
+            "user": user,
+            "created_at": stamp,
+            "updated_at": stamp,
+            "issue_number": int(number),
+        }
         self.data["comments"].setdefault(f"{r['owner']}/{r['name']}#{int(number)}", []).append(comment)
         issue["comments"] = issue.get("comments", 0) + 1
         issue["updated_at"] = stamp
         return comment
 
-    def search_issues(self, query: str, *, sort: str | None = None, order: str = "desc"
-                      ) -> list[tuple[str, dict[str, Any]]]:
+    def search_issues(
+        self, query: str, *, sort: str | None = None, order: str = "desc"
+    ) -> list[tuple[str, dict[str, Any]]]:
         """Issues matching a search query (``org: repo: user: is: state: label: author:``, words)."""
         hits = [(full, issue) for full, issue in self.all_issues() if search_matches(query, full, issue)]
         key = {"created": "created_at", "updated": "updated_at", "comments": "comments"}.get(sort or "", "created_at")

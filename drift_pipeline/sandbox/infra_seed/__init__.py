@@ -54,6 +54,18 @@ from drift_pipeline.sandbox.infra_seed.records import (
 from drift_pipeline.sandbox.infra_seed.templates import stack_template
 
 __all__ = [
-    "RULE_FOR_KIND", "SSH_FROM_ANYWHERE", "TAG_COMMIT", "TAG_ENV", "TAG_PROJECT", "TAG_REPO", "DeployedStack",
-    "DriftKind", "InfraRepo", "InfraScenario", "InjectedDrift", "Status", "deploy_org_infra", "stack_template",
+    "RULE_FOR_KIND",
+    "SSH_FROM_ANYWHERE",
+    "TAG_COMMIT",
+    "TAG_ENV",
+    "TAG_PROJECT",
+    "TAG_REPO",
+    "DeployedStack",
+    "DriftKind",
+    "InfraRepo",
+    "InfraScenario",
+    "InjectedDrift",
+    "Status",
+    "deploy_org_infra",
+    "stack_template",
 ]

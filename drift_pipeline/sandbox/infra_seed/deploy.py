@@ -82,8 +82,7 @@ def deploy_org_infra(
                     stack_name=d.stack_name,
                     logical_id=None,
                     description=(
-                        f"stack `{d.stack_name}` and its resources are still deployed although "
-                        "the repo is deprecated"
+                        f"stack `{d.stack_name}` and its resources are still deployed although the repo is deprecated"
                     ),
                 )
             )
@@ -125,8 +124,7 @@ def _validate(repos: Sequence[InfraRepo]) -> None:
                 other = seen.setdefault((account, f"{stack}-{env}"), repo.full_name)
                 if other != repo.full_name:
                     raise ValueError(
-                        f"stack {stack}-{env} is declared by both {other} and {repo.full_name} "
-                        f"in account {account}"
+                        f"stack {stack}-{env} is declared by both {other} and {repo.full_name} in account {account}"
                     )
     active = [r for r in repos if r.status == "active"]
     if len(active) < 3:
@@ -148,9 +146,7 @@ def _resources_of(repo: InfraRepo, types: Sequence[str]) -> list[tuple[str, str,
 
 def _plan_drift(repos: Sequence[InfraRepo], rng: random.Random) -> dict[str, tuple]:
     """Pick (repo, env, ...) for the three injected drifts, deterministically from ``rng``."""
-    order = sorted(
-        (r for r in repos if r.status == "active"), key=lambda r: (r.full_name, r.project)
-    )
+    order = sorted((r for r in repos if r.status == "active"), key=lambda r: (r.full_name, r.project))
     rng.shuffle(order)
 
     def eligible_orphan(r: InfraRepo) -> bool:

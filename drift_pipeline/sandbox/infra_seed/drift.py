@@ -19,9 +19,7 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")[:24].strip("-") or "repo"
 
 
-def _orphan(
-    session: Callable[[str], _Account], repo: InfraRepo, env: str, rtype: str
-) -> InjectedDrift:
+def _orphan(session: Callable[[str], _Account], repo: InfraRepo, env: str, rtype: str) -> InjectedDrift:
     """A resource tagged for ``repo`` but created outside any stack (left behind by hand)."""
     account = repo.accounts[env]
     s = session(account)
@@ -30,9 +28,7 @@ def _orphan(
     tags = _drift_tags(repo, env, commit=False)
     if rtype == "AWS::S3::Bucket":
         name = f"{base}-{account}"
-        s.client("s3").create_bucket(
-            Bucket=name, CreateBucketConfiguration={"LocationConstraint": region}
-        )
+        s.client("s3").create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
         s.client("s3").put_bucket_tagging(
             Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
         )
@@ -89,8 +85,7 @@ def _delete_resource(
         stack_name=stack_name,
         logical_id=logical_id,
         description=(
-            f"{what} `{name}` (`{logical_id}` in `{stack}`) was deleted out of band; the "
-            "stack still lists it"
+            f"{what} `{name}` (`{logical_id}` in `{stack}`) was deleted out of band; the stack still lists it"
         ),
     )
 

@@ -12,9 +12,7 @@ from drift_pipeline.sources.aws import (
 )
 
 Status = Literal["active", "pre-release", "deprecated"]
-DriftKind = Literal[
-    "orphaned", "missing", "ingress_changed", "deprecated_remaining", "prerelease_not_in_prod"
-]
+DriftKind = Literal["orphaned", "missing", "ingress_changed", "deprecated_remaining", "prerelease_not_in_prod"]
 
 TAG_REPO = "drift:repo"
 TAG_PROJECT = "drift:project"
@@ -140,9 +138,7 @@ class InfraScenario:
         ]
         for (repo, project), by_env in sorted(rows.items()):
             cells = [", ".join(by_env.get(e, [])) or "(none)" for e in envs]
-            lines.append(
-                f"| {repo} | {project} | {status[(repo, project)]} | " + " | ".join(cells) + " |"
-            )
+            lines.append(f"| {repo} | {project} | {status[(repo, project)]} | " + " | ".join(cells) + " |")
         lines += [
             "",
             "### Injected drift: what a scan should find",
@@ -152,8 +148,7 @@ class InfraScenario:
         ]
         for x in self.expected_findings():
             lines.append(
-                f"| `{x.rule}` | {x.kind} | {x.repo} | {x.env} ({x.account}) | "
-                f"`{x.subject}` | {x.description} |"
+                f"| `{x.rule}` | {x.kind} | {x.repo} | {x.env} ({x.account}) | `{x.subject}` | {x.description} |"
             )
         expected = [x for x in self.drifts if not x.is_drift]
         if expected:

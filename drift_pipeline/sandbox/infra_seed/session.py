@@ -31,9 +31,7 @@ def _connector(target: AwsSandbox | str, region: str) -> Callable[[str], boto3.S
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
         region_name=region,
     )
-    return lambda account: account_session(
-        account, endpoint_url=target, region=region, base_session=base
-    )
+    return lambda account: account_session(account, endpoint_url=target, region=region, base_session=base)
 
 
 class _Account:

@@ -20,7 +20,7 @@ randomness comes from ``random.Random`` seeded from ``seed`` (one stream per rep
 repo does not reshuffle the others), and the library never reads the clock. The returned
 :class:`SeedReport` says what a scan of the result should find.
 
-Modules: ``catalogue`` (the cast, repo specs, their configs), ``trees`` (initial file trees),
+Modules: ``catalogue`` (the cast, repo specs), ``configs`` (their standards configs), ``trees`` (file trees),
 ``history`` (baseline, background and scripted commits; ``git fast-import``), ``settings``
 (protection and rulesets), ``expectations`` (the oracle: scope, projects, process findings),
 ``report`` (``SeedReport`` and its rendering), ``build`` (``seed_org``).
@@ -49,7 +49,20 @@ from drift_pipeline.sandbox.seed.report import (
 )
 
 __all__ = [
-    "DEFAULT_END_DATE", "MIN_REPOS", "README_BEGIN", "README_END", "README_STATE_DIR",
-    "REGISTRY_DATA", "REGISTRY_REPO", "TEAMS", "SeedReport", "SeededEvent", "SeededProject", "SeededRepo",
-    "readme_scenario", "scripted_days", "seed_org", "update_readme",
+    "DEFAULT_END_DATE",
+    "MIN_REPOS",
+    "README_BEGIN",
+    "README_END",
+    "README_STATE_DIR",
+    "REGISTRY_DATA",
+    "REGISTRY_REPO",
+    "TEAMS",
+    "SeedReport",
+    "SeededEvent",
+    "SeededProject",
+    "SeededRepo",
+    "readme_scenario",
+    "scripted_days",
+    "seed_org",
+    "update_readme",
 ]

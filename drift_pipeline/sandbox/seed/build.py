@@ -51,8 +51,17 @@ from drift_pipeline.sandbox.seed.trees import _initial_tree
 from drift_pipeline.standards.org_config import CONFIG_REPO
 
 
-def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days: int = 14, seed: int = 0,
-             end_date: date | None = None, aws: Any = None, force: bool = False) -> SeedReport:
+def seed_org(
+    state_dir: Path | str,
+    *,
+    org: str = "acme",
+    repos: int = 12,
+    days: int = 14,
+    seed: int = 0,
+    end_date: date | None = None,
+    aws: Any = None,
+    force: bool = False,
+) -> SeedReport:
     """Seed a demo org into ``state_dir`` and return what a scan should find.
 
     ``repos`` counts product repos (minimum 8); registry, config and out-of-scope repos come on
@@ -100,9 +109,15 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
         commits[0].change = functools.partial(_copy_of, initial)
         commits += _background_commits(spec, start, days, rng, org) + scripted.get(spec.name, [])
         commits.sort(key=lambda c: c.when)
-        git_dir = state.create_repo(org, spec.name, default_branch=spec.default_branch, private=spec.private,
-                                    archived=spec.archived, description=spec.description,
-                                    created_at=commits[0].when)
+        git_dir = state.create_repo(
+            org,
+            spec.name,
+            default_branch=spec.default_branch,
+            private=spec.private,
+            archived=spec.archived,
+            description=spec.description,
+            created_at=commits[0].when,
+        )
         planned: list[tuple[_Commit, dict[str, str | bytes | None]]] = []
         for c in commits:
             if c.when >= window_start and not baseline_cfgs.get(spec.name):
@@ -114,26 +129,26 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
                 else:
                     spec.tree[path] = content
             planned.append((c, files))
-        spec.shas = _fast_import(git_dir, spec.default_branch,
-                                 [(files, c.message, c.author, c.when) for c, files in planned])
+        spec.shas = _fast_import(
+            git_dir, spec.default_branch, [(files, c.message, c.author, c.when) for c, files in planned]
+        )
         for (c, files), sha in zip(planned, spec.shas, strict=True):
             if c.when >= window_start:
                 spec.window_messages.append(c.message)
             for kind, project, description in c.events:
-                ev = SeededEvent(c.when.date(), spec.name, project, kind,
-                                 tuple(sorted(files)), (sha,), description)
+                ev = SeededEvent(c.when.date(), spec.name, project, kind, tuple(sorted(files)), (sha,), description)
                 if c.background:
                     background.append(ev)
                     continue
                 key = f"{c.event_key or sha}:{kind}"
                 events[key] = ev
                 ev_order.append(key)
-            if c.event_key and not c.events:   # a follow-up commit of an earlier event
+            if c.event_key and not c.events:  # a follow-up commit of an earlier event
                 for key in [k for k in events if k.startswith(c.event_key + ":")]:
                     old = events[key]
                     events[key] = dataclasses.replace(
-                        old, paths=tuple(sorted(set(old.paths) | set(files))),
-                        commit_shas=old.commit_shas + (sha,))
+                        old, paths=tuple(sorted(set(old.paths) | set(files))), commit_shas=old.commit_shas + (sha,)
+                    )
         baseline_cfgs.setdefault(spec.name, json.loads(json.dumps(spec.cfg)))
         _apply_settings(state, org, spec, baseline_cfgs[spec.name])
 
@@ -149,14 +164,25 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
         tier = spec.tier
         if "repo-metadata.yaml" in spec.tree:
             tier = (yaml.safe_load(str(spec.tree["repo-metadata.yaml"])) or {}).get("tier", tier)
-        seeded.append(SeededRepo(
-            name=spec.name, full_name=f"{org}/{spec.name}", tier=tier if spec.metadata else None,
-            status=spec.status if spec.metadata else None, team=spec.team if spec.metadata else None,
-            language=spec.language, in_scope=in_scope,
-            scope_reason=reason,
-            config_file=root_cfg, projects=_projects(spec), default_branch=spec.default_branch,
-            head_sha=spec.shas[-1], archived=spec.archived, protection=spec.protection,
-            infra_stacks=tuple(spec.cfg.get("infra", {}).get("stacks", [])) if spec.infra else ()))
+        seeded.append(
+            SeededRepo(
+                name=spec.name,
+                full_name=f"{org}/{spec.name}",
+                tier=tier if spec.metadata else None,
+                status=spec.status if spec.metadata else None,
+                team=spec.team if spec.metadata else None,
+                language=spec.language,
+                in_scope=in_scope,
+                scope_reason=reason,
+                config_file=root_cfg,
+                projects=_projects(spec),
+                default_branch=spec.default_branch,
+                head_sha=spec.shas[-1],
+                archived=spec.archived,
+                protection=spec.protection,
+                infra_stacks=tuple(spec.cfg.get("infra", {}).get("stacks", [])) if spec.infra else (),
+            )
+        )
         if in_scope and root_cfg is not None:
             found = _process_expectations(spec, baseline_cfgs[spec.name])
             if found:
@@ -169,10 +195,19 @@ def seed_org(state_dir: Path | str, *, org: str = "acme", repos: int = 12, days:
 
     ordered = sorted((events[k] for k in dict.fromkeys(ev_order)), key=lambda e: (e.day, e.repo, e.kind))
     return SeedReport(
-        org=org, state_dir=str(Path(state_dir)), start_date=start, end_date=end, days=days, seed=seed,
-        repos=tuple(seeded), events=tuple(ordered),
+        org=org,
+        state_dir=str(Path(state_dir)),
+        start_date=start,
+        end_date=end,
+        days=days,
+        seed=seed,
+        repos=tuple(seeded),
+        events=tuple(ordered),
         background_commits=tuple(sorted(background, key=lambda e: (e.day, e.repo))),
-        process_expectations=expectations, process_details=details, aws=aws_text)
+        process_expectations=expectations,
+        process_details=details,
+        aws=aws_text,
+    )
 
 
 def _copy_of(files: dict[str, str | bytes], _spec: _Spec) -> dict[str, str | bytes | None]:
@@ -184,32 +219,57 @@ def _seed_fixed_repos(state: SandboxState, org: str, start: date, teams: list[st
     """The registry (verbatim community rulesets) and the drift config repo."""
     author = Author("Alex Morgan", email_of("Alex Morgan", org))
     born = datetime.combine(start - timedelta(days=400), time(10, 12, 5), tzinfo=UTC)
-    reg = state.create_repo(org, REGISTRY_REPO, private=False, created_at=born,
-                            description="Shared check.toml rulesets for every repo ({language}[-frontend]-{tier}).")
-    files: dict[str, str | bytes | None] = {"LICENSE": (REGISTRY_DATA / "LICENSE").read_bytes(),
-                                     "README.md": F.registry_readme(org)}
+    reg = state.create_repo(
+        org,
+        REGISTRY_REPO,
+        private=False,
+        created_at=born,
+        description="Shared check.toml rulesets for every repo ({language}[-frontend]-{tier}).",
+    )
+    files: dict[str, str | bytes | None] = {
+        "LICENSE": (REGISTRY_DATA / "LICENSE").read_bytes(),
+        "README.md": F.registry_readme(org),
+    }
     for path in sorted((REGISTRY_DATA / "rulesets").glob("*.toml")):
         files[f"rulesets/{path.name}"] = path.read_bytes()
     _fast_import(reg, "main", [(files, "feat: import community rulesets (4bba461)", author, born)])
 
     cfg_born = born + timedelta(days=30, hours=3)
-    repo = state.create_repo(org, CONFIG_REPO, created_at=cfg_born,
-                             description="Organisation drift-scan configuration.")
-    _fast_import(repo, "main", [({
-        "drift.config.yaml": F.drift_config(teams),
-        "README.md": f"# drift-config\n\nConfiguration for the daily drift scan of `{org}`.\n",
-        ".github/workflows/drift-scan.yml": F.drift_scan_workflow(org),
-    }, "chore: add drift scan configuration", author, cfg_born)])
+    repo = state.create_repo(
+        org, CONFIG_REPO, created_at=cfg_born, description="Organisation drift-scan configuration."
+    )
+    _fast_import(
+        repo,
+        "main",
+        [
+            (
+                {
+                    "drift.config.yaml": F.drift_config(teams),
+                    "README.md": f"# drift-config\n\nConfiguration for the daily drift scan of `{org}`.\n",
+                    ".github/workflows/drift-scan.yml": F.drift_scan_workflow(org),
+                },
+                "chore: add drift scan configuration",
+                author,
+                cfg_born,
+            )
+        ],
+    )
 
 
 def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> str:
     from drift_pipeline.sandbox.infra_seed import InfraRepo, Status, deploy_org_infra, stack_template
 
     infra_repos = [
-        InfraRepo(full_name=f"{org}/{s.name}", project=".", status=cast(Status, s.status or "active"),
-                  stacks={st: stack_template(st) for st in s.cfg["infra"]["stacks"]},
-                  commit_sha=s.shas[-1], accounts=dict(s.cfg["infra"]["accounts"]))
-        for s in specs if s.cfg.get("infra", {}).get("enabled")
+        InfraRepo(
+            full_name=f"{org}/{s.name}",
+            project=".",
+            status=cast(Status, s.status or "active"),
+            stacks={st: stack_template(st) for st in s.cfg["infra"]["stacks"]},
+            commit_sha=s.shas[-1],
+            accounts=dict(s.cfg["infra"]["accounts"]),
+        )
+        for s in specs
+        if s.cfg.get("infra", {}).get("enabled")
     ]
     scenario = deploy_org_infra(aws, infra_repos, seed=seed)
     return scenario.describe()

@@ -14,9 +14,6 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from drift_pipeline.sandbox import seed_files as F
-from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS
-
 MIN_REPOS = 8
 # The library's default window end (the CLI defaults to today, UTC). Fixed, so that
 # ``seed_org(dir)`` and the README's rendered scenario are reproducible.
@@ -48,34 +45,34 @@ def email_of(name: str, org: str) -> str:
 @dataclass
 class _Spec:
     name: str
-    language: str               # typescript | python | monorepo | none
+    language: str  # typescript | python | monorepo | none
     team: str
     tier: str | None
     status: str | None
     description: str
     frontend: bool = False
-    config_file: str | None = "check.toml"   # root config; None: none at all
+    config_file: str | None = "check.toml"  # root config; None: none at all
     metadata: bool = True
     infra: bool = False
-    protection: str = "ruleset"              # classic | ruleset | none
+    protection: str = "ruleset"  # classic | ruleset | none
     required_reviews: int = 1
     dismiss_stale: bool = True
     code_owner_reviews: bool = True
     signed_commits: bool = False
     enforce_admins: bool = True
-    codeowners: str = "valid"                # valid | invalid | missing
+    codeowners: str = "valid"  # valid | invalid | missing
     conventional_messages: bool = True
     declares_conventional: bool = False
     forbidden_env: bool = False
     tag_protection: bool = False
     coverage: bool = False
-    deviations: tuple[str, ...] = ()         # settings deliberately not matching the config
+    deviations: tuple[str, ...] = ()  # settings deliberately not matching the config
     default_branch: str = "main"
     archived: bool = False
     private: bool = True
     product: bool = True
-    excluded: bool = False                   # by drift.config.yaml exclude globs
-    activity: float = 0.0                    # chance of a background change per working day
+    excluded: bool = False  # by drift.config.yaml exclude globs
+    activity: float = 0.0  # chance of a background change per working day
     # filled while building
     cfg: dict[str, Any] = field(default_factory=dict)
     tree: dict[str, str | bytes] = field(default_factory=dict)
@@ -90,57 +87,172 @@ class _Spec:
 def _core_specs() -> list[_Spec]:
     """The eight repos every scenario has: each carries scripted events or process deviations."""
     return [
-        _Spec("orders-api", "typescript", "orders", "production", "active",
-              "Order intake and lifecycle API (Fastify).", infra=True, protection="classic",
-              required_reviews=2, coverage=True, declares_conventional=True, activity=0.3),
-        _Spec("web-storefront", "typescript", "web", "production", "active",
-              "Customer-facing storefront (React + Vite).", frontend=True, signed_commits=True,
-              activity=0.25),
-        _Spec("payments-service", "python", "payments", "production", "active",
-              "Card and wallet payments, refunds and payouts.", infra=True, protection="classic",
-              required_reviews=1, activity=0.15),
-        _Spec("data-platform", "monorepo", "data", "internal", "active",
-              "Data platform monorepo: ops console, shared packages and the ingest service.",
-              codeowners="invalid", activity=0.3),
-        _Spec("inventory-service", "python", "orders", "internal", "active",
-              "Stock levels and reservations.", config_file="standards.toml", infra=True,
-              tag_protection=True, declares_conventional=True, conventional_messages=False,
-              activity=0.1),
-        _Spec("admin-console", "typescript", "platform", "internal", "active",
-              "Back-office console for support staff.", frontend=True, protection="classic",
-              forbidden_env=True, deviations=("status_check_missing",)),
-        _Spec("notifications-worker", "python", "payments", "prototype", "pre-release",
-              "Email and SMS notifications worker (pre-release).", infra=True,
-              deviations=("stale_not_dismissed",), activity=0.1),
-        _Spec("reporting-service", "python", "data", "internal", "deprecated",
-              "Nightly finance reports (deprecated: replaced by data-platform).", infra=True,
-              protection="none", codeowners="missing", default_branch="master"),
+        _Spec(
+            "orders-api",
+            "typescript",
+            "orders",
+            "production",
+            "active",
+            "Order intake and lifecycle API (Fastify).",
+            infra=True,
+            protection="classic",
+            required_reviews=2,
+            coverage=True,
+            declares_conventional=True,
+            activity=0.3,
+        ),
+        _Spec(
+            "web-storefront",
+            "typescript",
+            "web",
+            "production",
+            "active",
+            "Customer-facing storefront (React + Vite).",
+            frontend=True,
+            signed_commits=True,
+            activity=0.25,
+        ),
+        _Spec(
+            "payments-service",
+            "python",
+            "payments",
+            "production",
+            "active",
+            "Card and wallet payments, refunds and payouts.",
+            infra=True,
+            protection="classic",
+            required_reviews=1,
+            activity=0.15,
+        ),
+        _Spec(
+            "data-platform",
+            "monorepo",
+            "data",
+            "internal",
+            "active",
+            "Data platform monorepo: ops console, shared packages and the ingest service.",
+            codeowners="invalid",
+            activity=0.3,
+        ),
+        _Spec(
+            "inventory-service",
+            "python",
+            "orders",
+            "internal",
+            "active",
+            "Stock levels and reservations.",
+            config_file="standards.toml",
+            infra=True,
+            tag_protection=True,
+            declares_conventional=True,
+            conventional_messages=False,
+            activity=0.1,
+        ),
+        _Spec(
+            "admin-console",
+            "typescript",
+            "platform",
+            "internal",
+            "active",
+            "Back-office console for support staff.",
+            frontend=True,
+            protection="classic",
+            forbidden_env=True,
+            deviations=("status_check_missing",),
+        ),
+        _Spec(
+            "notifications-worker",
+            "python",
+            "payments",
+            "prototype",
+            "pre-release",
+            "Email and SMS notifications worker (pre-release).",
+            infra=True,
+            deviations=("stale_not_dismissed",),
+            activity=0.1,
+        ),
+        _Spec(
+            "reporting-service",
+            "python",
+            "data",
+            "internal",
+            "deprecated",
+            "Nightly finance reports (deprecated: replaced by data-platform).",
+            infra=True,
+            protection="none",
+            codeowners="missing",
+            default_branch="master",
+        ),
     ]
 
 
 # Quiet variations for repos beyond the eight: (name, language, team, tier, status, frontend,
 # config file, description).
 _EXTRAS = [
-    ("search-api", "typescript", "orders", "internal", "active", False, "check.toml",
-     "Product search API."),
-    ("auth-gateway", "typescript", "platform", "production", "active", False, "check.toml",
-     "Authentication gateway and session service."),
-    ("ml-experiments", "python", "data", "prototype", "active", False, "standards.toml",
-     "Recommendation model experiments."),
-    ("customer-portal", "typescript", "web", "production", "active", True, "check.toml",
-     "Account self-service portal."),
-    ("pricing-engine", "python", "payments", "production", "active", False, "check.toml",
-     "Price rules and promotions."),
-    ("mobile-bff", "typescript", "web", "internal", "pre-release", False, "check.toml",
-     "Backend for the mobile apps (pre-release)."),
-    ("feature-flags", "typescript", "platform", "internal", "active", False, "standards.toml",
-     "Feature flag service."),
-    ("analytics-etl", "python", "data", "internal", "active", False, "check.toml",
-     "Event ingestion into the warehouse."),
-    ("fraud-scoring", "python", "payments", "production", "active", False, "check.toml",
-     "Real-time fraud scoring."),
-    ("docs-site", "typescript", "platform", "prototype", "active", True, "check.toml",
-     "Developer documentation site."),
+    ("search-api", "typescript", "orders", "internal", "active", False, "check.toml", "Product search API."),
+    (
+        "auth-gateway",
+        "typescript",
+        "platform",
+        "production",
+        "active",
+        False,
+        "check.toml",
+        "Authentication gateway and session service.",
+    ),
+    (
+        "ml-experiments",
+        "python",
+        "data",
+        "prototype",
+        "active",
+        False,
+        "standards.toml",
+        "Recommendation model experiments.",
+    ),
+    (
+        "customer-portal",
+        "typescript",
+        "web",
+        "production",
+        "active",
+        True,
+        "check.toml",
+        "Account self-service portal.",
+    ),
+    (
+        "pricing-engine",
+        "python",
+        "payments",
+        "production",
+        "active",
+        False,
+        "check.toml",
+        "Price rules and promotions.",
+    ),
+    (
+        "mobile-bff",
+        "typescript",
+        "web",
+        "internal",
+        "pre-release",
+        False,
+        "check.toml",
+        "Backend for the mobile apps (pre-release).",
+    ),
+    ("feature-flags", "typescript", "platform", "internal", "active", False, "standards.toml", "Feature flag service."),
+    (
+        "analytics-etl",
+        "python",
+        "data",
+        "internal",
+        "active",
+        False,
+        "check.toml",
+        "Event ingestion into the warehouse.",
+    ),
+    ("fraud-scoring", "python", "payments", "production", "active", False, "check.toml", "Real-time fraud scoring."),
+    ("docs-site", "typescript", "platform", "prototype", "active", True, "check.toml", "Developer documentation site."),
 ]
 
 
@@ -151,107 +263,81 @@ def _extra_specs(count: int) -> list[_Spec]:
             name, lang, team, tier, status, frontend, cfg, desc = _EXTRAS[i]
         else:
             name, lang, team, tier, status, frontend, cfg, desc = (
-                f"service-{i - len(_EXTRAS) + 1:02d}", "typescript" if i % 2 else "python",
-                list(TEAMS)[i % len(TEAMS)], ("internal", "production", "prototype")[i % 3],
-                "active", False, "check.toml", "Internal service.")
-        specs.append(_Spec(name, lang, team, tier, status, desc, frontend=frontend, config_file=cfg,
-                           protection="classic" if i % 2 else "ruleset",
-                           required_reviews=2 if tier == "production" else 1,
-                           declares_conventional=i % 3 == 0,
-                           activity=0.1 if i % 3 == 1 else 0.0))
+                f"service-{i - len(_EXTRAS) + 1:02d}",
+                "typescript" if i % 2 else "python",
+                list(TEAMS)[i % len(TEAMS)],
+                ("internal", "production", "prototype")[i % 3],
+                "active",
+                False,
+                "check.toml",
+                "Internal service.",
+            )
+        specs.append(
+            _Spec(
+                name,
+                lang,
+                team,
+                tier,
+                status,
+                desc,
+                frontend=frontend,
+                config_file=cfg,
+                protection="classic" if i % 2 else "ruleset",
+                required_reviews=2 if tier == "production" else 1,
+                declares_conventional=i % 3 == 0,
+                activity=0.1 if i % 3 == 1 else 0.0,
+            )
+        )
     return specs
 
 
 def _out_of_scope_specs() -> list[_Spec]:
     return [
-        _Spec("shared-scripts", "none", "platform", None, None,
-              "Assorted ops scripts (has check.toml, no repo metadata).", metadata=False,
-              protection="none", product=False),
-        _Spec("ops-runbooks", "none", "platform", None, None,
-              "On-call runbooks (no standards config at all).", metadata=False, config_file=None,
-              protection="none", product=False, codeowners="missing"),
-        _Spec("checkout-v1", "typescript", "web", "production", "deprecated",
-              "Old checkout flow (archived).", archived=True, protection="none", product=False),
-        _Spec("legacy-monolith", "python", "orders", "production", "deprecated",
-              "The original monolith, kept for reference (excluded by drift-config).",
-              excluded=True, protection="none", product=False, default_branch="master"),
+        _Spec(
+            "shared-scripts",
+            "none",
+            "platform",
+            None,
+            None,
+            "Assorted ops scripts (has check.toml, no repo metadata).",
+            metadata=False,
+            protection="none",
+            product=False,
+        ),
+        _Spec(
+            "ops-runbooks",
+            "none",
+            "platform",
+            None,
+            None,
+            "On-call runbooks (no standards config at all).",
+            metadata=False,
+            config_file=None,
+            protection="none",
+            product=False,
+            codeowners="missing",
+        ),
+        _Spec(
+            "checkout-v1",
+            "typescript",
+            "web",
+            "production",
+            "deprecated",
+            "Old checkout flow (archived).",
+            archived=True,
+            protection="none",
+            product=False,
+        ),
+        _Spec(
+            "legacy-monolith",
+            "python",
+            "orders",
+            "production",
+            "deprecated",
+            "The original monolith, kept for reference (excluded by drift-config).",
+            excluded=True,
+            protection="none",
+            product=False,
+            default_branch="master",
+        ),
     ]
-
-
-# -- configs --------------------------------------------------------------------------------------
-
-
-def _ruleset_name(spec: _Spec, tier: str | None = None) -> str:
-    tier = tier or spec.tier or "internal"
-    lang = "python" if spec.language == "python" else "typescript"
-    if lang == "typescript" and spec.frontend and tier != "prototype":
-        return f"typescript-frontend-{tier}"
-    return f"{lang}-{tier}"
-
-
-def _status_checks(spec: _Spec) -> list[str]:
-    return ["lint", "test", "build"] if spec.tier == "production" else ["lint", "test"]
-
-
-def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
-    cfg: dict[str, Any] = {}
-    if spec.config_file == "standards.toml" and spec.metadata:
-        cfg["metadata"] = {"tier": spec.tier, "status": spec.status, "team": spec.team,
-                           "project": spec.name, "organisation": org}
-    cfg["extends"] = {"registry": f"github:{org}/{REGISTRY_REPO}", "rulesets": [_ruleset_name(spec)]}
-    code: dict[str, Any] = {}
-    if spec.language == "python":
-        code["linting"] = {"ruff": {"line-length": 100}}
-        if spec.tier == "production":
-            code["coverage_run"] = {"enabled": True, "min_threshold": 80, "runner": "pytest"}
-    elif spec.language in ("typescript", "monorepo"):
-        if spec.frontend:
-            code["linting"] = {"eslint": {"rules": {"max-lines": F.Inline(severity="error", max=600)}}}
-        elif spec.tier == "production":
-            code["linting"] = {"eslint": {"rules": {"no-console": "error"}}}
-        if spec.coverage:
-            code["coverage_run"] = {"enabled": True, "min_threshold": 85, "runner": "vitest"}
-    if code:
-        cfg["code"] = code
-    if not spec.product and spec.name == "shared-scripts":
-        return {"extends": cfg["extends"]}
-    process: dict[str, Any] = {}
-    ruleset: dict[str, Any] = {
-        "branch": spec.default_branch,
-        "required_reviews": spec.required_reviews,
-        "dismiss_stale_reviews": spec.dismiss_stale,
-        "require_code_owner_reviews": spec.code_owner_reviews,
-        "require_status_checks": _status_checks(spec),
-        "require_branches_up_to_date": spec.tier == "production",
-        "enforce_admins": spec.enforce_admins,
-    }
-    if spec.signed_commits:
-        ruleset["require_signed_commits"] = True
-    process["repo"] = {"enabled": True, "require_branch_protection": True,
-                       "require_codeowners": spec.codeowners != "valid" or spec.tier != "prototype",
-                       "ruleset": ruleset}
-    if spec.tag_protection:
-        process["repo"]["tag_protection"] = {"patterns": ["v*"], "prevent_deletion": True,
-                                             "prevent_update": True}
-    process["ci"] = {"enabled": True, "require_workflows": ["ci.yml"]}
-    if spec.declares_conventional:
-        process["commits"] = {"enabled": True, "conventional": True, "types": COMMIT_TYPES}
-    if spec.forbidden_env or spec.tier == "production":
-        process["forbidden_files"] = {"enabled": True, "files": ["**/.env", "**/*.pem"],
-                                      "message": "Secrets belong in the secrets manager, not in git."}
-    cfg["process"] = process
-    if spec.infra:
-        cfg["infra"] = {"enabled": True, "path": "infra", "stacks": [spec.name],
-                        "accounts": dict(DEFAULT_ACCOUNTS)}
-    return cfg
-
-
-def _config_text(spec: _Spec, cfg: dict[str, Any]) -> str:
-    comment = (f"Standards for {spec.name} ({spec.tier or 'no'} tier).\n"
-               "Rulesets come from the org registry; local tables below override them.")
-    return F.dump_toml(cfg, comment=comment)
-
-
-def _package_config(ruleset: str, org: str) -> str:
-    return F.dump_toml({"extends": {"registry": f"github:{org}/{REGISTRY_REPO}", "rulesets": [ruleset]}},
-                       comment="Package standards (the repo's process settings live in the root check.toml).")

@@ -44,22 +44,34 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any]) -> list[tup
     rs = repo.get("ruleset")
     prot = _effective_protection(spec, baseline_cfg)
     if repo.get("enabled") and repo.get("require_branch_protection") and prot is None:
-        found.append(("branch_protection_missing",
-                      f"{spec.default_branch} has no classic protection and no repo ruleset "
-                      "(only the org ruleset's deletion/non_fast_forward rules)"))
+        found.append(
+            (
+                "branch_protection_missing",
+                f"{spec.default_branch} has no classic protection and no repo ruleset "
+                "(only the org ruleset's deletion/non_fast_forward rules)",
+            )
+        )
     if repo.get("enabled") and rs and prot is not None:
         if prot["reviews"] < rs.get("required_reviews", 0):
-            found.append(("required_reviews_too_low",
-                          f"expected {rs['required_reviews']} approving reviews, actual {prot['reviews']}"))
+            found.append(
+                (
+                    "required_reviews_too_low",
+                    f"expected {rs['required_reviews']} approving reviews, actual {prot['reviews']}",
+                )
+            )
         if rs.get("dismiss_stale_reviews") and not prot["dismiss"]:
             found.append(("stale_reviews_not_dismissed", "expected stale reviews dismissed on push, actual not"))
         if rs.get("require_code_owner_reviews") and not prot["code_owners"]:
             found.append(("code_owner_review_not_required", "expected code owner review"))
         missing = [c for c in rs.get("require_status_checks", []) if c not in prot["checks"]]
         if missing:
-            found.append(("status_checks_missing",
-                          f"expected status checks {rs['require_status_checks']}, actual {prot['checks']} "
-                          f"(missing {missing})"))
+            found.append(
+                (
+                    "status_checks_missing",
+                    f"expected status checks {rs['require_status_checks']}, actual {prot['checks']} "
+                    f"(missing {missing})",
+                )
+            )
         if rs.get("require_branches_up_to_date") and not prot["strict"]:
             found.append(("branches_not_up_to_date", "expected strict status checks"))
         if rs.get("require_signed_commits") and not prot["signed"]:
@@ -67,8 +79,9 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any]) -> list[tup
         if rs.get("enforce_admins") and not prot["admins"]:
             found.append(("admins_not_enforced", "expected admins included"))
     if repo.get("enabled") and repo.get("require_codeowners"):
-        owners = next((spec.tree[p] for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS")
-                       if p in spec.tree), None)
+        owners = next(
+            (spec.tree[p] for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS") if p in spec.tree), None
+        )
         if owners is None:
             found.append(("codeowners_missing", "require_codeowners = true but there is no CODEOWNERS file"))
         elif (problem := _codeowners_problem(str(owners))) is not None:
@@ -87,8 +100,12 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any]) -> list[tup
     if commits.get("enabled") and commits.get("conventional"):
         bad = [m for m in spec.window_messages if not CONVENTIONAL.match(m)]
         if bad:
-            found.append(("commit_convention_violated",
-                          f"{len(bad)} commit(s) in the window are not conventional, e.g. {bad[0]!r}"))
+            found.append(
+                (
+                    "commit_convention_violated",
+                    f"{len(bad)} commit(s) in the window are not conventional, e.g. {bad[0]!r}",
+                )
+            )
     tp = repo.get("tag_protection")
     if repo.get("enabled") and tp and spec.protection == "none":
         found.append(("tag_protection_missing", f"no tag ruleset for {tp.get('patterns')}"))

@@ -16,7 +16,8 @@ from typing import Any
 
 from drift_pipeline.gitutil import Author, git
 from drift_pipeline.sandbox import seed_files as F
-from drift_pipeline.sandbox.seed.catalogue import TEAMS, _config_text, _Spec, email_of
+from drift_pipeline.sandbox.seed.catalogue import TEAMS, _Spec, email_of
+from drift_pipeline.sandbox.seed.configs import _config_text
 
 
 def scripted_days(days: int) -> dict[int, int]:
@@ -44,7 +45,7 @@ class _Commit:
     author: Author
     change: Callable[[_Spec], dict[str, str | bytes | None]]
     events: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, project, description)
-    event_key: str | None = None      # commits sharing a key form one event
+    event_key: str | None = None  # commits sharing a key form one event
     background: bool = False
 
 
@@ -54,8 +55,7 @@ def _author(spec: _Spec, rng: random.Random, org: str) -> Author:
 
 
 def _at(day: date, rng: random.Random, lo: int = 9, hi: int = 17) -> datetime:
-    return datetime.combine(day, time(rng.randint(lo, hi), rng.randint(0, 59), rng.randint(0, 59)),
-                            tzinfo=UTC)
+    return datetime.combine(day, time(rng.randint(lo, hi), rng.randint(0, 59), rng.randint(0, 59)), tzinfo=UTC)
 
 
 def _msg(spec: _Spec, conventional: str, plain: str) -> str:
@@ -75,25 +75,45 @@ def _src_file(spec: _Spec) -> str:
 def _baseline_commits(spec: _Spec, start: date, rng: random.Random, org: str) -> list[_Commit]:
     """The initial commit (weeks or months before day 1) and a few follow-ups, all before day 1."""
     born = start - timedelta(days=rng.randint(45, 420))
-    commits = [_Commit(_at(born, rng), _msg(spec, "chore: initial commit", "Initial commit"),
-                       _author(spec, rng, org), lambda s: dict(s.tree))]
+    commits = [
+        _Commit(
+            _at(born, rng),
+            _msg(spec, "chore: initial commit", "Initial commit"),
+            _author(spec, rng, org),
+            lambda s: dict(s.tree),
+        )
+    ]
     if spec.product:
         mid = born + timedelta(days=rng.randint(5, max(6, (start - born).days - 10)))
-        commits.append(_Commit(_at(mid, rng), _msg(spec, "docs: add on-call section to README", "update readme"),
-                               _author(spec, rng, org),
-                               lambda s: {"README.md": str(s.tree["README.md"])
-                                          + "\n## On call\n\nPage the owning team via the #incidents channel.\n"}))
+        commits.append(
+            _Commit(
+                _at(mid, rng),
+                _msg(spec, "docs: add on-call section to README", "update readme"),
+                _author(spec, rng, org),
+                lambda s: {
+                    "README.md": str(s.tree["README.md"])
+                    + "\n## On call\n\nPage the owning team via the #incidents channel.\n"
+                },
+            )
+        )
     if spec.forbidden_env:
         when = start - timedelta(days=rng.randint(3, 20))
-        commits.append(_Commit(_at(when, rng), "chore: add local env for docker compose",
-                               _author(spec, rng, org), lambda s: {".env": F.env_file(s.name)}))
+        commits.append(
+            _Commit(
+                _at(when, rng),
+                "chore: add local env for docker compose",
+                _author(spec, rng, org),
+                lambda s: {".env": F.env_file(s.name)},
+            )
+        )
     return commits
 
 
 def _background_commits(spec: _Spec, start: date, days: int, rng: random.Random, org: str) -> list[_Commit]:
     """Ordinary source changes inside the window (not drift)."""
-    chosen = [d for d in range(1, days + 1)
-              if (start + timedelta(days=d - 1)).weekday() < 5 and rng.random() < spec.activity]
+    chosen = [
+        d for d in range(1, days + 1) if (start + timedelta(days=d - 1)).weekday() < 5 and rng.random() < spec.activity
+    ]
     if spec.activity >= 0.25 and not chosen:
         chosen = [rng.randint(1, days)]
     snippets = F.PY_SNIPPETS if spec.language == "python" else F.TS_SNIPPETS
@@ -109,9 +129,16 @@ def _background_commits(spec: _Spec, start: date, days: int, rng: random.Random,
             return {path: str(s.tree[path]) + "\n\n" + code}
 
         message = _msg(spec, f"{kind}({scope}): add {fn} helper", f"add {fn}")
-        commits.append(_Commit(_at(start + timedelta(days=d - 1), rng), message, _author(spec, rng, org),
-                               change, events=[("source_changed", ".", f"{path}: added {fn}() (not drift)")],
-                               background=True))
+        commits.append(
+            _Commit(
+                _at(start + timedelta(days=d - 1), rng),
+                message,
+                _author(spec, rng, org),
+                change,
+                events=[("source_changed", ".", f"{path}: added {fn}() (not drift)")],
+                background=True,
+            )
+        )
     return commits
 
 
@@ -121,8 +148,9 @@ def _set(cfg: dict[str, Any], keys: list[str], value: Any) -> None:
     cfg[keys[-1]] = value
 
 
-def _scripted_commits(specs: dict[str, _Spec], start: date, days: int, rng: random.Random,
-                      org: str) -> dict[str, list[_Commit]]:
+def _scripted_commits(
+    specs: dict[str, _Spec], start: date, days: int, rng: random.Random, org: str
+) -> dict[str, list[_Commit]]:
     slot = scripted_days(days)
 
     def day(n: int) -> date:
@@ -135,93 +163,197 @@ def _scripted_commits(specs: dict[str, _Spec], start: date, days: int, rng: rand
         out[repo].append(_Commit(when, message, _author(spec, rng, org), change, events, key))
 
     # day 3: an eslint rule added (web-storefront); a tsconfig option relaxed (orders-api)
-    add("web-storefront", _at(day(3), rng, 10, 12),
+    add(
+        "web-storefront",
+        _at(day(3), rng, 10, 12),
         "chore(lint): allow explicit any in checkout components",
-        lambda s: {"eslint.config.js": F.eslint_config(
-            frontend=True, extra_rules=['"@typescript-eslint/no-explicit-any": "off",'])},
-        [("dependency_changed", ".", "eslint.config.js: rule @typescript-eslint/no-explicit-any turned off")])
-    add("orders-api", _at(day(3), rng, 14, 16),
+        lambda s: {
+            "eslint.config.js": F.eslint_config(
+                frontend=True, extra_rules=['"@typescript-eslint/no-explicit-any": "off",']
+            )
+        },
+        [("dependency_changed", ".", "eslint.config.js: rule @typescript-eslint/no-explicit-any turned off")],
+    )
+    add(
+        "orders-api",
+        _at(day(3), rng, 14, 16),
         "build(tsconfig): relax noUnusedParameters for generated route handlers",
         lambda s: {"tsconfig.json": F.tsconfig(overrides={"noUnusedParameters": False})},
-        [("dependency_changed", ".", "tsconfig.json: noUnusedParameters true -> false "
-          "(required by the typescript-production ruleset's tsc settings)")])
+        [
+            (
+                "dependency_changed",
+                ".",
+                "tsconfig.json: noUnusedParameters true -> false "
+                "(required by the typescript-production ruleset's tsc settings)",
+            )
+        ],
+    )
 
     # day 4: required reviews raised in check.toml; a workflow changed; two commits on one day
     def raise_reviews(s: _Spec) -> dict[str, str]:
         _set(s.cfg, ["process", "repo", "ruleset", "required_reviews"], 2)
         return {"check.toml": _config_text(s, s.cfg)}
 
-    add("payments-service", _at(day(4), rng, 9, 11), "chore(process): require two approving reviews",
+    add(
+        "payments-service",
+        _at(day(4), rng, 9, 11),
+        "chore(process): require two approving reviews",
         raise_reviews,
-        [("check_toml_changed", ".", "check.toml: [process.repo.ruleset] required_reviews 1 -> 2 "
-          "(the branch protection still requires 1)")])
-    add("inventory-service", _at(day(4), rng, 11, 13), "speed up CI",
-        lambda s: {".github/workflows/ci.yml": F.ci_workflow("python", s.default_branch, python_version="3.12",
-                                                             test_continue_on_error=True)},
-        [("workflow_changed", ".", ".github/workflows/ci.yml: Python 3.11 -> 3.12 and the test job "
-          "made continue-on-error")])
+        [
+            (
+                "check_toml_changed",
+                ".",
+                "check.toml: [process.repo.ruleset] required_reviews 1 -> 2 (the branch protection still requires 1)",
+            )
+        ],
+    )
+    add(
+        "inventory-service",
+        _at(day(4), rng, 11, 13),
+        "speed up CI",
+        lambda s: {
+            ".github/workflows/ci.yml": F.ci_workflow(
+                "python", s.default_branch, python_version="3.12", test_continue_on_error=True
+            )
+        },
+        [
+            (
+                "workflow_changed",
+                ".",
+                ".github/workflows/ci.yml: Python 3.11 -> 3.12 and the test job made continue-on-error",
+            )
+        ],
+    )
 
     def bump_httpx(s: _Spec) -> dict[str, str]:
         return {"pyproject.toml": str(s.tree["pyproject.toml"]).replace('"httpx>=0.27"', '"httpx>=0.28"')}
 
     def add_tenacity(s: _Spec) -> dict[str, str]:
-        return {"pyproject.toml": str(s.tree["pyproject.toml"]).replace(
-            '    "httpx>=0.28",\n', '    "httpx>=0.28",\n    "tenacity>=8.5",\n')}
+        return {
+            "pyproject.toml": str(s.tree["pyproject.toml"]).replace(
+                '    "httpx>=0.28",\n', '    "httpx>=0.28",\n    "tenacity>=8.5",\n'
+            )
+        }
 
-    add("notifications-worker", _at(day(4), rng, 9, 11), "chore(deps): bump httpx to 0.28", bump_httpx,
-        [("dependency_changed", ".", "pyproject.toml changed twice on the same day (httpx bump, then "
-          "tenacity added): both commits are in the window")], key="notif-deps")
-    add("notifications-worker", _at(day(4), rng, 15, 17), "fix(deps): add tenacity for SMS retries",
-        add_tenacity, [], key="notif-deps")
+    add(
+        "notifications-worker",
+        _at(day(4), rng, 9, 11),
+        "chore(deps): bump httpx to 0.28",
+        bump_httpx,
+        [
+            (
+                "dependency_changed",
+                ".",
+                "pyproject.toml changed twice on the same day (httpx bump, then "
+                "tenacity added): both commits are in the window",
+            )
+        ],
+        key="notif-deps",
+    )
+    add(
+        "notifications-worker",
+        _at(day(4), rng, 15, 17),
+        "fix(deps): add tenacity for SMS retries",
+        add_tenacity,
+        [],
+        key="notif-deps",
+    )
 
     # day 5: check.toml deleted; a monorepo package added without a config
-    add("web-storefront", _at(day(5), rng, 13, 15), "chore: drop check.toml, lint config lives in eslint now",
+    add(
+        "web-storefront",
+        _at(day(5), rng, 13, 15),
+        "chore: drop check.toml, lint config lives in eslint now",
         lambda s: {"check.toml": None},
-        [("check_toml_removed", ".", "check.toml deleted: the repo no longer declares standards "
-          "(and so drops out of scope)")])
+        [
+            (
+                "check_toml_removed",
+                ".",
+                "check.toml deleted: the repo no longer declares standards (and so drops out of scope)",
+            )
+        ],
+    )
 
     def new_package(s: _Spec) -> dict[str, str]:
         base = "packages/metrics-client"
-        return {f"{base}/package.json": F.package_json(f"@{org}/metrics-client", "0.1.0"),
-                f"{base}/src/index.ts": ("export function counter(name: string): { inc(): void } {\n"
-                                         "  let value = 0;\n"
-                                         "  return { inc: () => { value += 1; void name; } };\n}\n")}
+        return {
+            f"{base}/package.json": F.package_json(f"@{org}/metrics-client", "0.1.0"),
+            f"{base}/src/index.ts": (
+                "export function counter(name: string): { inc(): void } {\n"
+                "  let value = 0;\n"
+                "  return { inc: () => { value += 1; void name; } };\n}\n"
+            ),
+        }
 
-    add("data-platform", _at(day(5), rng, 10, 12), "feat(metrics-client): add metrics client package",
+    add(
+        "data-platform",
+        _at(day(5), rng, 10, 12),
+        "feat(metrics-client): add metrics client package",
         new_package,
-        [("project_without_standards", "packages/metrics-client",
-          "new workspace package packages/metrics-client (package.json) without a check.toml")])
+        [
+            (
+                "project_without_standards",
+                "packages/metrics-client",
+                "new workspace package packages/metrics-client (package.json) without a check.toml",
+            )
+        ],
+    )
 
     # day 6: tier raised without changing rulesets; a check.toml broken
     def raise_tier(s: _Spec) -> dict[str, str]:
         return {"repo-metadata.yaml": F.repo_metadata("production", s.status, s.team)}
 
-    add("admin-console", _at(day(6), rng, 9, 11), "chore: admin-console is now a production service",
+    add(
+        "admin-console",
+        _at(day(6), rng, 9, 11),
+        "chore: admin-console is now a production service",
         raise_tier,
-        [("metadata_changed", ".", "repo-metadata.yaml: tier internal -> production"),
-         ("tier_ruleset_mismatch", ".", "tier is production but check.toml extends "
-          "typescript-frontend-internal (no ruleset ends with -production)")])
+        [
+            ("metadata_changed", ".", "repo-metadata.yaml: tier internal -> production"),
+            (
+                "tier_ruleset_mismatch",
+                ".",
+                "tier is production but check.toml extends "
+                "typescript-frontend-internal (no ruleset ends with -production)",
+            ),
+        ],
+    )
 
     def break_toml(s: _Spec) -> dict[str, str]:
         path = "apps/ops-console/check.toml"
         return {path: str(s.tree[path]) + "\n[code.coverage_run\nenabled = true\nmin_threshold = 70\n"}
 
-    add("data-platform", _at(day(6), rng, 14, 16), "chore(ops-console): enable coverage",
+    add(
+        "data-platform",
+        _at(day(6), rng, 14, 16),
+        "chore(ops-console): enable coverage",
         break_toml,
-        [("check_toml_changed", "apps/ops-console", "apps/ops-console/check.toml changed"),
-         ("invalid_config", "apps/ops-console", "apps/ops-console/check.toml: unclosed table header "
-          "[code.coverage_run (TOML parse error), broken until the end of the window")])
+        [
+            ("check_toml_changed", "apps/ops-console", "apps/ops-console/check.toml changed"),
+            (
+                "invalid_config",
+                "apps/ops-console",
+                "apps/ops-console/check.toml: unclosed table header "
+                "[code.coverage_run (TOML parse error), broken until the end of the window",
+            ),
+        ],
+    )
 
     # a ruff.toml change in a Python repo
     ruff_day = start + timedelta(days=_ruff_day(days) - 1)
-    add("inventory-service", _at(ruff_day, rng, 14, 17), "tweak lint settings",
+    add(
+        "inventory-service",
+        _at(ruff_day, rng, 14, 17),
+        "tweak lint settings",
         lambda s: {"ruff.toml": F.ruff_toml(line_length=120, ignore=["E501", "B008"])},
-        [("dependency_changed", ".", "ruff.toml: line-length 100 -> 120, B008 ignored")])
+        [("dependency_changed", ".", "ruff.toml: line-length 100 -> 120, B008 ignored")],
+    )
     return out
 
 
-def _fast_import(repo: Path, branch: str,
-                 commits: list[tuple[dict[str, str | bytes | None], str, Author, datetime]]) -> list[str]:
+def _fast_import(
+    repo: Path, branch: str, commits: list[tuple[dict[str, str | bytes | None], str, Author, datetime]]
+) -> list[str]:
     """Write a whole linear history onto ``branch`` with one ``git fast-import``; return the shas.
 
     The same objects ``gitutil.commit_files`` would make, one commit per entry (files mapped to
@@ -232,10 +364,12 @@ def _fast_import(repo: Path, branch: str,
     for mark, (files, message, author, when) in enumerate(commits, 1):
         stamp = f"{int(when.timestamp())} +0000"
         msg = (message + "\n").encode()
-        out += (f"commit refs/heads/{branch}\nmark :{mark}\n"
-                f"author {author.name} <{author.email}> {stamp}\n"
-                f"committer {author.name} <{author.email}> {stamp}\n"
-                f"data {len(msg)}\n").encode() + msg
+        out += (
+            f"commit refs/heads/{branch}\nmark :{mark}\n"
+            f"author {author.name} <{author.email}> {stamp}\n"
+            f"committer {author.name} <{author.email}> {stamp}\n"
+            f"data {len(msg)}\n"
+        ).encode() + msg
         for path, content in sorted(files.items()):
             if content is None:
                 out += f"D {path}\n".encode()

@@ -12,27 +12,27 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SeededProject:
-    path: str                   # "." = repo root
-    language: str               # "typescript" | "python"
-    config: str | None          # "check.toml" / "standards.toml" in that directory, or None
+    path: str  # "." = repo root
+    language: str  # "typescript" | "python"
+    config: str | None  # "check.toml" / "standards.toml" in that directory, or None
 
 
 @dataclass(frozen=True)
 class SeededRepo:
     name: str
     full_name: str
-    tier: str | None            # None: no metadata
+    tier: str | None  # None: no metadata
     status: str | None
     team: str | None
-    language: str               # "typescript" | "python" | "monorepo" | "none"
-    in_scope: bool              # what a scan's scope rule should decide at the end of the window
+    language: str  # "typescript" | "python" | "monorepo" | "none"
+    in_scope: bool  # what a scan's scope rule should decide at the end of the window
     scope_reason: str
-    config_file: str | None     # root config at the head: "check.toml" / "standards.toml" / None
+    config_file: str | None  # root config at the head: "check.toml" / "standards.toml" / None
     projects: tuple[SeededProject, ...]
     default_branch: str
     head_sha: str
     archived: bool = False
-    protection: str = "none"    # "classic" | "ruleset" | "none" (the org ruleset applies anyway)
+    protection: str = "none"  # "classic" | "ruleset" | "none" (the org ruleset applies anyway)
     infra_stacks: tuple[str, ...] = ()
 
 
@@ -40,8 +40,8 @@ class SeededRepo:
 class SeededEvent:
     day: date
     repo: str
-    project: str                # "." = repo root
-    kind: str                   # the rule id a scan should raise (or "source_changed": not drift)
+    project: str  # "." = repo root
+    kind: str  # the rule id a scan should raise (or "source_changed": not drift)
     paths: tuple[str, ...]
     commit_shas: tuple[str, ...]
     description: str
@@ -51,16 +51,16 @@ class SeededEvent:
 class SeedReport:
     org: str
     state_dir: str
-    start_date: date            # day 1 of the window
-    end_date: date              # day ``days``
+    start_date: date  # day 1 of the window
+    end_date: date  # day ``days``
     days: int
     seed: int
     repos: tuple[SeededRepo, ...]
-    events: tuple[SeededEvent, ...]             # scripted drift, in day order
+    events: tuple[SeededEvent, ...]  # scripted drift, in day order
     background_commits: tuple[SeededEvent, ...]  # ordinary changes in the window: not drift
     process_expectations: dict[str, tuple[str, ...]]  # repo -> expected process rule ids
-    process_details: dict[str, tuple[str, ...]]       # repo -> "rule: expected vs actual"
-    aws: str | None = None      # InfraScenario.describe() when AWS was seeded
+    process_details: dict[str, tuple[str, ...]]  # repo -> "rule: expected vs actual"
+    aws: str | None = None  # InfraScenario.describe() when AWS was seeded
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
@@ -82,39 +82,64 @@ def _json_default(obj: Any) -> Any:
 
 
 def _describe(r: SeedReport) -> str:
-    lines = [f"# Demo org `{r.org}`", "",
-             f"Window: {r.start_date} .. {r.end_date} ({r.days} days, seed {r.seed}); state in `{r.state_dir}`.",
-             "", "## Repositories", "",
-             "| repo | tier | status | team | language | in scope | config | projects | protection | head |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Demo org `{r.org}`",
+        "",
+        f"Window: {r.start_date} .. {r.end_date} ({r.days} days, seed {r.seed}); state in `{r.state_dir}`.",
+        "",
+        "## Repositories",
+        "",
+        "| repo | tier | status | team | language | in scope | config | projects | protection | head |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for repo in r.repos:
         projects = ", ".join(f"{p.path}{'' if p.config else ' (no config)'}" for p in repo.projects) or "-"
         scope = "yes" if repo.in_scope else f"no: {repo.scope_reason}"
-        lines.append(f"| {repo.name} | {repo.tier or '-'} | {repo.status or '-'} | {repo.team or '-'} | "
-                     f"{repo.language} | {scope} | {repo.config_file or '-'} | {projects} | "
-                     f"{repo.protection} | {repo.head_sha[:7]} |")
-    lines += ["", "Also: `standards-community` (registry, the community rulesets verbatim) and "
-              "`drift-config` (`drift.config.yaml`, excludes `legacy-*`). An org ruleset "
-              "(deletion, non_fast_forward on the default branch) covers every repo but `legacy-*`.",
-              "", "## Scripted code events (what a scan should find)", "",
-              "| day | repo | project | finding | paths | commits | what |", "|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {repo.name} | {repo.tier or '-'} | {repo.status or '-'} | {repo.team or '-'} | "
+            f"{repo.language} | {scope} | {repo.config_file or '-'} | {projects} | "
+            f"{repo.protection} | {repo.head_sha[:7]} |"
+        )
+    lines += [
+        "",
+        "Also: `standards-community` (registry, the community rulesets verbatim) and "
+        "`drift-config` (`drift.config.yaml`, excludes `legacy-*`). An org ruleset "
+        "(deletion, non_fast_forward on the default branch) covers every repo but `legacy-*`.",
+        "",
+        "## Scripted code events (what a scan should find)",
+        "",
+        "| day | repo | project | finding | paths | commits | what |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for e in r.events:
-        lines.append(f"| {e.day} | {e.repo} | {e.project} | `{e.kind}` | {', '.join(e.paths)} | "
-                     f"{', '.join(s[:7] for s in e.commit_shas)} | {e.description} |")
+        lines.append(
+            f"| {e.day} | {e.repo} | {e.project} | `{e.kind}` | {', '.join(e.paths)} | "
+            f"{', '.join(s[:7] for s in e.commit_shas)} | {e.description} |"
+        )
     lines += ["", "## Process expectations (settings now vs the head config)", ""]
     if not r.process_expectations:
         lines.append("None.")
     for name, kinds in r.process_expectations.items():
         lines.append(f"- **{name}**: " + "; ".join(r.process_details.get(name, kinds)))
-    lines += ["", "Every other in-scope repo is compliant with its `[process.*]` tables.", "",
-              "## Background commits (not drift)", ""]
+    lines += [
+        "",
+        "Every other in-scope repo is compliant with its `[process.*]` tables.",
+        "",
+        "## Background commits (not drift)",
+        "",
+    ]
     if not r.background_commits:
         lines.append("None.")
     for e in r.background_commits:
         lines.append(f"- {e.day} {e.repo}: {e.description} ({e.commit_shas[0][:7]})")
     lines += ["", "## AWS", ""]
-    lines.append(r.aws if r.aws else "Not seeded (pass `--aws-endpoint`). Repos with `[infra]`: " + ", ".join(
-        f"{x.name} ({x.status})" for x in r.repos if x.infra_stacks) + ".")
+    lines.append(
+        r.aws
+        if r.aws
+        else "Not seeded (pass `--aws-endpoint`). Repos with `[infra]`: "
+        + ", ".join(f"{x.name} ({x.status})" for x in r.repos if x.infra_stacks)
+        + "."
+    )
     return "\n".join(lines) + "\n"
 
 

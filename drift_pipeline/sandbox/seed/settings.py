@@ -21,8 +21,7 @@ def _classic_body(rs: dict[str, Any], deviations: tuple[str, ...]) -> dict[str, 
     if "status_check_missing" in deviations:
         checks = checks[:-1]
     return {
-        "required_status_checks": {"strict": bool(rs.get("require_branches_up_to_date", False)),
-                                   "contexts": checks},
+        "required_status_checks": {"strict": bool(rs.get("require_branches_up_to_date", False)), "contexts": checks},
         "enforce_admins": bool(rs.get("enforce_admins", False)),
         "required_pull_request_reviews": {
             "dismiss_stale_reviews": bool(rs.get("dismiss_stale_reviews", False))
@@ -42,28 +41,43 @@ def _repo_ruleset(rs: dict[str, Any], deviations: tuple[str, ...]) -> dict[str, 
     rules: list[dict[str, Any]] = [
         {"type": "deletion"},
         {"type": "non_fast_forward"},
-        {"type": "pull_request", "parameters": {
-            "required_approving_review_count": int(rs.get("required_reviews", 1)),
-            "dismiss_stale_reviews_on_push": bool(rs.get("dismiss_stale_reviews", False))
-            and "stale_not_dismissed" not in deviations,
-            "require_code_owner_review": bool(rs.get("require_code_owner_reviews", False)),
-            "require_last_push_approval": False,
-            "required_review_thread_resolution": True,
-        }},
+        {
+            "type": "pull_request",
+            "parameters": {
+                "required_approving_review_count": int(rs.get("required_reviews", 1)),
+                "dismiss_stale_reviews_on_push": bool(rs.get("dismiss_stale_reviews", False))
+                and "stale_not_dismissed" not in deviations,
+                "require_code_owner_review": bool(rs.get("require_code_owner_reviews", False)),
+                "require_last_push_approval": False,
+                "required_review_thread_resolution": True,
+            },
+        },
     ]
     if checks:
-        rules.append({"type": "required_status_checks", "parameters": {
-            "required_status_checks": [{"context": c} for c in checks],
-            "strict_required_status_checks_policy": bool(rs.get("require_branches_up_to_date", False)),
-        }})
+        rules.append(
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "required_status_checks": [{"context": c} for c in checks],
+                    "strict_required_status_checks_policy": bool(rs.get("require_branches_up_to_date", False)),
+                },
+            }
+        )
     if rs.get("require_signed_commits"):
         rules.append({"type": "required_signatures"})
-    bypass = [] if rs.get("enforce_admins", False) else [
-        {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
-    return {"name": rs.get("name", "Branch Protection"), "target": "branch", "enforcement": "active",
-            "bypass_actors": bypass,
-            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
-            "rules": rules}
+    bypass = (
+        []
+        if rs.get("enforce_admins", False)
+        else [{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]
+    )
+    return {
+        "name": rs.get("name", "Branch Protection"),
+        "target": "branch",
+        "enforcement": "active",
+        "bypass_actors": bypass,
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": rules,
+    }
 
 
 def _tag_ruleset(tp: dict[str, Any]) -> dict[str, Any]:
@@ -72,18 +86,28 @@ def _tag_ruleset(tp: dict[str, Any]) -> dict[str, Any]:
         rules.append({"type": "deletion"})
     if tp.get("prevent_update", True):
         rules.append({"type": "update"})
-    return {"name": "Release tags", "target": "tag", "enforcement": "active", "bypass_actors": [],
-            "conditions": {"ref_name": {"include": [f"refs/tags/{p}" for p in tp.get("patterns", [])],
-                                        "exclude": []}},
-            "rules": rules}
+    return {
+        "name": "Release tags",
+        "target": "tag",
+        "enforcement": "active",
+        "bypass_actors": [],
+        "conditions": {"ref_name": {"include": [f"refs/tags/{p}" for p in tp.get("patterns", [])], "exclude": []}},
+        "rules": rules,
+    }
 
 
 def _org_ruleset() -> dict[str, Any]:
-    return {"name": "Org baseline", "target": "branch", "enforcement": "active", "bypass_actors": [],
-            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []},
-                           "repository_name": {"include": ["*"], "exclude": ["legacy-*"],
-                                               "protected": False}},
-            "rules": [{"type": "deletion"}, {"type": "non_fast_forward"}]}
+    return {
+        "name": "Org baseline",
+        "target": "branch",
+        "enforcement": "active",
+        "bypass_actors": [],
+        "conditions": {
+            "ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []},
+            "repository_name": {"include": ["*"], "exclude": ["legacy-*"], "protected": False},
+        },
+        "rules": [{"type": "deletion"}, {"type": "non_fast_forward"}],
+    }
 
 
 def _apply_settings(state: SandboxState, org: str, spec: _Spec, baseline_cfg: dict[str, Any]) -> None:
@@ -106,17 +130,24 @@ def _effective_protection(spec: _Spec, baseline_cfg: dict[str, Any]) -> dict[str
     if spec.protection == "classic":
         body = _classic_body(rs, spec.deviations)
         pr = body["required_pull_request_reviews"]
-        return {"reviews": pr["required_approving_review_count"], "dismiss": pr["dismiss_stale_reviews"],
-                "code_owners": pr["require_code_owner_reviews"],
-                "checks": body["required_status_checks"]["contexts"],
-                "strict": body["required_status_checks"]["strict"], "admins": body["enforce_admins"],
-                "signed": body["required_signatures"]["enabled"]}
+        return {
+            "reviews": pr["required_approving_review_count"],
+            "dismiss": pr["dismiss_stale_reviews"],
+            "code_owners": pr["require_code_owner_reviews"],
+            "checks": body["required_status_checks"]["contexts"],
+            "strict": body["required_status_checks"]["strict"],
+            "admins": body["enforce_admins"],
+            "signed": body["required_signatures"]["enabled"],
+        }
     rules = {r["type"]: r.get("parameters", {}) for r in _repo_ruleset(rs, spec.deviations)["rules"]}
     pr = rules["pull_request"]
     sc = rules.get("required_status_checks", {})
-    return {"reviews": pr["required_approving_review_count"], "dismiss": pr["dismiss_stale_reviews_on_push"],
-            "code_owners": pr["require_code_owner_review"],
-            "checks": [c["context"] for c in sc.get("required_status_checks", [])],
-            "strict": sc.get("strict_required_status_checks_policy", False),
-            "admins": not _repo_ruleset(rs, spec.deviations)["bypass_actors"],
-            "signed": "required_signatures" in rules}
+    return {
+        "reviews": pr["required_approving_review_count"],
+        "dismiss": pr["dismiss_stale_reviews_on_push"],
+        "code_owners": pr["require_code_owner_review"],
+        "checks": [c["context"] for c in sc.get("required_status_checks", [])],
+        "strict": sc.get("strict_required_status_checks_policy", False),
+        "admins": not _repo_ruleset(rs, spec.deviations)["bypass_actors"],
+        "signed": "required_signatures" in rules,
+    }

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 from drift_pipeline.sandbox import seed_files as F
-from drift_pipeline.sandbox.seed.catalogue import _build_config, _config_text, _package_config, _Spec
+from drift_pipeline.sandbox.seed.catalogue import _Spec
+from drift_pipeline.sandbox.seed.configs import _build_config, _config_text, _package_config
 
 
 def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
@@ -17,13 +18,14 @@ def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
         if spec.name == "shared-scripts":
             shell = "#!/usr/bin/env bash\nset -euo pipefail\n"
             files["scripts/rotate-logs.sh"] = shell + "find /var/log/app -mtime +14 -delete\n"
-            files["scripts/db-snapshot.sh"] = (
-                shell + 'pg_dump "$DATABASE_URL" | gzip > "snapshot-$(date +%F).sql.gz"\n')
+            files["scripts/db-snapshot.sh"] = shell + 'pg_dump "$DATABASE_URL" | gzip > "snapshot-$(date +%F).sql.gz"\n'
         else:
             files["runbooks/payments-outage.md"] = (
-                "# Payments outage\n\n1. Check the status page.\n2. Page the payments on-call.\n")
+                "# Payments outage\n\n1. Check the status page.\n2. Page the payments on-call.\n"
+            )
             files["runbooks/db-failover.md"] = (
-                "# Database failover\n\nPromote the replica, then update the DNS record.\n")
+                "# Database failover\n\nPromote the replica, then update the DNS record.\n"
+            )
     elif spec.language == "typescript":
         files[".gitignore"] = F.gitignore(lang)
         files["package.json"] = F.package_json(f"@{org}/{spec.name}", "1.0.0", frontend=spec.frontend)
@@ -62,18 +64,22 @@ def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
         kit = "packages/ui-kit"  # the package without a config
         files[f"{kit}/package.json"] = F.package_json(f"@{org}/ui-kit", "0.3.0", frontend=True)
         files[f"{kit}/src/index.ts"] = 'export { Button } from "./button.js";\n'
-        files[f"{kit}/src/button.tsx"] = ("export function Button(props: { label: string }): JSX.Element {\n"
-                                          "  return <button type=\"button\">{props.label}</button>;\n}\n")
+        files[f"{kit}/src/button.tsx"] = (
+            "export function Button(props: { label: string }): JSX.Element {\n"
+            "  return <button type=\"button\">{props.label}</button>;\n}\n"
+        )
         svc = "services/ingest"
-        files[f"{svc}/pyproject.toml"] = F.pyproject("ingest", "0.4.0", "Event ingestion service.",
-                                                     ["duckdb>=1.0", "pyarrow>=16.1", "boto3>=1.34"])
+        files[f"{svc}/pyproject.toml"] = F.pyproject(
+            "ingest", "0.4.0", "Event ingestion service.", ["duckdb>=1.0", "pyarrow>=16.1", "boto3>=1.34"]
+        )
         files[f"{svc}/ruff.toml"] = F.ruff_toml()
         files[f"{svc}/check.toml"] = _package_config("python-internal", org)
         for path, text in F.python_sources("ingest", "batch").items():
             files[f"{svc}/{path}"] = text
     if spec.language != "none":
         files[".github/workflows/ci.yml"] = F.ci_workflow(
-            "python" if spec.language == "python" else "typescript", spec.default_branch)
+            "python" if spec.language == "python" else "typescript", spec.default_branch
+        )
     if spec.metadata and spec.config_file != "standards.toml":
         files["repo-metadata.yaml"] = F.repo_metadata(spec.tier, spec.status, spec.team)
     if spec.config_file:
@@ -82,11 +88,15 @@ def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
     if spec.codeowners == "valid":
         files[".github/CODEOWNERS"] = F.codeowners(org, spec.team)
     elif spec.codeowners == "invalid":
-        files[".github/CODEOWNERS"] = F.codeowners(org, spec.team, extra=[
-            ("/apps/ops-console/", f"@{org}/platform"),
-            ("/services/ingest/", ""),           # a pattern with no owner
-            ("/docs/", "meichen"),               # an owner without "@"
-        ])
+        files[".github/CODEOWNERS"] = F.codeowners(
+            org,
+            spec.team,
+            extra=[
+                ("/apps/ops-console/", f"@{org}/platform"),
+                ("/services/ingest/", ""),  # a pattern with no owner
+                ("/docs/", "meichen"),  # an owner without "@"
+            ],
+        )
     if spec.infra:
         from drift_pipeline.sandbox.infra_seed import stack_template
 

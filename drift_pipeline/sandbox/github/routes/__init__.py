@@ -19,8 +19,19 @@ from typing import Any
 from drift_pipeline.sandbox.github.routes import accounts, branches, git_data, issues, rulesets
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, iso_cmp, parse_time
 
-__all__ = ["ROUTES", "TABLE", "Ctx", "Reply", "Route", "compile_table", "iso_cmp", "match", "parse_time",
-           "sample_paths", "shadowed"]
+__all__ = [
+    "ROUTES",
+    "TABLE",
+    "Ctx",
+    "Reply",
+    "Route",
+    "compile_table",
+    "iso_cmp",
+    "match",
+    "parse_time",
+    "sample_paths",
+    "shadowed",
+]
 
 _R = "/repos/{owner}/{repo}"
 _B = f"{_R}/branches/{{branch+}}"
@@ -73,8 +84,8 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
 @dataclass(frozen=True)
 class Route:
     method: str
-    template: str               # as shown: "{x+}" and "{x*}" written "{x}"
-    pattern: str                # as written in the table
+    template: str  # as shown: "{x+}" and "{x*}" written "{x}"
+    pattern: str  # as written in the table
     regex: re.Pattern[str]
     handler: Callable[..., Any]
     summary: str
@@ -95,7 +106,7 @@ def _compile(template: str) -> tuple[str, re.Pattern[str]]:
             parts.append(re.escape(piece))
     shown = re.sub(r"\{(\w+)[+*]?\}", r"{\1}", template)
     regex = "".join(parts)
-    if regex.endswith("/(?P<path>.*)"):          # contents: "/contents" and "/contents/" are the root
+    if regex.endswith("/(?P<path>.*)"):  # contents: "/contents" and "/contents/" are the root
         regex = regex[: -len("/(?P<path>.*)")] + "(?:/(?P<path>.*))?"
     return shown, re.compile(f"^{regex}/?$")
 
@@ -110,8 +121,7 @@ def compile_table(table: Sequence[tuple[str, str, Callable[..., Any]]]) -> list[
     return out
 
 
-def match(method: str, path: str, routes: Sequence[Route] | None = None
-          ) -> tuple[Route | None, dict[str, str], bool]:
+def match(method: str, path: str, routes: Sequence[Route] | None = None) -> tuple[Route | None, dict[str, str], bool]:
     """The route for ``method path``, its parameters, and whether any route had that path."""
     path_known = False
     for r in ROUTES if routes is None else routes:
@@ -126,11 +136,14 @@ def match(method: str, path: str, routes: Sequence[Route] | None = None
 def sample_paths(route: Route) -> list[str]:
     """Concrete paths ``route`` must serve: each parameter as one segment, and each ``{x+}``/``{x*}``
     also as two segments (a branch ``feature/x``, a path ``src/app.py``)."""
+
     def fill(multi: bool) -> str:
         def one(m: re.Match[str]) -> str:
             name, kind = m.group(1), m.group(2)
             return f"{name}-1/{name}-2" if multi and kind else f"{name}-1"
+
         return re.sub(r"\{(\w+)([+*]?)\}", one, route.pattern)
+
     return list(dict.fromkeys([fill(False), fill(True)]))
 
 
@@ -147,6 +160,8 @@ def shadowed(routes: Sequence[Route]) -> list[tuple[Route, str, Route | None]]:
 
 ROUTES: list[Route] = compile_table(TABLE)
 
-if _hidden := shadowed(ROUTES):   # a table edit that hides a route fails at import, not in production
-    raise RuntimeError("route table order hides routes: " + "; ".join(
-        f"{r.key} ({path}) is served by {got.key if got else 'nothing'}" for r, path, got in _hidden))
+if _hidden := shadowed(ROUTES):  # a table edit that hides a route fails at import, not in production
+    raise RuntimeError(
+        "route table order hides routes: "
+        + "; ".join(f"{r.key} ({path}) is served by {got.key if got else 'nothing'}" for r, path, got in _hidden)
+    )

@@ -36,15 +36,23 @@ def _repo_json(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
     pushed = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
     full = f"{r['owner']}/{r['name']}"
     open_issues = sum(i["state"] == "open" for i in ctx.state.data["issues"].get(full, []))
-    return render.repo(ctx.base, {**r, "_open_issues": open_issues}, ctx.owner_json(r["owner"]), pushed,
-                       admin=bool(ctx.token.get("admin", True)))
+    return render.repo(
+        ctx.base,
+        {**r, "_open_issues": open_issues},
+        ctx.owner_json(r["owner"]),
+        pushed,
+        admin=bool(ctx.token.get("admin", True)),
+    )
 
 
 def _sorted_repos(ctx: Ctx, repos: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sort = ctx.args.get("sort", "created")
     direction = ctx.args.get("direction", "asc" if sort == "full_name" else "desc")
-    key = (lambda r: f"{r['owner']}/{r['name']}".lower()) if sort == "full_name" else \
-        (lambda r: (r.get("created_at", ""), r["id"]))
+    key = (
+        (lambda r: f"{r['owner']}/{r['name']}".lower())
+        if sort == "full_name"
+        else (lambda r: (r.get("created_at", ""), r["id"]))
+    )
     return sorted(repos, key=key, reverse=direction == "desc")
 
 
@@ -53,9 +61,16 @@ def list_org_repos(ctx: Ctx, org: str) -> Any:
     ctx.state.org(org)
     kind = ctx.args.get("type", "all")
     repos = ctx.state.repos_of(org)
-    repos = [r for r in repos if {
-        "public": not r["private"], "private": r["private"], "forks": r["fork"], "sources": not r["fork"],
-    }.get(kind, True)]
+    repos = [
+        r
+        for r in repos
+        if {
+            "public": not r["private"],
+            "private": r["private"],
+            "forks": r["fork"],
+            "sources": not r["fork"],
+        }.get(kind, True)
+    ]
     return [_repo_json(ctx, r) for r in ctx.paginate(_sorted_repos(ctx, repos))]
 
 

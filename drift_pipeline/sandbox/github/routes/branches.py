@@ -74,8 +74,9 @@ def get_branch(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     git = ctx.state.git_repo(owner, repo)
     sha = dict(git.branches()).get(branch)
     if sha is None:
-        raise NotFound("Branch not found",
-                       documentation_url="https://docs.github.com/rest/branches/branches#get-a-branch")
+        raise NotFound(
+            "Branch not found", documentation_url="https://docs.github.com/rest/branches/branches#get-a-branch"
+        )
     full = full_name(ctx, owner, repo)
     commit_json = ctx.commit_json(full, git.commit(sha))
     protected = ctx.state.is_protected(owner, repo, branch)

@@ -37,8 +37,8 @@ class Ctx:
     """What a handler sees of a request."""
 
     state: SandboxState
-    base: str                       # e.g. http://127.0.0.1:PORT (plus /api/v3 when used)
-    url: str                        # this request's URL without query
+    base: str  # e.g. http://127.0.0.1:PORT (plus /api/v3 when used)
+    url: str  # this request's URL without query
     args: MultiDict
     headers: Any
     body: bytes
@@ -82,7 +82,7 @@ class Ctx:
         if page > 1:
             links += [f'<{href(1)}>; rel="first"', f'<{href(min(page - 1, last))}>; rel="prev"']
         self.link = ", ".join(links) or None
-        return items[(page - 1) * per_page: page * per_page]
+        return items[(page - 1) * per_page : page * per_page]
 
     def ids(self, login: str) -> int:
         return self.state.account_id(login)
@@ -104,8 +104,9 @@ class Ctx:
 
     def commit_json(self, full: str, c: CommitInfo, diff: Diff | None = None) -> dict[str, Any]:
         """A commit as every endpoint renders it, with its author and committer users."""
-        return render.commit(self.base, full, c, self.commit_user(c.author_email),
-                             self.commit_user(c.committer_email), diff)
+        return render.commit(
+            self.base, full, c, self.commit_user(c.author_email), self.commit_user(c.committer_email), diff
+        )
 
 
 def parse_time(value: str | None) -> datetime | None:

@@ -27,8 +27,11 @@ def list_commits(ctx: Ctx, owner: str, repo: str) -> Any:
     for key, attr in (("author", "author_email"), ("committer", "committer_email")):
         if ctx.args.get(key):
             who = ctx.args[key].lower()
-            commits = [c for c in commits if who in (getattr(c, attr).lower(),
-                                                     (ctx.state.user_for_email(getattr(c, attr)) or "").lower())]
+            commits = [
+                c
+                for c in commits
+                if who in (getattr(c, attr).lower(), (ctx.state.user_for_email(getattr(c, attr)) or "").lower())
+            ]
     full = full_name(ctx, owner, repo)
     return [ctx.commit_json(full, c) for c in ctx.paginate(commits)]
 
@@ -38,8 +41,10 @@ def get_commit(ctx: Ctx, owner: str, repo: str, ref: str) -> Any:
     git = nonempty(ctx, owner, repo)
     sha = git.resolve(ref)
     if sha is None:
-        raise Unprocessable(f"No commit found for SHA: {ref}",
-                            documentation_url="https://docs.github.com/rest/commits/commits#get-a-commit")
+        raise Unprocessable(
+            f"No commit found for SHA: {ref}",
+            documentation_url="https://docs.github.com/rest/commits/commits#get-a-commit",
+        )
     c = git.commit(sha)
     return ctx.commit_json(full_name(ctx, owner, repo), c, git.commit_diff(c))
 
@@ -55,8 +60,9 @@ def compare(ctx: Ctx, owner: str, repo: str, basehead: str) -> Any:
         raise NotFound()
     merge_base = git.merge_base(base_sha, head_sha) or base_sha
     ahead, behind = git.count(f"{base_sha}..{head_sha}"), git.count(f"{head_sha}..{base_sha}")
-    status = "identical" if not ahead and not behind else "behind" if not ahead else \
-        "ahead" if not behind else "diverged"
+    status = (
+        "identical" if not ahead and not behind else "behind" if not ahead else "ahead" if not behind else "diverged"
+    )
     full = full_name(ctx, owner, repo)
     commits = git.range(base_sha, head_sha)
     page = ctx.paginate(commits, default=250, maximum=1000)
@@ -67,11 +73,13 @@ def compare(ctx: Ctx, owner: str, repo: str, basehead: str) -> Any:
         "diff_url": f"{ctx.base}/{full}/compare/{basehead}.diff",
         "patch_url": f"{ctx.base}/{full}/compare/{basehead}.patch",
         "base_commit": ctx.commit_json(full, git.commit(base_sha)),
-        "merge_base_commit": ctx.commit_json(full, git.commit(merge_base)), "status": status,
-        "ahead_by": ahead, "behind_by": behind, "total_commits": len(commits),
+        "merge_base_commit": ctx.commit_json(full, git.commit(merge_base)),
+        "status": status,
+        "ahead_by": ahead,
+        "behind_by": behind,
+        "total_commits": len(commits),
         "commits": [ctx.commit_json(full, c) for c in page],
-        "files": [render.file_change(ctx.base, full, head_sha, f)
-                  for f in git.diff(merge_base, head_sha).files],
+        "files": [render.file_change(ctx.base, full, head_sha, f) for f in git.diff(merge_base, head_sha).files],
     }
 
 

@@ -23,10 +23,16 @@ def list_issues(ctx: Ctx, owner: str, repo: str) -> Any:
     """Issues (state, labels: all of them, creator, assignee, since, sort, direction)."""
     labels = [s.strip() for s in (ctx.args.get("labels") or "").split(",") if s.strip()]
     issues = ctx.state.list_issues(
-        owner, repo, state=ctx.args.get("state", "open"), labels=labels,
-        creator=ctx.args.get("creator"), assignee=ctx.args.get("assignee"),
-        since=iso_cmp(ctx.args.get("since")), sort=ctx.args.get("sort", "created"),
-        direction=ctx.args.get("direction", "desc"))
+        owner,
+        repo,
+        state=ctx.args.get("state", "open"),
+        labels=labels,
+        creator=ctx.args.get("creator"),
+        assignee=ctx.args.get("assignee"),
+        since=iso_cmp(ctx.args.get("since")),
+        sort=ctx.args.get("sort", "created"),
+        direction=ctx.args.get("direction", "desc"),
+    )
     return [_issue_json(ctx, owner, repo, i) for i in ctx.paginate(issues)]
 
 
@@ -34,9 +40,17 @@ def create_issue(ctx: Ctx, owner: str, repo: str) -> Any:
     """Open an issue (labels are created when absent) → 201."""
     data = ctx.json()
     assignees = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
-    issue = ctx.mutate(lambda st: st.create_issue(
-        owner, repo, title=data.get("title") or "", body=data.get("body"), labels=data.get("labels"),
-        assignees=assignees, user=ctx.token["login"]))
+    issue = ctx.mutate(
+        lambda st: st.create_issue(
+            owner,
+            repo,
+            title=data.get("title") or "",
+            body=data.get("body"),
+            labels=data.get("labels"),
+            assignees=assignees,
+            user=ctx.token["login"],
+        )
+    )
     out = _issue_json(ctx, owner, repo, issue)
     return Reply(out, status=201, headers={"Location": out["url"]})
 
@@ -70,8 +84,9 @@ def list_comments(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
 def create_comment(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
     """Comment on an issue → 201."""
     data = ctx.json()
-    c = ctx.mutate(lambda st: st.add_comment(owner, repo, int(number), body=data.get("body") or "",
-                                             user=ctx.token["login"]))
+    c = ctx.mutate(
+        lambda st: st.add_comment(owner, repo, int(number), body=data.get("body") or "", user=ctx.token["login"])
+    )
     return Reply(render.comment(ctx.base, full_name(ctx, owner, repo), c, ctx.ids), status=201)
 
 
@@ -84,9 +99,15 @@ def list_labels(ctx: Ctx, owner: str, repo: str) -> Any:
 def create_label(ctx: Ctx, owner: str, repo: str) -> Any:
     """Create a label (422 already_exists) → 201."""
     data = ctx.json()
-    lab = ctx.mutate(lambda st: st.create_label(owner, repo, data.get("name") or "",
-                                                color=data.get("color") or "ededed",
-                                                description=data.get("description")))
+    lab = ctx.mutate(
+        lambda st: st.create_label(
+            owner,
+            repo,
+            data.get("name") or "",
+            color=data.get("color") or "ededed",
+            description=data.get("description"),
+        )
+    )
     return Reply(render.label(ctx.base, full_name(ctx, owner, repo), lab), status=201)
 
 

@@ -1,0 +1,98 @@
+"""Each repo's standards config (``check.toml`` / ``standards.toml``), built from its spec."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drift_pipeline.sandbox import seed_files as F
+from drift_pipeline.sandbox.seed.catalogue import COMMIT_TYPES, REGISTRY_REPO, _Spec
+from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS
+
+
+def _ruleset_name(spec: _Spec, tier: str | None = None) -> str:
+    tier = tier or spec.tier or "internal"
+    lang = "python" if spec.language == "python" else "typescript"
+    if lang == "typescript" and spec.frontend and tier != "prototype":
+        return f"typescript-frontend-{tier}"
+    return f"{lang}-{tier}"
+
+
+def _status_checks(spec: _Spec) -> list[str]:
+    return ["lint", "test", "build"] if spec.tier == "production" else ["lint", "test"]
+
+
+def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
+    cfg: dict[str, Any] = {}
+    if spec.config_file == "standards.toml" and spec.metadata:
+        cfg["metadata"] = {
+            "tier": spec.tier,
+            "status": spec.status,
+            "team": spec.team,
+            "project": spec.name,
+            "organisation": org,
+        }
+    cfg["extends"] = {"registry": f"github:{org}/{REGISTRY_REPO}", "rulesets": [_ruleset_name(spec)]}
+    code: dict[str, Any] = {}
+    if spec.language == "python":
+        code["linting"] = {"ruff": {"line-length": 100}}
+        if spec.tier == "production":
+            code["coverage_run"] = {"enabled": True, "min_threshold": 80, "runner": "pytest"}
+    elif spec.language in ("typescript", "monorepo"):
+        if spec.frontend:
+            code["linting"] = {"eslint": {"rules": {"max-lines": F.Inline(severity="error", max=600)}}}
+        elif spec.tier == "production":
+            code["linting"] = {"eslint": {"rules": {"no-console": "error"}}}
+        if spec.coverage:
+            code["coverage_run"] = {"enabled": True, "min_threshold": 85, "runner": "vitest"}
+    if code:
+        cfg["code"] = code
+    if not spec.product and spec.name == "shared-scripts":
+        return {"extends": cfg["extends"]}
+    process: dict[str, Any] = {}
+    ruleset: dict[str, Any] = {
+        "branch": spec.default_branch,
+        "required_reviews": spec.required_reviews,
+        "dismiss_stale_reviews": spec.dismiss_stale,
+        "require_code_owner_reviews": spec.code_owner_reviews,
+        "require_status_checks": _status_checks(spec),
+        "require_branches_up_to_date": spec.tier == "production",
+        "enforce_admins": spec.enforce_admins,
+    }
+    if spec.signed_commits:
+        ruleset["require_signed_commits"] = True
+    process["repo"] = {
+        "enabled": True,
+        "require_branch_protection": True,
+        "require_codeowners": spec.codeowners != "valid" or spec.tier != "prototype",
+        "ruleset": ruleset,
+    }
+    if spec.tag_protection:
+        process["repo"]["tag_protection"] = {"patterns": ["v*"], "prevent_deletion": True, "prevent_update": True}
+    process["ci"] = {"enabled": True, "require_workflows": ["ci.yml"]}
+    if spec.declares_conventional:
+        process["commits"] = {"enabled": True, "conventional": True, "types": COMMIT_TYPES}
+    if spec.forbidden_env or spec.tier == "production":
+        process["forbidden_files"] = {
+            "enabled": True,
+            "files": ["**/.env", "**/*.pem"],
+            "message": "Secrets belong in the secrets manager, not in git.",
+        }
+    cfg["process"] = process
+    if spec.infra:
+        cfg["infra"] = {"enabled": True, "path": "infra", "stacks": [spec.name], "accounts": dict(DEFAULT_ACCOUNTS)}
+    return cfg
+
+
+def _config_text(spec: _Spec, cfg: dict[str, Any]) -> str:
+    comment = (
+        f"Standards for {spec.name} ({spec.tier or 'no'} tier).\n"
+        "Rulesets come from the org registry; local tables below override them."
+    )
+    return F.dump_toml(cfg, comment=comment)
+
+
+def _package_config(ruleset: str, org: str) -> str:
+    return F.dump_toml(
+        {"extends": {"registry": f"github:{org}/{REGISTRY_REPO}", "rulesets": [ruleset]}},
+        comment="Package standards (the repo's process settings live in the root check.toml).",
+    )
