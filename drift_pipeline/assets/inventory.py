@@ -16,8 +16,8 @@ from drift_pipeline.store import DriftStore
 
 HISTORY_NOTE = (
     "Past days are rebuilt from git history: a repo's head is the last commit on its default branch "
-    "at the end of the day. An archived repo stays in scope for days up to its last push; for later "
-    "days it is out of scope (reason 'archived')."
+    "at the end of the day. An archived repo stays in scope for the days up to and including its "
+    "last push; for later days it is out of scope (reason 'archived')."
 )
 
 
