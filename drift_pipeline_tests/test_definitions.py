@@ -137,3 +137,18 @@ def test_every_duckdb_writer_is_in_the_pool_of_one_and_backfills_in_one_run():
     instance = yaml.safe_load((Path(__file__).parents[1] / "dagster.yaml").read_text())
     assert instance["concurrency"]["pools"]["default_limit"] == 1
     assert instance["telemetry"]["enabled"] is False
+
+
+def test_a_family_without_its_assets_module_fails_at_load_naming_the_module():
+    import pytest
+
+    from drift_pipeline.assets.families import family_assets
+    from drift_pipeline.rules.base import RuleFamily, RuleSpec
+
+    process = RuleFamily(
+        "process",
+        (RuleSpec("hooks_missing", "process", "warning", "Hooks", "Add hooks."),),
+        lambda day, observed, expected: [],
+    )
+    with pytest.raises(ImportError, match=r"create drift_pipeline\.assets\.process defining FINDINGS and ASSETS"):
+        family_assets(process)
