@@ -172,13 +172,13 @@ def _pr(ctx: Context, pr: PullRequest, commit: ActivityCommit) -> None:
 
 
 def _has_issue_reference(ctx: Context, pr: PullRequest, keywords: tuple[str, ...]) -> bool:
-    """A linked issue, an issue reference (after one of the keywords when configured), or a ticket reference."""
+    """A linked issue, or an issue (#12, org/repo#12, an issue URL) or ticket reference in the title or body;
+    with ``issue_keywords``, only a reference right after one of them ("Closes #12") counts."""
     if pr.linked_issues:
         return True
     text = f"{pr.title}\n{pr.body}"
-    if ctx.exp.tickets is not None and _search(ctx.exp.tickets.pattern, text):
-        return True
+    refs = [_ISSUE_REF] + ([ctx.exp.tickets.pattern] if ctx.exp.tickets is not None else [])
     if keywords:
         words = "|".join(re.escape(k) for k in keywords)
-        return _search(rf"(?i)\b(?:{words})\b:?\s+(?:{_ISSUE_REF})", text)
-    return _search(_ISSUE_REF, text)
+        return any(_search(rf"(?i:\b(?:{words})\b:?\s+)(?:{ref})", text) for ref in refs)
+    return any(_search(ref, text) for ref in refs)

@@ -54,16 +54,21 @@ def codeowners_findings(ctx: Context, settings: ProcessSettings) -> None:
             ctx.add("codeowners_missing", "codeowners", f"no CODEOWNERS file ({', '.join(CODEOWNERS_PATHS)})",
                     expected, None)
         return
+    invalid = [{"kind": e.kind, "line": e.line, "message": e.message, "source": "github"}
+               for e in settings.codeowners_errors or ()]
+    if settings.codeowners_content is not None:
+        invalid += [{"kind": "No owners", "line": line, "message": f"pattern {pattern} has no owners",
+                     "source": "content"}
+                    for pattern, (line, owners) in parse_codeowners(settings.codeowners_content).items() if not owners]
     if settings.codeowners_errors is None:
         why = settings.unreadable("codeowners_errors") or [NotReadable("codeowners_errors", "not read")]
         ctx.not_evaluated("codeowners_errors", "codeowners_invalid", "no errors", why)
-    elif settings.codeowners_errors:
-        errs = settings.codeowners_errors
-        first = errs[0]
-        more = f" (and {len(errs) - 1} more)" if len(errs) > 1 else ""
-        ctx.add("codeowners_invalid", path,
-                f"{path}:{first.line or '?'}: {first.kind}{more}", "no errors",
-                [{"kind": e.kind, "line": e.line, "message": e.message} for e in errs])
+    if invalid:
+        invalid.sort(key=lambda e: (e["line"] or 0, e["kind"]))
+        first = invalid[0]
+        more = f" (and {len(invalid) - 1} more)" if len(invalid) > 1 else ""
+        ctx.add("codeowners_invalid", path, f"{path}:{first['line'] or '?'}: {first['kind']}: {first['message']}{more}",
+                "no errors", invalid)
     if exp.codeowners_rules is not None:
         _rule_findings(ctx, settings, path)
 
@@ -82,8 +87,10 @@ def _rule_findings(ctx: Context, settings: ProcessSettings, path: str) -> None:
         line, owners = have.get(pattern, (None, None))
         if want is not None and owners == want:
             continue
+        if want is None and not owners:
+            continue  # a pattern without owners that the standard does not list: codeowners_invalid says it
         if want is None:
-            problem = "not in the standard" if owners else "no owners (malformed line) and not in the standard"
+            problem = "not in the standard"
         elif owners is None:
             problem = "missing"
         elif not owners:

@@ -6,6 +6,11 @@ satisfied when some source satisfies it (rules from several sources all apply, s
 are their union), and the finding or the status names the source (``satisfied_by``). When no
 known source satisfies it and a source could not be read, the setting is *not evaluated*: the
 unread source might satisfy it, so no violation is claimed.
+
+Only rules that gate what reaches the branch make a ruleset a protective source
+(:data:`PROTECTIVE_RULES`); an org ruleset that only forbids deletion and force pushes leaves the
+branch unprotected. With no protective source at all (and nothing unread), the one finding is
+``branch_protection_missing``, listing every expected setting, rather than one finding per setting.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from drift_pipeline.rules.process.records import (
     Ruleset,
 )
 from drift_pipeline.standards.process_expectations import BypassActor, ProcessExpectations
+
+PROTECTIVE_RULES = frozenset({"pull_request", "required_status_checks", "required_signatures",
+                              "required_deployments", "merge_queue", "update"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,8 @@ def _ruleset_sources(settings: ProcessSettings, exp: ProcessExpectations) -> lis
     for rid, rules in sorted(grouped.items()):
         ruleset = settings.rulesets.get(rid)
         if ruleset is not None and ruleset.enforcement not in allowed:
+            continue
+        if not any(r.type in PROTECTIVE_RULES for r in rules):
             continue
         first = rules[0]
         kind = "org ruleset" if first.ruleset_source_type == "Organization" else "ruleset"
@@ -145,6 +155,13 @@ def branch_statuses(settings: ProcessSettings, exp: ProcessExpectations) -> list
     """The verdict of every expected branch setting of the default branch (for findings and metadata)."""
     found = sources(settings, exp)
     unknown = _unknown_sides(settings)
+    if not found and not unknown and exp.expects_branch_settings:
+        expected = {c[1]: c[2] for c in _checks(exp)}
+        if exp.require_status_checks:
+            expected["require_status_checks"] = list(exp.require_status_checks)
+        if exp.bypass_actors is not None:
+            expected["bypass_actors"] = [_actor(a) for a in exp.bypass_actors]
+        return [SettingStatus("branch_protection_missing", "branch_protection", "violation", expected, None)]
     statuses = []
     for rule, setting, expected, ok, actual in _checks(exp):
         by = tuple(s.label for s in found if ok(s))
@@ -193,12 +210,13 @@ def _bypass_status(settings: ProcessSettings, wanted: tuple[BypassActor, ...], f
               "from": list(labels) or (["classic protection (no bypass list)"] if settings.classic.state == "present"
                                        else [])}
     state = "violation" if missing or extra else "ok"
+    by = labels or (("classic protection",) if settings.classic.state == "present" else ())
     return SettingStatus("bypass_actor_mismatch", "bypass_actors", state, expected, actual,
-                         labels if state == "ok" else ())
+                         by if state == "ok" else ())
 
 
 _ACTUAL_TEXT = {
-    "branch_protection_missing": "no ruleset or classic protection covers it",
+    "branch_protection_missing": "no ruleset or classic protection gates it (reviews, status checks, signatures)",
 }
 
 
