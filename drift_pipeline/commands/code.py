@@ -1,6 +1,6 @@
 """``drift code scan``: the code drift of one window, for people and CI.
 
-Runs the pipeline's own scans and rules (``scans.code.scan_window``) against GitHub (``--org``)
+Runs the pipeline's own scans and rules (``scans.window.scan_window``) against GitHub (``--org``)
 or local clones (``--path``), with no DuckDB and no Dagster.
 """
 
@@ -20,9 +20,8 @@ import click
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.errors import ExitCode, UsageError, redact
 from drift_pipeline.rules.findings import RULES, Finding
-from drift_pipeline.scans.code import scan_window
 from drift_pipeline.scans.reading import CodeSource
-from drift_pipeline.scans.window import day_end, parse_day
+from drift_pipeline.scans.window import day_end, parse_day, scan_window
 from drift_pipeline.sources.git_local import GitLocalSource
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
 
@@ -32,7 +31,7 @@ def code_group() -> None:
     """Code drift: standards configs and the files they track."""
 
 
-MAX_SINCE_HOURS = 20 * 366 * 24        # twenty years
+MAX_SINCE_HOURS = 20 * 366 * 24  # twenty years
 MAX_CONCURRENCY = 32
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
@@ -72,11 +71,13 @@ def _api_url() -> str:
     try:
         url = urllib.parse.urlsplit(raw)
         ok = url.scheme in ("http", "https") and bool(url.hostname) and (url.port is None or url.port > 0)
-    except ValueError:          # a port that is not a number, a malformed IPv6 host
+    except ValueError:  # a port that is not a number, a malformed IPv6 host
         ok = False
     if not ok:
-        raise UsageError(f"GITHUB_API_URL {redact(raw)!r}: expected an http(s) URL such as {DEFAULT_API_URL} "
-                         "(GitHub Enterprise Server: https://HOST/api/v3)")
+        raise UsageError(
+            f"GITHUB_API_URL {redact(raw)!r}: expected an http(s) URL such as {DEFAULT_API_URL} "
+            "(GitHub Enterprise Server: https://HOST/api/v3)"
+        )
     return raw
 
 
@@ -86,8 +87,9 @@ def _since(text: str) -> float:
     except ValueError:
         hours = math.nan
     if not math.isfinite(hours) or not 0 < hours <= MAX_SINCE_HOURS:
-        raise UsageError(f"--since {text!r}: expected a number of hours above 0 and at most {MAX_SINCE_HOURS} "
-                         "(twenty years)")
+        raise UsageError(
+            f"--since {text!r}: expected a number of hours above 0 and at most {MAX_SINCE_HOURS} (twenty years)"
+        )
     return hours
 
 
@@ -130,7 +132,7 @@ def _check_repos(source: CodeSource, owner: str, repos: tuple[str, ...], path: s
             raise UsageError(f"--repo {name!r}: expected a repository name (letters, digits, '-', '_', '.')")
     try:
         listed = {r.name for r in source.list_repos(owner)}
-    except OSError as exc:           # a folder of clones we may not read
+    except OSError as exc:  # a folder of clones we may not read
         raise UsageError(f"--path {path}: cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
     missing = [name for name in repos if name not in listed]
     if missing:
@@ -142,17 +144,42 @@ def _check_repos(source: CodeSource, owner: str, repos: tuple[str, ...], path: s
 @click.option("--path", help="A git clone, or a folder of clones.")
 @click.option("--org", help="GitHub org (or user) to scan; needs GITHUB_TOKEN (GITHUB_API_URL for GHES).")
 @click.option("--repo", "repos", multiple=True, help="Only this repo (repeatable).")
-@click.option("--since", "since_text", default="24", show_default=True, metavar="HOURS",
-              help="Compare with the state this many hours before the scan instant.")
-@click.option("--all", "all_repos", is_flag=True,
-              help="Report standing findings (invalid configs, mismatches) of quiet repos too.")
+@click.option(
+    "--since",
+    "since_text",
+    default="24",
+    show_default=True,
+    metavar="HOURS",
+    help="Compare with the state this many hours before the scan instant.",
+)
+@click.option(
+    "--all",
+    "all_repos",
+    is_flag=True,
+    help="Report standing findings (invalid configs, mismatches) of quiet repos too.",
+)
 @click.option("--date", "scan_date", help="Scan the state at the end of this UTC day (YYYY-MM-DD). Default: now.")
-@click.option("--concurrency", "concurrency_text", default="8", show_default=True, metavar="N",
-              help=f"GitHub requests in flight at most (1..{MAX_CONCURRENCY}); local clones are read one by one.")
+@click.option(
+    "--concurrency",
+    "concurrency_text",
+    default="8",
+    show_default=True,
+    metavar="N",
+    help=f"GitHub requests in flight at most (1..{MAX_CONCURRENCY}); local clones are read one by one.",
+)
 @click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")
 @json_option
-def scan(path: str | None, org: str | None, repos: tuple[str, ...], since_text: str, all_repos: bool,
-         scan_date: str | None, concurrency_text: str, dry_run: bool, as_json: bool) -> int:
+def scan(
+    path: str | None,
+    org: str | None,
+    repos: tuple[str, ...],
+    since_text: str,
+    all_repos: bool,
+    scan_date: str | None,
+    concurrency_text: str,
+    dry_run: bool,
+    as_json: bool,
+) -> int:
     """Scan for code drift and print the findings.
 
     Compares each repo's standards files (check.toml / standards.toml, repo metadata, workflows and
@@ -172,10 +199,14 @@ def scan(path: str | None, org: str | None, repos: tuple[str, ...], since_text: 
     payload = {
         "findings": [f.row() for f in findings],
         "summary": {
-            "org": owner, "scan_date": day, "at": at, "since_hours": since_hours,
+            "org": owner,
+            "scan_date": day,
+            "at": at,
+            "since_hours": since_hours,
             "repos": len(result.inventory),
             "repos_in_scope": sum(bool(r["in_scope"]) for r in result.inventory),
-            "repos_changed": len(active), "findings": len(findings),
+            "repos_changed": len(active),
+            "findings": len(findings),
             "by_rule": dict(Counter(f.rule for f in findings)),
             "api_requests": sum(source.requests.values()),
         },
@@ -195,9 +226,15 @@ def _would_file(findings: list[Finding]) -> list[dict[str, Any]]:
     groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
     for f in findings:
         groups[(f"{f.org}/{f.repo}", f.category)].append(f)
-    return [{"repo": repo, "label": f"drift:{cat}", "findings": len(fs),
-             "title": f"[drift:{cat}] {len(fs)} finding{'s' if len(fs) != 1 else ''} on {fs[0].scan_date}"}
-            for (repo, cat), fs in sorted(groups.items())]
+    return [
+        {
+            "repo": repo,
+            "label": f"drift:{cat}",
+            "findings": len(fs),
+            "title": f"[drift:{cat}] {len(fs)} finding{'s' if len(fs) != 1 else ''} on {fs[0].scan_date}",
+        }
+        for (repo, cat), fs in sorted(groups.items())
+    ]
 
 
 def _text(payload: dict[str, Any]) -> str:
@@ -216,6 +253,8 @@ def _text(payload: dict[str, Any]) -> str:
     for plan in payload.get("would_file", []):
         lines.append(f"would file in {plan['repo']}: {plan['title']} (label {plan['label']})")
     s = payload["summary"]
-    lines.append(f"{s['findings']} finding(s) in {s['repos_changed']} changed of {s['repos_in_scope']} "
-                 f"in-scope repos ({s['repos']} listed), {s['api_requests']} API requests")
+    lines.append(
+        f"{s['findings']} finding(s) in {s['repos_changed']} changed of {s['repos_in_scope']} "
+        f"in-scope repos ({s['repos']} listed), {s['api_requests']} API requests"
+    )
     return "\n".join(lines)

@@ -15,25 +15,25 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules import code as code_rules
 from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState, looks_secret
-from drift_pipeline.scans.inventory import masked, scan_inventory
+from drift_pipeline.scans.inventory import masked
 from drift_pipeline.scans.perrepo import RepoFailed, failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
 from drift_pipeline.standards import RegistryResolver, RepoStandards, analyse_repo
 
-CONTENT_KINDS = ("config", "metadata")   # kinds whose content is kept in the snapshot row itself
+CONTENT_KINDS = ("config", "metadata")  # kinds whose content is kept in the snapshot row itself
 MAX_BLOB_CHARS = 256_000
 
 
 @dataclass
 class Baseline:
     """The previous config snapshot, as stored rows grouped by repo."""
+
     at: datetime | None = None
     status: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
@@ -41,9 +41,14 @@ class Baseline:
     problems: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @classmethod
-    def from_rows(cls, at: datetime | None, status: Iterable[dict[str, Any]],
-                  files: Iterable[dict[str, Any]], projects: Iterable[dict[str, Any]],
-                  problems: Iterable[dict[str, Any]]) -> Baseline:
+    def from_rows(
+        cls,
+        at: datetime | None,
+        status: Iterable[dict[str, Any]],
+        files: Iterable[dict[str, Any]],
+        projects: Iterable[dict[str, Any]],
+        problems: Iterable[dict[str, Any]],
+    ) -> Baseline:
         base = cls(at=at)
         for row in status:
             base.status[row["repo"]] = row
@@ -53,13 +58,19 @@ class Baseline:
         return base
 
 
-SNAPSHOT_TABLES = ("config_snapshots", "config_projects", "config_problems",
-                   "config_scan_status", "config_file_commits")
+SNAPSHOT_TABLES = (
+    "config_snapshots",
+    "config_projects",
+    "config_problems",
+    "config_scan_status",
+    "config_file_commits",
+)
 
 
 @dataclass
 class ConfigScan:
     """Rows for every snapshot table of one day, plus the blob texts read."""
+
     tables: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in SNAPSHOT_TABLES})
     blobs: dict[str, str | None] = field(default_factory=dict)
 
@@ -71,8 +82,9 @@ class ConfigScan:
         return sum(1 for r in self.tables["config_scan_status"] if r["mode"] == mode)
 
 
-def scan_configs(source: CodeSource, org: str, at: datetime, inventory: Sequence[Mapping[str, Any]],
-                 baseline: Baseline | None = None) -> ConfigScan:
+def scan_configs(
+    source: CodeSource, org: str, at: datetime, inventory: Sequence[Mapping[str, Any]], baseline: Baseline | None = None
+) -> ConfigScan:
     """Snapshot the standards of every repo in scope (or in the baseline) at ``at``.
 
     Repos are read concurrently (``source.concurrency``), each into its own partial scan, merged
@@ -100,12 +112,19 @@ def _wanted(row: Mapping[str, Any], baseline: Baseline) -> bool:
     """In scope, or scanned before and still there (its standards may be gone), or failed."""
     name = row["repo"]
     was_scanned = name in baseline.status and baseline.status[name].get("mode") != "failed"
-    return bool(row.get("in_scope") or row.get("error")
-                or (was_scanned and row.get("head_sha") and not row.get("archived")))
+    return bool(
+        row.get("in_scope") or row.get("error") or (was_scanned and row.get("head_sha") and not row.get("archived"))
+    )
 
 
-def _scan_one(source: CodeSource, record: RepoRecord, row: Mapping[str, Any], at: datetime,
-              baseline: Baseline, fetcher: SourceRegistryFetcher) -> ConfigScan:
+def _scan_one(
+    source: CodeSource,
+    record: RepoRecord,
+    row: Mapping[str, Any],
+    at: datetime,
+    baseline: Baseline,
+    fetcher: SourceRegistryFetcher,
+) -> ConfigScan:
     """One repo's rows: its snapshot, or its failure (never an exception, interrupts aside)."""
     part = ConfigScan()
     if row.get("error"):
@@ -114,21 +133,26 @@ def _scan_one(source: CodeSource, record: RepoRecord, row: Mapping[str, Any], at
     try:
         _scan_repo(source, part, record, row, at, baseline, fetcher)
     except Exception as exc:
-        part = ConfigScan()       # no half snapshot
+        part = ConfigScan()  # no half snapshot
         _failed(part, record.name, row.get("head_sha"), failure_message(record.name, "scanning its standards", exc))
     return part
 
 
 def _records(inventory: Iterable[Mapping[str, Any]], org: str) -> Iterable[RepoRecord]:
     for row in inventory:
-        yield RepoRecord(org=org, name=row["repo"], owner=row.get("owner") or org,
-                         default_branch=row.get("default_branch") or "main",
-                         html_url=row.get("html_url"))
+        yield RepoRecord(
+            org=org,
+            name=row["repo"],
+            owner=row.get("owner") or org,
+            default_branch=row.get("default_branch") or "main",
+            html_url=row.get("html_url"),
+        )
 
 
 def _failed(scan: ConfigScan, repo: str, head: str | None, error: str) -> None:
     scan.tables["config_scan_status"].append(
-        {"repo": repo, "head_sha": head, "mode": "failed", "error": mask_secrets(error), "files": 0})
+        {"repo": repo, "head_sha": head, "mode": "failed", "error": mask_secrets(error), "files": 0}
+    )
 
 
 def _stored_text(path: str, text: str | None) -> str | None:
@@ -138,12 +162,23 @@ def _stored_text(path: str, text: str | None) -> str | None:
     return mask_secrets(text)
 
 
-def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Mapping[str, Any],
-               at: datetime, baseline: Baseline, fetcher: SourceRegistryFetcher) -> None:
+def _scan_repo(
+    source: CodeSource,
+    scan: ConfigScan,
+    record: RepoRecord,
+    row: Mapping[str, Any],
+    at: datetime,
+    baseline: Baseline,
+    fetcher: SourceRegistryFetcher,
+) -> None:
     name, head = record.name, row["head_sha"]
     prev_status = baseline.status.get(name)
-    if (prev_status and prev_status.get("head_sha") == head and prev_status.get("mode") != "failed"
-            and fetcher.unchanged(_json_dict(prev_status.get("registry_heads")))):
+    if (
+        prev_status
+        and prev_status.get("head_sha") == head
+        and prev_status.get("mode") != "failed"
+        and fetcher.unchanged(_json_dict(prev_status.get("registry_heads")))
+    ):
         _carry_forward(scan, name, baseline)
         return
     reader = SourceTreeReader(source, record.full_name, source.tree(record.full_name, head))
@@ -162,45 +197,92 @@ def _scan_repo(source: CodeSource, scan: ConfigScan, record: RepoRecord, row: Ma
         text = _stored_text(path, reader.read_text(path))
         if sha is not None:
             scan.blobs[sha] = text
-        files.append({"repo": name, "project": project_path, "path": path, "kind": t.kind, "tool": t.tool,
-                      "blob_sha": sha, "content": text if t.kind in CONTENT_KINDS else None,
-                      "commit_sha": head, "commit_url": commit_url, "commit_author": row.get("head_author"),
-                      "commit_date": head_date, "carried_forward": False})
+        files.append(
+            {
+                "repo": name,
+                "project": project_path,
+                "path": path,
+                "kind": t.kind,
+                "tool": t.tool,
+                "blob_sha": sha,
+                "content": text if t.kind in CONTENT_KINDS else None,
+                "commit_sha": head,
+                "commit_url": commit_url,
+                "commit_author": row.get("head_author"),
+                "commit_date": head_date,
+                "carried_forward": False,
+            }
+        )
     scan.tables["config_snapshots"] += files
 
     for project in standards.projects:
         tier = project.tier_check
-        scan.tables["config_projects"].append({
-            "repo": name, "project": project.path, "type": project.type,
-            "config_file": project.config_file, "tier": masked(project.metadata.tier),
-            "status": masked(project.metadata.status), "team": masked(project.metadata.team),
-            "registry": masked(project.registry), "rulesets": list(project.rulesets),
-            "tier_valid": tier.valid if tier else None,
-            "tier_message": masked(tier.message) if tier else None, "carried_forward": False})
+        scan.tables["config_projects"].append(
+            {
+                "repo": name,
+                "project": project.path,
+                "type": project.type,
+                "config_file": project.config_file,
+                "tier": masked(project.metadata.tier),
+                "status": masked(project.metadata.status),
+                "team": masked(project.metadata.team),
+                "registry": masked(project.registry),
+                "rulesets": list(project.rulesets),
+                "tier_valid": tier.valid if tier else None,
+                "tier_message": masked(tier.message) if tier else None,
+                "carried_forward": False,
+            }
+        )
     for project_path, problem in _problems(standards):
-        scan.tables["config_problems"].append({
-            "repo": name, "project": project_path, "file": problem.file, "key": masked(problem.key),
-            "line": problem.line, "message": masked(problem.message), "rule": problem.rule,
-            "severity": problem.severity})
+        scan.tables["config_problems"].append(
+            {
+                "repo": name,
+                "project": project_path,
+                "file": problem.file,
+                "key": masked(problem.key),
+                "line": problem.line,
+                "message": masked(problem.message),
+                "rule": problem.rule,
+                "severity": problem.severity,
+            }
+        )
 
     # Commits for tracked files whose content changed since the baseline (none on day one).
     prev_files = {f["path"]: f for f in baseline.files.get(name, [])}
     current = {f["path"]: f["blob_sha"] for f in files}
-    changed = sorted(p for p in set(current) | set(prev_files)
-                     if current.get(p) != (prev_files[p]["blob_sha"] if p in prev_files else None))
+    changed = sorted(
+        p
+        for p in set(current) | set(prev_files)
+        if current.get(p) != (prev_files[p]["blob_sha"] if p in prev_files else None)
+    )
     still_present = sorted(p for p in prev_files if p not in current and reader.blob_sha(p))
     if prev_status is not None:
         for path in changed:
             if path in still_present:
                 continue
             for c in source.path_commits(record.full_name, head, path, baseline.at, at):
-                scan.tables["config_file_commits"].append({
-                    "repo": name, "path": path, "commit_sha": c.sha,
-                    "commit_url": c.url or source.commit_url(record, c.sha), "author": c.author,
-                    "committed_at": c.date, "message": masked(c.message)})
-    scan.tables["config_scan_status"].append({
-        "repo": name, "head_sha": head, "mode": "read", "error": None, "files": len(files),
-        "still_present": still_present, "registry_heads": registries.heads()})
+                scan.tables["config_file_commits"].append(
+                    {
+                        "repo": name,
+                        "path": path,
+                        "commit_sha": c.sha,
+                        "commit_url": c.url or source.commit_url(record, c.sha),
+                        "author": c.author,
+                        "committed_at": c.date,
+                        "message": masked(c.message),
+                    }
+                )
+    scan.tables["config_scan_status"].append(
+        {
+            "repo": name,
+            "head_sha": head,
+            "mode": "read",
+            "error": None,
+            "files": len(files),
+            "still_present": still_present,
+            "registry_heads": registries.heads(),
+        }
+    )
 
 
 def _problems(standards: RepoStandards) -> list[tuple[str, Any]]:
@@ -217,9 +299,11 @@ def _problems(standards: RepoStandards) -> list[tuple[str, Any]]:
 
 def _carry_forward(scan: ConfigScan, name: str, baseline: Baseline) -> None:
     strip = ("scan_date", "org")
-    for table, rows in (("config_snapshots", baseline.files.get(name, [])),
-                        ("config_projects", baseline.projects.get(name, [])),
-                        ("config_problems", baseline.problems.get(name, []))):
+    for table, rows in (
+        ("config_snapshots", baseline.files.get(name, [])),
+        ("config_projects", baseline.projects.get(name, [])),
+        ("config_problems", baseline.problems.get(name, [])),
+    ):
         for r in rows:
             new = {k: v for k, v in r.items() if k not in strip}
             if "carried_forward" in new:
@@ -230,17 +314,30 @@ def _carry_forward(scan: ConfigScan, name: str, baseline: Baseline) -> None:
 
 
 # -- rows -> rule records ------------------------------------------------------------------------
-def repo_code_states(org: str, files: Iterable[Mapping[str, Any]], projects: Iterable[Mapping[str, Any]],
-                     problems: Iterable[Mapping[str, Any]], status: Iterable[Mapping[str, Any]],
-                     commits: Iterable[Mapping[str, Any]], blobs: Mapping[str, str | None]) -> dict[str, RepoCode]:
+def repo_code_states(
+    org: str,
+    files: Iterable[Mapping[str, Any]],
+    projects: Iterable[Mapping[str, Any]],
+    problems: Iterable[Mapping[str, Any]],
+    status: Iterable[Mapping[str, Any]],
+    commits: Iterable[Mapping[str, Any]],
+    blobs: Mapping[str, str | None],
+) -> dict[str, RepoCode]:
     """Turn one day's snapshot rows (in SNAPSHOT_TABLES order) into ``rules.code`` records."""
     by_repo: dict[str, dict[str, Any]] = {}
     for s in status:
         if s["mode"] == "failed":
             continue
         present = s.get("still_present")
-        by_repo[s["repo"]] = {"head": s.get("head_sha"), "url": None, "files": {}, "projects": [], "problems": [],
-                              "commits": {}, "still_present": frozenset(_json_list(present))}
+        by_repo[s["repo"]] = {
+            "head": s.get("head_sha"),
+            "url": None,
+            "files": {},
+            "projects": [],
+            "problems": [],
+            "commits": {},
+            "still_present": frozenset(_json_list(present)),
+        }
     for f in files:
         if f["repo"] in by_repo:
             by_repo[f["repo"]]["url"] = f.get("commit_url")
@@ -248,27 +345,54 @@ def repo_code_states(org: str, files: Iterable[Mapping[str, Any]], projects: Ite
             if content is None:
                 content = blobs.get(f.get("blob_sha") or "")
             by_repo[f["repo"]]["files"][f["path"]] = TrackedState(
-                path=f["path"], project=f["project"], kind=f["kind"], tool=f.get("tool"),
-                blob_sha=f.get("blob_sha"), content=content)
+                path=f["path"],
+                project=f["project"],
+                kind=f["kind"],
+                tool=f.get("tool"),
+                blob_sha=f.get("blob_sha"),
+                content=content,
+            )
     for p in projects:
         if p["repo"] in by_repo:
             by_repo[p["repo"]]["projects"].append(ProjectState(p["project"], p.get("type"), p.get("config_file")))
     for p in problems:
         if p["repo"] in by_repo:
-            by_repo[p["repo"]]["problems"].append(ProblemState(
-                p["project"], p.get("file") or "", p.get("key"), p.get("line"), p.get("message") or "",
-                p.get("rule") or "invalid_config", p.get("severity") or "error"))
+            by_repo[p["repo"]]["problems"].append(
+                ProblemState(
+                    p["project"],
+                    p.get("file") or "",
+                    p.get("key"),
+                    p.get("line"),
+                    p.get("message") or "",
+                    p.get("rule") or "invalid_config",
+                    p.get("severity") or "error",
+                )
+            )
     for c in sorted(commits, key=lambda c: c["committed_at"], reverse=True):
         if c["repo"] in by_repo:
-            by_repo[c["repo"]]["commits"].setdefault(c["path"], []).append(CommitRef(
-                c["commit_sha"], c.get("commit_url"), c.get("author") or "", c["committed_at"],
-                c.get("message") or ""))
-    return {name: RepoCode(org=org, repo=name, head_sha=d["head"],
-                           head_url=d["url"],
-                           files=d["files"], projects=tuple(d["projects"]), problems=tuple(d["problems"]),
-                           commits={p: tuple(cs) for p, cs in d["commits"].items()},
-                           still_present=d["still_present"])
-            for name, d in by_repo.items()}
+            by_repo[c["repo"]]["commits"].setdefault(c["path"], []).append(
+                CommitRef(
+                    c["commit_sha"],
+                    c.get("commit_url"),
+                    c.get("author") or "",
+                    c["committed_at"],
+                    c.get("message") or "",
+                )
+            )
+    return {
+        name: RepoCode(
+            org=org,
+            repo=name,
+            head_sha=d["head"],
+            head_url=d["url"],
+            files=d["files"],
+            projects=tuple(d["projects"]),
+            problems=tuple(d["problems"]),
+            commits={p: tuple(cs) for p, cs in d["commits"].items()},
+            still_present=d["still_present"],
+        )
+        for name, d in by_repo.items()
+    }
 
 
 def _json_list(value: Any) -> list[str]:
@@ -283,37 +407,3 @@ def _json_dict(value: Any) -> dict[str, str]:
     if not value:
         return {}
     return dict(json.loads(value)) if isinstance(value, str) else dict(value)
-
-
-def _states(org: str, scan: ConfigScan, blobs: Mapping[str, str | None]) -> dict[str, RepoCode]:
-    t = scan.tables
-    return repo_code_states(org, t["config_snapshots"], t["config_projects"], t["config_problems"],
-                            t["config_scan_status"], t["config_file_commits"], blobs)
-
-
-# -- a whole window in memory (the CLI's path; the assets store each day instead) ---------------
-@dataclass(frozen=True)
-class WindowResult:
-    findings: list[Any]
-    inventory: list[dict[str, Any]]
-    scan: ConfigScan
-    errors: list[dict[str, Any]]
-
-
-def scan_window(source: CodeSource, org: str, at: datetime, baseline_at: datetime, scan_date: date,
-                only: Sequence[str] | None = None) -> WindowResult:
-    """Code drift between ``baseline_at`` and ``at``, computed without a store."""
-    base_inv = scan_inventory(source, org, baseline_at, only=only)
-    base = scan_configs(source, org, baseline_at, base_inv.rows)
-    inventory = scan_inventory(source, org, at, {r["repo"]: r for r in base_inv.rows}, baseline_at, only=only)
-    baseline = Baseline.from_rows(baseline_at, *(base.tables[t] for t in
-                                                 ("config_scan_status", "config_snapshots",
-                                                  "config_projects", "config_problems")))
-    scan = scan_configs(source, org, at, inventory.rows, baseline)
-    blobs = {**base.blobs, **scan.blobs}
-    today = _states(org, scan, blobs)
-    before = _states(org, base, blobs)
-    findings = code_rules.evaluate(scan_date, today, before)
-    errors = inventory.errors + [{"repo": e["repo"], "error": e["error"]} for e in scan.errors
-                                 if e["repo"] not in {i["repo"] for i in inventory.errors}]
-    return WindowResult(findings, inventory.rows, scan, errors)

@@ -27,8 +27,7 @@ class InventoryResult:
     org_config: OrgConfig = OrgConfig()
 
 
-def read_org_config(source: CodeSource, org: str, at: datetime,
-                    config_repo: str = CONFIG_REPO) -> OrgConfig:
+def read_org_config(source: CodeSource, org: str, at: datetime, config_repo: str = CONFIG_REPO) -> OrgConfig:
     """``<org>/<config_repo>/drift.config.yaml`` as it was at ``at``; empty when there is none."""
     file = f"{config_repo}/{CONFIG_FILE}"
     try:
@@ -66,11 +65,15 @@ def _scope(record: RepoRecord, org: str, at: datetime) -> tuple[str | None, str 
     return None, note
 
 
-def scan_inventory(source: CodeSource, org: str, at: datetime,
-                   baseline: Mapping[str, Mapping[str, Any]] | None = None,
-                   baseline_at: datetime | None = None,
-                   only: Sequence[str] | None = None,
-                   config_repo: str = CONFIG_REPO) -> InventoryResult:
+def scan_inventory(
+    source: CodeSource,
+    org: str,
+    at: datetime,
+    baseline: Mapping[str, Mapping[str, Any]] | None = None,
+    baseline_at: datetime | None = None,
+    only: Sequence[str] | None = None,
+    config_repo: str = CONFIG_REPO,
+) -> InventoryResult:
     """Every repo of ``org`` with its head at ``at`` and its scope.
 
     ``baseline`` holds the previous inventory rows by repo name, taken at ``baseline_at``; a repo
@@ -84,23 +87,38 @@ def scan_inventory(source: CodeSource, org: str, at: datetime,
     records = [r for r in sorted(source.list_repos(org), key=lambda r: r.name) if not only or r.name in only]
 
     def one(record: RepoRecord) -> tuple[dict[str, Any], dict[str, str] | None]:
-        return _inventory_row(source, org, record, at, baseline.get(record.name), baseline_at,
-                              org_config, config_repo)
+        return _inventory_row(source, org, record, at, baseline.get(record.name), baseline_at, org_config, config_repo)
 
     results = map_repos(one, records, workers_for(source))
     return InventoryResult([row for row, _ in results], [e for _, e in results if e], org_config)
 
 
-def _inventory_row(source: CodeSource, org: str, record: RepoRecord, at: datetime,
-                   prev: Mapping[str, Any] | None, baseline_at: datetime | None, org_config: OrgConfig,
-                   config_repo: str) -> tuple[dict[str, Any], dict[str, str] | None]:
+def _inventory_row(
+    source: CodeSource,
+    org: str,
+    record: RepoRecord,
+    at: datetime,
+    prev: Mapping[str, Any] | None,
+    baseline_at: datetime | None,
+    org_config: OrgConfig,
+    config_repo: str,
+) -> tuple[dict[str, Any], dict[str, str] | None]:
     """One repo's inventory row, and its error (None when it was read)."""
     row: dict[str, Any] = {
-        "repo": record.name, "owner": record.owner, "default_branch": record.default_branch,
+        "repo": record.name,
+        "owner": record.owner,
+        "default_branch": record.default_branch,
         "html_url": record.html_url,
-        "pushed_at": record.pushed_at, "archived": record.archived, "disabled": record.disabled,
-        "fork": record.fork, "private": record.private, "carried_forward": False,
-        "has_metadata": False, "has_config": False, "in_scope": False, "config_files": [],
+        "pushed_at": record.pushed_at,
+        "archived": record.archived,
+        "disabled": record.disabled,
+        "fork": record.fork,
+        "private": record.private,
+        "carried_forward": False,
+        "has_metadata": False,
+        "has_config": False,
+        "in_scope": False,
+        "config_files": [],
     }
     reason, note = _scope(record, org, at)
     pattern = org_config.excluded_by(record.name)
@@ -110,9 +128,15 @@ def _inventory_row(source: CodeSource, org: str, record: RepoRecord, at: datetim
         return {**row, "scope_reason": reason}, None
     reader = None
     try:
-        if (prev and prev.get("head_sha") and baseline_at and record.pushed_at
-                and record.pushed_at <= baseline_at and record.pushed_at <= at):
-            return _noted(_carry(row, prev), note), None       # not pushed since the baseline
+        if (
+            prev
+            and prev.get("head_sha")
+            and baseline_at
+            and record.pushed_at
+            and record.pushed_at <= baseline_at
+            and record.pushed_at <= at
+        ):
+            return _noted(_carry(row, prev), note), None  # not pushed since the baseline
         head = source.head_at(record, at)
         if head is None:
             return {**row, "scope_reason": "no commit yet"}, None
@@ -139,8 +163,19 @@ def _noted(row: dict[str, Any], note: str | None) -> dict[str, Any]:
 
 
 def _carry(row: dict[str, Any], prev: Mapping[str, Any]) -> dict[str, Any]:
-    keep = ("head_sha", "head_date", "head_author", "has_metadata", "has_config", "in_scope", "scope_reason",
-            "tier", "status", "team", "config_files")
+    keep = (
+        "head_sha",
+        "head_date",
+        "head_author",
+        "has_metadata",
+        "has_config",
+        "in_scope",
+        "scope_reason",
+        "tier",
+        "status",
+        "team",
+        "config_files",
+    )
     return {**row, **{k: prev.get(k) for k in keep}, "carried_forward": True}
 
 
@@ -151,9 +186,16 @@ def _scope_fields(standards: RepoStandards) -> dict[str, Any]:
         reason = "no repo-metadata.yaml (or [metadata] table)"
     elif not standards.config_files:
         reason = "no check.toml or standards.toml"
-    return {"has_metadata": meta.present, "has_config": bool(standards.config_files),
-            "in_scope": standards.in_scope, "scope_reason": reason, "tier": masked(meta.tier),
-            "status": masked(meta.status), "team": masked(meta.team), "config_files": list(standards.config_files)}
+    return {
+        "has_metadata": meta.present,
+        "has_config": bool(standards.config_files),
+        "in_scope": standards.in_scope,
+        "scope_reason": reason,
+        "tier": masked(meta.tier),
+        "status": masked(meta.status),
+        "team": masked(meta.team),
+        "config_files": list(standards.config_files),
+    }
 
 
 def masked(value: Any) -> Any:

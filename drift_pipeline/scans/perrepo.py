@@ -24,7 +24,7 @@ from drift_pipeline.redaction import mask_secrets
 T = TypeVar("T")
 R = TypeVar("R")
 
-MAX_ERROR_CHARS = 300        # of the cause, in a recorded failure (the message stays one line)
+MAX_ERROR_CHARS = 300  # of the cause, in a recorded failure (the message stays one line)
 
 
 def workers_for(source: Any) -> int:
@@ -61,7 +61,7 @@ def failure_message(repo: str, what: str, exc: BaseException) -> str:
         cause = str(exc)
     else:
         cause = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    cause = " ".join(mask_secrets(cause).split())          # mask before cutting: no half tokens
+    cause = " ".join(mask_secrets(cause).split())  # mask before cutting: no half tokens
     if len(cause) > MAX_ERROR_CHARS:
         cause = cause[:MAX_ERROR_CHARS] + f"... ({len(cause) - MAX_ERROR_CHARS} more characters)"
     return f"{repo}: {what} failed: {cause}"

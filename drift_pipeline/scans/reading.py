@@ -23,7 +23,7 @@ class CodeSource(Protocol):
     """What the code scans need from a source (GitHubSource and GitLocalSource both fit)."""
 
     @property
-    def requests(self) -> Mapping[str, int]: ...   # requests made so far, by kind (none for local clones)
+    def requests(self) -> Mapping[str, int]: ...  # requests made so far, by kind (none for local clones)
 
     def list_repos(self, org: str) -> list[RepoRecord]: ...
     def get_repo(self, org: str, name: str) -> RepoRecord: ...
@@ -31,8 +31,9 @@ class CodeSource(Protocol):
     def plan_window(self, start: datetime, end: datetime) -> None: ...
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]: ...
     def blob_text(self, full_name: str, sha: str) -> str | None: ...
-    def path_commits(self, full_name: str, head_sha: str, path: str, since: datetime | None,
-                     until: datetime) -> list[CommitRecord]: ...
+    def path_commits(
+        self, full_name: str, head_sha: str, path: str, since: datetime | None, until: datetime
+    ) -> list[CommitRecord]: ...
     def commit_url(self, repo: RepoRecord, sha: str) -> str | None: ...
 
 
@@ -47,8 +48,8 @@ class SourceTreeReader:
         self._source = source
         self._full_name = full_name
         self._entries = {e.path: e for e in entries}
-        self._texts = Memo()                     # blob sha -> text
-        self.last_path: str | None = None        # the file read last (named when analysis fails)
+        self._texts = Memo()  # blob sha -> text
+        self.last_path: str | None = None  # the file read last (named when analysis fails)
 
     def list_paths(self) -> list[str]:
         return sorted(self._entries)
@@ -78,8 +79,8 @@ class SourceRegistryFetcher:
         self._source = source
         self._org = org
         self._at = at
-        self._heads = Memo()       # "owner/repo@ref" -> commit sha, or the error raised
-        self._trees = Memo()       # same key -> SourceTreeReader, or the RegistryUnavailable raised
+        self._heads = Memo()  # "owner/repo@ref" -> commit sha, or the error raised
+        self._trees = Memo()  # same key -> SourceTreeReader, or the RegistryUnavailable raised
         self._lock = threading.Lock()
         self._known: dict[str, str] = {}
 
@@ -103,14 +104,16 @@ class SourceRegistryFetcher:
         try:
             record = self._source.get_repo(owner, repo)
             if ref:
-                record = RepoRecord(org=record.org, name=record.name, owner=record.owner,
-                                    default_branch=ref, html_url=record.html_url)
+                record = RepoRecord(
+                    org=record.org, name=record.name, owner=record.owner, default_branch=ref, html_url=record.html_url
+                )
             commit = self._source.head_at(record, self._at)
         except (SourceError, GitError) as exc:
             return exc
         if commit is None:
-            return RegistryUnavailable(f"registry github:{owner}/{repo} has no commit on "
-                                       f"{record.default_branch} at {self._at:%Y-%m-%d %H:%M}")
+            return RegistryUnavailable(
+                f"registry github:{owner}/{repo} has no commit on {record.default_branch} at {self._at:%Y-%m-%d %H:%M}"
+            )
         return commit.sha
 
     def unchanged(self, previous: Mapping[str, str]) -> bool:
@@ -156,6 +159,6 @@ class RepoRegistries:
         return self._shared.fetch(owner, repo, ref)
 
     def heads(self) -> dict[str, str]:
-        """"owner/repo@ref" -> commit sha for every registry this repo used that has a head."""
+        """ "owner/repo@ref" -> commit sha for every registry this repo used that has a head."""
         known = self._shared.heads
         return {k: known[k] for k in sorted(self._used) if k in known}

@@ -27,8 +27,11 @@ def rules(payload: dict) -> list[tuple[str, str, str]]:
 def test_scan_of_local_clones_reports_the_days_drift_and_exits_1(org, capsys):
     code, payload = scan_json(capsys, "--path", str(org.state.root / "repos" / "acme"), "--date", DAY2.isoformat())
     assert code == 1
-    assert rules(payload) == [("broken", ".", "check_toml_changed"), ("broken", ".", "invalid_config"),
-                              ("web", ".", "dependency_changed")]
+    assert rules(payload) == [
+        ("broken", ".", "check_toml_changed"),
+        ("broken", ".", "invalid_config"),
+        ("web", ".", "dependency_changed"),
+    ]
     assert payload["schema_version"] == 1 and payload["errors"] == []
     assert payload["summary"]["repos_changed"] == 2
 
@@ -39,10 +42,15 @@ def test_scan_of_the_org_over_the_api_matches_the_local_scan(org, sandbox, monke
     code, remote = scan_json(capsys, "--org", "acme", "--date", DAY3.isoformat())
     _, local = scan_json(capsys, "--path", str(org.state.root / "repos" / "acme"), "--date", DAY3.isoformat())
     assert code == 1
-    assert rules(remote) == rules(local) == [
-        ("mono", "packages/jobs", "project_without_standards"),
-        ("mono", "packages/ui", "check_toml_removed"),
-        ("mono", "packages/ui", "project_without_standards")]
+    assert (
+        rules(remote)
+        == rules(local)
+        == [
+            ("mono", "packages/jobs", "project_without_standards"),
+            ("mono", "packages/ui", "check_toml_removed"),
+            ("mono", "packages/ui", "project_without_standards"),
+        ]
+    )
     assert remote["summary"]["api_requests"] > 0 and local["summary"]["api_requests"] == 0
 
 
@@ -55,19 +63,23 @@ def test_a_quiet_day_exits_0_and_all_adds_standing_findings(org, capsys):
 
 
 def test_dry_run_lists_the_issues_that_would_be_filed(org, capsys):
-    code = main(["code", "scan", "--path", str(org.state.root / "repos" / "acme"), "--date", DAY2.isoformat(),
-                 "--dry-run"])
+    code = main(
+        ["code", "scan", "--path", str(org.state.root / "repos" / "acme"), "--date", DAY2.isoformat(), "--dry-run"]
+    )
     out = capsys.readouterr().out
     assert code == 1
     assert "would file in acme/web: [drift:code] 1 finding on 2026-03-03 (label drift:code)" in out
     assert "fix: Check that the tool config" in out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--date", "yesterday", "--path", "."], "--date 'yesterday': expected YYYY-MM-DD"),
-    ([], "give --path DIR"),
-    (["--org", "acme"], "GITHUB_TOKEN"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--date", "yesterday", "--path", "."], "--date 'yesterday': expected YYYY-MM-DD"),
+        ([], "give --path DIR"),
+        (["--org", "acme"], "GITHUB_TOKEN"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(args, message, monkeypatch, capsys):
     monkeypatch.delenv("GITHUB_TOKEN", raising=False)
     assert main(["code", "scan", *args]) == 2
@@ -95,24 +107,27 @@ def one_line_error(args: list[str], code: int, capsys) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--since", "-5"], "--since '-5': expected a number of hours above 0"),
-    (["--since", "0"], "--since '0': expected a number of hours above 0"),
-    (["--since", "1e9"], "--since '1e9': expected a number of hours above 0 and at most 175680"),
-    (["--since", "nan"], "--since 'nan'"),
-    (["--since", "inf"], "--since 'inf'"),
-    (["--since", "a day"], "--since 'a day'"),
-    (["--date", "2026-13-45"], "--date '2026-13-45': expected YYYY-MM-DD"),
-    (["--date", "2999-01-01"], "--date 2999-01-01: in the future"),
-    (["--date", "1970-01-01"], "the baseline falls before 1970"),
-    (["--date", "0001-01-01"], "the baseline falls before 1970"),
-    (["--repo", ""], "--repo '': expected a repository name"),
-    (["--repo", "../web"], "--repo '../web': expected a repository name"),
-    (["--repo", "nope"], "--repo nope: no such repository under --path"),
-    (["--concurrency", "0"], "--concurrency '0': expected a whole number from 1 to 32"),
-    (["--concurrency", "33"], "--concurrency '33'"),
-    (["--concurrency", "many"], "--concurrency 'many'"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--since", "-5"], "--since '-5': expected a number of hours above 0"),
+        (["--since", "0"], "--since '0': expected a number of hours above 0"),
+        (["--since", "1e9"], "--since '1e9': expected a number of hours above 0 and at most 175680"),
+        (["--since", "nan"], "--since 'nan'"),
+        (["--since", "inf"], "--since 'inf'"),
+        (["--since", "a day"], "--since 'a day'"),
+        (["--date", "2026-13-45"], "--date '2026-13-45': expected YYYY-MM-DD"),
+        (["--date", "2999-01-01"], "--date 2999-01-01: in the future"),
+        (["--date", "1970-01-01"], "the baseline falls before 1970"),
+        (["--date", "0001-01-01"], "the baseline falls before 1970"),
+        (["--repo", ""], "--repo '': expected a repository name"),
+        (["--repo", "../web"], "--repo '../web': expected a repository name"),
+        (["--repo", "nope"], "--repo nope: no such repository under --path"),
+        (["--concurrency", "0"], "--concurrency '0': expected a whole number from 1 to 32"),
+        (["--concurrency", "33"], "--concurrency '33'"),
+        (["--concurrency", "many"], "--concurrency 'many'"),
+    ],
+)
 def test_hostile_flag_values_exit_2_with_one_line(org, args, message, capsys):
     line = one_line_error(["--path", str(org.state.root / "repos" / "acme"), *args], 2, capsys)
     assert message in line
@@ -147,8 +162,9 @@ def test_a_malformed_org_exits_2(org_name, monkeypatch, capsys):
     assert f"--org {org_name!r}: expected a GitHub org" in one_line_error(["--org", org_name], 2, capsys)
 
 
-@pytest.mark.parametrize("url", ["not a url", "ftp://example.com", "http://", "https://host:port/api/v3",
-                                 "//api.github.com"])
+@pytest.mark.parametrize(
+    "url", ["not a url", "ftp://example.com", "http://", "https://host:port/api/v3", "//api.github.com"]
+)
 def test_a_github_api_url_that_is_no_url_exits_2(url, monkeypatch, capsys):
     monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token")
     monkeypatch.setenv("GITHUB_API_URL", url)
@@ -156,7 +172,7 @@ def test_a_github_api_url_that_is_no_url_exits_2(url, monkeypatch, capsys):
 
 
 def test_an_unreachable_github_api_url_exits_3_with_one_line(monkeypatch, capsys):
-    with socket.socket() as sock:          # a port nobody listens on
+    with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     monkeypatch.setenv("GITHUB_TOKEN", "ghp_" + "u" * 36)

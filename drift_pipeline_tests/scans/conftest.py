@@ -33,6 +33,7 @@ def use_sandbox(monkeypatch):
     def point(server: GitHubSandbox) -> None:
         monkeypatch.setenv("GITHUB_API_URL", server.url)
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
+
     return point
 
 
@@ -74,10 +75,12 @@ def archive_github(archive) -> Iterator[GitHubSandbox]:
 @pytest.fixture
 def fresh(request):
     """A module-scoped sandbox with faults cleared and counts reset (pass its fixture name)."""
+
     def get(name: str) -> GitHubSandbox:
         server = request.getfixturevalue(name)
         server.clear_faults()
         server.reset_counts()
         server.reset_rate_limits()
         return server
+
     return get

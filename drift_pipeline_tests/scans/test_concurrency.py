@@ -33,21 +33,30 @@ class TunedPipeline(Pipeline):
         return resources
 
 
-WALL_CLOCK = {"source_cache": "stored_at"}     # when a cache entry was written: differs between any two runs
+WALL_CLOCK = {"source_cache": "stored_at"}  # when a cache entry was written: differs between any two runs
 
 
 def dump(db_path: Path) -> dict[str, list[tuple]]:
     """Every row of every table of a DuckDB file, in a canonical order (wall-clock columns left out)."""
     with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                             "WHERE table_schema = 'main' ORDER BY table_name").fetchall()]
-        out = {t: con.execute(f'SELECT * {f"EXCLUDE ({WALL_CLOCK[t]})" if t in WALL_CLOCK else ""} '
-                              f'FROM "{t}" ORDER BY ALL').fetchall() for t in tables}
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY table_name"
+            ).fetchall()
+        ]
+        out = {
+            t: con.execute(
+                f'SELECT * {f"EXCLUDE ({WALL_CLOCK[t]})" if t in WALL_CLOCK else ""} FROM "{t}" ORDER BY ALL'
+            ).fetchall()
+            for t in tables
+        }
     # A blob is cached by sha alone, with the API URL of the repo that read it first; two repos
     # holding the same blob may be read in either order by concurrent workers. Everything else
     # about the entry (sha, size, content) must be identical.
-    out["source_cache"] = [(key, _without_url(value) if key.startswith("blob:") else value)
-                           for key, value in out["source_cache"]]
+    out["source_cache"] = [
+        (key, _without_url(value) if key.startswith("blob:") else value) for key, value in out["source_cache"]
+    ]
     return out
 
 
@@ -72,7 +81,7 @@ def _run(github: GitHubSandbox, db_path: Path, concurrency: int) -> dict:
     github.clear_faults()
     github.reset_counts()
     pipeline = TunedPipeline(github, db_path, concurrency)
-    assert pipeline.run(DAY0, DAY3).success and pipeline.run(DAY4).success    # a backfill, then a next day
+    assert pipeline.run(DAY0, DAY3).success and pipeline.run(DAY4).success  # a backfill, then a next day
     return github.request_counts()["by_route"]
 
 

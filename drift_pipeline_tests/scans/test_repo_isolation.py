@@ -33,7 +33,7 @@ def test_local_scan_reports_every_other_repo_next_to_deep_toml_alias_bomb_and_od
     assert _reported(payload, "deep") and _reported(payload, "bomb")
     failed = {e["repo"]: e["error"] for e in payload["errors"]}
     assert "quiet" not in failed and "web" not in failed
-    if "oddlog" in failed:         # git's log separators in a subject: that repo's failure only
+    if "oddlog" in failed:  # git's log separators in a subject: that repo's failure only
         assert failed["oddlog"].startswith("oddlog: ")
     assert payload["summary"]["repos_in_scope"] >= 4
 
@@ -53,8 +53,10 @@ def test_nightly_run_on_the_hostile_org_scans_every_other_repo(hostile, fresh, t
     pipeline = Pipeline(fresh("hostile_github"), tmp_path / "drift.duckdb")
     result = pipeline.run(DAY1, DAY2)
     assert result.success
-    status = {r["repo"]: (r["mode"], r["error"]) for r in pipeline.rows(
-        "SELECT repo, mode, error FROM config_scan_status WHERE scan_date = ?", [DAY2])}
+    status = {
+        r["repo"]: (r["mode"], r["error"])
+        for r in pipeline.rows("SELECT repo, mode, error FROM config_scan_status WHERE scan_date = ?", [DAY2])
+    }
     assert status["quiet"][0] == "carried_forward" and status["web"][0] == "read"
     findings = pipeline.findings(DAY2)
     assert ("web", ".", "dependency_changed") in findings
@@ -105,9 +107,13 @@ def _day(source, day, baseline_rows=None, baseline_scan=None):
     inv = scan_inventory(source, "acme", day_end(day), baseline_rows, day_end(DAY1) if baseline_rows else None)
     base = None
     if baseline_scan is not None:
-        base = Baseline.from_rows(day_end(DAY1), *(baseline_scan.tables[t] for t in
-                                                   ("config_scan_status", "config_snapshots",
-                                                    "config_projects", "config_problems")))
+        base = Baseline.from_rows(
+            day_end(DAY1),
+            *(
+                baseline_scan.tables[t]
+                for t in ("config_scan_status", "config_snapshots", "config_projects", "config_problems")
+            ),
+        )
     return inv, scan_configs(source, "acme", day_end(day), inv.rows, base)
 
 
@@ -115,13 +121,16 @@ def _without(rows, repo):
     return [r for r in rows if r["repo"] != repo]
 
 
-@pytest.mark.parametrize("where, exc, name", [
-    ("blob", RecursionError("maximum recursion depth exceeded while decoding"), "RecursionError"),
-    ("tree", KeyError("name"), "KeyError"),
-    ("blob", UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), "UnicodeDecodeError"),
-    ("head", ValueError("too many values to unpack (expected 4)"), "ValueError"),
-    ("commits", MemoryError(), "MemoryError"),
-])
+@pytest.mark.parametrize(
+    "where, exc, name",
+    [
+        ("blob", RecursionError("maximum recursion depth exceeded while decoding"), "RecursionError"),
+        ("tree", KeyError("name"), "KeyError"),
+        ("blob", UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte"), "UnicodeDecodeError"),
+        ("head", ValueError("too many values to unpack (expected 4)"), "ValueError"),
+        ("commits", MemoryError(), "MemoryError"),
+    ],
+)
 @pytest.mark.parametrize("workers", [1, 4])
 def test_any_exception_of_one_repo_is_its_recorded_failure(org_clones, where, exc, name, workers):
     clean_inv1, clean_scan1 = _day(GitLocalSource(org_clones), DAY1)
@@ -134,7 +143,7 @@ def test_any_exception_of_one_repo_is_its_recorded_failure(org_clones, where, ex
     [status] = [r for r in scan.tables["config_scan_status"] if r["repo"] == "web"]
     assert status["mode"] == "failed"
     assert status["error"].startswith("web: ") and name in status["error"] and "\n" not in status["error"]
-    assert not any(r["repo"] == "web" for r in scan.tables["config_snapshots"])     # no half snapshot
+    assert not any(r["repo"] == "web" for r in scan.tables["config_snapshots"])  # no half snapshot
     # every other repo: exactly the rows of a scan with no fault
     assert _without(inv.rows, "web") == _without(clean_inv.rows, "web")
     for table, rows in scan.tables.items():

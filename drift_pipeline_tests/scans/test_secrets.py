@@ -19,8 +19,12 @@ def every_value(db_path: Path) -> str:
     """Every column of every row of every table of a DuckDB file, as one text."""
     parts = []
     with duckdb.connect(str(db_path), read_only=True) as con:
-        tables = [t for (t,) in con.execute("SELECT table_name FROM information_schema.tables "
-                                             "WHERE table_schema = 'main'").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"
+            ).fetchall()
+        ]
         assert "config_snapshots" in tables and "code_drift" in tables
         for table in tables:
             for row in con.execute(f'SELECT * FROM "{table}"').fetchall():
@@ -55,10 +59,12 @@ def test_planted_secrets_reach_no_table_no_cli_output_and_no_log(leaky, fresh, u
     assert result.success
     stored = every_value(tmp_path / "drift.duckdb")
     assert leaked(stored) == []
-    drift = {(r["rule"], str(r["scan_date"])) for r in pipeline.rows(
-        "SELECT rule, scan_date FROM code_drift WHERE repo = 'web'")}
+    drift = {
+        (r["rule"], str(r["scan_date"]))
+        for r in pipeline.rows("SELECT rule, scan_date FROM code_drift WHERE repo = 'web'")
+    }
     assert {("dependency_changed", str(DAY1)), ("workflow_changed", str(DAY2))} <= drift
-    assert MASK in stored                                  # the masked contents and diffs were stored
+    assert MASK in stored  # the masked contents and diffs were stored
     captured = capfd.readouterr()
     events = "\n".join(str(event) for event in result.all_events)
     assert leaked(captured.out + captured.err + caplog.text + events) == []
