@@ -188,9 +188,8 @@ class _Reader:
         if table is None or key not in table or table[key] is None:
             return None
         value = table[key]
-        if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
-            value = object()  # a boolean is not an integer here
-        if not isinstance(value, kind):
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):  # True is no int
             names = kind.__name__ if isinstance(kind, type) else "/".join(k.__name__ for k in kind)
             self.problems.append(f"{path}.{key}: expected {names}, found {type(table[key]).__name__}; ignored")
             return None
@@ -327,6 +326,13 @@ def build_expectations(config: Mapping[str, Any] | None, tier: str = DEFAULT_TIE
                 folder = (r.get(table, "process.docs", "path", str) or "docs/").strip("/")
                 required.append(RequiredFile((folder + "/",), "process.docs.path"))
 
+    for table, path, keys, why in (
+            (hooks, "process.hooks", ("commands", "protected_branches"), "hook contents are not inspected"),
+            (ci, "process.ci", ("actions", "commands"), "only workflow files and job ids are checked")):
+        if r.enabled(table, path):
+            named = [k for k in keys if table and table.get(k)]
+            if named:
+                not_evaluated.append(f"[{path}] {', '.join(named)}: {why}")
     hook_policy = None
     if r.enabled(hooks, "process.hooks"):
         hook_policy = HookPolicy(r.flag(hooks, "process.hooks", "require_husky", True),

@@ -57,6 +57,7 @@ message = "secrets never in git"
 enabled = true
 require_workflows = ["ci.yml"]
 jobs = {"ci.yml" = ["test", "lint"], "release.yml" = ["publish"]}
+actions = {"ci.yml" = ["actions/checkout"]}
 
 [process.hooks]
 enabled = true
@@ -135,7 +136,7 @@ def test_every_cmt_key_of_the_process_tables_becomes_an_expectation():
     assert exp.required_files == (RequiredFile((".changeset/config.json",), "process.changesets.enabled"),
                                   RequiredFile(("handbook/",), "process.docs.path"))
     assert [n.split(":")[0] for n in exp.not_evaluated] == ["[process.coverage]", "[process.changesets]",
-                                                            "[process.docs]"]
+                                                            "[process.docs]", "[process.ci] actions"]
     assert exp.problems == ()
 
 
