@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from drift_pipeline.commands._output import emit, json_option, progress
-from drift_pipeline.errors import ExitCode, UsageError, redact
+from drift_pipeline.errors import ExitCode, NotFound, UsageError, redact
 from drift_pipeline.rules.findings import RULES, Finding
 from drift_pipeline.scans.reading import CodeSource
 from drift_pipeline.scans.window import day_end, parse_day, scan_window
@@ -33,6 +33,7 @@ def code_group() -> None:
 
 MAX_SINCE_HOURS = 20 * 366 * 24  # twenty years
 MAX_CONCURRENCY = 32
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")
 _NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 _EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
 
@@ -49,6 +50,8 @@ def _source(path: str | None, org: str | None, concurrency: int) -> tuple[CodeSo
         token = os.environ.get("GITHUB_TOKEN", "").strip()
         if not token:
             raise UsageError("--org needs a token in the GITHUB_TOKEN environment variable")
+        if not _TOKEN.match(token):
+            raise UsageError("GITHUB_TOKEN holds spaces, control or non-ASCII characters; expected one token")
         return GitHubSource(_api_url(), token, concurrency=concurrency), org
     raise UsageError("give --path DIR (local clones) or --org ORG (GitHub)")
 
@@ -132,6 +135,8 @@ def _check_repos(source: CodeSource, owner: str, repos: tuple[str, ...], path: s
             raise UsageError(f"--repo {name!r}: expected a repository name (letters, digits, '-', '_', '.')")
     try:
         listed = {r.name for r in source.list_repos(owner)}
+    except NotFound:
+        raise UsageError(f"--org {owner}: no such org or user (or the token may not see it)") from None
     except OSError as exc:  # a folder of clones we may not read
         raise UsageError(f"--path {path}: cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
     missing = [name for name in repos if name not in listed]

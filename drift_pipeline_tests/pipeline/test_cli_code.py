@@ -211,7 +211,16 @@ def test_repo_not_in_the_org_exits_2_and_concurrency_reaches_the_source(org, san
     monkeypatch.setenv("GITHUB_API_URL", sandbox.url)
     monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token")
     assert "--repo nope: no such repository in acme" in one_line_error(["--org", "acme", "--repo", "nope"], 2, capsys)
+    assert "--org nobody: no such org or user" in one_line_error(["--org", "nobody"], 2, capsys)
     code, serial = scan_json(capsys, "--org", "acme", "--date", DAY3.isoformat(), "--concurrency", "1")
     _, concurrent = scan_json(capsys, "--org", "acme", "--date", DAY3.isoformat(), "--concurrency", "32")
     assert code == 1 and serial["findings"] == concurrent["findings"] and serial["errors"] == concurrent["errors"]
     assert serial["summary"]["api_requests"] == concurrent["summary"]["api_requests"]
+
+
+@pytest.mark.parametrize("token", ["ghp_" + "a" * 36 + "\nx", "two tokens", "t\u00f6ken"])
+def test_a_malformed_token_exits_2_without_echoing_it(token, monkeypatch, capsys):
+    monkeypatch.setenv("GITHUB_TOKEN", token)
+    monkeypatch.setenv("GITHUB_API_URL", "http://127.0.0.1:9")
+    line = one_line_error(["--org", "acme"], 2, capsys)
+    assert "GITHUB_TOKEN" in line and token.split()[0] not in line
