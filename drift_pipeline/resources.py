@@ -71,7 +71,8 @@ class DriftStoreResource(dg.ConfigurableResource):
     def open(self) -> Iterator[DriftStore]:
         store = DriftStore(self.database, lock_timeout=self.lock_timeout_seconds)
         try:
-            yield store
+            with store.reading():  # one read-only session for the asset's reads, let go around each write
+                yield store
         finally:
             store.close()
 
