@@ -31,6 +31,7 @@ import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Callable, Iterator, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -47,6 +48,8 @@ DEFAULT_API_URL = "https://api.github.com"
 MAX_CONCURRENCY = 32        # far below GitHub's ~100 concurrent requests secondary limit
 SECONDARY_WAIT = 60.0       # GitHub: without a header, wait at least a minute after a 429
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+_LINK_LAST = re.compile(r'<([^>]+)>;\s*rel="last"')
+MAX_PAGES_AT_ONCE = 100     # a listing longer than this many pages is followed link by link
 T = TypeVar("T")
 
 
@@ -80,6 +83,31 @@ def rate_limit_pause(status: int | None, headers: dict[str, Any], now: float) ->
         reset = _number(lowered.get("x-ratelimit-reset"))
         return max((reset - now) + 1, 1.0) if reset is not None else SECONDARY_WAIT
     return SECONDARY_WAIT if status == 429 else None
+
+
+def _remaining_pages(link: str) -> list[str] | None:
+    """The URLs of pages ``next`` .. ``last`` when the Link header numbers them, else None.
+
+    GitHub's links differ only in ``page``, so the pages between are the last link with another
+    number: the same requests as following ``next`` one by one.
+    """
+    nxt, last = _LINK_NEXT.search(link), _LINK_LAST.search(link)
+    if not (nxt and last):
+        return None
+    first_n, last_n = _page_number(nxt.group(1)), _page_number(last.group(1))
+    if first_n is None or last_n is None or not 0 <= last_n - first_n < MAX_PAGES_AT_ONCE:
+        return None
+    parts = urllib.parse.urlsplit(last.group(1))
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    return [nxt.group(1)] + [
+        urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(
+            [(k, str(n) if k == "page" else v) for k, v in query])))
+        for n in range(first_n + 1, last_n)] + ([last.group(1)] if last_n > first_n else [])
+
+
+def _page_number(url: str) -> int | None:
+    values = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("page", [])
+    return int(values[0]) if len(values) == 1 and values[0].isdigit() else None
 
 
 class GitHubSource:
@@ -217,14 +245,27 @@ class GitHubSource:
 
     def _paginate(self, kind: str, path: str, params: dict[str, Any] | None,
                   convert: Callable[[str, Any], T], what: str) -> Iterator[T]:
-        params = {**(params or {}), "per_page": self.per_page}
-        url: str | None = self._url(path)
-        while url:
-            headers, items = self._get(kind, url, params,
-                                       lambda p, data: [convert(p, i) for i in payloads.as_list(p, data, what)])
+        def page(url: str, params: dict[str, Any] | None) -> tuple[dict[str, str], list[T]]:
+            return self._get(kind, url, params,
+                             lambda p, data: [convert(p, i) for i in payloads.as_list(p, data, what)])
+
+        headers, items = page(self._url(path), {**(params or {}), "per_page": self.per_page})
+        yield from items
+        rest = _remaining_pages(headers.get("link", "") or "")
+        if rest is not None:       # the first page says how many follow: read them concurrently, in order
+            for _, more in self._map(lambda url: page(url, None), rest):
+                yield from more
+            return
+        while match := _LINK_NEXT.search(headers.get("link", "") or ""):
+            headers, items = page(match.group(1), None)
             yield from items
-            match = _LINK_NEXT.search(headers.get("link", "") or "")
-            url, params = (match.group(1), None) if match else (None, None)
+
+    def _map(self, fn: Callable[[str], T], items: list[str]) -> list[T]:
+        """``[fn(i) for i in items]`` on up to ``concurrency`` threads, in order (requests stay bounded)."""
+        if self.concurrency == 1 or len(items) <= 1:
+            return [fn(i) for i in items]
+        with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items)), thread_name_prefix="gh-pages") as pool:
+            return list(pool.map(fn, items))
 
     def _immutable(self, kind: str, key: str, path: str, convert: Callable[[str, Any], T]) -> T:
         """Objects addressed by sha never change: serve them from the cache for ever."""

@@ -56,6 +56,15 @@ def test_repos_are_listed_across_pages(gh):
     assert src.requests["repos"] == 4 == gh.request_counts()["by_route"]["GET /orgs/{org}/repos"]
 
 
+def test_pages_read_concurrently_come_in_the_order_of_the_serial_listing(gh):
+    serial = source(gh, per_page=2, concurrency=1).list_repos("acme")
+    assert gh.request_counts()["by_route"]["GET /orgs/{org}/repos"] == 4
+    gh.reset_counts()
+    gh.set_faults(latency_ms=30)              # pages 2..4 overlap; the order must not depend on who ends first
+    assert source(gh, per_page=2, concurrency=8).list_repos("acme") == serial
+    assert gh.request_counts()["by_route"]["GET /orgs/{org}/repos"] == 4
+
+
 def test_a_user_is_listed_when_the_name_is_not_an_org(gh):
     assert [r.full_name for r in source(gh).list_repos("someone")] == ["someone/tool"]
     assert gh.request_counts()["by_status"] == {"200": 1, "404": 1}   # the org listing was tried first
