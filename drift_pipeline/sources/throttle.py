@@ -21,11 +21,9 @@ T = TypeVar("T")
 class RateGate:
     """A gate closed until an instant (``time.time()`` seconds) that every worker waits at."""
 
-    def __init__(self, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+    def __init__(self) -> None:
         self._cond = threading.Condition()
         self._until = 0.0
-        self._clock = clock
-        self._sleep = sleep
         self.pauses = 0            # how many times the gate was closed (for reports and tests)
 
     def close_until(self, until: float) -> None:
@@ -45,10 +43,10 @@ class RateGate:
         waited = 0.0
         while True:
             with self._cond:
-                remaining = self._until - self._clock()
+                remaining = self._until - time.time()
             if remaining <= 0:
                 return waited
-            self._sleep(min(remaining, 1.0))
+            time.sleep(min(remaining, 1.0))   # re-read: a later limit may extend the pause
             waited += min(remaining, 1.0)
 
 
@@ -103,11 +101,3 @@ class Memo:
             return value
 
         return self._flight.run(key, once)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
-
-    def __contains__(self, key: Hashable) -> bool:
-        with self._lock:
-            return key in self._values
