@@ -35,7 +35,7 @@ from typing import Any
 
 import dagster as dg
 
-warnings.filterwarnings("ignore", category=dg.BetaWarning)    # backfill_policy is beta: not news here
+warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy is beta: not news here
 
 from drift_pipeline.definitions import ASSETS  # noqa: E402
 from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource  # noqa: E402
@@ -62,9 +62,21 @@ class Sandbox:
             self.port = s.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = log.open("wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "drift_pipeline.cli", "sandbox", "serve",
-                                      "--state", str(state), "--port", str(self.port)],
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "drift_pipeline.cli",
+                "sandbox",
+                "serve",
+                "--state",
+                str(state),
+                "--port",
+                str(self.port),
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -78,8 +90,9 @@ class Sandbox:
 
     def control(self, method: str, what: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
-        req = urllib.request.Request(f"{self.url}/_sandbox/{what}", data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+        req = urllib.request.Request(
+            f"{self.url}/_sandbox/{what}", data=data, method=method, headers={"Content-Type": "application/json"}
+        )
         with urllib.request.urlopen(req, timeout=10) as resp:
             return json.loads(resp.read())
 
@@ -93,7 +106,7 @@ class Sandbox:
 
 
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024     # Linux: KiB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: KiB
 
 
 def cpu_seconds() -> float:
@@ -102,31 +115,56 @@ def cpu_seconds() -> float:
 
 
 def materialise(sandbox: Sandbox, db: Path, first: date, last: date, concurrency: int) -> None:
-    resources = {"github": GitHubResource(api_url=sandbox.url, token=TOKEN, backoff_seconds=0,
-                                          seconds_between_writes=0, concurrency=concurrency),
-                 "scope": ScanScopeResource(orgs="acme"),
-                 "store": DriftStoreResource(database=str(db))}
-    tags = {} if first == last else {"dagster/asset_partition_range_start": first.isoformat(),
-                                     "dagster/asset_partition_range_end": last.isoformat()}
-    result = dg.materialize(ASSETS, partition_key=first.isoformat() if first == last else None, tags=tags,
-                            resources=resources, instance=dg.DagsterInstance.ephemeral(),
-                            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}})
+    resources = {
+        "github": GitHubResource(
+            api_url=sandbox.url, token=TOKEN, backoff_seconds=0, seconds_between_writes=0, concurrency=concurrency
+        ),
+        "scope": ScanScopeResource(orgs="acme"),
+        "store": DriftStoreResource(database=str(db)),
+    }
+    tags = (
+        {}
+        if first == last
+        else {
+            "dagster/asset_partition_range_start": first.isoformat(),
+            "dagster/asset_partition_range_end": last.isoformat(),
+        }
+    )
+    result = dg.materialize(
+        ASSETS,
+        partition_key=first.isoformat() if first == last else None,
+        tags=tags,
+        resources=resources,
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+    )
     if not result.success:
         raise SystemExit("the Dagster run failed")
 
 
-def phase(sandbox: Sandbox, label: str, repos: int, days: int, started: float, cpu: float,
-          verbose: bool) -> dict[str, Any]:
+def phase(
+    sandbox: Sandbox, label: str, repos: int, days: int, started: float, cpu: float, verbose: bool
+) -> dict[str, Any]:
     wall = time.perf_counter() - started
     counts = sandbox.control("GET", "requests")
     total, routes, statuses = counts["total"], counts["by_route"], counts["by_status"]
     limited = statuses.get("403", 0) + statuses.get("429", 0)
-    row = {"phase": label, "wall_s": round(wall, 1), "cpu_s": round(cpu_seconds() - cpu, 1),
-           "requests": total, "not_modified": counts["not_modified"], "rate_limited": limited,
-           "per_repo_day": round(total / (repos * days), 2), "peak_rss_mib": round(peak_rss_mib())}
-    print(f"{label:<30} {wall:7.1f}s wall {row['cpu_s']:6.1f}s cpu  {total:>6} requests "
-          f"({counts['not_modified']} 304, {limited} rate-limited)  {row['per_repo_day']:5.2f}/repo-day  "
-          f"peak RSS {row['peak_rss_mib']} MiB", flush=True)
+    row = {
+        "phase": label,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu_seconds() - cpu, 1),
+        "requests": total,
+        "not_modified": counts["not_modified"],
+        "rate_limited": limited,
+        "per_repo_day": round(total / (repos * days), 2),
+        "peak_rss_mib": round(peak_rss_mib()),
+    }
+    print(
+        f"{label:<30} {wall:7.1f}s wall {row['cpu_s']:6.1f}s cpu  {total:>6} requests "
+        f"({counts['not_modified']} 304, {limited} rate-limited)  {row['per_repo_day']:5.2f}/repo-day  "
+        f"peak RSS {row['peak_rss_mib']} MiB",
+        flush=True,
+    )
     if verbose:
         print("    " + ", ".join(f"{k.split(' ', 1)[1]} {v}" for k, v in sorted(routes.items())))
     sandbox.control("POST", "requests/reset")
@@ -147,12 +185,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         t = time.perf_counter()
-        seeded = subprocess.run([sys.executable, "-c", _SEED, str(root / "state"), str(args.repos),
-                                 str(args.days), END_DATE.isoformat()], check=True, capture_output=True, text=True)
+        seeded = subprocess.run(
+            [sys.executable, "-c", _SEED, str(root / "state"), str(args.repos), str(args.days), END_DATE.isoformat()],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         org = json.loads(seeded.stdout.strip().splitlines()[-1])
         first, last = date.fromisoformat(org["start"]), date.fromisoformat(org["end"])
-        print(f"org: {org['listed']} repos listed, {org['in_scope']} in scope, {args.days} days ({first} .. {last}), "
-              f"{org['events']} scripted changes; seeded in {time.perf_counter() - t:.0f}s")
+        print(
+            f"org: {org['listed']} repos listed, {org['in_scope']} in scope, {args.days} days ({first} .. {last}), "
+            f"{org['events']} scripted changes; seeded in {time.perf_counter() - t:.0f}s"
+        )
         print(f"sandbox in its own process, {args.latency_ms} ms per request; concurrency {args.concurrency}")
         sandbox = Sandbox(root / "state", root / "sandbox.log")
         rows = []
@@ -179,8 +223,16 @@ def main() -> None:
         print("repo-days by scan mode: " + ", ".join(f"{m['mode']} {m['n']}" for m in modes))
         print(f"findings stored: {findings}")
         if args.json:
-            print(json.dumps({"repos": args.repos, "latency_ms": args.latency_ms,
-                              "concurrency": args.concurrency, "phases": rows}))
+            print(
+                json.dumps(
+                    {
+                        "repos": args.repos,
+                        "latency_ms": args.latency_ms,
+                        "concurrency": args.concurrency,
+                        "phases": rows,
+                    }
+                )
+            )
 
 
 if __name__ == "__main__":

@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if debug:
             traceback.print_exc()
         return int(exc.exit_code)
-    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become exit 3
+    except Exception as exc:
         click.echo(f"drift: unexpected error: {redact(f'{type(exc).__name__}: {exc}')}", err=True)
         if debug:
             traceback.print_exc()

@@ -21,7 +21,7 @@ import shutil
 import signal
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,12 +36,13 @@ def demo_env(base: Path, github_url: str, aws_url: str, start: date) -> dict[str
     return {
         "DAGSTER_HOME": str(base / "dagster_home"),
         "GITHUB_API_URL": github_url,
-        "GITHUB_TOKEN": "sandbox-token",          # the sandbox's own token, not a secret
+        "GITHUB_TOKEN": "sandbox-token",  # the sandbox's own token, not a secret
         "DRIFT_ORGS": ORG,
         "DRIFT_DB_PATH": str(base / "drift.duckdb"),
         "DRIFT_START_DATE": start.isoformat(),
         "AWS_ENDPOINT_URL": aws_url,
-        "AWS_ACCESS_KEY_ID": "sandbox", "AWS_SECRET_ACCESS_KEY": "sandbox",
+        "AWS_ACCESS_KEY_ID": "sandbox",
+        "AWS_SECRET_ACCESS_KEY": "sandbox",
         "AWS_DEFAULT_REGION": "eu-west-2",
     }
 
@@ -55,9 +56,13 @@ def backfill(start: date, end: date) -> None:
     job = defs.get_job_def("daily_drift_scan")
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(),
-        tags={"dagster/asset_partition_range_start": start.isoformat(),
-              "dagster/asset_partition_range_end": end.isoformat(), "demo": "backfill"},
-        raise_on_error=False)
+        tags={
+            "dagster/asset_partition_range_start": start.isoformat(),
+            "dagster/asset_partition_range_end": end.isoformat(),
+            "demo": "backfill",
+        },
+        raise_on_error=False,
+    )
     if not result.success:
         raise SystemExit("[demo] the backfill run failed: see the run in the Dagster UI or the log above")
 
@@ -67,10 +72,13 @@ def summary(db_path: Path, report_text: str, base: Path) -> None:
 
     (base / "SCENARIO.md").write_text(report_text)
     with DriftStore(db_path, read_only=True) as store:
-        rows = store.rows("SELECT scan_date, rule, count(*) AS n FROM drift_findings "
-                          "GROUP BY ALL ORDER BY scan_date, rule")
-        inv = store.rows("SELECT count(*) AS repos, count(*) FILTER (in_scope) AS in_scope FROM repo_inventory "
-                         "WHERE scan_date = (SELECT max(scan_date) FROM repo_inventory)")[0]
+        rows = store.rows(
+            "SELECT scan_date, rule, count(*) AS n FROM drift_findings GROUP BY ALL ORDER BY scan_date, rule"
+        )
+        inv = store.rows(
+            "SELECT count(*) AS repos, count(*) FILTER (in_scope) AS in_scope FROM repo_inventory "
+            "WHERE scan_date = (SELECT max(scan_date) FROM repo_inventory)"
+        )[0]
     say(f"latest inventory: {inv['repos']} repos, {inv['in_scope']} in scope")
     say("findings per day (drift_findings):")
     for r in rows:
@@ -81,11 +89,25 @@ def summary(db_path: Path, report_text: str, base: Path) -> None:
 
 def serve(env: dict[str, str], port: int) -> int:
     say(f"Dagster UI on http://127.0.0.1:{port}  (Ctrl-C stops the UI and the sandboxes)")
-    cmd = [sys.executable, "-m", "dagster", "dev", "-m", "drift_pipeline.definitions",
-           "-h", "127.0.0.1", "-p", str(port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "dagster",
+        "dev",
+        "-m",
+        "drift_pipeline.definitions",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        str(port),
+    ]
     # dagster dev started from a script ignores SIGINT/SIGTERM unless given default handlers.
-    child = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env},
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    child = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (no threads yet)
+    )
     try:
         return child.wait()
     except KeyboardInterrupt:
@@ -116,14 +138,17 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(base)
     (base / "dagster_home").mkdir(parents=True)
     shutil.copy(ROOT / "dagster.yaml", base / "dagster_home" / "dagster.yaml")
-    end = datetime.now(timezone.utc).date() - timedelta(days=1)
+    end = datetime.now(UTC).date() - timedelta(days=1)
 
     with AwsSandbox() as aws:
         say(f"AWS sandbox (moto, accounts {', '.join(f'{k}={v}' for k, v in aws.accounts.items())}) at {aws.url}")
-        report = seed_org(base / "state", org=ORG, repos=args.repos, days=args.days, seed=args.seed,
-                          end_date=end, aws=aws)
-        say(f"seeded {ORG}: {len(report.repos)} repos, {len(report.events)} scripted events, "
-            f"{report.start_date} .. {report.end_date}")
+        report = seed_org(
+            base / "state", org=ORG, repos=args.repos, days=args.days, seed=args.seed, end_date=end, aws=aws
+        )
+        say(
+            f"seeded {ORG}: {len(report.repos)} repos, {len(report.events)} scripted events, "
+            f"{report.start_date} .. {report.end_date}"
+        )
         with GitHubSandbox(base / "state") as github:
             say(f"GitHub sandbox at {github.url} (token: sandbox-token)")
             env = demo_env(base, github.url, aws.url, report.start_date)

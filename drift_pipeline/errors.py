@@ -11,10 +11,10 @@ from enum import IntEnum
 
 
 class ExitCode(IntEnum):
-    OK = 0          # clean: nothing found
-    FINDINGS = 1    # drift (or problems) found
-    CONFIG = 2      # usage or configuration error
-    RUNTIME = 3     # could not complete: auth, API, unexpected
+    OK = 0  # clean: nothing found
+    FINDINGS = 1  # drift (or problems) found
+    CONFIG = 2  # usage or configuration error
+    RUNTIME = 3  # could not complete: auth, API, unexpected
     INTERRUPTED = 130
 
 
@@ -24,6 +24,7 @@ class DriftError(Exception):
 
 class UsageError(DriftError):
     """The command line or a configuration value is wrong; the user can fix it."""
+
     exit_code = ExitCode.CONFIG
 
 
@@ -34,6 +35,7 @@ class SourceError(DriftError):
     (None when there was no HTTP answer: a network error, retries exhausted, a git failure) and
     ``api_message`` the server's own ``message`` field when it sent one.
     """
+
     exit_code = ExitCode.RUNTIME
 
     def __init__(self, message: str, *, status: int | None = None, api_message: str | None = None):

@@ -11,7 +11,7 @@ import os
 import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 _BASE_ENV = {
@@ -25,13 +25,17 @@ class GitError(RuntimeError):
     """A git command failed; the message carries git's stderr."""
 
 
-def git(repo: Path | str, *args: str, input: bytes | None = None,
-        env: Mapping[str, str] | None = None, check: bool = True) -> bytes:
+def git(
+    repo: Path | str, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True
+) -> bytes:
     """Run ``git -C repo args...`` and return stdout as bytes."""
     full_env = {**os.environ, **_BASE_ENV, **(env or {})}
     proc = subprocess.run(
         ["git", "-C", str(repo), *args],
-        input=input, capture_output=True, env=full_env, check=False,
+        input=input,
+        capture_output=True,
+        env=full_env,
+        check=False,
     )
     if check and proc.returncode != 0:
         msg = proc.stderr.decode("utf-8", "replace").strip() or f"exit {proc.returncode}"
@@ -57,12 +61,13 @@ class Author:
 
 def _git_date(when: datetime) -> str:
     if when.tzinfo is None:
-        when = when.replace(tzinfo=timezone.utc)
+        when = when.replace(tzinfo=UTC)
     return f"{int(when.timestamp())} {when.strftime('%z')}"
 
 
-def commit_files(repo: Path, branch: str, files: Mapping[str, str | bytes | None], message: str,
-                 author: Author, when: datetime) -> str:
+def commit_files(
+    repo: Path, branch: str, files: Mapping[str, str | bytes | None], message: str, author: Author, when: datetime
+) -> str:
     """Commit ``files`` onto ``branch`` of ``repo`` (bare or not) without a work tree.
 
     ``files`` maps a repo-relative path to new content, or to ``None`` to delete it. Paths not
@@ -79,7 +84,7 @@ def commit_files(repo: Path, branch: str, files: Mapping[str, str | bytes | None
             git(repo, "read-tree", "--empty", env=env)
         lines = []
         for path, content in sorted(files.items()):
-            if content is None:     # mode 0 removes the entry; works without a work tree
+            if content is None:  # mode 0 removes the entry; works without a work tree
                 lines.append(f"0 {'0' * 40}\t{path}")
                 continue
             data = content.encode() if isinstance(content, str) else content
@@ -91,8 +96,11 @@ def commit_files(repo: Path, branch: str, files: Mapping[str, str | bytes | None
         index.unlink(missing_ok=True)
     stamp = _git_date(when)
     commit_env = {
-        "GIT_AUTHOR_NAME": author.name, "GIT_AUTHOR_EMAIL": author.email, "GIT_AUTHOR_DATE": stamp,
-        "GIT_COMMITTER_NAME": author.name, "GIT_COMMITTER_EMAIL": author.email,
+        "GIT_AUTHOR_NAME": author.name,
+        "GIT_AUTHOR_EMAIL": author.email,
+        "GIT_AUTHOR_DATE": stamp,
+        "GIT_COMMITTER_NAME": author.name,
+        "GIT_COMMITTER_EMAIL": author.email,
         "GIT_COMMITTER_DATE": stamp,
     }
     parents: Sequence[str] = ("-p", parent) if parent else ()
@@ -104,9 +112,10 @@ def commit_files(repo: Path, branch: str, files: Mapping[str, str | bytes | None
 @dataclass(frozen=True)
 class TreeEntry:
     """One ``git ls-tree -l`` line."""
+
     path: str
     mode: str
-    type: str          # blob | tree | commit
+    type: str  # blob | tree | commit
     sha: str
     size: int | None
 
@@ -115,8 +124,9 @@ class TreeEntry:
         return self.path.rsplit("/", 1)[-1]
 
 
-def ls_tree(repo: Path | str, treeish: str, *, recursive: bool = True, trees: bool = False,
-            path: str | None = None) -> list[TreeEntry]:
+def ls_tree(
+    repo: Path | str, treeish: str, *, recursive: bool = True, trees: bool = False, path: str | None = None
+) -> list[TreeEntry]:
     """The entries of ``treeish`` (every file below it when ``recursive``; ``trees`` adds folders)."""
     args = ["ls-tree", "-l", "-z", "--full-tree"]
     if recursive:
@@ -132,8 +142,15 @@ def ls_tree(repo: Path | str, treeish: str, *, recursive: bool = True, trees: bo
             continue
         meta, _, name = record.partition(b"\t")
         mode, kind, sha, size = meta.decode().split()
-        entries.append(TreeEntry(path=name.decode("utf-8", "surrogateescape"), mode=mode, type=kind,
-                                 sha=sha, size=None if size == "-" else int(size)))
+        entries.append(
+            TreeEntry(
+                path=name.decode("utf-8", "surrogateescape"),
+                mode=mode,
+                type=kind,
+                sha=sha,
+                size=None if size == "-" else int(size),
+            )
+        )
     return entries
 
 

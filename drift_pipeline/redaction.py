@@ -16,32 +16,36 @@ MASK = "[REDACTED]"
 
 # Whole match replaced.
 _TOKENS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"\bgh[pousr]_[A-Za-z0-9_]{16,}"),                     # GitHub tokens, every prefix
-    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),                     # fine-grained PATs
-    re.compile(r"\bv1\.[0-9a-f]{40}\b"),                               # GitHub App installation tokens
+    re.compile(r"\bgh[pousr]_[A-Za-z0-9_]{16,}"),  # GitHub tokens, every prefix
+    re.compile(r"\bgithub_pat_[A-Za-z0-9_]{20,}"),  # fine-grained PATs
+    re.compile(r"\bv1\.[0-9a-f]{40}\b"),  # GitHub App installation tokens
     re.compile(r"\b(?:AKIA|ASIA|AGPA|AIDA|AROA|ANPA|ANVA|AIPA)[A-Z0-9]{16}\b"),  # AWS key ids
-    re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)",
-               re.DOTALL),                                             # PEM private key blocks
-    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),                    # Slack tokens
+    re.compile(
+        r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----.*?(?:-----END [A-Z0-9 ]*PRIVATE KEY-----|\Z)", re.DOTALL
+    ),  # PEM private key blocks
+    re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}"),  # Slack tokens
     re.compile(r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+"),  # Slack webhooks
-    re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),      # Stripe-style keys
-    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),                          # Google API keys
-    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"),                         # GitLab tokens
-    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),                            # npm tokens
+    re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}"),  # Stripe-style keys
+    re.compile(r"\bAIza[0-9A-Za-z_-]{35}\b"),  # Google API keys
+    re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}"),  # GitLab tokens
+    re.compile(r"\bnpm_[A-Za-z0-9]{36}\b"),  # npm tokens
     re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),  # JWTs
 )
 
 # Group 1 (the label) kept, the value after it replaced.
 _LABELLED: tuple[re.Pattern[str], ...] = (
     re.compile(r"(x-access-token:)[^@\s]+"),
-    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(?=@)"),                        # user:password@host in URLs
+    re.compile(r"(://[^/\s:@]+:)[^@\s/]+(?=@)"),  # user:password@host in URLs
     re.compile(r"(Authorization[\"']?\s*[:=]\s*[\"']?)[^\s\"']+(?:[ \t]+[^\s\"']+)?", re.IGNORECASE),
     re.compile(r"((?:Bearer|token)\s+)[A-Za-z0-9_\-.=/+]{8,}", re.IGNORECASE),
     re.compile(r"(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9/+=]{16,}", re.IGNORECASE),
     # key = value assignments whose key names a secret: password=, secret:, api_key=, token: ...
-    re.compile(r"""((?:^|[\s{,;(])[\"']?[A-Za-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|api[_-]?key|access[_-]?key|"""
-               r"""token|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"""
-               r"""(?!\$\{\{)(?!\$\{?[A-Za-z_])[^\s\"',;}]{8,}""", re.IGNORECASE | re.MULTILINE),
+    re.compile(
+        r"""((?:^|[\s{,;(])[\"']?[A-Za-z0-9_.-]*(?:passw(?:or)?d|pwd|secret|api[_-]?key|access[_-]?key|"""
+        r"""token|private[_-]?key)[\"']?\s*[:=]\s*[\"']?)"""
+        r"""(?!\$\{\{)(?!\$\{?[A-Za-z_])[^\s\"',;}]{8,}""",
+        re.IGNORECASE | re.MULTILINE,
+    ),
 )
 # AWS secret access keys (40 base64-ish characters) next to a key id or an aws label.
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+=])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -57,8 +61,9 @@ def mask_secrets(text: str) -> str:
     for pattern in _LABELLED:
         text = pattern.sub(lambda m: m.group(1) + MASK, text)
     if _AWS_CONTEXT.search(text):
-        text = "\n".join(_AWS_SECRET.sub(MASK, line) if _AWS_CONTEXT.search(line) else line
-                         for line in text.split("\n"))
+        text = "\n".join(
+            _AWS_SECRET.sub(MASK, line) if _AWS_CONTEXT.search(line) else line for line in text.split("\n")
+        )
     return text
 
 

@@ -130,20 +130,21 @@ class DriftStore:
     ``lock_timeout`` bounds how long opening waits for another process to release the file.
     """
 
-    def __init__(self, path: str | Path = DEFAULT_DB_PATH, *, read_only: bool = False,
-                 lock_timeout: float = DEFAULT_LOCK_TIMEOUT):
+    def __init__(
+        self, path: str | Path = DEFAULT_DB_PATH, *, read_only: bool = False, lock_timeout: float = DEFAULT_LOCK_TIMEOUT
+    ):
         self.path = Path(path)
         self.read_only = read_only
         self.lock_timeout = lock_timeout
         if not read_only:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._active = threading.local()      # the session this thread is inside, if any
-        self._prepared = read_only            # read-only stores never change the schema
+        self._active = threading.local()  # the session this thread is inside, if any
+        self._prepared = read_only  # read-only stores never change the schema
         self._prepare_lock = threading.Lock()
         self._columns: dict[str, list[str]] = {}
         self._lease: duckdb.DuckDBPyConnection | None = None
         self._lease_lock = threading.RLock()  # one thread at a time uses the shared connection
-        self._reading = 0                     # open ``reading()`` blocks
+        self._reading = 0  # open ``reading()`` blocks
 
     # -- sessions --------------------------------------------------------------------------
     def close(self) -> None:
@@ -176,7 +177,7 @@ class DriftStore:
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
         con = connect(self.path, read_only=not write, lock_timeout=self.lock_timeout)
         try:
-            con.execute("SET TimeZone = 'UTC'")      # scan dates are UTC days; so are times
+            con.execute("SET TimeZone = 'UTC'")  # scan dates are UTC days; so are times
         except BaseException:
             con.close()
             raise
@@ -209,7 +210,7 @@ class DriftStore:
                     self._active.session = None
             return
         if write:
-            self._release_lease()       # this process may not hold the file read-only while it writes
+            self._release_lease()  # this process may not hold the file read-only while it writes
         con = self._open(write)
         self._active.session = (con, write)
         try:
@@ -249,9 +250,14 @@ class DriftStore:
     def columns(self, table: str) -> list[str]:
         if table not in self._columns:
             with self.session() as con:
-                self._columns[table] = [r[0] for r in con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
-                    "ORDER BY ordinal_position", [table]).fetchall()]
+                self._columns[table] = [
+                    r[0]
+                    for r in con.execute(
+                        "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                        "ORDER BY ordinal_position",
+                        [table],
+                    ).fetchall()
+                ]
         return self._columns[table]
 
     @contextmanager
@@ -300,15 +306,18 @@ class DriftStore:
 
     def latest_day_before(self, table: str, day: date, org: str) -> date | None:
         with self.session() as con:
-            row = con.execute(f"SELECT max(scan_date) FROM {table} WHERE scan_date < ? AND org = ?",
-                              [day, org]).fetchone()
+            row = con.execute(
+                f"SELECT max(scan_date) FROM {table} WHERE scan_date < ? AND org = ?", [day, org]
+            ).fetchone()
         return row[0] if row and row[0] else None
 
     def days(self, table: str, org: str | None = None) -> list[date]:
         where, params = ("WHERE org = ?", [org]) if org is not None else ("", [])
         with self.session() as con:
-            return [r[0] for r in con.execute(
-                f"SELECT DISTINCT scan_date FROM {table} {where} ORDER BY 1", params).fetchall()]
+            return [
+                r[0]
+                for r in con.execute(f"SELECT DISTINCT scan_date FROM {table} {where} ORDER BY 1", params).fetchall()
+            ]
 
     # -- content-addressed blobs -----------------------------------------------------------
     def put_blobs(self, blobs: dict[str, str | None]) -> None:
@@ -321,8 +330,9 @@ class DriftStore:
             self._insert_plain(con, "_blob_in", rows, ["blob_sha", "content"])
             con.execute("INSERT INTO blob_contents SELECT * FROM _blob_in ON CONFLICT DO NOTHING")
 
-    def _insert_plain(self, con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[str, Any]],
-                      cols: Sequence[str]) -> None:
+    def _insert_plain(
+        self, con: duckdb.DuckDBPyConnection, table: str, rows: Sequence[dict[str, Any]], cols: Sequence[str]
+    ) -> None:
         con.register("_incoming", _frame(rows, cols))
         try:
             con.execute(f"INSERT INTO {table} SELECT {', '.join(cols)} FROM _incoming")
@@ -334,9 +344,12 @@ class DriftStore:
         if not wanted:
             return {}
         with self.session() as con:
-            return {r[0]: r[1] for r in con.execute(
-                "SELECT blob_sha, content FROM blob_contents WHERE blob_sha IN (SELECT unnest(?))",
-                [wanted]).fetchall()}
+            return {
+                r[0]: r[1]
+                for r in con.execute(
+                    "SELECT blob_sha, content FROM blob_contents WHERE blob_sha IN (SELECT unnest(?))", [wanted]
+                ).fetchall()
+            }
 
     # -- source cache ----------------------------------------------------------------------
     def source_cache(self) -> PersistentCache:

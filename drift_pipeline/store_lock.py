@@ -22,13 +22,14 @@ import duckdb
 
 from drift_pipeline.errors import DriftError, ExitCode
 
-DEFAULT_LOCK_TIMEOUT = 300.0          # seconds a writer waits for readers before failing the run
-FIRST_DELAY, MAX_DELAY = 0.05, 5.0    # backoff between attempts to open a locked file
+DEFAULT_LOCK_TIMEOUT = 300.0  # seconds a writer waits for readers before failing the run
+FIRST_DELAY, MAX_DELAY = 0.05, 5.0  # backoff between attempts to open a locked file
 
 
 @dataclass(frozen=True)
 class LockConflict:
     """Why DuckDB refused to open the file: another process holds it, or this process does."""
+
     other_process: bool
     pid: int | None
 
@@ -57,25 +58,39 @@ def lock_conflict(exc: BaseException) -> LockConflict | None:
 
 class StoreBusy(DriftError):
     """The DuckDB file stayed locked by another session for longer than we may wait."""
+
     exit_code = ExitCode.RUNTIME
 
     def __init__(self, path: Path, conflict: LockConflict, waited: float, *, read_only: bool):
         holder = ("another process" if conflict.other_process else "another connection of this process") + (
-            f" (PID {conflict.pid})" if conflict.pid else "")
+            f" (PID {conflict.pid})" if conflict.pid else ""
+        )
         if read_only:
-            advice = ("a writer holds it; the pipeline holds the file only while it writes a day: "
-                      "try again in a moment, or wait longer (drift sql --wait SECONDS)")
+            advice = (
+                "a writer holds it; the pipeline holds the file only while it writes a day: "
+                "try again in a moment, or wait longer (drift sql --wait SECONDS)"
+            )
         else:
-            advice = ("close that session (a duckdb shell, notebook or script with the file open), query with "
-                      "`drift sql`, which holds the file only for the query, or query an exported copy "
-                      "(EXPORT DATABASE / COPY ... TO); then re-run")
-        super().__init__(f"the DuckDB file {path} is held by {holder}; gave up after waiting "
-                         f"{waited:.1f}s for it to be released: {advice}")
+            advice = (
+                "close that session (a duckdb shell, notebook or script with the file open), query with "
+                "`drift sql`, which holds the file only for the query, or query an exported copy "
+                "(EXPORT DATABASE / COPY ... TO); then re-run"
+            )
+        super().__init__(
+            f"the DuckDB file {path} is held by {holder}; gave up after waiting "
+            f"{waited:.1f}s for it to be released: {advice}"
+        )
         self.path, self.pid, self.waited, self.read_only = path, conflict.pid, waited, read_only
 
 
-def connect(path: Path, *, read_only: bool, lock_timeout: float, config: Mapping[str, Any] | None = None,
-            sleep: Callable[[float], None] = time.sleep) -> duckdb.DuckDBPyConnection:
+def connect(
+    path: Path,
+    *,
+    read_only: bool,
+    lock_timeout: float,
+    config: Mapping[str, Any] | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> duckdb.DuckDBPyConnection:
     """Open ``path``, waiting with bounded exponential backoff while another session holds it."""
     start = time.monotonic()
     delay = FIRST_DELAY

@@ -20,7 +20,11 @@ def test_replacing_a_day_keeps_other_days_and_other_orgs(tmp_path):
         store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "c"}]})
         got = store.rows("SELECT scan_date, org, repo FROM repo_inventory ORDER BY ALL")
     assert [(r["scan_date"], r["org"], r["repo"]) for r in got] == [
-        (D1, "acme", "a"), (D1, "acme", "b"), (D2, "acme", "c"), (D2, "other", "z")]
+        (D1, "acme", "a"),
+        (D1, "acme", "b"),
+        (D2, "acme", "c"),
+        (D2, "other", "z"),
+    ]
 
 
 def test_a_failed_write_leaves_the_previous_rows(tmp_path):

@@ -23,7 +23,7 @@ from drift_pipeline.store import DriftStore
 from drift_pipeline.store_lock import LockConflict, StoreBusy, lock_conflict
 
 D1, D2, D3 = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)
-HOLDER_LIMIT = 60.0     # a holder never outlives this, whatever the test does
+HOLDER_LIMIT = 60.0  # a holder never outlives this, whatever the test does
 
 HOLDER = """
 import os, sys, time, pathlib, duckdb
@@ -61,8 +61,11 @@ class Holder:
 def holding(path: Path, mode: str, seconds: float = HOLDER_LIMIT) -> Iterator[Holder]:
     """A second process with ``path`` open (``ro`` or ``rw``), ready when this yields."""
     ready = path.with_name(f"holder-{mode}-{time.monotonic_ns()}.ready")
-    proc = subprocess.Popen([sys.executable, "-c", HOLDER, str(path), mode, str(min(seconds, HOLDER_LIMIT)),
-                             str(ready)], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(path), mode, str(min(seconds, HOLDER_LIMIT)), str(ready)],
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while not ready.exists():
@@ -89,8 +92,9 @@ def seeded(tmp_path: Path) -> Path:
 
 def repos(path: Path) -> list[tuple[date, str]]:
     with DriftStore(path, read_only=True) as store:
-        return [(r["scan_date"], r["repo"]) for r in store.rows(
-            "SELECT scan_date, repo FROM repo_inventory ORDER BY ALL")]
+        return [
+            (r["scan_date"], r["repo"]) for r in store.rows("SELECT scan_date, repo FROM repo_inventory ORDER BY ALL")
+        ]
 
 
 def test_a_write_waits_for_a_reading_process_and_then_succeeds(tmp_path):
@@ -119,17 +123,23 @@ def test_a_write_gives_up_after_lock_timeout_with_a_clear_error_and_keeps_the_ro
     assert err.exit_code == ExitCode.RUNTIME == 3
     assert err.pid == holder.proc.pid and err.path == path and not err.read_only
     message = str(err)
-    for part in (str(path), "another process", f"PID {holder.proc.pid}", "close that session", "drift sql",
-                 "EXPORT DATABASE"):
+    for part in (
+        str(path),
+        "another process",
+        f"PID {holder.proc.pid}",
+        "close that session",
+        "drift sql",
+        "EXPORT DATABASE",
+    ):
         assert part in message
     assert repos(path) == [(D1, "a"), (D1, "b")]
-    assert cache.flush() == 1      # nothing was lost: the pending entry is written once the file is free
+    assert cache.flush() == 1  # nothing was lost: the pending entry is written once the file is free
     assert DriftStore(path).source_cache()["k2"] == "v2"
 
 
 def test_the_pipeline_reads_while_an_analyst_holds_a_read_only_session(tmp_path):
     path = seeded(tmp_path)
-    store = DriftStore(path, lock_timeout=0)       # no waiting at all: read-only sessions share the file
+    store = DriftStore(path, lock_timeout=0)  # no waiting at all: read-only sessions share the file
     with holding(path, "ro"):
         assert [r["repo"] for r in store.day_rows("repo_inventory", D1, "acme")] == ["a", "b"]
         assert store.latest_day_before("repo_inventory", D2, "acme") == D1
@@ -137,13 +147,14 @@ def test_the_pipeline_reads_while_an_analyst_holds_a_read_only_session(tmp_path)
 
 
 def write_from_another_process(path: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", WRITER, str(path)], capture_output=True, text=True,
-                          check=False, timeout=HOLDER_LIMIT)
+    return subprocess.run(
+        [sys.executable, "-c", WRITER, str(path)], capture_output=True, text=True, check=False, timeout=HOLDER_LIMIT
+    )
 
 
 def test_a_store_that_read_or_wrote_does_not_keep_the_file_locked(tmp_path):
     path = seeded(tmp_path)
-    store = DriftStore(path)          # deliberately left open: it must hold nothing between calls
+    store = DriftStore(path)  # deliberately left open: it must hold nothing between calls
     assert store.days("repo_inventory") == [D1]
     assert store.blobs(["nope"]) == {}
     store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "c"}]})
@@ -156,8 +167,8 @@ def test_the_source_cache_lets_go_of_the_file_at_flush_and_at_close(tmp_path):
     path = seeded(tmp_path)
     store = DriftStore(path, lock_timeout=0)
     cache = store.source_cache()
-    assert cache["k"] == "v" and "missing" not in cache       # lookups share one read-only session
-    with holding(path, "ro"):                                  # which analysts' sessions share too
+    assert cache["k"] == "v" and "missing" not in cache  # lookups share one read-only session
+    with holding(path, "ro"):  # which analysts' sessions share too
         assert DriftStore(path, read_only=True, lock_timeout=0).days("repo_inventory") == [D1]
     cache["k3"] = "v3"
     assert cache.flush() == 1
@@ -218,9 +229,9 @@ def test_reads_inside_a_reading_block_share_one_session_that_ends_with_the_block
     store = DriftStore(path, lock_timeout=0)
     with store.reading():
         assert store.days("repo_inventory") == [D1]
-        store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "c"}]})   # a write lets go first
+        store.replace_day(D2, "acme", {"repo_inventory": [{"repo": "c"}]})  # a write lets go first
         assert [r["repo"] for r in store.day_rows("repo_inventory", D2, "acme")] == ["c"]
-        held = write_from_another_process(path)        # no backoff in the raw writer: it must fail now
+        held = write_from_another_process(path)  # no backoff in the raw writer: it must fail now
         assert held.returncode != 0 and "Could not set lock" in held.stderr
     done = write_from_another_process(path)
     assert done.returncode == 0, done.stderr

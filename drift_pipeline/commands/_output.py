@@ -27,8 +27,7 @@ def _default(obj: Any) -> Any:
 
 
 def to_json(payload: dict[str, Any]) -> str:
-    return json.dumps({"schema_version": SCHEMA_VERSION, **payload}, default=_default, indent=2,
-                      sort_keys=False)
+    return json.dumps({"schema_version": SCHEMA_VERSION, **payload}, default=_default, indent=2, sort_keys=False)
 
 
 def emit(payload: dict[str, Any], *, as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:

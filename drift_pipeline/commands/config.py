@@ -57,8 +57,7 @@ def parse_registry_dirs(values: tuple[str, ...]) -> dict[str, Path]:
 
 
 def _problem_json(p: Problem) -> dict[str, Any]:
-    return {"file": p.file, "key": p.key, "line": p.line, "message": p.message, "rule": p.rule,
-            "severity": p.severity}
+    return {"file": p.file, "key": p.key, "line": p.line, "message": p.message, "rule": p.rule, "severity": p.severity}
 
 
 def build_payload(result: PathCheck) -> dict[str, Any]:
@@ -72,23 +71,48 @@ def build_payload(result: PathCheck) -> dict[str, Any]:
         "valid": result.valid,
         "problems": [_problem_json(p) for p in result.problems],
         "tier": meta.tier if meta else None,
-        "metadata": ({"tier": meta.tier, "status": meta.status, "team": meta.team, "source": meta.source,
-                      "file": meta.file, "present": meta.present} if meta else None),
+        "metadata": (
+            {
+                "tier": meta.tier,
+                "status": meta.status,
+                "team": meta.team,
+                "source": meta.source,
+                "file": meta.file,
+                "present": meta.present,
+            }
+            if meta
+            else None
+        ),
         "registry": project.registry if project else None,
         "rulesets": list(project.rulesets) if project else [],
         "tier_check": dataclasses.asdict(project.tier_check) if project and project.tier_check else None,
         "config": project.config if project else None,
         "projects": [
-            {"path": p.path, "type": p.type, "config_file": p.config_file, "registry": p.registry,
-             "rulesets": list(p.rulesets), "tier": p.metadata.tier, "status": p.metadata.status,
-             "tier_valid": p.tier_check.valid if p.tier_check else None, "valid": p.valid,
-             "tracked_files": [dataclasses.asdict(t) for t in p.tracked_files]}
+            {
+                "path": p.path,
+                "type": p.type,
+                "config_file": p.config_file,
+                "registry": p.registry,
+                "rulesets": list(p.rulesets),
+                "tier": p.metadata.tier,
+                "status": p.metadata.status,
+                "tier_valid": p.tier_check.valid if p.tier_check else None,
+                "valid": p.valid,
+                "tracked_files": [dataclasses.asdict(t) for t in p.tracked_files],
+            }
             for p in (standards.projects if standards else ())
         ],
         "scope": result.scope,
         "checked_projects": [
-            {"path": p.path, "type": p.type, "config_file": p.config_file, "valid": p.valid, "tier": p.metadata.tier,
-             "errors": sum(1 for x in p.problems if x.is_error), "warnings": sum(1 for x in p.problems if not x.is_error)}
+            {
+                "path": p.path,
+                "type": p.type,
+                "config_file": p.config_file,
+                "valid": p.valid,
+                "tier": p.metadata.tier,
+                "errors": sum(1 for x in p.problems if x.is_error),
+                "warnings": sum(1 for x in p.problems if not x.is_error),
+            }
             for p in result.checked
         ],
         "missing_config": [{"path": p.path, "type": p.type} for p in result.missing],
@@ -101,12 +125,16 @@ def render_text(payload: dict[str, Any]) -> str:
     lines: list[str] = []
     root = f"  (repo root {payload['repo_root']})" if payload["repo_root"] else ""
     if payload["scope"] == "tree":
-        lines.append(f"Checked: {payload['path']}: {len(payload['checked_projects'])} project config(s), "
-                     f"{len(payload['missing_config'])} project(s) without one{root}")
+        lines.append(
+            f"Checked: {payload['path']}: {len(payload['checked_projects'])} project config(s), "
+            f"{len(payload['missing_config'])} project(s) without one{root}"
+        )
         for p in payload["checked_projects"]:
             verdict = "ok" if p["valid"] else "INVALID"
-            lines.append(f"  {verdict:<7}  {p['config_file']}  tier {p['tier']}  "
-                         f"({p['errors']} error(s), {p['warnings']} warning(s))")
+            lines.append(
+                f"  {verdict:<7}  {p['config_file']}  tier {p['tier']}  "
+                f"({p['errors']} error(s), {p['warnings']} warning(s))"
+            )
         for p in payload["missing_config"]:
             lines.append(f"  missing  {p['path']}  ({p['type']} project without standards.toml or check.toml)")
     else:
@@ -114,11 +142,14 @@ def render_text(payload: dict[str, Any]) -> str:
     meta = payload["metadata"]
     if meta:
         team = f", team {meta['team']}" if meta["team"] else ""
-        lines.append(f"Tier: {meta['tier']} (from {meta['source']}{', ' + meta['file'] if meta['file'] and meta['file'] != meta['source'] else ''})"
-                     f", status {meta['status']}{team}")
+        lines.append(
+            f"Tier: {meta['tier']} (from {meta['source']}{', ' + meta['file'] if meta['file'] and meta['file'] != meta['source'] else ''})"
+            f", status {meta['status']}{team}"
+        )
     if payload["registry"] or payload["rulesets"]:
-        lines.append(f"Extends: {payload['registry'] or '(no registry)'} -> "
-                     f"{', '.join(payload['rulesets']) or '(no rulesets)'}")
+        lines.append(
+            f"Extends: {payload['registry'] or '(no registry)'} -> {', '.join(payload['rulesets']) or '(no rulesets)'}"
+        )
     tc = payload["tier_check"]
     if tc:
         lines.append(f"Tier check: {'ok' if tc['valid'] else 'MISMATCH'}: {tc['message']}")
@@ -156,9 +187,14 @@ def config_group() -> None:
 
 @config_group.command("check")
 @click.argument("path", default=".")
-@click.option("--registry-dir", "registry_dirs", multiple=True, metavar="[github:owner/repo=]DIR",
-              help="Read a github: registry from a local folder instead of fetching it. A bare DIR "
-                   "serves any github: registry; github:owner/repo=DIR only that one. Repeatable.")
+@click.option(
+    "--registry-dir",
+    "registry_dirs",
+    multiple=True,
+    metavar="[github:owner/repo=]DIR",
+    help="Read a github: registry from a local folder instead of fetching it. A bare DIR "
+    "serves any github: registry; github:owner/repo=DIR only that one. Repeatable.",
+)
 @json_option
 @click.pass_context
 def check_command(ctx: click.Context, path: str, registry_dirs: tuple[str, ...], as_json: bool) -> None:

@@ -29,11 +29,17 @@ from drift_pipeline.errors import DriftError, ExitCode, UsageError
 from drift_pipeline.store import DEFAULT_DB_PATH
 from drift_pipeline.store_lock import connect
 
-MAX_LIMIT = 100_000          # rows printed at most, whatever --limit says
-CELL_WIDTH = 60              # characters of one cell in the table format
+MAX_LIMIT = 100_000  # rows printed at most, whatever --limit says
+CELL_WIDTH = 60  # characters of one cell in the table format
 # Failures of the query itself (the user can fix the SQL); anything else DuckDB raises is a runtime failure.
-RUNTIME_ERRORS = (duckdb.IOException, duckdb.OutOfMemoryException, duckdb.InternalException,
-                  duckdb.FatalException, duckdb.SerializationException, duckdb.TransactionException)
+RUNTIME_ERRORS = (
+    duckdb.IOException,
+    duckdb.OutOfMemoryException,
+    duckdb.InternalException,
+    duckdb.FatalException,
+    duckdb.SerializationException,
+    duckdb.TransactionException,
+)
 
 
 class QueryTimeout(DriftError):
@@ -53,12 +59,12 @@ def run_query(path: Path, query: str, *, limit: int, wait: float, timeout: float
         raise UsageError(f"--db: {path} does not exist or is not a file (set DRIFT_DB_PATH or pass --db)")
     try:
         con = connect(path, read_only=True, lock_timeout=wait, config={"enable_external_access": False})
-    except duckdb.Error as exc:     # not a DuckDB file, unreadable, a newer storage version...
+    except duckdb.Error as exc:  # not a DuckDB file, unreadable, a newer storage version...
         raise UsageError(f"--db: cannot open {path} as a DuckDB database: {exc}") from None
     timer = threading.Timer(timeout, con.interrupt)
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute("SET lock_configuration = true")      # the query cannot lift the sandbox
+        con.execute("SET lock_configuration = true")  # the query cannot lift the sandbox
         timer.start()
         cur = con.execute(query)
         if cur.description is None:
@@ -66,15 +72,19 @@ def run_query(path: Path, query: str, *, limit: int, wait: float, timeout: float
         rows = cur.fetchmany(limit + 1)
         return Result(_unique([d[0] for d in cur.description]), rows[:limit], len(rows) > limit)
     except duckdb.InterruptException:
-        raise QueryTimeout(f"the query ran longer than --timeout {timeout:g}s and was stopped (a running query "
-                           "makes the pipeline's writes wait): narrow it, or raise --timeout") from None
+        raise QueryTimeout(
+            f"the query ran longer than --timeout {timeout:g}s and was stopped (a running query "
+            "makes the pipeline's writes wait): narrow it, or raise --timeout"
+        ) from None
     except RUNTIME_ERRORS as exc:
         raise DriftError(f"query failed: {exc}") from None
     except duckdb.Error as exc:
         hint = ""
         if isinstance(exc, (duckdb.InvalidInputException, duckdb.PermissionException)):
-            hint = (" (drift sql opens the database read-only and without access to other files: it cannot "
-                    "change the database, read or write files, attach databases or install extensions)")
+            hint = (
+                " (drift sql opens the database read-only and without access to other files: it cannot "
+                "change the database, read or write files, attach databases or install extensions)"
+            )
         raise UsageError(f"query failed: {exc}{hint}") from None
     finally:
         timer.cancel()
@@ -115,7 +125,7 @@ def _text_cell(value: Any) -> str:
     value = plain(value)
     text = json.dumps(value, sort_keys=True) if isinstance(value, (dict, list)) else str(value)
     text = text.replace("\r", "\\r").replace("\n", "\\n").replace("\t", "\\t")
-    return text if len(text) <= CELL_WIDTH else text[:CELL_WIDTH - 1] + "…"
+    return text if len(text) <= CELL_WIDTH else text[: CELL_WIDTH - 1] + "…"
 
 
 def render_table(result: Result) -> str:
@@ -137,24 +147,47 @@ def render_csv(result: Result) -> str:
         writer.writerow(result.columns)
     for row in result.rows:
         cells = [plain(v) for v in row]
-        writer.writerow(["" if v is None else json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v
-                         for v in cells])
+        writer.writerow(
+            ["" if v is None else json.dumps(v, sort_keys=True) if isinstance(v, (dict, list)) else v for v in cells]
+        )
     return buffer.getvalue().rstrip("\n")
 
 
-@click.command("sql", epilog="Example: drift sql \"SELECT scan_date, rule, count(*) AS n FROM drift_findings "
-                             "GROUP BY ALL ORDER BY ALL\"")
+@click.command(
+    "sql",
+    epilog="Example: drift sql \"SELECT scan_date, rule, count(*) AS n FROM drift_findings GROUP BY ALL ORDER BY ALL\"",
+)
 @click.argument("query")
-@click.option("--db", "db", envvar="DRIFT_DB_PATH", default=DEFAULT_DB_PATH,
-              help="The DuckDB file (default: $DRIFT_DB_PATH, else data/drift.duckdb).")
+@click.option(
+    "--db",
+    "db",
+    envvar="DRIFT_DB_PATH",
+    default=DEFAULT_DB_PATH,
+    help="The DuckDB file (default: $DRIFT_DB_PATH, else data/drift.duckdb).",
+)
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header + rows) on stdout.")
-@click.option("--limit", type=click.IntRange(1, MAX_LIMIT), default=1000, show_default=True,
-              help=f"Rows printed at most (1..{MAX_LIMIT}); says so on stderr when the result is cut.")
-@click.option("--wait", type=click.FloatRange(0, 3600), default=30.0, show_default=True,
-              help="Seconds to wait, with backoff, while a writer holds the file; then exit 3.")
-@click.option("--timeout", type=click.FloatRange(0.1, 3600), default=60.0, show_default=True,
-              help="Seconds the query may run before it is stopped (a running query holds up writes).")
+@click.option(
+    "--limit",
+    type=click.IntRange(1, MAX_LIMIT),
+    default=1000,
+    show_default=True,
+    help=f"Rows printed at most (1..{MAX_LIMIT}); says so on stderr when the result is cut.",
+)
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 3600),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait, with backoff, while a writer holds the file; then exit 3.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 3600),
+    default=60.0,
+    show_default=True,
+    help="Seconds the query may run before it is stopped (a running query holds up writes).",
+)
 def sql_command(query: str, db: str, as_json: bool, as_csv: bool, limit: int, wait: float, timeout: float) -> None:
     """Run a read-only SQL query on the drift DuckDB file and print the result.
 
@@ -169,12 +202,24 @@ def sql_command(query: str, db: str, as_json: bool, as_csv: bool, limit: int, wa
     path = Path(db).expanduser()
     result = run_query(path, query, limit=limit, wait=wait, timeout=timeout)
     if result.truncated:
-        progress(f"drift: showing the first {limit} rows; the result has more (raise --limit, up to {MAX_LIMIT}, "
-                 "or narrow the query)")
+        progress(
+            f"drift: showing the first {limit} rows; the result has more (raise --limit, up to {MAX_LIMIT}, "
+            "or narrow the query)"
+        )
     if as_json:
         rows = [dict(zip(result.columns, (plain(v) for v in row), strict=True)) for row in result.rows]
-        click.echo(to_json({"database": str(path), "columns": result.columns, "rows": rows,
-                            "row_count": len(rows), "truncated": result.truncated, "limit": limit}))
+        click.echo(
+            to_json(
+                {
+                    "database": str(path),
+                    "columns": result.columns,
+                    "rows": rows,
+                    "row_count": len(rows),
+                    "truncated": result.truncated,
+                    "limit": limit,
+                }
+            )
+        )
     elif as_csv:
         text = render_csv(result)
         if text:

@@ -100,10 +100,10 @@ class AccountSession(boto3.Session):
         self.endpoint_url = endpoint_url
         self.client_config = client_config
 
-    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def client(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         return super().client(service_name, *args, **self._defaults(args, kwargs))
 
-    def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+    def resource(self, service_name: str, *args: Any, **kwargs: Any) -> Any:
         return super().resource(service_name, *args, **self._defaults(args, kwargs))
 
     def _defaults(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -152,20 +152,17 @@ def account_session(
         code = exc.response.get("Error", {}).get("Code", "ClientError")
         message = exc.response.get("Error", {}).get("Message", "")
         raise SourceError(
-            f"cannot assume role {role_name!r} in AWS account {account_id}: {code}: "
-            f"{redact(message)}"
+            f"cannot assume role {role_name!r} in AWS account {account_id}: {code}: {redact(message)}"
         ) from exc
     except BotoCoreError as exc:  # no credentials, endpoint unreachable, bad parameters
         raise SourceError(
-            f"cannot assume role {role_name!r} in AWS account {account_id}: "
-            f"{type(exc).__name__}: {redact(str(exc))}"
+            f"cannot assume role {role_name!r} in AWS account {account_id}: {type(exc).__name__}: {redact(str(exc))}"
         ) from exc
 
     landed = answer.get("AssumedRoleUser", {}).get("Arn", "").split(":")
     if len(landed) > 4 and landed[4] != account_id:
         raise SourceError(
-            f"assuming role {role_name!r} in AWS account {account_id} landed in account "
-            f"{landed[4]} instead"
+            f"assuming role {role_name!r} in AWS account {account_id} landed in account {landed[4]} instead"
         )
     creds = answer["Credentials"]
     return AccountSession(

@@ -36,14 +36,14 @@ def _is_repo(path: Path) -> bool:
 
 
 class GitLocalSource:
-    concurrency = 1         # git subprocesses on one disk: the scans read these repos one at a time
+    concurrency = 1  # git subprocesses on one disk: the scans read these repos one at a time
 
     def __init__(self, path: Path | str, org: str | None = None):
         self.root = Path(path).resolve()
         if not self.root.is_dir():
             raise UsageError(f"--path {path}: not a directory")
         self.org = org or (self.root.parent.name if _is_repo(self.root) else self.root.name)
-        self.requests: Counter[str] = Counter()      # always empty: no API requests
+        self.requests: Counter[str] = Counter()  # always empty: no API requests
         self.not_modified = 0
         self._dirs: dict[str, Path] = {}
         self._shallow: dict[Path, datetime | None] = {}
@@ -66,8 +66,9 @@ class GitLocalSource:
             pushed = self._commit(path, head).date if head else None
             owner = org or self.org
             self._dirs[f"{owner}/{name}"] = path
-            records.append(RepoRecord(org=owner, name=name, owner=owner, default_branch=branch,
-                                      pushed_at=pushed, html_url=None))
+            records.append(
+                RepoRecord(org=owner, name=name, owner=owner, default_branch=branch, pushed_at=pushed, html_url=None)
+            )
         return records
 
     def get_repo(self, org: str, name: str) -> RepoRecord:
@@ -116,8 +117,10 @@ class GitLocalSource:
     def _require_history(self, path: Path, full_name: str, at: datetime) -> None:
         boundary = self.shallow_boundary(path)
         if boundary is not None and at < boundary:
-            raise SourceError(f"{full_name}: shallow clone: history before {boundary:%Y-%m-%d %H:%M} UTC "
-                              f"unavailable (asked for {at:%Y-%m-%d %H:%M}); run git fetch --unshallow in {path}")
+            raise SourceError(
+                f"{full_name}: shallow clone: history before {boundary:%Y-%m-%d %H:%M} UTC "
+                f"unavailable (asked for {at:%Y-%m-%d %H:%M}); run git fetch --unshallow in {path}"
+            )
 
     def _dir(self, full_name: str) -> Path:
         if not self._dirs:
@@ -139,8 +142,9 @@ class GitLocalSource:
             if not record:
                 continue
             sha, ts, author, subject = record.split("\x1f")
-            commits.append(CommitRecord(sha=sha, date=datetime.fromtimestamp(int(ts), UTC),
-                                        author=author, message=subject))
+            commits.append(
+                CommitRecord(sha=sha, date=datetime.fromtimestamp(int(ts), UTC), author=author, message=subject)
+            )
         return commits
 
     def plan_window(self, start: datetime, end: datetime) -> None:
@@ -151,17 +155,20 @@ class GitLocalSource:
         ref = self._branch_ref(path, repo.default_branch)
         if ref is None:
             if rev_parse(path, "HEAD") is None:
-                return None                     # an empty repository: no commit yet
-            raise SourceError(f"{repo.full_name}: branch {repo.default_branch!r} not found in {path} "
-                              "(neither origin/" + repo.default_branch + " nor a local branch or tag)")
+                return None  # an empty repository: no commit yet
+            raise SourceError(
+                f"{repo.full_name}: branch {repo.default_branch!r} not found in {path} "
+                "(neither origin/" + repo.default_branch + " nor a local branch or tag)"
+            )
         sha = git_text(path, "rev-list", "-1", f"--before={int(until.timestamp())}", ref).strip()
         if not sha:
             self._require_history(path, repo.full_name, until)
             return None
         return self._commit(path, sha)
 
-    def path_commits(self, full_name: str, head_sha: str, path: str, since: datetime | None,
-                     until: datetime) -> list[CommitRecord]:
+    def path_commits(
+        self, full_name: str, head_sha: str, path: str, since: datetime | None, until: datetime
+    ) -> list[CommitRecord]:
         repo_dir = self._dir(full_name)
         if since is not None:
             self._require_history(repo_dir, full_name, since)
@@ -172,8 +179,7 @@ class GitLocalSource:
         return [c for c in self._parse_log(out) if since is None or c.date > since]
 
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
-        return tuple(TreeEntry(e.path, e.sha, e.size) for e in ls_tree(self._dir(full_name), sha)
-                     if e.type == "blob")
+        return tuple(TreeEntry(e.path, e.sha, e.size) for e in ls_tree(self._dir(full_name), sha) if e.type == "blob")
 
     def blob_text(self, full_name: str, sha: str) -> str | None:
         try:

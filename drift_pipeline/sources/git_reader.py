@@ -49,7 +49,9 @@ class GitCommitReader:
         if self._proc is None or self._proc.poll() is not None:
             self._proc = subprocess.Popen(
                 ["git", "-C", str(self.repo_dir), "cat-file", "--batch"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
                 env={**os.environ, **GIT_ENV},
             )
         assert self._proc.stdin and self._proc.stdout
@@ -60,7 +62,7 @@ class GitCommitReader:
             return None
         size = int(header[2])
         data = self._proc.stdout.read(size)
-        self._proc.stdout.read(1)   # the newline after the content
+        self._proc.stdout.read(1)  # the newline after the content
         return data
 
     def close(self) -> None:

@@ -45,11 +45,11 @@ from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 from drift_pipeline.sources.throttle import Memo, RateGate, SingleFlight
 
 DEFAULT_API_URL = "https://api.github.com"
-MAX_CONCURRENCY = 32        # far below GitHub's ~100 concurrent requests secondary limit
-SECONDARY_WAIT = 60.0       # GitHub: without a header, wait at least a minute after a 429
+MAX_CONCURRENCY = 32  # far below GitHub's ~100 concurrent requests secondary limit
+SECONDARY_WAIT = 60.0  # GitHub: without a header, wait at least a minute after a 429
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _LINK_LAST = re.compile(r'<([^>]+)>;\s*rel="last"')
-MAX_PAGES_AT_ONCE = 100     # a listing longer than this many pages is followed link by link
+MAX_PAGES_AT_ONCE = 100  # a listing longer than this many pages is followed link by link
 T = TypeVar("T")
 
 
@@ -99,10 +99,16 @@ def _remaining_pages(link: str) -> list[str] | None:
         return None
     parts = urllib.parse.urlsplit(last.group(1))
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    return [nxt.group(1)] + [
-        urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(
-            [(k, str(n) if k == "page" else v) for k, v in query])))
-        for n in range(first_n + 1, last_n)] + ([last.group(1)] if last_n > first_n else [])
+    return (
+        [nxt.group(1)]
+        + [
+            urllib.parse.urlunsplit(
+                parts._replace(query=urllib.parse.urlencode([(k, str(n) if k == "page" else v) for k, v in query]))
+            )
+            for n in range(first_n + 1, last_n)
+        ]
+        + ([last.group(1)] if last_n > first_n else [])
+    )
 
 
 def _page_number(url: str) -> int | None:
@@ -113,39 +119,61 @@ def _page_number(url: str) -> int | None:
 class GitHubSource:
     """GitHub REST reads for one API endpoint and token; share one instance between threads."""
 
-    def __init__(self, api_url: str = DEFAULT_API_URL, token: str | None = None, *,
-                 cache: MutableMapping[str, str] | None = None, per_page: int = 100,
-                 retries: int = 5, backoff: float = 0.5, max_rate_limit_wait: float = 900,
-                 timeout: int = 30, seconds_between_requests: float = 0.0,
-                 seconds_between_writes: float = 1.0, concurrency: int = 8):
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) \
-                or not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise UsageError(f"GitHub concurrency (requests in flight) must be a whole number from 1 to "
-                             f"{MAX_CONCURRENCY}, got {concurrency!r}")
+    def __init__(
+        self,
+        api_url: str = DEFAULT_API_URL,
+        token: str | None = None,
+        *,
+        cache: MutableMapping[str, str] | None = None,
+        per_page: int = 100,
+        retries: int = 5,
+        backoff: float = 0.5,
+        max_rate_limit_wait: float = 900,
+        timeout: int = 30,
+        seconds_between_requests: float = 0.0,
+        seconds_between_writes: float = 1.0,
+        concurrency: int = 8,
+    ):
+        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+            raise UsageError(
+                f"GitHub concurrency (requests in flight) must be a whole number from 1 to "
+                f"{MAX_CONCURRENCY}, got {concurrency!r}"
+            )
         self.api_url = api_url.rstrip("/")
         self._token = token
         self.retries = retries
         self.max_rate_limit_wait = max_rate_limit_wait
         self.concurrency = concurrency
         # 5xx and network errors only; 403/429 (rate limits) come back to _raw and the shared gate.
-        retry = Retry(total=retries, backoff_factor=backoff, status_forcelist=tuple(range(500, 600)),
-                      respect_retry_after_header=False, raise_on_status=False)
-        self._gh = Github(base_url=self.api_url, auth=Auth.Token(token) if token else None,
-                          per_page=per_page, retry=retry, timeout=timeout, pool_size=concurrency,
-                          seconds_between_requests=seconds_between_requests,
-                          seconds_between_writes=seconds_between_writes)
+        retry = Retry(
+            total=retries,
+            backoff_factor=backoff,
+            status_forcelist=tuple(range(500, 600)),
+            respect_retry_after_header=False,
+            raise_on_status=False,
+        )
+        self._gh = Github(
+            base_url=self.api_url,
+            auth=Auth.Token(token) if token else None,
+            per_page=per_page,
+            retry=retry,
+            timeout=timeout,
+            pool_size=concurrency,
+            seconds_between_requests=seconds_between_requests,
+            seconds_between_writes=seconds_between_writes,
+        )
         self.per_page = per_page
         self.cache: MutableMapping[str, str] = cache if cache is not None else {}
-        self.requests: Counter[str] = Counter()   # by kind, e.g. "tree", "blob", "repos"
+        self.requests: Counter[str] = Counter()  # by kind, e.g. "tree", "blob", "repos"
         self.not_modified = 0
         self.gate = RateGate()
         self._slots = threading.BoundedSemaphore(concurrency)
-        self._lock = threading.RLock()            # counters and the cache mapping
-        self._flight = SingleFlight()             # sha-addressed reads
-        self._written: set[str] = set()           # cache keys this source wrote (this run)
-        self._listed = Memo()                     # org listings and repos, for this run
+        self._lock = threading.RLock()  # counters and the cache mapping
+        self._flight = SingleFlight()  # sha-addressed reads
+        self._written: set[str] = set()  # cache keys this source wrote (this run)
+        self._listed = Memo()  # org listings and repos, for this run
         self._window: tuple[datetime, datetime] | None = None
-        self._history = Memo()                    # (repo, branch) -> commits of the window
+        self._history = Memo()  # (repo, branch) -> commits of the window
 
     @property
     def github(self) -> Github:
@@ -153,8 +181,9 @@ class GitHubSource:
         return self._gh
 
     # -- transport -------------------------------------------------------------------------
-    def _raw(self, kind: str, url: str, params: dict[str, Any] | None = None,
-             headers: dict[str, str] | None = None) -> tuple[dict[str, str], Any]:
+    def _raw(
+        self, kind: str, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[dict[str, str], Any]:
         path = self._path(url)
         waited = 0.0
         while True:
@@ -164,7 +193,8 @@ class GitHubSource:
                     self.requests[kind] += 1
                 try:
                     resp_headers, data = self._gh.requester.requestJsonAndCheck(
-                        "GET", url, parameters=params, headers=dict(headers or {}))
+                        "GET", url, parameters=params, headers=dict(headers or {})
+                    )
                 except GithubException as exc:
                     pause = rate_limit_pause(exc.status, exc.headers or {}, time.time())
                     if pause is None:
@@ -173,14 +203,20 @@ class GitHubSource:
                     if waited + pause > self.max_rate_limit_wait:
                         raise self._limit_error(path, pause, exc.status, self._api_message(exc)) from None
                     continue
-                except ValueError:      # PyGithub could not parse a body that looked like JSON
+                except ValueError:  # PyGithub could not parse a body that looked like JSON
                     raise payloads.bad_shape(path, "JSON", "a body that is not valid JSON") from None
-                except (RuntimeError, AssertionError) as exc:   # PyGithub: redirect or link off the base URL
-                    raise SourceError(redact(f"GitHub GET {path} left the API base URL ({exc}); {payloads.HINT}",
-                                             self._token)) from None
+                except (RuntimeError, AssertionError) as exc:  # PyGithub: redirect or link off the base URL
+                    raise SourceError(
+                        redact(f"GitHub GET {path} left the API base URL ({exc}); {payloads.HINT}", self._token)
+                    ) from None
                 except requests.exceptions.RequestException as exc:
-                    raise SourceError(redact(f"GitHub request failed on GET {path}: {type(exc).__name__}: {exc}"
-                                             f" (after {self.retries} retries)", self._token)) from None
+                    raise SourceError(
+                        redact(
+                            f"GitHub request failed on GET {path}: {type(exc).__name__}: {exc}"
+                            f" (after {self.retries} retries)",
+                            self._token,
+                        )
+                    ) from None
             if data is not None:
                 payloads.check_content_type(path, resp_headers)
             return resp_headers, data
@@ -193,9 +229,12 @@ class GitHubSource:
         return self.gate.wait()
 
     def _limit_error(self, path: str, pause: float, status: int | None, api_message: str | None) -> SourceError:
-        return SourceError(f"GitHub rate limit on GET {path}: the reset is {pause:.0f}s away, longer than "
-                           f"max_rate_limit_wait ({self.max_rate_limit_wait:g}s); retry later or raise it",
-                           status=status, api_message=api_message)
+        return SourceError(
+            f"GitHub rate limit on GET {path}: the reset is {pause:.0f}s away, longer than "
+            f"max_rate_limit_wait ({self.max_rate_limit_wait:g}s); retry later or raise it",
+            status=status,
+            api_message=api_message,
+        )
 
     def _api_message(self, exc: GithubException) -> str | None:
         message = exc.data.get("message") if isinstance(exc.data, dict) else None
@@ -223,8 +262,13 @@ class GitHubSource:
             self.cache[key] = value
             self._written.add(key)
 
-    def _get(self, kind: str, path: str, params: dict[str, Any] | None, convert: Callable[[str, Any], T],
-             ) -> tuple[dict[str, str], T]:
+    def _get(
+        self,
+        kind: str,
+        path: str,
+        params: dict[str, Any] | None,
+        convert: Callable[[str, Any], T],
+    ) -> tuple[dict[str, str], T]:
         """GET with an ETag: a 304 answers from the cache and costs no rate limit."""
         url = self._url(path)
         key = "etag:" + url + ("?" + urllib.parse.urlencode(sorted(params.items())) if params else "")
@@ -232,27 +276,29 @@ class GitHubSource:
         entry = json.loads(cached) if cached else None
         headers = {"If-None-Match": entry["etag"]} if entry else None
         resp_headers, data = self._raw(kind, url, params, headers)
-        if entry and data is None:    # 304 Not Modified: PyGithub hands back no body
+        if entry and data is None:  # 304 Not Modified: PyGithub hands back no body
             with self._lock:
                 self.not_modified += 1
             return entry["headers"], convert(self._path(url), entry["body"])
-        value = convert(self._path(url), data)      # checked before it is cached
+        value = convert(self._path(url), data)  # checked before it is cached
         etag = resp_headers.get("etag")
         if etag:
             keep = {k: v for k, v in resp_headers.items() if k in ("link",)}
             self._cache_set(key, json.dumps({"etag": etag, "headers": keep, "body": data}))
         return resp_headers, value
 
-    def _paginate(self, kind: str, path: str, params: dict[str, Any] | None,
-                  convert: Callable[[str, Any], T], what: str) -> Iterator[T]:
+    def _paginate(
+        self, kind: str, path: str, params: dict[str, Any] | None, convert: Callable[[str, Any], T], what: str
+    ) -> Iterator[T]:
         def page(url: str, params: dict[str, Any] | None) -> tuple[dict[str, str], list[T]]:
-            return self._get(kind, url, params,
-                             lambda p, data: [convert(p, i) for i in payloads.as_list(p, data, what)])
+            return self._get(
+                kind, url, params, lambda p, data: [convert(p, i) for i in payloads.as_list(p, data, what)]
+            )
 
         headers, items = page(self._url(path), {**(params or {}), "per_page": self.per_page})
         yield from items
         rest = _remaining_pages(headers.get("link", "") or "")
-        if rest is not None:       # the first page says how many follow: read them concurrently, in order
+        if rest is not None:  # the first page says how many follow: read them concurrently, in order
             for _, more in self._map(lambda url: page(url, None), rest):
                 yield from more
             return
@@ -275,12 +321,12 @@ class GitHubSource:
             return convert(where, json.loads(cached))
 
         def fetch() -> T:
-            with self._lock:     # another thread may have read it between our look and our turn
+            with self._lock:  # another thread may have read it between our look and our turn
                 again = self.cache.get(key) if key in self._written else None
             if again is not None:
                 return convert(where, json.loads(again))
             _, data = self._raw(kind, self._url(path))
-            value = convert(where, data)            # checked before it is cached for ever
+            value = convert(where, data)  # checked before it is cached for ever
             self._cache_set(key, json.dumps(data))
             return value
 
@@ -300,14 +346,14 @@ class GitHubSource:
         try:
             return list(self._paginate("repos", f"/orgs/{quoted}/repos", {"type": "all"}, convert, "repositories"))
         except NotFound:
-            return list(self._paginate("repos", f"/users/{quoted}/repos", {"type": "owner"}, convert,
-                                       "repositories"))
+            return list(self._paginate("repos", f"/users/{quoted}/repos", {"type": "owner"}, convert, "repositories"))
 
     def get_repo(self, org: str, name: str) -> RepoRecord:
         """One repo's settings; read once per run (the object lives for one run)."""
         path = f"/repos/{urllib.parse.quote(org)}/{urllib.parse.quote(name)}"
-        return self._listed.get((org, name), lambda: self._get(
-            "repo", path, None, lambda p, data: payloads.repo_record(p, org, data))[1])
+        return self._listed.get(
+            (org, name), lambda: self._get("repo", path, None, lambda p, data: payloads.repo_record(p, org, data))[1]
+        )
 
     def plan_window(self, start: datetime, end: datetime) -> None:
         """Backfills: answer ``head_at`` for instants in [start, end] from one history per repo.
@@ -323,8 +369,7 @@ class GitHubSource:
         """The last commit on the default branch at or before ``until`` (None: no commit yet)."""
         window, history = self._window, self._history
         if window and window[0] <= until <= window[1]:
-            commits = history.get((repo.full_name, repo.default_branch),
-                                  lambda: self._window_history(repo, *window))
+            commits = history.get((repo.full_name, repo.default_branch), lambda: self._window_history(repo, *window))
             return next((c for c in commits if c.date <= until), None)
         return self._head_query(repo, until)
 
@@ -332,10 +377,11 @@ class GitHubSource:
         base = self._head_query(repo, start)
         params = {"sha": repo.default_branch, "since": _iso(start), "until": _iso(end)}
         try:
-            commits = list(self._paginate("commits", f"/repos/{repo.full_name}/commits", params,
-                                          payloads.commit_record, "commits"))
+            commits = list(
+                self._paginate("commits", f"/repos/{repo.full_name}/commits", params, payloads.commit_record, "commits")
+            )
         except SourceError as exc:
-            if exc.status not in (404, 409):    # 409: "Git Repository is empty."; 404: no such branch
+            if exc.status not in (404, 409):  # 409: "Git Repository is empty."; 404: no such branch
                 raise
             commits = []
         return commits + ([base] if base else [])
@@ -346,29 +392,33 @@ class GitHubSource:
         try:
             _, data = self._raw("commits", self._url(path), params)
         except SourceError as exc:
-            if exc.status in (404, 409):        # 409: "Git Repository is empty."; 404: no such branch
+            if exc.status in (404, 409):  # 409: "Git Repository is empty."; 404: no such branch
                 return None
             raise
         commits = payloads.as_list(path, data, "commits")
         return payloads.commit_record(path, commits[0]) if commits else None
 
-    def path_commits(self, full_name: str, head_sha: str, path: str, since: datetime | None,
-                     until: datetime) -> list[CommitRecord]:
+    def path_commits(
+        self, full_name: str, head_sha: str, path: str, since: datetime | None, until: datetime
+    ) -> list[CommitRecord]:
         """Commits reachable from ``head_sha`` that touched ``path`` in (since, until], newest first."""
         params: dict[str, Any] = {"sha": head_sha, "path": path, "until": _iso(until)}
         if since is not None:
             params["since"] = _iso(since)
-        commits = list(self._paginate("commits", f"/repos/{full_name}/commits", params,
-                                      payloads.commit_record, "commits"))
+        commits = list(
+            self._paginate("commits", f"/repos/{full_name}/commits", params, payloads.commit_record, "commits")
+        )
         return [c for c in commits if since is None or c.date > since]
 
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
-        entries, truncated = self._immutable("tree", f"tree:{full_name}:{sha}",
-                                             f"/repos/{full_name}/git/trees/{sha}?recursive=1",
-                                             payloads.tree_entries)
+        entries, truncated = self._immutable(
+            "tree", f"tree:{full_name}:{sha}", f"/repos/{full_name}/git/trees/{sha}?recursive=1", payloads.tree_entries
+        )
         if truncated:
-            raise SourceError(f"{full_name}: the git tree of {sha[:12]} is too large for one request "
-                              "(GitHub truncated it); scan it from a local clone with --path")
+            raise SourceError(
+                f"{full_name}: the git tree of {sha[:12]} is too large for one request "
+                "(GitHub truncated it); scan it from a local clone with --path"
+            )
         return entries
 
     def blob_text(self, full_name: str, sha: str) -> str | None:

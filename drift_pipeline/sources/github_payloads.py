@@ -59,8 +59,11 @@ def as_list(path: str, data: Any, what: str) -> list[Any]:
 def _str(path: str, item: dict[str, Any], key: str, what: str) -> str:
     value = item.get(key)
     if not isinstance(value, str) or not value:
-        raise bad_shape(path, f"{what} with a string {key!r}",
-                        f"{_kind(item)} whose {key!r} is {_kind(value) if key in item else 'missing'}")
+        raise bad_shape(
+            path,
+            f"{what} with a string {key!r}",
+            f"{_kind(item)} whose {key!r} is {_kind(value) if key in item else 'missing'}",
+        )
     return value
 
 
@@ -77,17 +80,24 @@ def repo_record(path: str, org: str, data: Any) -> RepoRecord:
     item = _object(path, data, "a repository")
     owner = item.get("owner")
     if not isinstance(owner, dict):
-        raise bad_shape(path, "a repository with an 'owner' object",
-                        f"an object whose 'owner' is {_kind(owner) if 'owner' in item else 'missing'}")
+        raise bad_shape(
+            path,
+            "a repository with an 'owner' object",
+            f"an object whose 'owner' is {_kind(owner) if 'owner' in item else 'missing'}",
+        )
     branch = item.get("default_branch")
     return RepoRecord(
-        org=org, name=_str(path, item, "name", "a repository"),
+        org=org,
+        name=_str(path, item, "name", "a repository"),
         owner=_str(path, owner, "login", "a repository owner"),
         default_branch=branch if isinstance(branch, str) and branch else "main",
-        archived=bool(item.get("archived")), disabled=bool(item.get("disabled")),
-        fork=bool(item.get("fork")), private=bool(item.get("private")),
+        archived=bool(item.get("archived")),
+        disabled=bool(item.get("disabled")),
+        fork=bool(item.get("fork")),
+        private=bool(item.get("private")),
         pushed_at=parse_time(path, item.get("pushed_at")),
-        html_url=item.get("html_url") if isinstance(item.get("html_url"), str) else None)
+        html_url=item.get("html_url") if isinstance(item.get("html_url"), str) else None,
+    )
 
 
 def commit_record(path: str, data: Any) -> CommitRecord:
@@ -95,8 +105,11 @@ def commit_record(path: str, data: Any) -> CommitRecord:
     sha = _str(path, item, "sha", "a commit")
     commit = item.get("commit")
     if not isinstance(commit, dict):
-        raise bad_shape(path, "a commit with a 'commit' object",
-                        f"an object whose 'commit' is {_kind(commit) if 'commit' in item else 'missing'}")
+        raise bad_shape(
+            path,
+            "a commit with a 'commit' object",
+            f"an object whose 'commit' is {_kind(commit) if 'commit' in item else 'missing'}",
+        )
     committer: dict[str, Any] = commit["committer"] if isinstance(commit.get("committer"), dict) else {}
     author: dict[str, Any] = commit["author"] if isinstance(commit.get("author"), dict) else {}
     date = parse_time(path, committer.get("date") or author.get("date"))
@@ -105,9 +118,13 @@ def commit_record(path: str, data: Any) -> CommitRecord:
     user = item.get("author")
     login = user.get("login") if isinstance(user, dict) else None
     message = commit.get("message") if isinstance(commit.get("message"), str) else ""
-    return CommitRecord(sha=sha, date=date, author=login or author.get("name") or "unknown",
-                        message=message.splitlines()[0] if message else "",
-                        url=item.get("html_url") if isinstance(item.get("html_url"), str) else None)
+    return CommitRecord(
+        sha=sha,
+        date=date,
+        author=login or author.get("name") or "unknown",
+        message=message.splitlines()[0] if message else "",
+        url=item.get("html_url") if isinstance(item.get("html_url"), str) else None,
+    )
 
 
 def tree_entries(path: str, data: Any) -> tuple[tuple[TreeEntry, ...], bool]:
@@ -115,16 +132,24 @@ def tree_entries(path: str, data: Any) -> tuple[tuple[TreeEntry, ...], bool]:
     item = _object(path, data, "a git tree")
     entries = item.get("tree")
     if not isinstance(entries, list):
-        raise bad_shape(path, "a git tree with a 'tree' list",
-                        f"an object whose 'tree' is {_kind(entries) if 'tree' in item else 'missing'}")
+        raise bad_shape(
+            path,
+            "a git tree with a 'tree' list",
+            f"an object whose 'tree' is {_kind(entries) if 'tree' in item else 'missing'}",
+        )
     blobs = []
     for entry in entries:
         if not isinstance(entry, dict):
             raise bad_shape(path, "tree entries that are objects", _kind(entry))
         if entry.get("type") == "blob":
             size = entry.get("size")
-            blobs.append(TreeEntry(_str(path, entry, "path", "a tree entry"), _str(path, entry, "sha", "a tree entry"),
-                                   size if isinstance(size, int) else None))
+            blobs.append(
+                TreeEntry(
+                    _str(path, entry, "path", "a tree entry"),
+                    _str(path, entry, "sha", "a tree entry"),
+                    size if isinstance(size, int) else None,
+                )
+            )
     return tuple(blobs), bool(item.get("truncated"))
 
 
@@ -132,8 +157,11 @@ def blob_bytes(path: str, data: Any) -> bytes:
     item = _object(path, data, "a git blob")
     content = item.get("content")
     if not isinstance(content, str):
-        raise bad_shape(path, "a git blob with a string 'content'",
-                        f"an object whose 'content' is {_kind(content) if 'content' in item else 'missing'}")
+        raise bad_shape(
+            path,
+            "a git blob with a string 'content'",
+            f"an object whose 'content' is {_kind(content) if 'content' in item else 'missing'}",
+        )
     if item.get("encoding") == "base64":
         try:
             return base64.b64decode(content)

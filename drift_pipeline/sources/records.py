@@ -8,9 +8,9 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class RepoRecord:
-    org: str                  # the org (or user) the scan was asked for
+    org: str  # the org (or user) the scan was asked for
     name: str
-    owner: str                # the repo's real owner login (other-owner repos are out of scope)
+    owner: str  # the repo's real owner login (other-owner repos are out of scope)
     default_branch: str
     archived: bool = False
     disabled: bool = False
@@ -27,10 +27,10 @@ class RepoRecord:
 @dataclass(frozen=True)
 class CommitRecord:
     sha: str
-    date: datetime            # committer date, UTC
+    date: datetime  # committer date, UTC
     author: str
-    message: str              # first line
-    url: str | None = None    # web URL of the commit
+    message: str  # first line
+    url: str | None = None  # web URL of the commit
 
 
 @dataclass(frozen=True)

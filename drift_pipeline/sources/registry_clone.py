@@ -62,7 +62,7 @@ def clone_base_for(api_url: str | None) -> str:
     if host == "api.github.com":
         return PUBLIC_WEB_URL
     if host.startswith("api.") and host.endswith(".ghe.com"):
-        host = host[len("api."):]
+        host = host[len("api.") :]
     netloc = host + (f":{parts.port}" if parts.port else "")
     path = parts.path.rstrip("/")
     path = path.removesuffix("/api/v3")
@@ -82,8 +82,13 @@ def _safe(part: str) -> str:
 class GitCloneFetcher:
     """Clones registries from ``base_url``; ``env`` is the environment (default: the process's)."""
 
-    def __init__(self, cache_dir: Path | None = None, timeout: float = 30.0,
-                 base_url: str = PUBLIC_WEB_URL, env: Mapping[str, str] | None = None):
+    def __init__(
+        self,
+        cache_dir: Path | None = None,
+        timeout: float = 30.0,
+        base_url: str = PUBLIC_WEB_URL,
+        env: Mapping[str, str] | None = None,
+    ):
         self._env = dict(os.environ if env is None else env)
         self.cache_dir = Path(cache_dir) if cache_dir else default_cache_dir(self._env)
         self.timeout = timeout
@@ -109,8 +114,7 @@ class GitCloneFetcher:
             raise RegistryUnavailable(f"cannot create registry cache {self.cache_dir}: {exc.strerror}") from None
         token = self._token()
         with tempfile.TemporaryDirectory(prefix="clone-", dir=self.cache_dir) as work:
-            env = {k: v for k, v in self._env.items()
-                   if k not in ("GIT_ASKPASS", "SSH_ASKPASS", *TOKEN_ENV_VARS)}
+            env = {k: v for k, v in self._env.items() if k not in ("GIT_ASKPASS", "SSH_ASKPASS", *TOKEN_ENV_VARS)}
             env.update(GIT_ENV)
             if token:
                 askpass = Path(work) / "askpass.sh"
@@ -124,8 +128,9 @@ class GitCloneFetcher:
                 args += ["--branch", ref]
             args += ["--", f"{self.base_url}/{owner}/{repo}", str(dest)]
             try:
-                proc = subprocess.run(args, capture_output=True, env=env, timeout=self.timeout,
-                                      stdin=subprocess.DEVNULL, check=False)
+                proc = subprocess.run(
+                    args, capture_output=True, env=env, timeout=self.timeout, stdin=subprocess.DEVNULL, check=False
+                )
             except subprocess.TimeoutExpired:
                 raise RegistryUnavailable(f"cloning {label} timed out after {self.timeout:g} s") from None
             except OSError as exc:

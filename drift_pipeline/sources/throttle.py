@@ -24,7 +24,7 @@ class RateGate:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._until = 0.0
-        self.pauses = 0            # how many times the gate was closed (for reports and tests)
+        self.pauses = 0  # how many times the gate was closed (for reports and tests)
 
     def close_until(self, until: float) -> None:
         """Pause every worker until ``until`` (a later pause wins; an earlier one changes nothing)."""
@@ -46,7 +46,7 @@ class RateGate:
                 remaining = self._until - time.time()
             if remaining <= 0:
                 return waited
-            time.sleep(min(remaining, 1.0))   # re-read: a later limit may extend the pause
+            time.sleep(min(remaining, 1.0))  # re-read: a later limit may extend the pause
             waited += min(remaining, 1.0)
 
 
@@ -93,7 +93,7 @@ class Memo:
 
         def once() -> T:
             with self._lock:
-                if key in self._values:      # finished between our look and our turn
+                if key in self._values:  # finished between our look and our turn
                     return self._values[key]
             value = compute()
             with self._lock:

@@ -54,21 +54,26 @@ from drift_pipeline.standards.registry import RegistryResolver, deep_merge
 from drift_pipeline.standards.schema import MAX_LIST_ITEMS, apply_defaults
 from drift_pipeline.standards.tiers import check_tier
 
-IGNORED_DIRS = frozenset({"node_modules", ".git", "venv", ".venv", "__pycache__", "dist", "build",
-                          "coverage", ".next", ".nuxt"})
+IGNORED_DIRS = frozenset(
+    {"node_modules", ".git", "venv", ".venv", "__pycache__", "dist", "build", "coverage", ".next", ".nuxt"}
+)
 MARKERS = (("package.json", "typescript"), ("pyproject.toml", "python"))
 WORKSPACE_FILES = ("turbo.json", "pnpm-workspace.yaml", "lerna.json")
 WORKFLOW_GLOBS = (".github/workflows/*.yml", ".github/workflows/*.yaml")
 
 # Tool id -> (config table path, built-in files), in reporting order.
 TOOL_FILES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "eslint": (("code", "linting", "eslint"),
-               ("eslint.config.{js,mjs,cjs}", ".eslintrc.{js,json,yml,yaml}", ".eslintignore")),
+    "eslint": (
+        ("code", "linting", "eslint"),
+        ("eslint.config.{js,mjs,cjs}", ".eslintrc.{js,json,yml,yaml}", ".eslintignore"),
+    ),
     "ruff": (("code", "linting", "ruff"), ("ruff.toml", ".ruff.toml", "pyproject.toml")),
     "tsc": (("code", "types", "tsc"), ("tsconfig.json", "tsconfig.*.json")),
     "ty": (("code", "types", "ty"), ("ty.toml", "pyproject.toml")),
-    "knip": (("code", "unused", "knip"),
-             ("knip.json", "knip.jsonc", "knip.js", "knip.ts", "knip.config.js", "knip.config.ts")),
+    "knip": (
+        ("code", "unused", "knip"),
+        ("knip.json", "knip.jsonc", "knip.js", "knip.ts", "knip.config.js", "knip.config.ts"),
+    ),
     "vulture": (("code", "unused", "vulture"), ("pyproject.toml",)),
     "vitest": (("code", "coverage_run"), ("vitest.config.{ts,js,mts,mjs}", "vite.config.{ts,js}")),
     "jest": (("code", "coverage_run"), ("jest.config.{js,ts,mjs,cjs,json}",)),
@@ -115,7 +120,7 @@ def enabled_tools(config: Mapping[str, Any] | None) -> list[str]:
 
 @dataclass(frozen=True)
 class Detection:
-    projects: tuple[tuple[str, str], ...]     # (path, type), sorted by path
+    projects: tuple[tuple[str, str], ...]  # (path, type), sorted by path
     workspace_roots: tuple[str, ...]
 
 
@@ -127,7 +132,7 @@ def _is_workspace_root(reader: TreeReader, directory: str, pathset: set[str]) ->
         text, _why = read_checked(reader, package, MAX_JSON_BYTES)
         try:
             data = json.loads(text) if text else None
-        except (ValueError, RecursionError):   # unreadable, not JSON or absurdly nested: no workspace
+        except (ValueError, RecursionError):  # unreadable, not JSON or absurdly nested: no workspace
             return False
         return isinstance(data, dict) and bool(data.get("workspaces"))
     return False
@@ -153,8 +158,7 @@ def detect_projects(reader: TreeReader, paths: Iterable[str], exclude: Iterable[
             if any(rx.match(directory) for rx in patterns):
                 continue
             projects.append((directory, kind))
-    return Detection(tuple(sorted(projects, key=lambda t: _path_key(t[0]))),
-                     tuple(sorted(roots, key=_path_key)))
+    return Detection(tuple(sorted(projects, key=lambda t: _path_key(t[0]))), tuple(sorted(roots, key=_path_key)))
 
 
 def _path_key(path: str) -> tuple[bool, str]:
@@ -176,9 +180,15 @@ def _expand(pattern: str, directory: str, listing: list[str], pathset: set[str])
     return [p for p in listing if rx.match(p)]
 
 
-def tracked_for(directory: str, config_file: str | None, config: Mapping[str, Any] | None,
-                metadata_file: str | None, listing: list[str], pathset: set[str],
-                include_workflows: bool) -> tuple[TrackedFile, ...]:
+def tracked_for(
+    directory: str,
+    config_file: str | None,
+    config: Mapping[str, Any] | None,
+    metadata_file: str | None,
+    listing: list[str],
+    pathset: set[str],
+    include_workflows: bool,
+) -> tuple[TrackedFile, ...]:
     out: dict[str, TrackedFile] = {}
 
     def add(path: str, kind: str, tool: str | None = None) -> None:
@@ -225,16 +235,30 @@ def _load_dir_config(reader: TreeReader, files: list[str], resolver: RegistryRes
     problems: list[Problem] = []
     others = [f for f in files if f != chosen]
     for other in others:
-        problems.append(Problem(file=other, key=None, line=None, rule=INVALID_CONFIG, severity="warning",
-                                message=f"both {posixpath.basename(chosen)} and {posixpath.basename(other)} "
-                                        f"are present; {chosen} is used and {other} is ignored"))
+        problems.append(
+            Problem(
+                file=other,
+                key=None,
+                line=None,
+                rule=INVALID_CONFIG,
+                severity="warning",
+                message=f"both {posixpath.basename(chosen)} and {posixpath.basename(other)} "
+                f"are present; {chosen} is used and {other} is ignored",
+            )
+        )
     text, why = read_checked(reader, chosen, MAX_CONFIG_BYTES)
     if text is None:
-        problem = Problem(file=chosen, key=None, line=None, rule=INVALID_CONFIG,
-                          message=f"{chosen} {why or 'could not be read'}; not parsed")
+        problem = Problem(
+            file=chosen,
+            key=None,
+            line=None,
+            rule=INVALID_CONFIG,
+            message=f"{chosen} {why or 'could not be read'}; not parsed",
+        )
         problems.append(problem)
-        return _DirConfig(chosen, ConfigFile(chosen, {}, (problem,), parsed=False), None, None, (), False, None,
-                          tuple(problems))
+        return _DirConfig(
+            chosen, ConfigFile(chosen, {}, (problem,), parsed=False), None, None, (), False, None, tuple(problems)
+        )
     loaded = load_config(text, chosen)
     problems.extend(loaded.problems)
     if not loaded.parsed:
@@ -246,19 +270,35 @@ def _load_dir_config(reader: TreeReader, files: list[str], resolver: RegistryRes
     problems.extend(resolution.problems)
     effective = apply_defaults(deep_merge(resolution.merged, loaded.data))
     rulesets_line = index.get(("extends", "rulesets")) or extends_line
-    return _DirConfig(chosen, loaded, effective, resolution.registry, resolution.rulesets,
-                      isinstance(extends, Mapping), rulesets_line, tuple(problems))
+    return _DirConfig(
+        chosen,
+        loaded,
+        effective,
+        resolution.registry,
+        resolution.rulesets,
+        isinstance(extends, Mapping),
+        rulesets_line,
+        tuple(problems),
+    )
 
 
 def _tier_problems(check: TierCheck, file: str, line: int | None, has_rulesets_key: bool) -> list[Problem]:
     if not check.valid:
-        return [Problem(file=file, key="extends.rulesets", line=line, message=check.message,
-                        rule=TIER_RULESET_MISMATCH)]
+        return [
+            Problem(file=file, key="extends.rulesets", line=line, message=check.message, rule=TIER_RULESET_MISMATCH)
+        ]
     if has_rulesets_key and not check.rulesets:
-        return [Problem(file=file, key="extends.rulesets", line=line, severity="warning",
-                        rule=TIER_RULESET_MISMATCH,
-                        message="[extends] has a registry but no rulesets, so the tier "
-                                f"{check.tier!r} is not enforced by any ruleset")]
+        return [
+            Problem(
+                file=file,
+                key="extends.rulesets",
+                line=line,
+                severity="warning",
+                rule=TIER_RULESET_MISMATCH,
+                message="[extends] has a registry but no rulesets, so the tier "
+                f"{check.tier!r} is not enforced by any ruleset",
+            )
+        ]
     return []
 
 
@@ -282,8 +322,12 @@ def analyse_repo(reader: TreeReader, resolver: RegistryResolver | None = None) -
     configs = {d: _load_dir_config(reader, files, resolver) for d, files in sorted(by_dir.items())}
 
     root_cfg = configs.get(".")
-    root_meta = metadata_for_dir(reader, ".", root_cfg.file if root_cfg else None,
-                                 root_cfg.loaded.data if root_cfg else None, pathset) or DEFAULT_METADATA
+    root_meta = (
+        metadata_for_dir(
+            reader, ".", root_cfg.file if root_cfg else None, root_cfg.loaded.data if root_cfg else None, pathset
+        )
+        or DEFAULT_METADATA
+    )
 
     exclude = _get(root_cfg.effective if root_cfg else None, ("monorepo", "exclude"))
     detection = detect_projects(reader, listing, exclude if isinstance(exclude, list) else ())
@@ -298,8 +342,9 @@ def analyse_repo(reader: TreeReader, resolver: RegistryResolver | None = None) -
         cfg = configs.get(directory)
         own_meta = None
         if directory != ".":
-            own_meta = metadata_for_dir(reader, directory, cfg.file if cfg else None,
-                                        cfg.loaded.data if cfg else None, pathset)
+            own_meta = metadata_for_dir(
+                reader, directory, cfg.file if cfg else None, cfg.loaded.data if cfg else None, pathset
+            )
         meta: RepoMetadata = own_meta or root_meta
         problems: list[Problem] = []
         tier_check: TierCheck | None = None
@@ -310,20 +355,39 @@ def analyse_repo(reader: TreeReader, resolver: RegistryResolver | None = None) -
                 has_rulesets_key = cfg.has_extends and isinstance(_get(cfg.loaded.data, ("extends", "rulesets")), list)
                 problems.extend(_tier_problems(tier_check, cfg.file, cfg.rulesets_line, has_rulesets_key))
         problems.extend(meta.problems)
-        tracked = tracked_for(directory, cfg.file if cfg else None, cfg.effective if cfg else None,
-                              meta.file, listing, pathset, include_workflows=(directory == "." and bool(configs)))
-        projects.append(Project(
-            path=directory, type=types[directory], config_file=cfg.file if cfg else None,
-            config=cfg.effective if cfg else None, registry=cfg.registry if cfg else None,
-            rulesets=cfg.rulesets if cfg else (), metadata=meta, tier_check=tier_check,
-            tracked_files=tracked, problems=_dedupe(problems),
-        ))
+        tracked = tracked_for(
+            directory,
+            cfg.file if cfg else None,
+            cfg.effective if cfg else None,
+            meta.file,
+            listing,
+            pathset,
+            include_workflows=(directory == "." and bool(configs)),
+        )
+        projects.append(
+            Project(
+                path=directory,
+                type=types[directory],
+                config_file=cfg.file if cfg else None,
+                config=cfg.effective if cfg else None,
+                registry=cfg.registry if cfg else None,
+                rulesets=cfg.rulesets if cfg else (),
+                metadata=meta,
+                tier_check=tier_check,
+                tracked_files=tracked,
+                problems=_dedupe(problems),
+            )
+        )
 
     all_problems = list(root_meta.problems)
     for cfg in configs.values():
         all_problems.extend(cfg.problems)
     for project in projects:
         all_problems.extend(project.problems)
-    return RepoStandards(metadata=root_meta, projects=tuple(projects),
-                         workspace_roots=detection.workspace_roots, config_files=config_files,
-                         problems=_dedupe(all_problems))
+    return RepoStandards(
+        metadata=root_meta,
+        projects=tuple(projects),
+        workspace_roots=detection.workspace_roots,
+        config_files=config_files,
+        problems=_dedupe(all_problems),
+    )

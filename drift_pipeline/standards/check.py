@@ -37,15 +37,15 @@ from drift_pipeline.standards.registry import RegistryFetcher, RegistryResolver
 
 @dataclass(frozen=True)
 class PathCheck:
-    path: str                         # as given
-    config_file: str | None           # repo-relative path of the config checked ("config" scope)
+    path: str  # as given
+    config_file: str | None  # repo-relative path of the config checked ("config" scope)
     repo_root: Path | None
     standards: RepoStandards | None
-    project: Project | None           # the project owning config_file ("config" scope)
+    project: Project | None  # the project owning config_file ("config" scope)
     problems: tuple[Problem, ...]
-    scope: str = "config"             # "config": one config; "tree": every project below a directory
-    checked: tuple[Project, ...] = ()           # "tree": the projects with a config, checked
-    missing: tuple[Project, ...] = ()           # "tree": marker projects without a config
+    scope: str = "config"  # "config": one config; "tree": every project below a directory
+    checked: tuple[Project, ...] = ()  # "tree": the projects with a config, checked
+    missing: tuple[Project, ...] = ()  # "tree": marker projects without a config
 
     @property
     def valid(self) -> bool:
@@ -70,8 +70,9 @@ def repo_root_for(config_dir: Path) -> Path:
 
 
 def _failure(given: str, message: str) -> PathCheck:
-    return PathCheck(given, None, None, None, None,
-                     (Problem(file=given, key=None, line=None, rule=INVALID_CONFIG, message=message),))
+    return PathCheck(
+        given, None, None, None, None, (Problem(file=given, key=None, line=None, rule=INVALID_CONFIG, message=message),)
+    )
 
 
 def _dedupe(problems: list[Problem]) -> tuple[Problem, ...]:
@@ -95,31 +96,53 @@ def check_tree(given: str, target: Path, resolver: RegistryResolver) -> PathChec
         problems.extend(standards.metadata.problems)
     if not checked:
         found = f" (nor does any of its {len(missing)} project(s))" if missing else ""
-        problems.append(Problem(file=given, key=None, line=None, rule=INVALID_CONFIG,
-                                message=f"{shorten(given)} holds no standards.toml or check.toml{found}"))
+        problems.append(
+            Problem(
+                file=given,
+                key=None,
+                line=None,
+                rule=INVALID_CONFIG,
+                message=f"{shorten(given)} holds no standards.toml or check.toml{found}",
+            )
+        )
     for project in checked:
         problems.extend(project.problems)
     for project in missing:
         problems.extend(project.metadata.problems)
-        problems.append(Problem(file=project.path, key=None, line=None, rule=PROJECT_WITHOUT_STANDARDS,
-                                severity="warning",
-                                message=f"{project.type} project {project.path} has no standards.toml or "
-                                        "check.toml"))
-    return PathCheck(given, None, root, standards, None, _dedupe(problems), scope="tree",
-                     checked=checked, missing=missing)
+        problems.append(
+            Problem(
+                file=project.path,
+                key=None,
+                line=None,
+                rule=PROJECT_WITHOUT_STANDARDS,
+                severity="warning",
+                message=f"{project.type} project {project.path} has no standards.toml or check.toml",
+            )
+        )
+    return PathCheck(
+        given, None, root, standards, None, _dedupe(problems), scope="tree", checked=checked, missing=missing
+    )
 
 
-def check_path(path: Path | str, *, registry_dirs: Mapping[str, Path | str] | None = None,
-               fetcher: RegistryFetcher | None = None, resolver: RegistryResolver | None = None) -> PathCheck:
+def check_path(
+    path: Path | str,
+    *,
+    registry_dirs: Mapping[str, Path | str] | None = None,
+    fetcher: RegistryFetcher | None = None,
+    resolver: RegistryResolver | None = None,
+) -> PathCheck:
     given = str(path)
     try:
         target = Path(path).resolve()
         target.stat()
     except FileNotFoundError:
         return _failure(given, f"{shorten(given)} does not exist")
-    except (OSError, RuntimeError) as exc:       # a symlink loop, a name too long, no permission
-        why = "is a symlink loop" if isinstance(exc, RuntimeError) or exc.errno == 40 else \
-            f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+    except (OSError, RuntimeError) as exc:  # a symlink loop, a name too long, no permission
+        why = (
+            "is a symlink loop"
+            if isinstance(exc, RuntimeError) or exc.errno == 40
+            else f"cannot be read ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        )
         return _failure(given, f"{shorten(given)} {why}")
     resolver = resolver or RegistryResolver(fetcher=fetcher, local_overrides=registry_dirs)
     config = find_config(target)
@@ -138,8 +161,15 @@ def check_path(path: Path | str, *, registry_dirs: Mapping[str, Path | str] | No
     project = standards.project(rel_dir if rel_dir else ".")
     problems: tuple[Problem, ...]
     if project is None:
-        problems = (Problem(file=rel_file, key=None, line=None, rule=INVALID_CONFIG,
-                            message=f"{rel_file} is inside an ignored directory ({', '.join(sorted(IGNORED_DIRS))})"),)
+        problems = (
+            Problem(
+                file=rel_file,
+                key=None,
+                line=None,
+                rule=INVALID_CONFIG,
+                message=f"{rel_file} is inside an ignored directory ({', '.join(sorted(IGNORED_DIRS))})",
+            ),
+        )
     else:
         problems = project.problems
     return PathCheck(given, rel_file, root, standards, project, problems)

@@ -55,7 +55,7 @@ def _split_top(body: str) -> list[str]:
     while i < len(body):
         c = body[i]
         if c == "\\" and i + 1 < len(body):
-            cur.append(body[i:i + 2])
+            cur.append(body[i : i + 2])
             i += 2
             continue
         if c == "{":
@@ -95,15 +95,15 @@ def _expand(pattern: str) -> list[str]:
             close = _find_close(pattern, i)
             if close < 0:
                 raise GlobError(f"unclosed '{{' at position {i + 1}")
-            body = pattern[i + 1:close]
+            body = pattern[i + 1 : close]
             alternatives = _split_top(body)
             if len(alternatives) < 2:
                 # No top-level comma: the braces are literal, their content may still expand.
-                inner, rest = _expand(body), _expand(pattern[close + 1:])
+                inner, rest = _expand(body), _expand(pattern[close + 1 :])
                 if len(inner) * len(rest) > MAX_EXPANSIONS:
                     raise GlobError(f"braces expand to more than {MAX_EXPANSIONS} alternatives")
                 return [pattern[:i] + "\\{" + b + "\\}" + t for b in inner for t in rest]
-            prefix, suffix = pattern[:i], pattern[close + 1:]
+            prefix, suffix = pattern[:i], pattern[close + 1 :]
             out: list[str] = []
             for alt in alternatives:
                 out.extend(_expand(prefix + alt + suffix))
@@ -169,7 +169,7 @@ def _split_segments(pattern: str) -> list[str]:
     while i < len(pattern):
         c = pattern[i]
         if c == "\\" and i + 1 < len(pattern):
-            cur.append(pattern[i:i + 2])
+            cur.append(pattern[i : i + 2])
             i += 2
             continue
         if c == "[" and not in_class:

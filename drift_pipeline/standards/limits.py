@@ -21,13 +21,13 @@ import yaml
 from yaml.events import AliasEvent
 from yaml.nodes import MappingNode, Node, SequenceNode
 
-MAX_CONFIG_BYTES = 1024 * 1024          # standards.toml / check.toml / a registry ruleset
-MAX_METADATA_BYTES = 256 * 1024         # repo-metadata.yaml / .yml
-MAX_ORG_CONFIG_BYTES = 256 * 1024       # drift-config/drift.config.yaml
-MAX_JSON_BYTES = 1024 * 1024            # package.json read for workspace detection
-MAX_DEPTH = 32                          # nested tables / arrays / mappings below the document
-MAX_YAML_NODES = 10_000                 # YAML nodes after alias expansion
-MAX_QUOTE = 200                         # characters of a value echoed in a message
+MAX_CONFIG_BYTES = 1024 * 1024  # standards.toml / check.toml / a registry ruleset
+MAX_METADATA_BYTES = 256 * 1024  # repo-metadata.yaml / .yml
+MAX_ORG_CONFIG_BYTES = 256 * 1024  # drift-config/drift.config.yaml
+MAX_JSON_BYTES = 1024 * 1024  # package.json read for workspace detection
+MAX_DEPTH = 32  # nested tables / arrays / mappings below the document
+MAX_YAML_NODES = 10_000  # YAML nodes after alias expansion
+MAX_QUOTE = 200  # characters of a value echoed in a message
 
 
 class InputRejected(ValueError):
@@ -72,7 +72,7 @@ def byte_size_over(text: str, limit: int) -> bool:
 
 
 def size_problem(text: str, limit: int) -> str | None:
-    """"larger than N bytes" when ``text`` is over ``limit``, else None."""
+    """ "larger than N bytes" when ``text`` is over ``limit``, else None."""
     return f"larger than {limit} bytes; not parsed" if byte_size_over(text, limit) else None
 
 
@@ -88,7 +88,7 @@ def nesting_depth_over(data: Any, limit: int = MAX_DEPTH) -> bool:
             children = value
         else:
             continue
-        if id(value) in seen:           # shared (aliased) or recursive structures: walk once
+        if id(value) in seen:  # shared (aliased) or recursive structures: walk once
             continue
         seen.add(id(value))
         if depth >= limit and children and any(isinstance(c, (dict, list)) for c in children):
@@ -121,8 +121,9 @@ class _BoundedLoader(yaml.SafeLoader):
             anchor = self.peek_event().anchor
             target = self.anchors.get(anchor)
             if target is not None and id(target) not in self._sizes:
-                raise InputRejected(f"alias *{shorten(str(anchor), 40)} refers to itself "
-                                    "(recursive alias); not parsed", self._line())
+                raise InputRejected(
+                    f"alias *{shorten(str(anchor), 40)} refers to itself (recursive alias); not parsed", self._line()
+                )
             return super().compose_node(parent, index)
         if self._depth >= self.max_depth:
             raise InputRejected(depth_message(self.max_depth), self._line())
@@ -137,9 +138,10 @@ class _BoundedLoader(yaml.SafeLoader):
         elif isinstance(node, MappingNode):
             size += sum(self._sizes.get(id(k), 1) + self._sizes.get(id(v), 1) for k, v in node.value)
         if size > self.max_nodes:
-            raise InputRejected(f"expands to more than {self.max_nodes} values through aliases "
-                                "(or is simply that large); not parsed",
-                                node.start_mark.line + 1 if node is not None else None)
+            raise InputRejected(
+                f"expands to more than {self.max_nodes} values through aliases (or is simply that large); not parsed",
+                node.start_mark.line + 1 if node is not None else None,
+            )
         self._sizes[id(node)] = size
         return node
 

@@ -25,7 +25,7 @@ from drift_pipeline.standards.limits import (
 from drift_pipeline.standards.model import INVALID_CONFIG, ConfigFile, Problem
 from drift_pipeline.standards.schema import KeyPath, validate
 
-CONFIG_NAMES = ("standards.toml", "check.toml")   # in order of preference
+CONFIG_NAMES = ("standards.toml", "check.toml")  # in order of preference
 
 MAX_PROBLEMS_PER_FILE = 100
 _BARE = re.compile(r"[A-Za-z0-9_-]+")
@@ -72,7 +72,7 @@ def _parse_key(text: str) -> tuple[list[str], str] | None:
             j = text.find("'", i + 1)
             if j < 0:
                 return None
-            parts.append(text[i + 1:j])
+            parts.append(text[i + 1 : j])
             i = j + 1
         else:
             m = _BARE.match(text, i)
@@ -113,7 +113,7 @@ def line_index(text: str) -> dict[KeyPath, int]:
                 count = aot_counts.get(base, -1) + 1
                 aot_counts[base] = count
                 # Nested keys of a later header restart the item counters below it.
-                for other in [k for k in aot_counts if len(k) > len(base) and k[:len(base)] == base]:
+                for other in [k for k in aot_counts if len(k) > len(base) and k[: len(base)] == base]:
                     del aot_counts[other]
                 index.setdefault(base, lineno)
                 prefix = _with_indexes(base, aot_counts)
@@ -149,7 +149,7 @@ def _with_indexes(path: tuple[str, ...], aot_counts: dict[KeyPath, int]) -> KeyP
     out: list[str | int] = []
     for i in range(len(path)):
         out.append(path[i])
-        prefix = tuple(path[:i + 1])
+        prefix = tuple(path[: i + 1])
         if prefix in aot_counts:
             out.append(aot_counts[prefix])
     return tuple(out)
@@ -203,14 +203,26 @@ def load_config(text: str, file: str, max_bytes: int = MAX_CONFIG_BYTES) -> Conf
         index = line_index(text)
         report = validate(data)
         problems = tuple(
-            Problem(file=file, key=shorten(format_key(path)) or None, line=find_line(index, path),
-                    message=shorten(message, 400), rule=INVALID_CONFIG)
+            Problem(
+                file=file,
+                key=shorten(format_key(path)) or None,
+                line=find_line(index, path),
+                message=shorten(message, 400),
+                rule=INVALID_CONFIG,
+            )
             for path, message in report[:MAX_PROBLEMS_PER_FILE]
         )
         if len(report) > MAX_PROBLEMS_PER_FILE:
-            problems += (Problem(file=file, key=None, line=None, rule=INVALID_CONFIG,
-                                 message=f"{len(report) - MAX_PROBLEMS_PER_FILE} more problem(s) not listed "
-                                         f"(only the first {MAX_PROBLEMS_PER_FILE} are)"),)
+            problems += (
+                Problem(
+                    file=file,
+                    key=None,
+                    line=None,
+                    rule=INVALID_CONFIG,
+                    message=f"{len(report) - MAX_PROBLEMS_PER_FILE} more problem(s) not listed "
+                    f"(only the first {MAX_PROBLEMS_PER_FILE} are)",
+                ),
+            )
     except Exception as exc:
         return _unparsed(file, f"could not be validated ({type(exc).__name__})")
     return ConfigFile(file=file, data=data, problems=problems)

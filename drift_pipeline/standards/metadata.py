@@ -46,8 +46,9 @@ from drift_pipeline.standards.readers import TreeReader, read_checked
 
 METADATA_NAMES = ("repo-metadata.yaml", "repo-metadata.yml")
 
-DEFAULT_METADATA = RepoMetadata(tier=DEFAULT_TIER, status=DEFAULT_STATUS, team=None, source="default",
-                                file=None, present=False, problems=())
+DEFAULT_METADATA = RepoMetadata(
+    tier=DEFAULT_TIER, status=DEFAULT_STATUS, team=None, source="default", file=None, present=False, problems=()
+)
 _USING_DEFAULTS = f"using defaults (tier {DEFAULT_TIER}, status {DEFAULT_STATUS}); tier not checked"
 
 
@@ -61,14 +62,16 @@ def _warn(file: str, key: str | None, message: str) -> Problem:
 
 def _unknown(file: str, problem: Problem) -> RepoMetadata:
     """A present metadata file whose tier could not be learnt."""
-    return RepoMetadata(DEFAULT_TIER, DEFAULT_STATUS, None, posixpath.basename(file), file, True, (problem,),
-                        None, tier_known=False)
+    return RepoMetadata(
+        DEFAULT_TIER, DEFAULT_STATUS, None, posixpath.basename(file), file, True, (problem,), None, tier_known=False
+    )
 
 
 def unreadable_metadata(file: str, why: str, line: int | None = None) -> RepoMetadata:
     """An error on a metadata file that is there but could not be read or was refused."""
-    return _unknown(file, Problem(file=file, key=None, line=line, rule=INVALID_CONFIG,
-                                  message=f"{why}; {_USING_DEFAULTS}"))
+    return _unknown(
+        file, Problem(file=file, key=None, line=line, rule=INVALID_CONFIG, message=f"{why}; {_USING_DEFAULTS}")
+    )
 
 
 def metadata_from_mapping(raw: Any, *, source: str, file: str, key_prefix: str = "") -> RepoMetadata:
@@ -76,10 +79,10 @@ def metadata_from_mapping(raw: Any, *, source: str, file: str, key_prefix: str =
     problems: list[Problem] = []
     if not isinstance(raw, Mapping):
         kind = "empty" if raw is None else type(raw).__name__
-        problems.append(_warn(file, None, f"expected a mapping with tier/status/team, found {kind}; "
-                                          f"{_USING_DEFAULTS}"))
-        return RepoMetadata(DEFAULT_TIER, DEFAULT_STATUS, None, source, file, True, tuple(problems), None,
-                            tier_known=False)
+        problems.append(_warn(file, None, f"expected a mapping with tier/status/team, found {kind}; {_USING_DEFAULTS}"))
+        return RepoMetadata(
+            DEFAULT_TIER, DEFAULT_STATUS, None, source, file, True, tuple(problems), None, tier_known=False
+        )
     tier_known = True
 
     def pick(name: str, allowed: tuple[str, ...], default: str) -> str:
@@ -88,9 +91,13 @@ def metadata_from_mapping(raw: Any, *, source: str, file: str, key_prefix: str =
         value = raw[name]
         if isinstance(value, str) and value in allowed:
             return value
-        problems.append(_warn(file, key_prefix + name,
-                              f"expected {name} to be one of {', '.join(allowed)}, found {quote(value)}; "
-                              f"using {default!r}"))
+        problems.append(
+            _warn(
+                file,
+                key_prefix + name,
+                f"expected {name} to be one of {', '.join(allowed)}, found {quote(value)}; using {default!r}",
+            )
+        )
         return default
 
     tier = pick("tier", TIERS, DEFAULT_TIER)
@@ -101,8 +108,9 @@ def metadata_from_mapping(raw: Any, *, source: str, file: str, key_prefix: str =
     if team is not None and not isinstance(team, str):
         problems.append(_warn(file, key_prefix + "team", f"expected team to be a string, found {quote(team)}; ignored"))
         team = None
-    return RepoMetadata(tier, status, team or None, source, file, True, tuple(problems), dict(raw),
-                        tier_known=tier_known)
+    return RepoMetadata(
+        tier, status, team or None, source, file, True, tuple(problems), dict(raw), tier_known=tier_known
+    )
 
 
 def parse_metadata_yaml(text: str, file: str) -> RepoMetadata:
@@ -112,32 +120,54 @@ def parse_metadata_yaml(text: str, file: str) -> RepoMetadata:
     if too_big:
         return unreadable_metadata(file, f"{file} is {too_big}")
     if not text.strip():
-        return RepoMetadata(DEFAULT_TIER, DEFAULT_STATUS, None, source, file, True,
-                            (_warn(file, None, "file is empty; using defaults "
-                                               f"(tier {DEFAULT_TIER}, status {DEFAULT_STATUS})"),), None)
+        return RepoMetadata(
+            DEFAULT_TIER,
+            DEFAULT_STATUS,
+            None,
+            source,
+            file,
+            True,
+            (_warn(file, None, f"file is empty; using defaults (tier {DEFAULT_TIER}, status {DEFAULT_STATUS})"),),
+            None,
+        )
     try:
         raw = load_yaml(text)
     except InputRejected as exc:
         return unreadable_metadata(file, f"{file} {exc}", exc.line)
     except yaml.YAMLError as exc:
         line = yaml_error_line(exc)
-        return _unknown(file, Problem(file=file, key=None, line=line, rule=INVALID_CONFIG, severity="warning",
-                                      message=f"not valid YAML ({yaml_error_text(exc)}); {_USING_DEFAULTS}"))
+        return _unknown(
+            file,
+            Problem(
+                file=file,
+                key=None,
+                line=line,
+                rule=INVALID_CONFIG,
+                severity="warning",
+                message=f"not valid YAML ({yaml_error_text(exc)}); {_USING_DEFAULTS}",
+            ),
+        )
     except Exception as exc:
         return unreadable_metadata(file, f"could not be parsed as YAML ({type(exc).__name__})")
     return metadata_from_mapping(raw, source=source, file=file)
 
 
-def metadata_for_dir(reader: TreeReader, directory: str, config_file: str | None,
-                     config_data: Mapping[str, Any] | None, paths: set[str] | None = None) -> RepoMetadata | None:
+def metadata_for_dir(
+    reader: TreeReader,
+    directory: str,
+    config_file: str | None,
+    config_data: Mapping[str, Any] | None,
+    paths: set[str] | None = None,
+) -> RepoMetadata | None:
     """The metadata declared in ``directory`` itself, or None when it declares none.
 
     ``paths`` is the reader's listing when known: a listed file the reader cannot read is an
     unreadable metadata file, not an absent one.
     """
     if config_file and isinstance(config_data, Mapping) and "metadata" in config_data:
-        return metadata_from_mapping(config_data["metadata"], source=posixpath.basename(config_file),
-                                     file=config_file, key_prefix="metadata.")
+        return metadata_from_mapping(
+            config_data["metadata"], source=posixpath.basename(config_file), file=config_file, key_prefix="metadata."
+        )
     for name in METADATA_NAMES:
         path = join(directory, name)
         if paths is not None and path not in paths:

@@ -18,12 +18,12 @@ DEFAULT_STATUS = "active"
 
 @dataclass(frozen=True)
 class Problem:
-    file: str                 # repo-relative (or as given) path of the file at fault
-    key: str | None           # dotted key path, e.g. "process.repo.ruleset.required_reviews"
+    file: str  # repo-relative (or as given) path of the file at fault
+    key: str | None  # dotted key path, e.g. "process.repo.ruleset.required_reviews"
     line: int | None
-    message: str              # says what was expected and what was found
+    message: str  # says what was expected and what was found
     rule: str = INVALID_CONFIG  # "invalid_config" | "registry_unresolved" | "tier_ruleset_mismatch"
-    severity: str = "error"     # "error" | "warning"
+    severity: str = "error"  # "error" | "warning"
 
     @property
     def is_error(self) -> bool:
@@ -38,10 +38,11 @@ class Problem:
 @dataclass(frozen=True)
 class ConfigFile:
     """One parsed and validated config file (no registry resolution, no defaults)."""
+
     file: str
     data: dict[str, Any]
     problems: tuple[Problem, ...]
-    parsed: bool = True       # False when the TOML itself could not be parsed
+    parsed: bool = True  # False when the TOML itself could not be parsed
 
     @property
     def valid(self) -> bool:
@@ -53,9 +54,9 @@ class RepoMetadata:
     tier: str
     status: str
     team: str | None
-    source: str               # "repo-metadata.yaml" | "repo-metadata.yml" | "standards.toml" | "check.toml" | "default"
-    file: str | None          # repo-relative path it came from
-    present: bool             # a metadata source exists (part of the scope rule)
+    source: str  # "repo-metadata.yaml" | "repo-metadata.yml" | "standards.toml" | "check.toml" | "default"
+    file: str | None  # repo-relative path it came from
+    present: bool  # a metadata source exists (part of the scope rule)
     problems: tuple[Problem, ...] = ()
     raw: dict[str, Any] | None = field(default=None, compare=False)
     # False when a metadata source exists but its tier could not be learnt (unreadable, refused,
@@ -76,20 +77,20 @@ class TierCheck:
 
 @dataclass(frozen=True)
 class TrackedFile:
-    path: str                 # repo-relative
-    kind: str                 # "config" | "metadata" | "workflow" | "dependency"
-    tool: str | None          # tool id for dependency files; None otherwise
+    path: str  # repo-relative
+    kind: str  # "config" | "metadata" | "workflow" | "dependency"
+    tool: str | None  # tool id for dependency files; None otherwise
 
 
 @dataclass(frozen=True)
 class Project:
-    path: str                 # "." or "apps/web"
-    type: str | None          # "typescript" | "python" | None
-    config_file: str | None   # repo-relative path, None when the project has no config
-    config: dict[str, Any] | None   # effective config (rulesets merged, local on top, defaults applied)
+    path: str  # "." or "apps/web"
+    type: str | None  # "typescript" | "python" | None
+    config_file: str | None  # repo-relative path, None when the project has no config
+    config: dict[str, Any] | None  # effective config (rulesets merged, local on top, defaults applied)
     registry: str | None
     rulesets: tuple[str, ...]
-    metadata: RepoMetadata    # effective for this project
+    metadata: RepoMetadata  # effective for this project
     tier_check: TierCheck | None
     tracked_files: tuple[TrackedFile, ...]
     problems: tuple[Problem, ...]
@@ -102,10 +103,10 @@ class Project:
 @dataclass(frozen=True)
 class RepoStandards:
     metadata: RepoMetadata
-    projects: tuple[Project, ...]        # sorted by path
+    projects: tuple[Project, ...]  # sorted by path
     workspace_roots: tuple[str, ...]
-    config_files: tuple[str, ...]        # every check.toml / standards.toml found (ignored dirs skipped)
-    problems: tuple[Problem, ...]        # all problems: metadata, every config, registry, tier
+    config_files: tuple[str, ...]  # every check.toml / standards.toml found (ignored dirs skipped)
+    problems: tuple[Problem, ...]  # all problems: metadata, every config, registry, tier
 
     @property
     def in_scope(self) -> bool:

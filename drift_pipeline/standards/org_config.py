@@ -67,12 +67,23 @@ def parse_org_config(text: str, file: str = f"{CONFIG_REPO}/{CONFIG_FILE}") -> O
         return _refused(file, f"expected a mapping at the top, found {type(raw).__name__}")
     exclude = raw.get("exclude", [])
     if not isinstance(exclude, list):
-        return OrgConfig(problems=(Problem(file, "exclude", None, "expected a list of repo-name globs, "
-                                                                  f"found {type(exclude).__name__}"),), raw=raw)
+        return OrgConfig(
+            problems=(
+                Problem(file, "exclude", None, f"expected a list of repo-name globs, found {type(exclude).__name__}"),
+            ),
+            raw=raw,
+        )
     good, problems = [], []
     if len(exclude) > MAX_LIST_ITEMS:
-        problems.append(Problem(file, "exclude", None, f"expected at most {MAX_LIST_ITEMS} patterns, found "
-                                                       f"{len(exclude)}; only the first {MAX_LIST_ITEMS} are used"))
+        problems.append(
+            Problem(
+                file,
+                "exclude",
+                None,
+                f"expected at most {MAX_LIST_ITEMS} patterns, found "
+                f"{len(exclude)}; only the first {MAX_LIST_ITEMS} are used",
+            )
+        )
     for i, pattern in enumerate(exclude[:MAX_LIST_ITEMS]):
         error = glob_error(pattern) if isinstance(pattern, str) else "expected a string"
         if error:

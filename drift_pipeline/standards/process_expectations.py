@@ -39,7 +39,7 @@ DEFAULT_FORBIDDEN_IGNORE = ("**/node_modules/**", "**/.git/**")
 NOT_EVALUATED = {
     "coverage": "[process.coverage]: coverage thresholds are measured by CI runs, not visible in settings or history",
     "changesets": "[process.changesets]: per-PR changeset files and bump types are not evaluated "
-                  "(only .changeset/config.json presence is)",
+    "(only .changeset/config.json presence is)",
     "docs": "[process.docs]: docs content, size, staleness and coverage are not evaluated (only the folder's presence is)",
     "backups": "[process.backups]: backups are S3 objects, judged by the infra family, not by process",
 }
@@ -47,8 +47,8 @@ NOT_EVALUATED = {
 
 @dataclass(frozen=True)
 class BypassActor:
-    actor_type: str             # Integration | OrganizationAdmin | RepositoryRole | Team | DeployKey
-    actor_id: int | None        # None: any actor of that type
+    actor_type: str  # Integration | OrganizationAdmin | RepositoryRole | Team | DeployKey
+    actor_id: int | None  # None: any actor of that type
     bypass_mode: str = "always"  # always | pull_request
 
 
@@ -60,14 +60,14 @@ class CodeownersRule:
 
 @dataclass(frozen=True)
 class RequiredFile:
-    paths: tuple[str, ...]      # alternatives: any one present satisfies; a path ending in "/" is a folder
-    key: str                    # the config key that requires it
+    paths: tuple[str, ...]  # alternatives: any one present satisfies; a path ending in "/" is a folder
+    key: str  # the config key that requires it
 
 
 @dataclass(frozen=True)
 class RequiredWorkflow:
-    name: str                   # as configured: "ci.yml", "ci" or ".github/workflows/ci.yml"
-    jobs: tuple[str, ...]       # job ids the workflow must define ([process.ci] jobs)
+    name: str  # as configured: "ci.yml", "ci" or ".github/workflows/ci.yml"
+    jobs: tuple[str, ...]  # job ids the workflow must define ([process.ci] jobs)
     key: str
 
 
@@ -87,7 +87,7 @@ class HookPolicy:
 @dataclass(frozen=True)
 class CommitPolicy:
     pattern: str | None
-    types: tuple[str, ...]      # empty: any type (unless conventional, then CONVENTIONAL_TYPES)
+    types: tuple[str, ...]  # empty: any type (unless conventional, then CONVENTIONAL_TYPES)
     require_scope: bool
     max_subject_length: int | None
     conventional: bool
@@ -123,7 +123,7 @@ class ProcessExpectations:
 
     tier: str
     severity: str
-    source: str | None = None                 # the config file the expectations were read from
+    source: str | None = None  # the config file the expectations were read from
     require_branch_protection: bool = False
     ruleset_name: str | None = None
     ruleset_branch: str | None = None
@@ -135,7 +135,7 @@ class ProcessExpectations:
     require_branches_up_to_date: bool = False
     require_signed_commits: bool = False
     enforce_admins: bool = False
-    bypass_actors: tuple[BypassActor, ...] | None = None   # None: not configured (not checked)
+    bypass_actors: tuple[BypassActor, ...] | None = None  # None: not configured (not checked)
     tag_protection: TagProtection | None = None
     require_codeowners: bool = False
     codeowners_rules: tuple[CodeownersRule, ...] | None = None  # None: not configured
@@ -149,8 +149,8 @@ class ProcessExpectations:
     tickets: TicketPolicy | None = None
     branches: BranchPolicy | None = None
     pr: PrPolicy | None = None
-    not_evaluated: tuple[str, ...] = ()        # present keys this pipeline does not judge (for metadata)
-    problems: tuple[str, ...] = ()             # values skipped because of their type
+    not_evaluated: tuple[str, ...] = ()  # present keys this pipeline does not judge (for metadata)
+    problems: tuple[str, ...] = ()  # values skipped because of their type
 
     @property
     def requires_reviews(self) -> bool:
@@ -158,9 +158,19 @@ class ProcessExpectations:
 
     @property
     def expects_branch_settings(self) -> bool:
-        return any((self.require_branch_protection, self.requires_reviews, self.dismiss_stale_reviews,
-                    self.require_code_owner_reviews, self.require_status_checks, self.require_branches_up_to_date,
-                    self.require_signed_commits, self.enforce_admins, self.bypass_actors is not None))
+        return any(
+            (
+                self.require_branch_protection,
+                self.requires_reviews,
+                self.dismiss_stale_reviews,
+                self.require_code_owner_reviews,
+                self.require_status_checks,
+                self.require_branches_up_to_date,
+                self.require_signed_commits,
+                self.enforce_admins,
+                self.bypass_actors is not None,
+            )
+        )
 
 
 class _Reader:
@@ -258,7 +268,7 @@ def _codeowners_rules(r: _Reader, table: Mapping[str, Any] | None) -> tuple[Code
             r.problems.append(f"{path}: expected a table with a non-empty pattern string; ignored")
             continue
         owners = r.strings(item, path, "owners")
-        rules[pattern] = CodeownersRule(pattern, owners or ())   # a later rule for a pattern wins
+        rules[pattern] = CodeownersRule(pattern, owners or ())  # a later rule for a pattern wins
     return tuple(rules.values())
 
 
@@ -279,8 +289,13 @@ def _workflows(r: _Reader, ci: Mapping[str, Any] | None, ci_on: bool) -> tuple[R
     return tuple(RequiredWorkflow(name, jobs.get(name, ()), key) for name, key in names.items())
 
 
-def build_expectations(config: Mapping[str, Any] | None, tier: str = DEFAULT_TIER, *,
-                       source: str | None = None, severity: str | None = None) -> ProcessExpectations:
+def build_expectations(
+    config: Mapping[str, Any] | None,
+    tier: str = DEFAULT_TIER,
+    *,
+    source: str | None = None,
+    severity: str | None = None,
+) -> ProcessExpectations:
     """The process expectations of one resolved config (after ``[extends]`` and defaults)."""
     r = _Reader(config if isinstance(config, Mapping) else {})
     if config is not None and not isinstance(config, Mapping):
@@ -297,10 +312,18 @@ def build_expectations(config: Mapping[str, Any] | None, tier: str = DEFAULT_TIE
     branches = r.table("process", "branches")
     branches_on = r.enabled(branches, "process.branches")
 
-    reviews = [v for v in (r.count(ruleset, "process.repo.ruleset", "required_reviews"),
-                           r.count(branches, "process.branches", "required_reviews")) if v is not None]
-    checks = dict.fromkeys((r.strings(ruleset, "process.repo.ruleset", "require_status_checks") or ())
-                           + (r.strings(branches, "process.branches", "require_status_checks") or ()))
+    reviews = [
+        v
+        for v in (
+            r.count(ruleset, "process.repo.ruleset", "required_reviews"),
+            r.count(branches, "process.branches", "required_reviews"),
+        )
+        if v is not None
+    ]
+    checks = dict.fromkeys(
+        (r.strings(ruleset, "process.repo.ruleset", "require_status_checks") or ())
+        + (r.strings(branches, "process.branches", "require_status_checks") or ())
+    )
     tags = r.table("process", "repo", "tag_protection") if repo_on else None
     tag_patterns = r.strings(tags, "process.repo.tag_protection", "patterns")
 
@@ -327,19 +350,24 @@ def build_expectations(config: Mapping[str, Any] | None, tier: str = DEFAULT_TIE
                 required.append(RequiredFile((folder + "/",), "process.docs.path"))
 
     for table, path, keys, why in (
-            (hooks, "process.hooks", ("commands", "protected_branches"), "hook contents are not inspected"),
-            (ci, "process.ci", ("actions", "commands"), "only workflow files and job ids are checked")):
+        (hooks, "process.hooks", ("commands", "protected_branches"), "hook contents are not inspected"),
+        (ci, "process.ci", ("actions", "commands"), "only workflow files and job ids are checked"),
+    ):
         if r.enabled(table, path):
             named = [k for k in keys if table and table.get(k)]
             if named:
                 not_evaluated.append(f"[{path}] {', '.join(named)}: {why}")
     hook_policy = None
     if r.enabled(hooks, "process.hooks"):
-        hook_policy = HookPolicy(r.flag(hooks, "process.hooks", "require_husky", True),
-                                 r.strings(hooks, "process.hooks", "require_hooks") or ())
+        hook_policy = HookPolicy(
+            r.flag(hooks, "process.hooks", "require_husky", True),
+            r.strings(hooks, "process.hooks", "require_hooks") or (),
+        )
         if not hook_policy.require_husky and hook_policy.require_hooks:
-            not_evaluated.append("[process.hooks] require_hooks without husky: such hooks live in .git/hooks, "
-                                 "which is not part of the repository tree")
+            not_evaluated.append(
+                "[process.hooks] require_hooks without husky: such hooks live in .git/hooks, "
+                "which is not part of the repository tree"
+            )
     commit_policy = None
     conventional = r.flag(commits, "process.commits", "conventional")
     if r.enabled(commits, "process.commits") or conventional:
@@ -349,27 +377,36 @@ def build_expectations(config: Mapping[str, Any] | None, tier: str = DEFAULT_TIE
             types=(r.strings(commits, "process.commits", "types") or ()) if on else (),
             require_scope=r.flag(commits, "process.commits", "require_scope") if on else False,
             max_subject_length=r.count(commits, "process.commits", "max_subject_length") if on else None,
-            conventional=conventional)
+            conventional=conventional,
+        )
     ticket_policy = None
     if r.enabled(tickets, "process.tickets"):
         pattern = r.regex(tickets, "process.tickets", "pattern")
         if pattern:
-            ticket_policy = TicketPolicy(pattern, r.flag(tickets, "process.tickets", "require_in_commits", True),
-                                         r.flag(tickets, "process.tickets", "require_in_branch"))
+            ticket_policy = TicketPolicy(
+                pattern,
+                r.flag(tickets, "process.tickets", "require_in_commits", True),
+                r.flag(tickets, "process.tickets", "require_in_branch"),
+            )
         else:
             r.problems.append("process.tickets: enabled without a pattern; ticket references not checked")
     branch_policy = None
     if branches_on:
-        branch_policy = BranchPolicy(r.regex(branches, "process.branches", "pattern"),
-                                     r.strings(branches, "process.branches", "exclude") or (),
-                                     r.flag(branches, "process.branches", "require_issue"),
-                                     r.regex(branches, "process.branches", "issue_pattern"))
+        branch_policy = BranchPolicy(
+            r.regex(branches, "process.branches", "pattern"),
+            r.strings(branches, "process.branches", "exclude") or (),
+            r.flag(branches, "process.branches", "require_issue"),
+            r.regex(branches, "process.branches", "issue_pattern"),
+        )
     pr_policy = None
     if r.enabled(pr, "process.pr"):
-        pr_policy = PrPolicy(r.count(pr, "process.pr", "max_files"), r.count(pr, "process.pr", "max_lines"),
-                             r.flag(pr, "process.pr", "require_issue"),
-                             r.strings(pr, "process.pr", "issue_keywords") or (),
-                             r.strings(pr, "process.pr", "exclude") or ())
+        pr_policy = PrPolicy(
+            r.count(pr, "process.pr", "max_files"),
+            r.count(pr, "process.pr", "max_lines"),
+            r.flag(pr, "process.pr", "require_issue"),
+            r.strings(pr, "process.pr", "issue_keywords") or (),
+            r.strings(pr, "process.pr", "exclude") or (),
+        )
 
     return ProcessExpectations(
         tier=tier,
@@ -388,9 +425,13 @@ def build_expectations(config: Mapping[str, Any] | None, tier: str = DEFAULT_TIE
         require_signed_commits=r.flag(ruleset, "process.repo.ruleset", "require_signed_commits"),
         enforce_admins=r.flag(ruleset, "process.repo.ruleset", "enforce_admins"),
         bypass_actors=_bypass_actors(r, ruleset),
-        tag_protection=TagProtection(tag_patterns, r.flag(tags, "process.repo.tag_protection", "prevent_deletion", True),
-                                     r.flag(tags, "process.repo.tag_protection", "prevent_update", True))
-        if tag_patterns else None,
+        tag_protection=TagProtection(
+            tag_patterns,
+            r.flag(tags, "process.repo.tag_protection", "prevent_deletion", True),
+            r.flag(tags, "process.repo.tag_protection", "prevent_update", True),
+        )
+        if tag_patterns
+        else None,
         require_codeowners=repo_on and r.flag(repo, "process.repo", "require_codeowners"),
         codeowners_rules=_codeowners_rules(r, codeowners) if r.enabled(codeowners, "process.codeowners") else None,
         forbidden_files=(r.strings(forbidden, "process.forbidden_files", "files") or ()) if forbidden_on else (),
@@ -424,8 +465,12 @@ def expectations_for_repo(standards: RepoStandards, *, severity: str | None = No
     if chosen is None:
         found = build_expectations({}, tier, severity=severity)
         return _with_problems(found, ["no config file: no process expectations"])
-    found = build_expectations(chosen.config, chosen.metadata.tier if chosen.metadata.tier_known else tier,
-                               source=chosen.config_file, severity=severity)
+    found = build_expectations(
+        chosen.config,
+        chosen.metadata.tier if chosen.metadata.tier_known else tier,
+        source=chosen.config_file,
+        severity=severity,
+    )
     return _with_problems(found, extra) if extra else found
 
 

@@ -22,7 +22,7 @@ from typing import Protocol, runtime_checkable
 
 from drift_pipeline.standards.limits import size_problem
 
-MAX_READ_BYTES = 16 * 1024 * 1024       # no reader of ours holds a bigger file in memory
+MAX_READ_BYTES = 16 * 1024 * 1024  # no reader of ours holds a bigger file in memory
 
 
 class UnreadableFile(Exception):
@@ -131,7 +131,7 @@ class SubtreeReader:
         if not self._prefix or self._prefix == ".":
             return self._inner.list_paths()
         start = self._prefix + "/"
-        return [p[len(start):] for p in self._inner.list_paths() if p.startswith(start)]
+        return [p[len(start) :] for p in self._inner.list_paths() if p.startswith(start)]
 
     def read_text(self, path: str) -> str | None:
         if not self._prefix or self._prefix == ".":

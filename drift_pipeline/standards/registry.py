@@ -60,12 +60,12 @@ class RegistryFetcher(Protocol):
 @dataclass(frozen=True)
 class RegistryRef:
     raw: str
-    kind: str                  # "github" | "local"
+    kind: str  # "github" | "local"
     owner: str | None = None
     repo: str | None = None
     ref: str | None = None
-    transport: str | None = None   # None (auto) | "ssh" | "token"
-    path: str | None = None    # local path as written
+    transport: str | None = None  # None (auto) | "ssh" | "token"
+    path: str | None = None  # local path as written
 
     @property
     def key(self) -> str:
@@ -106,18 +106,18 @@ def deep_merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str
 @dataclass(frozen=True)
 class Resolution:
     """The outcome of resolving one config's ``[extends]``."""
+
     registry: str | None
     rulesets: tuple[str, ...]
-    applied: tuple[str, ...]           # rulesets actually merged, in order
-    merged: dict[str, Any]             # the rulesets merged (not yet the local config)
+    applied: tuple[str, ...]  # rulesets actually merged, in order
+    merged: dict[str, Any]  # the rulesets merged (not yet the local config)
     problems: tuple[Problem, ...]
 
 
 class RegistryResolver:
     """Resolves registries and rulesets; one instance caches every registry it has seen."""
 
-    def __init__(self, fetcher: RegistryFetcher | None = None,
-                 local_overrides: Mapping[str, Path | str] | None = None):
+    def __init__(self, fetcher: RegistryFetcher | None = None, local_overrides: Mapping[str, Path | str] | None = None):
         self.fetcher = fetcher
         self.local_overrides = {k: Path(v) for k, v in (local_overrides or {}).items()}
         self._cache: dict[tuple[str, str | None], TreeReader | RegistryUnavailable] = {}
@@ -125,8 +125,12 @@ class RegistryResolver:
     # -- registries -------------------------------------------------------------------------
 
     def _override_for(self, ref: RegistryRef) -> Path | None:
-        for key in (f"github:{ref.owner}/{ref.repo}@{ref.ref}" if ref.ref else None,
-                    f"github:{ref.owner}/{ref.repo}", f"{ref.owner}/{ref.repo}", "*"):
+        for key in (
+            f"github:{ref.owner}/{ref.repo}@{ref.ref}" if ref.ref else None,
+            f"github:{ref.owner}/{ref.repo}",
+            f"{ref.owner}/{ref.repo}",
+            "*",
+        ):
             if key and key in self.local_overrides:
                 return self.local_overrides[key]
         return None
@@ -147,8 +151,10 @@ class RegistryResolver:
                 return RegistryUnavailable(f"local folder {local} given for {ref.key} does not exist")
             return LocalDirReader(local)
         if self.fetcher is None:
-            return RegistryUnavailable(f"registry {ref.key} is on GitHub and no GitHub access is "
-                                       "configured (use --registry-dir to point at a local copy)")
+            return RegistryUnavailable(
+                f"registry {ref.key} is on GitHub and no GitHub access is "
+                "configured (use --registry-dir to point at a local copy)"
+            )
         try:
             assert ref.owner and ref.repo
             return self.fetcher.fetch(ref.owner, ref.repo, ref.ref)
@@ -174,8 +180,11 @@ class RegistryResolver:
             raise RegistryUnavailable(f"local registry {quote(path)} not found in the repository")
         cache_key = (str(disk), None)
         if cache_key not in self._cache:
-            self._cache[cache_key] = (LocalDirReader(disk) if disk.is_dir() else
-                                      RegistryUnavailable(f"local registry {quote(path)} not found ({shorten(str(disk))})"))
+            self._cache[cache_key] = (
+                LocalDirReader(disk)
+                if disk.is_dir()
+                else RegistryUnavailable(f"local registry {quote(path)} not found ({shorten(str(disk))})")
+            )
         found = self._cache[cache_key]
         if isinstance(found, RegistryUnavailable):
             raise found
@@ -183,13 +192,15 @@ class RegistryResolver:
 
     # -- rulesets ---------------------------------------------------------------------------
 
-    def resolve(self, extends: Any, config_file: str, tree: TreeReader | None = None,
-                extends_line: int | None = None) -> Resolution:
+    def resolve(
+        self, extends: Any, config_file: str, tree: TreeReader | None = None, extends_line: int | None = None
+    ) -> Resolution:
         """Load and merge the rulesets named by an ``[extends]`` table. Never raises."""
         problems: list[Problem] = []
 
-        def unresolved(message: str, key: str | None = "extends.registry", line: int | None = extends_line,
-                       file: str = config_file) -> None:
+        def unresolved(
+            message: str, key: str | None = "extends.registry", line: int | None = extends_line, file: str = config_file
+        ) -> None:
             problems.append(Problem(file=file, key=key, line=line, message=message, rule=REGISTRY_UNRESOLVED))
 
         if not isinstance(extends, Mapping):
@@ -212,13 +223,15 @@ class RegistryResolver:
             else:
                 reader = self.open_local(registry, posixpath.dirname(config_file), tree)
         except RegistryUnavailable as exc:
-            unresolved(f"registry {quote(registry)} is unavailable: {exc}; rulesets not applied "
-                       f"({shorten(', '.join(rulesets)) or 'none'})")
+            unresolved(
+                f"registry {quote(registry)} is unavailable: {exc}; rulesets not applied "
+                f"({shorten(', '.join(rulesets)) or 'none'})"
+            )
             return Resolution(registry, rulesets, (), {}, tuple(problems))
 
         merged: dict[str, Any] = {}
         applied: list[str] = []
-        listing: set[str] | None = None    # only for readers that answer None for an unreadable file
+        listing: set[str] | None = None  # only for readers that answer None for an unreadable file
         for name in rulesets:
             label = f"{shorten(registry)}:rulesets/{shorten(name)}.toml"
             if not _RULESET_NAME.match(name):
@@ -231,25 +244,44 @@ class RegistryResolver:
                 if path in listing:
                     why = "could not be read (not UTF-8 text, or the read failed)"
             if why is not None:
-                unresolved(f"ruleset {quote(name)} of registry {quote(registry)} {why}; not applied", key="extends.rulesets")
+                unresolved(
+                    f"ruleset {quote(name)} of registry {quote(registry)} {why}; not applied", key="extends.rulesets"
+                )
                 continue
             if text is None:
-                unresolved(f"ruleset {quote(name)} not found in registry {quote(registry)} "
-                           f"(expected rulesets/{name}.toml); not applied", key="extends.rulesets")
+                unresolved(
+                    f"ruleset {quote(name)} not found in registry {quote(registry)} "
+                    f"(expected rulesets/{name}.toml); not applied",
+                    key="extends.rulesets",
+                )
                 continue
             loaded = load_config(text, label)
             if not loaded.valid:
                 for p in loaded.problems:
-                    problems.append(Problem(file=label, key=p.key, line=p.line,
-                                            message=f"invalid ruleset {quote(name)}, not applied: {p.message}",
-                                            rule=REGISTRY_UNRESOLVED, severity=p.severity))
+                    problems.append(
+                        Problem(
+                            file=label,
+                            key=p.key,
+                            line=p.line,
+                            message=f"invalid ruleset {quote(name)}, not applied: {p.message}",
+                            rule=REGISTRY_UNRESOLVED,
+                            severity=p.severity,
+                        )
+                    )
                 continue
             data = dict(loaded.data)
             if "extends" in data:
                 data.pop("extends")
-                problems.append(Problem(file=label, key="extends", line=None,
-                                        message="a ruleset's own [extends] is not followed; ignored",
-                                        rule=INVALID_CONFIG, severity="warning"))
+                problems.append(
+                    Problem(
+                        file=label,
+                        key="extends",
+                        line=None,
+                        message="a ruleset's own [extends] is not followed; ignored",
+                        rule=INVALID_CONFIG,
+                        severity="warning",
+                    )
+                )
             merged = deep_merge(merged, data)
             applied.append(name)
         return Resolution(registry, rulesets, tuple(applied), merged, tuple(problems))

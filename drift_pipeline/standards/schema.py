@@ -28,7 +28,7 @@ from drift_pipeline.standards.globs import glob_error
 from drift_pipeline.standards.limits import quote
 
 MAX_REGEX_LENGTH = 1024
-MAX_LIST_ITEMS = 1000       # no real config lists more; beyond it, items are not checked one by one
+MAX_LIST_ITEMS = 1000  # no real config lists more; beyond it, items are not checked one by one
 
 KeyPath = tuple[str | int, ...]
 Report = list[tuple[KeyPath, str]]
@@ -89,8 +89,12 @@ class Int(Spec):
             self.expected = "an integer"
 
     def check(self, value: Any, path: KeyPath, out: Report) -> None:
-        if isinstance(value, bool) or not isinstance(value, int) or (self.minimum is not None and value < self.minimum) or (
-                self.maximum is not None and value > self.maximum):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or (self.minimum is not None and value < self.minimum)
+            or (self.maximum is not None and value > self.maximum)
+        ):
             self.fail(value, path, out)
 
 
@@ -135,8 +139,9 @@ class Regex(Spec):
             self.fail(value, path, out)
             return
         if len(value) > MAX_REGEX_LENGTH:
-            out.append((path, f"expected a regular expression of at most {MAX_REGEX_LENGTH} characters, "
-                              f"found {len(value)}"))
+            out.append(
+                (path, f"expected a regular expression of at most {MAX_REGEX_LENGTH} characters, found {len(value)}")
+            )
             return
         try:
             re.compile(value)
@@ -232,8 +237,8 @@ class Table(Spec):
     fields: dict[str, Spec]
     defaults: dict[str, Any] = field(default_factory=dict)
     required: tuple[str, ...] = ()
-    tool: bool = False                  # a tool table: materialised (disabled) when absent
-    extra: Spec | None = None           # spec for keys not in ``fields`` (None: strict)
+    tool: bool = False  # a tool table: materialised (disabled) when absent
+    extra: Spec | None = None  # spec for keys not in ``fields`` (None: strict)
     expected: str = "a table"
 
     def check(self, value: Any, path: KeyPath, out: Report) -> None:
@@ -267,8 +272,9 @@ DEPS = {"dependencies": STRS}
 PERCENT = Int(0, 100)
 
 
-def _tool(fields: dict[str, Spec] | None = None, defaults: dict[str, Any] | None = None,
-          enabled_default: bool = False) -> Table:
+def _tool(
+    fields: dict[str, Spec] | None = None, defaults: dict[str, Any] | None = None, enabled_default: bool = False
+) -> Table:
     return Table(
         fields={"enabled": Bool(), **(fields or {}), **DEPS},
         defaults={"enabled": enabled_default, **(defaults or {})},
@@ -281,7 +287,7 @@ _ESLINT_RULE = OneOf(
     _SEVERITY,
     Table(fields={"severity": _SEVERITY}, required=("severity",), extra=AnyValue()),
     expected='"off", "warn", "error" or an inline table {severity = "...", <options>} '
-             "(array-form rule values are not supported)",
+    "(array-form rule values are not supported)",
 )
 
 _CASE = Enum("kebab-case", "snake_case", "camelCase", "PascalCase")
@@ -298,139 +304,277 @@ class _NamingRules(ArrayOf):
                 continue
             for ext in rule["extensions"]:
                 if isinstance(ext, str) and ext in owner and owner[ext] != i:
-                    out.append(((*path, i, "extensions"),
-                                f"extension {ext!r} already has a naming rule (rules[{owner[ext]}])"))
+                    out.append(
+                        ((*path, i, "extensions"), f"extension {ext!r} already has a naming rule (rules[{owner[ext]}])")
+                    )
                 elif isinstance(ext, str):
                     owner[ext] = i
 
 
-CODE = Table(fields={
-    "linting": Table(fields={
-        "eslint": _tool({
-            "files": GLOBS,
-            "ignore": GLOBS,
-            "max-warnings": Int(0),
-            "rules": MapOf(_ESLINT_RULE, expected="a table of rule name -> severity or inline table"),
-        }, enabled_default=True),
-        "ruff": _tool({
-            "line-length": Int(1),
-            "lint": Table(fields={"select": STRS, "ignore": STRS}),
-        }, enabled_default=True),
-    }),
-    "types": Table(fields={
-        "tsc": _tool({"require": Table(fields={k: Bool() for k in (
-            "strict", "noImplicitAny", "strictNullChecks", "noUnusedLocals", "noUnusedParameters",
-            "noImplicitReturns", "noFallthroughCasesInSwitch", "esModuleInterop", "skipLibCheck",
-            "forceConsistentCasingInFileNames")})}),
-        "ty": _tool(),
-    }),
-    "unused": Table(fields={"knip": _tool(), "vulture": _tool()}),
-    "coverage_run": _tool({
-        "min_threshold": PERCENT,
-        "runner": Enum("vitest", "jest", "pytest", "auto"),
-        "command": Str(),
-    }, {"min_threshold": 80, "runner": "auto"}),
-    "security": Table(fields={
-        "secrets": _tool({"scan_mode": Enum("branch", "files", "staged", "full"), "base_branch": Str()},
-                         {"scan_mode": "branch", "base_branch": "main"}),
-        "pnpmaudit": _tool({"exclude_dev": Bool()}, {"exclude_dev": True}),
-        "pipaudit": _tool(),
-    }),
-    "naming": _tool({"rules": _NamingRules(Table(
-        fields={"extensions": ListOf(Str(), unique=True, min_items=1), "file_case": _CASE,
-                "folder_case": _CASE, "exclude": GLOBS, "allow_dynamic_routes": Bool()},
-        required=("extensions", "file_case", "folder_case"),
-    ))}),
-    "quality": Table(fields={
-        "disable-comments": _tool({"patterns": STRS, "extensions": ListOf(Str(), unique=True),
-                                   "exclude": GLOBS}),
-    }),
-})
+CODE = Table(
+    fields={
+        "linting": Table(
+            fields={
+                "eslint": _tool(
+                    {
+                        "files": GLOBS,
+                        "ignore": GLOBS,
+                        "max-warnings": Int(0),
+                        "rules": MapOf(_ESLINT_RULE, expected="a table of rule name -> severity or inline table"),
+                    },
+                    enabled_default=True,
+                ),
+                "ruff": _tool(
+                    {
+                        "line-length": Int(1),
+                        "lint": Table(fields={"select": STRS, "ignore": STRS}),
+                    },
+                    enabled_default=True,
+                ),
+            }
+        ),
+        "types": Table(
+            fields={
+                "tsc": _tool(
+                    {
+                        "require": Table(
+                            fields={
+                                k: Bool()
+                                for k in (
+                                    "strict",
+                                    "noImplicitAny",
+                                    "strictNullChecks",
+                                    "noUnusedLocals",
+                                    "noUnusedParameters",
+                                    "noImplicitReturns",
+                                    "noFallthroughCasesInSwitch",
+                                    "esModuleInterop",
+                                    "skipLibCheck",
+                                    "forceConsistentCasingInFileNames",
+                                )
+                            }
+                        )
+                    }
+                ),
+                "ty": _tool(),
+            }
+        ),
+        "unused": Table(fields={"knip": _tool(), "vulture": _tool()}),
+        "coverage_run": _tool(
+            {
+                "min_threshold": PERCENT,
+                "runner": Enum("vitest", "jest", "pytest", "auto"),
+                "command": Str(),
+            },
+            {"min_threshold": 80, "runner": "auto"},
+        ),
+        "security": Table(
+            fields={
+                "secrets": _tool(
+                    {"scan_mode": Enum("branch", "files", "staged", "full"), "base_branch": Str()},
+                    {"scan_mode": "branch", "base_branch": "main"},
+                ),
+                "pnpmaudit": _tool({"exclude_dev": Bool()}, {"exclude_dev": True}),
+                "pipaudit": _tool(),
+            }
+        ),
+        "naming": _tool(
+            {
+                "rules": _NamingRules(
+                    Table(
+                        fields={
+                            "extensions": ListOf(Str(), unique=True, min_items=1),
+                            "file_case": _CASE,
+                            "folder_case": _CASE,
+                            "exclude": GLOBS,
+                            "allow_dynamic_routes": Bool(),
+                        },
+                        required=("extensions", "file_case", "folder_case"),
+                    )
+                )
+            }
+        ),
+        "quality": Table(
+            fields={
+                "disable-comments": _tool(
+                    {"patterns": STRS, "extensions": ListOf(Str(), unique=True), "exclude": GLOBS}
+                ),
+            }
+        ),
+    }
+)
 
 _STR_LIST_OR_JOB_MAP = OneOf(STRS, MapOf(STRS), expected="an array of strings or a table of job -> array of strings")
 
-PROCESS = Table(fields={
-    "hooks": _tool({"require_husky": Bool(), "require_hooks": STRS, "commands": MapOf(STRS),
-                    "protected_branches": STRS}, {"require_husky": True}),
-    "ci": _tool({"require_workflows": STRS, "jobs": MapOf(STRS), "actions": MapOf(STRS),
-                 "commands": MapOf(_STR_LIST_OR_JOB_MAP),
-                 "required_workflows": STRS}),                      # vision key
-    "branches": _tool({"pattern": Regex(), "exclude": STRS, "require_issue": Bool(),
-                       "issue_pattern": Regex(),
-                       "protection": Bool(), "required_reviews": Int(0),   # vision keys
-                       "require_status_checks": STRS},
-                      {"require_issue": False}),
-    "commits": _tool({"pattern": Regex(), "types": STRS, "require_scope": Bool(),
-                      "max_subject_length": Int(1),
-                      "conventional": Bool()},                      # vision key
-                     {"require_scope": False}),
-    "changesets": _tool({"require_for_paths": STRS, "exclude_paths": STRS, "validate_format": Bool(),
-                         "allowed_bump_types": ListOf(Enum("patch", "minor", "major")),
-                         "require_description": Bool(), "min_description_length": Int(0)},
-                        {"validate_format": True, "require_description": True}),
-    "pr": _tool({"max_files": Int(1), "max_lines": Int(1), "require_issue": Bool(),
-                 "issue_keywords": STRS, "exclude": GLOBS}, {"require_issue": False}),
-    "tickets": _tool({"pattern": Regex(), "require_in_commits": Bool(), "require_in_branch": Bool()},
-                     {"require_in_commits": True, "require_in_branch": False}),
-    "coverage": _tool({"min_threshold": PERCENT, "enforce_in": Enum("ci", "config", "both"),
-                       "ci_workflow": Str(), "ci_job": Str()}, {"enforce_in": "config"}),
-    "repo": _tool({
-        "require_branch_protection": Bool(),
-        "require_codeowners": Bool(),
-        "ruleset": Table(fields={
-            "name": Str(), "branch": Str(), "enforcement": Enum("active", "evaluate", "disabled"),
-            "required_reviews": Int(0), "dismiss_stale_reviews": Bool(),
-            "require_code_owner_reviews": Bool(), "require_status_checks": STRS,
-            "require_branches_up_to_date": Bool(), "require_signed_commits": Bool(),
-            "enforce_admins": Bool(),
-            "bypass_actors": ArrayOf(Table(
-                fields={"actor_type": Enum("Integration", "OrganizationAdmin", "RepositoryRole",
-                                           "Team", "DeployKey"),
-                        "actor_id": Int(1), "bypass_mode": Enum("always", "pull_request")},
-                defaults={"bypass_mode": "always"}, required=("actor_type",))),
-        }, defaults={"name": "Branch Protection", "branch": "main", "enforcement": "active"}),
-        "tag_protection": Table(fields={"patterns": STRS, "prevent_deletion": Bool(),
-                                        "prevent_update": Bool()},
-                                defaults={"prevent_deletion": True, "prevent_update": True}),
-    }, {"require_branch_protection": False, "require_codeowners": False}),
-    "backups": _tool({"bucket": Str(), "prefix": Str(), "max_age_hours": Int(1), "region": Str()},
-                     {"max_age_hours": 24}),
-    "codeowners": _tool({"rules": ArrayOf(Table(fields={"pattern": Str(nonempty=True), "owners": STRS},
-                                                required=("pattern", "owners")))}),
-    "docs": _tool({
-        "path": Str(), "enforcement": Enum("block", "warn"), "allowlist": STRS,
-        "max_files": Int(0), "max_file_lines": Int(0), "max_total_kb": Int(0),
-        "staleness_days": Int(0), "stale_mappings": MapOf(Str()), "min_coverage": PERCENT,
-        "coverage_paths": STRS, "exclude_patterns": STRS,
-        "types": MapOf(Table(fields={"required_sections": STRS, "frontmatter": STRS})),
-    }, {"path": "docs/", "enforcement": "warn", "staleness_days": 30}),
-    "forbidden_files": _tool({"files": GLOBS, "ignore": GLOBS, "message": Str()}),
-})
+PROCESS = Table(
+    fields={
+        "hooks": _tool(
+            {"require_husky": Bool(), "require_hooks": STRS, "commands": MapOf(STRS), "protected_branches": STRS},
+            {"require_husky": True},
+        ),
+        "ci": _tool(
+            {
+                "require_workflows": STRS,
+                "jobs": MapOf(STRS),
+                "actions": MapOf(STRS),
+                "commands": MapOf(_STR_LIST_OR_JOB_MAP),
+                "required_workflows": STRS,
+            }
+        ),  # vision key
+        "branches": _tool(
+            {
+                "pattern": Regex(),
+                "exclude": STRS,
+                "require_issue": Bool(),
+                "issue_pattern": Regex(),
+                "protection": Bool(),
+                "required_reviews": Int(0),  # vision keys
+                "require_status_checks": STRS,
+            },
+            {"require_issue": False},
+        ),
+        "commits": _tool(
+            {
+                "pattern": Regex(),
+                "types": STRS,
+                "require_scope": Bool(),
+                "max_subject_length": Int(1),
+                "conventional": Bool(),
+            },  # vision key
+            {"require_scope": False},
+        ),
+        "changesets": _tool(
+            {
+                "require_for_paths": STRS,
+                "exclude_paths": STRS,
+                "validate_format": Bool(),
+                "allowed_bump_types": ListOf(Enum("patch", "minor", "major")),
+                "require_description": Bool(),
+                "min_description_length": Int(0),
+            },
+            {"validate_format": True, "require_description": True},
+        ),
+        "pr": _tool(
+            {
+                "max_files": Int(1),
+                "max_lines": Int(1),
+                "require_issue": Bool(),
+                "issue_keywords": STRS,
+                "exclude": GLOBS,
+            },
+            {"require_issue": False},
+        ),
+        "tickets": _tool(
+            {"pattern": Regex(), "require_in_commits": Bool(), "require_in_branch": Bool()},
+            {"require_in_commits": True, "require_in_branch": False},
+        ),
+        "coverage": _tool(
+            {
+                "min_threshold": PERCENT,
+                "enforce_in": Enum("ci", "config", "both"),
+                "ci_workflow": Str(),
+                "ci_job": Str(),
+            },
+            {"enforce_in": "config"},
+        ),
+        "repo": _tool(
+            {
+                "require_branch_protection": Bool(),
+                "require_codeowners": Bool(),
+                "ruleset": Table(
+                    fields={
+                        "name": Str(),
+                        "branch": Str(),
+                        "enforcement": Enum("active", "evaluate", "disabled"),
+                        "required_reviews": Int(0),
+                        "dismiss_stale_reviews": Bool(),
+                        "require_code_owner_reviews": Bool(),
+                        "require_status_checks": STRS,
+                        "require_branches_up_to_date": Bool(),
+                        "require_signed_commits": Bool(),
+                        "enforce_admins": Bool(),
+                        "bypass_actors": ArrayOf(
+                            Table(
+                                fields={
+                                    "actor_type": Enum(
+                                        "Integration", "OrganizationAdmin", "RepositoryRole", "Team", "DeployKey"
+                                    ),
+                                    "actor_id": Int(1),
+                                    "bypass_mode": Enum("always", "pull_request"),
+                                },
+                                defaults={"bypass_mode": "always"},
+                                required=("actor_type",),
+                            )
+                        ),
+                    },
+                    defaults={"name": "Branch Protection", "branch": "main", "enforcement": "active"},
+                ),
+                "tag_protection": Table(
+                    fields={"patterns": STRS, "prevent_deletion": Bool(), "prevent_update": Bool()},
+                    defaults={"prevent_deletion": True, "prevent_update": True},
+                ),
+            },
+            {"require_branch_protection": False, "require_codeowners": False},
+        ),
+        "backups": _tool(
+            {"bucket": Str(), "prefix": Str(), "max_age_hours": Int(1), "region": Str()}, {"max_age_hours": 24}
+        ),
+        "codeowners": _tool(
+            {
+                "rules": ArrayOf(
+                    Table(fields={"pattern": Str(nonempty=True), "owners": STRS}, required=("pattern", "owners"))
+                )
+            }
+        ),
+        "docs": _tool(
+            {
+                "path": Str(),
+                "enforcement": Enum("block", "warn"),
+                "allowlist": STRS,
+                "max_files": Int(0),
+                "max_file_lines": Int(0),
+                "max_total_kb": Int(0),
+                "staleness_days": Int(0),
+                "stale_mappings": MapOf(Str()),
+                "min_coverage": PERCENT,
+                "coverage_paths": STRS,
+                "exclude_patterns": STRS,
+                "types": MapOf(Table(fields={"required_sections": STRS, "frontmatter": STRS})),
+            },
+            {"path": "docs/", "enforcement": "warn", "staleness_days": 30},
+        ),
+        "forbidden_files": _tool({"files": GLOBS, "ignore": GLOBS, "message": Str()}),
+    }
+)
 
 ACCOUNT_ID = Str(r"\d{12}", expected="a 12-digit AWS account id (string)")
 
 INFRA = Table(
     fields={
-        "enabled": Bool(), "manifest": Str(),
-        "path": Str(), "stacks": STRS,                              # vision keys
+        "enabled": Bool(),
+        "manifest": Str(),
+        "path": Str(),
+        "stacks": STRS,  # vision keys
         "accounts": Table(fields={"dev": ACCOUNT_ID, "staging": ACCOUNT_ID, "prod": ACCOUNT_ID}),
     },
     defaults={"enabled": False, "manifest": "infra-manifest.json"},
     tool=True,
 )
 
-SCHEMA = Table(fields={
-    "extends": Table(fields={"registry": Str(nonempty=True), "rulesets": STRS},
-                     required=("registry", "rulesets")),
-    "code": CODE,
-    "process": PROCESS,
-    "infra": INFRA,
-    "mcp": Table(fields={"standards": Table(fields={"source": Str(nonempty=True)})}),
-    "monorepo": Table(fields={"exclude": GLOBS}),
-    # Values are checked by the metadata module (so a bad tier is reported once, as a metadata problem).
-    "metadata": Table(fields={"tier": Str(), "status": Str(), "team": Str(), "project": Str(),
-                              "organisation": Str()}),
-})
+SCHEMA = Table(
+    fields={
+        "extends": Table(fields={"registry": Str(nonempty=True), "rulesets": STRS}, required=("registry", "rulesets")),
+        "code": CODE,
+        "process": PROCESS,
+        "infra": INFRA,
+        "mcp": Table(fields={"standards": Table(fields={"source": Str(nonempty=True)})}),
+        "monorepo": Table(fields={"exclude": GLOBS}),
+        # Values are checked by the metadata module (so a bad tier is reported once, as a metadata problem).
+        "metadata": Table(
+            fields={"tier": Str(), "status": Str(), "team": Str(), "project": Str(), "organisation": Str()}
+        ),
+    }
+)
 
 
 def validate(data: Mapping[str, Any]) -> Report:

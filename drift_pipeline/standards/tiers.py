@@ -16,14 +16,20 @@ def check_tier(tier: str, rulesets: Sequence[str] | None) -> TierCheck:
     names = tuple(rulesets or ())
     suffix = f"-{tier}"
     if not names:
-        message = ("no rulesets extended; nothing to check against tier " + repr(tier)
-                   if rulesets is None else "[extends] names no rulesets; nothing to check against tier "
-                   + repr(tier))
+        message = (
+            "no rulesets extended; nothing to check against tier " + repr(tier)
+            if rulesets is None
+            else "[extends] names no rulesets; nothing to check against tier " + repr(tier)
+        )
         return TierCheck(True, tier, names, suffix, (), message)
     matched = tuple(n for n in names if n.endswith(suffix))
     if matched:
-        return TierCheck(True, tier, names, suffix, matched,
-                         f"tier {tier!r} matched by {', '.join(matched)}")
-    return TierCheck(False, tier, names, suffix, (),
-                     f"tier is {tier!r} but no extended ruleset ends with {suffix!r} "
-                     f"(rulesets: {', '.join(names)})")
+        return TierCheck(True, tier, names, suffix, matched, f"tier {tier!r} matched by {', '.join(matched)}")
+    return TierCheck(
+        False,
+        tier,
+        names,
+        suffix,
+        (),
+        f"tier is {tier!r} but no extended ruleset ends with {suffix!r} (rulesets: {', '.join(names)})",
+    )

@@ -49,9 +49,9 @@ def test_shallow_clone_when_asked_before_its_boundary_then_error_not_no_commit(t
     bare, _first, second = upstream(tmp_path)
     source = GitLocalSource(clone(bare, tmp_path / "clones" / "svc", "--depth", "1"))
     (record,) = source.list_repos()
-    assert source.head_at(record, END3).sha == second          # after the boundary: known
+    assert source.head_at(record, END3).sha == second  # after the boundary: known
     with pytest.raises(SourceError, match="shallow clone: history before 2026-01-03 12:00 UTC unavailable") as info:
-        source.head_at(record, END2)                           # before it: unknown, not "no commit"
+        source.head_at(record, END2)  # before it: unknown, not "no commit"
     assert "git fetch --unshallow" in str(info.value)
     with pytest.raises(SourceError, match="shallow clone"):
         source.path_commits(record.full_name, second, "check.toml", since=DAY1, until=END3)
@@ -117,13 +117,26 @@ def test_branch_missing_in_a_repo_with_commits_then_error_not_silence(tmp_path):
 def test_scan_reader_when_metadata_and_config_blobs_not_utf8_then_unreadable_not_absent(tmp_path):
     """The source answers None for a blob that is not text; the engine reads that as unreadable."""
     bare = init_bare(tmp_path / "clones" / "svc.git")
-    head = commit_files(bare, "main", {"check.toml": b"[code]\nx = '\xff'\n", "repo-metadata.yaml": b"tier: \xfe\n",
-                                       "apps/web/package.json": "{}", "apps/web/check.toml": ""}, "c", ME, DAY1)
+    head = commit_files(
+        bare,
+        "main",
+        {
+            "check.toml": b"[code]\nx = '\xff'\n",
+            "repo-metadata.yaml": b"tier: \xfe\n",
+            "apps/web/package.json": "{}",
+            "apps/web/check.toml": "",
+        },
+        "c",
+        ME,
+        DAY1,
+    )
     source = GitLocalSource(bare)
     (record,) = source.list_repos()
     result = analyse_repo(SourceTreeReader(source, record.full_name, source.tree(record.full_name, head)))
     assert sorted((p.file, p.severity) for p in result.problems) == [
-        ("check.toml", "error"), ("repo-metadata.yaml", "error")]
+        ("check.toml", "error"),
+        ("repo-metadata.yaml", "error"),
+    ]
     assert result.metadata.present and not result.metadata.tier_known
-    web = result.project("apps/web")     # its own config is fine; the root metadata it inherits is not
+    web = result.project("apps/web")  # its own config is fine; the root metadata it inherits is not
     assert [p.file for p in web.problems] == ["repo-metadata.yaml"] and web.tier_check is None

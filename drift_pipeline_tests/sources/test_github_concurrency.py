@@ -21,7 +21,7 @@ START = datetime(2026, 6, 1, tzinfo=UTC)
 DAYS = 4
 ME = Author("Dev", "dev@example.com")
 REPOS = [f"svc-{i:02d}" for i in range(16)]
-SHARED = "[standards]\nshared = true\n"          # the same blob in every repo
+SHARED = "[standards]\nshared = true\n"  # the same blob in every repo
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +32,18 @@ def sandbox(tmp_path_factory):
     commit_files(registry, "main", {"drift.config.yaml": "exclude: []\n"}, "init", ME, START - timedelta(days=9))
     for n, name in enumerate(REPOS):
         repo = state.create_repo("acme", name)
-        commit_files(repo, "main", {"check.toml": SHARED, "src/a.txt": f"{name}\n"}, "init", ME,
-                     START - timedelta(days=3))
+        commit_files(
+            repo, "main", {"check.toml": SHARED, "src/a.txt": f"{name}\n"}, "init", ME, START - timedelta(days=3)
+        )
         for day in range(n % DAYS):
-            commit_files(repo, "main", {"check.toml": SHARED + f"# day {day}\n"}, f"day {day}", ME,
-                         START + timedelta(days=day, hours=6))
+            commit_files(
+                repo,
+                "main",
+                {"check.toml": SHARED + f"# day {day}\n"},
+                f"day {day}",
+                ME,
+                START + timedelta(days=day, hours=6),
+            )
     state.save()
     with RecordingSandbox(state.root) as gh:
         yield gh
@@ -75,9 +82,9 @@ def test_many_threads_read_the_same_records_with_the_same_requests_as_one(gh):
     serial, serial_routes = _scan(gh, workers=1, concurrency=1)
     assert gh.peak == 1
     gh.reset()
-    gh.app.faults.update({"latency_ms": 20})      # so that threads overlap and race for the same keys
+    gh.app.faults.update({"latency_ms": 20})  # so that threads overlap and race for the same keys
     concurrent, concurrent_routes = _scan(gh, workers=12, concurrency=8)
-    assert gh.peak > 1                             # there was real concurrency
+    assert gh.peak > 1  # there was real concurrency
     assert concurrent == serial
     assert concurrent_routes == serial_routes
     # the registry repo and the blob every repo shares were each read once, whoever asked first
@@ -89,7 +96,7 @@ def test_many_threads_read_the_same_records_with_the_same_requests_as_one(gh):
 def test_requests_in_flight_never_exceed_the_bound(gh):
     gh.app.faults.update({"latency_ms": 30})
     _scan(gh, workers=12, concurrency=3)
-    assert gh.peak == 3                # reached (12 threads pressed on it) and never exceeded
+    assert gh.peak == 3  # reached (12 threads pressed on it) and never exceeded
 
 
 def test_one_workers_rate_limit_pauses_every_worker_until_the_reset(gh):
@@ -100,14 +107,14 @@ def test_one_workers_rate_limit_pauses_every_worker_until_the_reset(gh):
         results = list(pool.map(lambda name: _read(src, name), REPOS))
     assert len(results) == len(REPOS)
     limited = [s for s in gh.log if s.status == 403]
-    assert len(limited) == 1 and gh.app.request_counts()["faults"] == 1      # the fault fired, once
+    assert len(limited) == 1 and gh.app.request_counts()["faults"] == 1  # the fault fired, once
     assert src.gate.pauses == 1
     hit, reopened = limited[0].ended, src.gate.reopens_at
-    assert reopened - hit >= 0.9                   # the reset was ahead (1 to 2 s)
+    assert reopened - hit >= 0.9  # the reset was ahead (1 to 2 s)
     # requests already past the gate when the limit came back may land just after it; none later
     during = [s for s in gh.log if hit + 0.25 < s.arrived < reopened - 0.02]
     assert during == []
     after = [s for s in gh.log if s.arrived >= reopened - 0.02]
-    assert len(after) > 8                          # the work went on after the reset
+    assert len(after) > 8  # the work went on after the reset
     before = [s for s in gh.log if s.arrived < limited[0].arrived]
-    assert before                                  # and was under way before the limit
+    assert before  # and was under way before the limit

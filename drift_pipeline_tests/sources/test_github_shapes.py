@@ -104,38 +104,53 @@ def _assert_clear(err: SourceError, path: str, expected: str) -> None:
     assert "KeyError" not in text
 
 
-@pytest.mark.parametrize(("call", "path"), [
-    (lambda s: s.list_repos("acme"), "/orgs/acme/repos"),
-    (lambda s: s.get_repo("acme", "svc"), "/repos/acme/svc"),
-    (lambda s: s.tree("acme/svc", SHA), f"/repos/acme/svc/git/trees/{SHA}"),
-    (lambda s: s.blob_text("acme/svc", SHA), f"/repos/acme/svc/git/blobs/{SHA}"),
-    (lambda s: s.head_at(RepoRecord("acme", "svc", "acme", "main"), datetime(2026, 6, 1, tzinfo=UTC)),
-     "/repos/acme/svc/commits"),
-], ids=["list_repos", "get_repo", "tree", "blob", "head_at"])
+@pytest.mark.parametrize(
+    ("call", "path"),
+    [
+        (lambda s: s.list_repos("acme"), "/orgs/acme/repos"),
+        (lambda s: s.get_repo("acme", "svc"), "/repos/acme/svc"),
+        (lambda s: s.tree("acme/svc", SHA), f"/repos/acme/svc/git/trees/{SHA}"),
+        (lambda s: s.blob_text("acme/svc", SHA), f"/repos/acme/svc/git/blobs/{SHA}"),
+        (
+            lambda s: s.head_at(RepoRecord("acme", "svc", "acme", "main"), datetime(2026, 6, 1, tzinfo=UTC)),
+            "/repos/acme/svc/commits",
+        ),
+    ],
+    ids=["list_repos", "get_repo", "tree", "blob", "head_at"],
+)
 def test_an_html_page_answering_200_is_a_clear_error(html_url, call, path):
     cache: dict[str, str] = {}
     with pytest.raises(SourceError) as err:
         call(_source(html_url, cache))
     _assert_clear(err.value, path, "a text/html page")
-    assert cache == {}                    # nothing of that page is kept
+    assert cache == {}  # nothing of that page is kept
 
 
-@pytest.mark.parametrize(("call", "path", "expected"), [
-    (lambda s: s.get_repo("acme", "list"), "/repos/acme/list", "a repository (a JSON object)"),
-    (lambda s: s.get_repo("acme", "noname"), "/repos/acme/noname", "with a string 'name'"),
-    (lambda s: s.get_repo("acme", "ownerstr"), "/repos/acme/ownerstr", "an 'owner' object"),
-    (lambda s: s.get_repo("acme", "badtime"), "/repos/acme/badtime", "ISO 8601 timestamp"),
-    (lambda s: s.get_repo("acme", "htmljson"), "/repos/acme/htmljson", "a page that is not JSON"),
-    (lambda s: s.get_repo("acme", "brokenjson"), "/repos/acme/brokenjson", "not valid JSON"),
-    (lambda s: s.list_repos("acme"), "/orgs/acme/repos", "a JSON list of repositories"),
-    (lambda s: s.list_repos("mixed"), "/orgs/mixed/repos", "a repository (a JSON object)"),
-    (lambda s: s.path_commits("acme/ok", SHA, "x", None, datetime(2026, 6, 1, tzinfo=UTC)),
-     "/repos/acme/ok/commits", "with a string 'sha'"),
-    (lambda s: s.path_commits("acme/nodate", SHA, "x", None, datetime(2026, 6, 1, tzinfo=UTC)),
-     "/repos/acme/nodate/commits", "a committer or author date"),
-    (lambda s: s.tree("acme/ok", SHA), f"/repos/acme/ok/git/trees/{SHA}", "a 'tree' list"),
-    (lambda s: s.blob_text("acme/ok", SHA), f"/repos/acme/ok/git/blobs/{SHA}", "a string 'content'"),
-])
+@pytest.mark.parametrize(
+    ("call", "path", "expected"),
+    [
+        (lambda s: s.get_repo("acme", "list"), "/repos/acme/list", "a repository (a JSON object)"),
+        (lambda s: s.get_repo("acme", "noname"), "/repos/acme/noname", "with a string 'name'"),
+        (lambda s: s.get_repo("acme", "ownerstr"), "/repos/acme/ownerstr", "an 'owner' object"),
+        (lambda s: s.get_repo("acme", "badtime"), "/repos/acme/badtime", "ISO 8601 timestamp"),
+        (lambda s: s.get_repo("acme", "htmljson"), "/repos/acme/htmljson", "a page that is not JSON"),
+        (lambda s: s.get_repo("acme", "brokenjson"), "/repos/acme/brokenjson", "not valid JSON"),
+        (lambda s: s.list_repos("acme"), "/orgs/acme/repos", "a JSON list of repositories"),
+        (lambda s: s.list_repos("mixed"), "/orgs/mixed/repos", "a repository (a JSON object)"),
+        (
+            lambda s: s.path_commits("acme/ok", SHA, "x", None, datetime(2026, 6, 1, tzinfo=UTC)),
+            "/repos/acme/ok/commits",
+            "with a string 'sha'",
+        ),
+        (
+            lambda s: s.path_commits("acme/nodate", SHA, "x", None, datetime(2026, 6, 1, tzinfo=UTC)),
+            "/repos/acme/nodate/commits",
+            "a committer or author date",
+        ),
+        (lambda s: s.tree("acme/ok", SHA), f"/repos/acme/ok/git/trees/{SHA}", "a 'tree' list"),
+        (lambda s: s.blob_text("acme/ok", SHA), f"/repos/acme/ok/git/blobs/{SHA}", "a string 'content'"),
+    ],
+)
 def test_json_of_the_wrong_shape_is_a_clear_error(shapes_url, call, path, expected):
     cache: dict[str, str] = {}
     with pytest.raises(SourceError) as err:

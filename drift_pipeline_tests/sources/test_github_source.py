@@ -60,14 +60,14 @@ def test_pages_read_concurrently_come_in_the_order_of_the_serial_listing(gh):
     serial = source(gh, per_page=2, concurrency=1).list_repos("acme")
     assert gh.request_counts()["by_route"]["GET /orgs/{org}/repos"] == 4
     gh.reset_counts()
-    gh.set_faults(latency_ms=30)              # pages 2..4 overlap; the order must not depend on who ends first
+    gh.set_faults(latency_ms=30)  # pages 2..4 overlap; the order must not depend on who ends first
     assert source(gh, per_page=2, concurrency=8).list_repos("acme") == serial
     assert gh.request_counts()["by_route"]["GET /orgs/{org}/repos"] == 4
 
 
 def test_a_user_is_listed_when_the_name_is_not_an_org(gh):
     assert [r.full_name for r in source(gh).list_repos("someone")] == ["someone/tool"]
-    assert gh.request_counts()["by_status"] == {"200": 1, "404": 1}   # the org listing was tried first
+    assert gh.request_counts()["by_status"] == {"200": 1, "404": 1}  # the org listing was tried first
 
 
 def test_an_unchanged_answer_is_a_304_served_from_the_cache(gh):
@@ -99,7 +99,7 @@ def test_head_before_the_first_commit_and_of_an_empty_repo_is_none(gh):
     src = source(gh)
     assert src.head_at(src.get_repo("acme", "r0"), datetime(2026, 5, 1, tzinfo=UTC)) is None
     assert src.head_at(src.get_repo("acme", "empty"), WHEN) is None
-    assert gh.request_counts()["by_status"].get("409") == 1      # the sandbox did answer "empty"
+    assert gh.request_counts()["by_status"].get("409") == 1  # the sandbox did answer "empty"
 
 
 def test_an_empty_repo_has_no_head_in_a_planned_window_either(gh):
@@ -122,7 +122,7 @@ def test_a_500_on_the_commits_of_a_repo_named_409_is_an_error_not_an_empty_repo(
     assert err.value.status == 500 and err.value.api_message == "Server Error"
     assert not isinstance(err.value, NotFound)
     counts = gh.request_counts()
-    assert counts["faults"] == 2 and counts["by_route"][COMMITS] == 2     # the try and its one retry
+    assert counts["faults"] == 2 and counts["by_route"][COMMITS] == 2  # the try and its one retry
 
 
 def test_a_missing_repo_is_not_found_with_its_status(gh):
@@ -138,7 +138,7 @@ def test_server_errors_are_retried_then_answered(gh):
     assert {e.path for e in src.tree("acme/r3", head.sha)} == {"check.toml", "a/b.txt"}
     counts = gh.request_counts()
     assert counts["faults"] == 2 and counts["by_status"]["502"] == 1 and counts["by_status"]["503"] == 1
-    assert src.requests["tree"] == 1       # one call of ours, retried by the transport
+    assert src.requests["tree"] == 1  # one call of ours, retried by the transport
 
 
 def test_a_rate_limited_answer_is_waited_out(gh):
@@ -148,7 +148,7 @@ def test_a_rate_limited_answer_is_waited_out(gh):
     assert len(src.list_repos("acme")) == 7
     counts = gh.request_counts()
     assert counts["faults"] == 1 and counts["by_status"] == {"200": 1, "403": 1}
-    assert src.gate.pauses == 1 and time.time() - started >= 1.0     # waited until the reset
+    assert src.gate.pauses == 1 and time.time() - started >= 1.0  # waited until the reset
 
 
 def test_a_rate_limit_longer_than_allowed_fails_with_a_clear_error(gh):
@@ -156,7 +156,7 @@ def test_a_rate_limit_longer_than_allowed_fails_with_a_clear_error(gh):
     with pytest.raises(SourceError, match="(?i)rate limit") as err:
         source(gh, max_rate_limit_wait=0.1).list_repos("acme")
     assert err.value.status == 403
-    assert gh.request_counts()["faults"] == 1 and gh.request_counts()["total"] == 1   # no retry sent
+    assert gh.request_counts()["faults"] == 1 and gh.request_counts()["total"] == 1  # no retry sent
 
 
 @pytest.mark.parametrize("status", [403, 429])
@@ -167,7 +167,7 @@ def test_a_secondary_limit_with_retry_after_is_waited_out(gh, status):
     assert len(src.list_repos("acme")) == 7
     counts = gh.request_counts()
     assert counts["faults"] == 1 and counts["by_status"] == {"200": 1, str(status): 1}
-    assert src.gate.pauses == 1 and time.time() - started >= 0.9      # Retry-After: 1
+    assert src.gate.pauses == 1 and time.time() - started >= 0.9  # Retry-After: 1
 
 
 def test_bad_credentials_never_echo_the_token(gh):
@@ -189,16 +189,19 @@ def test_concurrency_is_exposed():
     assert GitHubSource("http://127.0.0.1:9", "t", concurrency=32).concurrency == 32
 
 
-@pytest.mark.parametrize(("status", "headers", "pause"), [
-    (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}, 11.0),   # until the reset, plus 1 s
-    (403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "990"}, 1.0),     # reset already past
-    (429, {"retry-after": "7"}, 7.0),
-    (403, {"Retry-After": "3"}, 3.0),
-    (429, {}, 60.0),                                  # GitHub: wait at least a minute
-    (403, {}, None),                                  # a permission error, not a limit
-    (403, {"x-ratelimit-remaining": "12"}, None),
-    (500, {"retry-after": "3"}, None),
-])
+@pytest.mark.parametrize(
+    ("status", "headers", "pause"),
+    [
+        (403, {"x-ratelimit-remaining": "0", "x-ratelimit-reset": "1010"}, 11.0),  # until the reset, plus 1 s
+        (403, {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "990"}, 1.0),  # reset already past
+        (429, {"retry-after": "7"}, 7.0),
+        (403, {"Retry-After": "3"}, 3.0),
+        (429, {}, 60.0),  # GitHub: wait at least a minute
+        (403, {}, None),  # a permission error, not a limit
+        (403, {"x-ratelimit-remaining": "12"}, None),
+        (500, {"retry-after": "3"}, None),
+    ],
+)
 def test_rate_limits_are_told_by_status_and_headers_only(status, headers, pause):
     assert rate_limit_pause(status, headers, now=1000.0) == pause
 

@@ -27,18 +27,21 @@ def remote_registry(tmp_path, owner="acme", name="std"):
     return tmp_path / "remote"
 
 
-@pytest.mark.parametrize(("api_url", "base"), [
-    (None, "https://github.com"),
-    ("", "https://github.com"),
-    ("https://api.github.com", "https://github.com"),
-    ("https://api.github.com/", "https://github.com"),
-    ("https://ghe.acme.example/api/v3", "https://ghe.acme.example"),
-    ("https://ghe.acme.example/api/v3/", "https://ghe.acme.example"),
-    ("https://GHE.acme.example:8443/api/v3", "https://ghe.acme.example:8443"),
-    ("https://api.octo.ghe.com", "https://octo.ghe.com"),
-    ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
-    (f"https://x-access-token:{TOKEN}@ghe.acme.example/api/v3", "https://ghe.acme.example"),
-])
+@pytest.mark.parametrize(
+    ("api_url", "base"),
+    [
+        (None, "https://github.com"),
+        ("", "https://github.com"),
+        ("https://api.github.com", "https://github.com"),
+        ("https://api.github.com/", "https://github.com"),
+        ("https://ghe.acme.example/api/v3", "https://ghe.acme.example"),
+        ("https://ghe.acme.example/api/v3/", "https://ghe.acme.example"),
+        ("https://GHE.acme.example:8443/api/v3", "https://ghe.acme.example:8443"),
+        ("https://api.octo.ghe.com", "https://octo.ghe.com"),
+        ("http://127.0.0.1:8765", "http://127.0.0.1:8765"),
+        (f"https://x-access-token:{TOKEN}@ghe.acme.example/api/v3", "https://ghe.acme.example"),
+    ],
+)
 def test_clone_base_for_when_api_url_then_web_host_of_that_github(api_url, base):
     assert clone_base_for(api_url) == base
 
@@ -64,14 +67,18 @@ def test_git_clone_fetcher_when_repo_reachable_then_tree_read(tmp_path):
     fetcher = GitCloneFetcher(cache_dir=tmp_path / "cache", base_url=f"file://{remote_registry(tmp_path)}", env={})
     reader = fetcher.fetch("acme", "std", "main")
     assert reader.list_paths() == ["rulesets/a-internal.toml"]
-    result = analyse_repo(MappingReader({"check.toml": extends("github:acme/std@main", "a-internal")}),
-                          RegistryResolver(fetcher=fetcher))
+    result = analyse_repo(
+        MappingReader({"check.toml": extends("github:acme/std@main", "a-internal")}), RegistryResolver(fetcher=fetcher)
+    )
     assert result.problems == ()
 
 
 def test_git_clone_fetcher_when_token_set_then_clone_works_and_token_stored_nowhere(tmp_path):
-    fetcher = GitCloneFetcher(cache_dir=tmp_path / "cache", base_url=f"file://{remote_registry(tmp_path)}",
-                              env={"GITHUB_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"})
+    fetcher = GitCloneFetcher(
+        cache_dir=tmp_path / "cache",
+        base_url=f"file://{remote_registry(tmp_path)}",
+        env={"GITHUB_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+    )
     reader = fetcher.fetch("acme", "std", None)
     assert reader.read_text("rulesets/a-internal.toml").startswith("[code.types.ty]")
     for path in (tmp_path / "cache").rglob("*"):
@@ -81,9 +88,11 @@ def test_git_clone_fetcher_when_token_set_then_clone_works_and_token_stored_nowh
 
 
 def test_git_clone_fetcher_when_unreachable_then_unavailable_without_token(tmp_path):
-    fetcher = GitCloneFetcher(cache_dir=tmp_path / "cache", base_url=f"file://{tmp_path / 'nowhere'}",
-                              env={"GITHUB_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"})
+    fetcher = GitCloneFetcher(
+        cache_dir=tmp_path / "cache",
+        base_url=f"file://{tmp_path / 'nowhere'}",
+        env={"GITHUB_TOKEN": TOKEN, "PATH": "/usr/bin:/bin"},
+    )
     with pytest.raises(RegistryUnavailable) as info:
         fetcher.fetch("acme", "std", None)
     assert "acme/std" in str(info.value) and TOKEN not in str(info.value)
-

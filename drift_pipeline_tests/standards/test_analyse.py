@@ -10,8 +10,7 @@ def paths(tracked):
 
 
 def test_analyse_when_both_config_names_in_dir_then_standards_toml_wins_with_warning():
-    files = {"check.toml": "[code.types.tsc]\nenabled = true\n",
-             "standards.toml": "[code.types.ty]\nenabled = true\n"}
+    files = {"check.toml": "[code.types.tsc]\nenabled = true\n", "standards.toml": "[code.types.ty]\nenabled = true\n"}
     result = analyse_repo(MappingReader(files))
     root = result.project(".")
     assert root.config_file == "standards.toml"
@@ -47,8 +46,11 @@ def test_detect_projects_when_monorepo_then_markers_roots_and_skips():
         "py-ws/lerna.json": "{}",
     }
     detection = detect_projects(MappingReader(files), sorted(files))
-    assert detection.projects == (("apps/api", "typescript"), ("apps/web", "typescript"),
-                                  ("lambdas/processor", "python"))
+    assert detection.projects == (
+        ("apps/api", "typescript"),
+        ("apps/web", "typescript"),
+        ("lambdas/processor", "python"),
+    )
     assert detection.workspace_roots == (".", "infra", "py-ws")
 
 
@@ -73,9 +75,12 @@ def test_analyse_when_monorepo_exclude_then_matching_projects_dropped():
 
 
 def test_analyse_when_registry_sets_monorepo_exclude_then_honoured():
-    files = {"check.toml": '[extends]\nregistry = "./reg"\nrulesets = ["m-internal"]\n',
-             "reg/rulesets/m-internal.toml": '[monorepo]\nexclude = ["skip/**"]\n',
-             "skip/a/package.json": "{}", "keep/package.json": "{}"}
+    files = {
+        "check.toml": '[extends]\nregistry = "./reg"\nrulesets = ["m-internal"]\n',
+        "reg/rulesets/m-internal.toml": '[monorepo]\nexclude = ["skip/**"]\n',
+        "skip/a/package.json": "{}",
+        "keep/package.json": "{}",
+    }
     assert [p.path for p in analyse_repo(MappingReader(files)).projects] == [".", "keep"]
 
 
@@ -86,8 +91,7 @@ def test_analyse_when_config_in_ignored_dir_then_not_seen():
 
 
 def test_analyse_when_no_config_then_no_root_entry_and_out_of_scope():
-    files = {"repo-metadata.yaml": "tier: production\n", "apps/a/package.json": "{}",
-             ".github/workflows/ci.yml": ""}
+    files = {"repo-metadata.yaml": "tier: production\n", "apps/a/package.json": "{}", ".github/workflows/ci.yml": ""}
     result = analyse_repo(MappingReader(files))
     assert [p.path for p in result.projects] == ["apps/a"]
     assert result.project("apps/a").config_file is None
@@ -100,11 +104,20 @@ def test_tracked_files_when_eslint_and_tsc_enabled_then_their_files_only():
         "check.toml": "[code.linting.eslint]\n[code.types.tsc]\nenabled = true\n[code.unused.knip]\nenabled = false\n",
         "repo-metadata.yaml": "tier: internal\n",
         "package.json": "{}",
-        "eslint.config.js": "", ".eslintrc.json": "", ".eslintignore": "",
-        "tsconfig.json": "{}", "tsconfig.build.json": "{}",
-        "knip.json": "{}", "ruff.toml": "", "pnpm-lock.yaml": "", ".gitleaks.toml": "",
-        "vitest.config.ts": "", "src/index.ts": "",
-        ".github/workflows/ci.yml": "", ".github/workflows/release.yaml": "", ".github/workflows/README.md": "",
+        "eslint.config.js": "",
+        ".eslintrc.json": "",
+        ".eslintignore": "",
+        "tsconfig.json": "{}",
+        "tsconfig.build.json": "{}",
+        "knip.json": "{}",
+        "ruff.toml": "",
+        "pnpm-lock.yaml": "",
+        ".gitleaks.toml": "",
+        "vitest.config.ts": "",
+        "src/index.ts": "",
+        ".github/workflows/ci.yml": "",
+        ".github/workflows/release.yaml": "",
+        ".github/workflows/README.md": "",
         ".github/workflows/nested/x.yml": "",
     }
     result = analyse_repo(MappingReader(files))
@@ -124,46 +137,73 @@ def test_tracked_files_when_eslint_and_tsc_enabled_then_their_files_only():
 
 
 def test_tracked_files_when_registry_enables_tools_then_their_files_tracked(registry_dir):
-    files = {"check.toml": '[extends]\nregistry = "github:acme/c"\nrulesets = ["python-production"]\n',
-             "repo-metadata.yaml": "tier: production\n",
-             "pyproject.toml": "", "requirements.txt": "", ".gitleaks.toml": "", "ty.toml": "",
-             "package.json": "{}", "tsconfig.json": ""}
+    files = {
+        "check.toml": '[extends]\nregistry = "github:acme/c"\nrulesets = ["python-production"]\n',
+        "repo-metadata.yaml": "tier: production\n",
+        "pyproject.toml": "",
+        "requirements.txt": "",
+        ".gitleaks.toml": "",
+        "ty.toml": "",
+        "package.json": "{}",
+        "tsconfig.json": "",
+    }
     result = analyse_repo(MappingReader(files), RegistryResolver(local_overrides={"*": registry_dir}))
     tracked = {t.path: t.tool for t in result.tracked_files if t.kind == "dependency"}
     # pyproject.toml is listed once, under the first tool that names it (ruff).
-    assert tracked == {"pyproject.toml": "ruff", "ty.toml": "ty", ".gitleaks.toml": "secrets",
-                       "requirements.txt": "pipaudit"}
+    assert tracked == {
+        "pyproject.toml": "ruff",
+        "ty.toml": "ty",
+        ".gitleaks.toml": "secrets",
+        "requirements.txt": "pipaudit",
+    }
 
 
 def test_tracked_files_when_custom_dependencies_then_globs_resolved_in_project_dir():
     files = {
         "apps/api/pyproject.toml": "",
         "apps/api/check.toml": '[code.linting.ruff]\ndependencies = ["config/*.toml", "shared/**/ruff-*.cfg", '
-                               '"missing.txt"]\n',
-        "apps/api/config/lint.toml": "", "apps/api/config/deep/no.toml": "",
-        "apps/api/shared/a/b/ruff-x.cfg": "", "config/lint.toml": "",
+        '"missing.txt"]\n',
+        "apps/api/config/lint.toml": "",
+        "apps/api/config/deep/no.toml": "",
+        "apps/api/shared/a/b/ruff-x.cfg": "",
+        "config/lint.toml": "",
     }
     result = analyse_repo(MappingReader(files))
     api = result.project("apps/api")
     assert {t.path: t.tool for t in api.tracked_files if t.kind == "dependency"} == {
-        "apps/api/pyproject.toml": "ruff", "apps/api/config/lint.toml": "ruff",
-        "apps/api/shared/a/b/ruff-x.cfg": "ruff"}
+        "apps/api/pyproject.toml": "ruff",
+        "apps/api/config/lint.toml": "ruff",
+        "apps/api/shared/a/b/ruff-x.cfg": "ruff",
+    }
 
 
 def test_tracked_files_when_coverage_runner_set_then_only_that_runner():
-    files = {"check.toml": '[code.coverage_run]\nenabled = true\nrunner = "jest"\n',
-             "jest.config.js": "", "vitest.config.ts": "", "pytest.ini": ""}
+    files = {
+        "check.toml": '[code.coverage_run]\nenabled = true\nrunner = "jest"\n',
+        "jest.config.js": "",
+        "vitest.config.ts": "",
+        "pytest.ini": "",
+    }
     assert {t.path: t.tool for t in analyse_repo(MappingReader(files)).tracked_files if t.kind == "dependency"} == {
-        "jest.config.js": "jest"}
+        "jest.config.js": "jest"
+    }
     files["check.toml"] = "[code.coverage_run]\nenabled = true\n"
     assert {t.tool for t in analyse_repo(MappingReader(files)).tracked_files if t.kind == "dependency"} == {
-        "jest", "vitest", "pytest"}
+        "jest",
+        "vitest",
+        "pytest",
+    }
 
 
 def test_tracked_files_when_nested_project_then_workflows_on_root_and_root_metadata_applies():
-    files = {"apps/web/package.json": "{}", "apps/web/check.toml": "[code.linting.eslint]\n",
-             "apps/web/eslint.config.mjs": "", "eslint.config.js": "",
-             "repo-metadata.yml": "tier: internal\n", ".github/workflows/ci.yaml": ""}
+    files = {
+        "apps/web/package.json": "{}",
+        "apps/web/check.toml": "[code.linting.eslint]\n",
+        "apps/web/eslint.config.mjs": "",
+        "eslint.config.js": "",
+        "repo-metadata.yml": "tier: internal\n",
+        ".github/workflows/ci.yaml": "",
+    }
     result = analyse_repo(MappingReader(files))
     assert [p.path for p in result.projects] == [".", "apps/web"]
     root, web = result.projects
@@ -173,7 +213,11 @@ def test_tracked_files_when_nested_project_then_workflows_on_root_and_root_metad
 
 
 def test_repo_standards_when_projects_overlap_then_tracked_union_deduplicated():
-    files = {"check.toml": "", "apps/a/check.toml": "", "apps/a/package.json": "{}",
-             "repo-metadata.yaml": "tier: internal\n"}
+    files = {
+        "check.toml": "",
+        "apps/a/check.toml": "",
+        "apps/a/package.json": "{}",
+        "repo-metadata.yaml": "tier: internal\n",
+    }
     result = analyse_repo(MappingReader(files))
     assert paths(result.tracked_files) == ["apps/a/check.toml", "check.toml", "repo-metadata.yaml"]

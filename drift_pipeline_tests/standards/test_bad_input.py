@@ -24,7 +24,7 @@ REGISTRY = {"reg/rulesets/python-production.toml": "[code.types.ty]\nenabled = t
 def billion_laughs(levels: int = 9) -> str:
     text = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
     prev = "a"
-    for name in "bcdefghijklmnop"[:levels - 1]:
+    for name in "bcdefghijklmnop"[: levels - 1]:
         text += f"{name}: &{name} [" + ",".join([f"*{prev}"] * 9) + "]\n"
         prev = name
     return text + f"tier: *{prev}\n"
@@ -53,9 +53,14 @@ def test_load_config_when_nested_at_the_bound_then_parsed():
 
 
 def test_analyse_repo_when_one_config_nested_too_deep_then_other_projects_still_analysed():
-    files = {"apps/bad/check.toml": DEEP_TOML["table header 10,000 levels"], "apps/bad/package.json": "{}",
-             "apps/good/check.toml": "[code.types.tsc]\nenabled = true\n", "apps/good/package.json": "{}",
-             "apps/good/tsconfig.json": "{}", "repo-metadata.yaml": "tier: internal\n"}
+    files = {
+        "apps/bad/check.toml": DEEP_TOML["table header 10,000 levels"],
+        "apps/bad/package.json": "{}",
+        "apps/good/check.toml": "[code.types.tsc]\nenabled = true\n",
+        "apps/good/package.json": "{}",
+        "apps/good/tsconfig.json": "{}",
+        "repo-metadata.yaml": "tier: internal\n",
+    }
     result = analyse_repo(MappingReader(files))
     bad, good = result.project("apps/bad"), result.project("apps/good")
     assert [p.file for p in bad.problems] == ["apps/bad/check.toml"] and not bad.valid
@@ -89,25 +94,31 @@ def test_load_config_when_regex_nested_too_deep_then_problem():
 
 
 def test_parse_metadata_yaml_when_alias_bomb_then_refused_in_bounded_time_in_subprocess():
-    code = ("import sys; from drift_pipeline.standards import parse_metadata_yaml; "
-            "m = parse_metadata_yaml(sys.stdin.read(), 'repo-metadata.yaml'); "
-            "print(len(m.problems), m.problems[0].severity, m.tier_known, len(m.problems[0].message))")
-    proc = subprocess.run([sys.executable, "-c", code], input=billion_laughs(), capture_output=True, text=True,
-                          timeout=60, check=True)
+    code = (
+        "import sys; from drift_pipeline.standards import parse_metadata_yaml; "
+        "m = parse_metadata_yaml(sys.stdin.read(), 'repo-metadata.yaml'); "
+        "print(len(m.problems), m.problems[0].severity, m.tier_known, len(m.problems[0].message))"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], input=billion_laughs(), capture_output=True, text=True, timeout=60, check=True
+    )
     count, severity, tier_known, length = proc.stdout.split()
     assert (count, severity, tier_known) == ("1", "error", "False") and int(length) < 300
 
 
 def test_load_yaml_when_alias_bomb_then_refused_by_node_count_not_by_expanding():
     with pytest.raises(InputRejected, match="expands to more than"):
-        load_yaml(billion_laughs(levels=15))     # 9**15 values if expanded
+        load_yaml(billion_laughs(levels=15))  # 9**15 values if expanded
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("a: &a [*a]\n", "recursive alias"),
-    ("tier: " + "[" * 5000 + "]" * 5000 + "\n", f"nested deeper than {MAX_DEPTH} levels"),
-    ("x: " + "{a: " * 200 + "1" + "}" * 200 + "\n", f"nested deeper than {MAX_DEPTH} levels"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a: &a [*a]\n", "recursive alias"),
+        ("tier: " + "[" * 5000 + "]" * 5000 + "\n", f"nested deeper than {MAX_DEPTH} levels"),
+        ("x: " + "{a: " * 200 + "1" + "}" * 200 + "\n", f"nested deeper than {MAX_DEPTH} levels"),
+    ],
+)
 def test_parse_metadata_yaml_when_hostile_structure_then_error_problem(text, fragment):
     meta = parse_metadata_yaml(text, "repo-metadata.yaml")
     (problem,) = meta.problems
@@ -150,8 +161,8 @@ def test_analyse_repo_when_metadata_not_utf8_on_disk_then_error_and_no_invented_
     result = analyse_repo(LocalDirReader(tmp_path))
     (problem,) = result.problems
     assert problem.file == "repo-metadata.yaml" and problem.severity == "error" and "not UTF-8" in problem.message
-    assert result.metadata.present and result.in_scope            # not treated as absent
-    assert result.project(".").tier_check is None                  # tier unknown: nothing invented
+    assert result.metadata.present and result.in_scope  # not treated as absent
+    assert result.project(".").tier_check is None  # tier unknown: nothing invented
 
 
 def test_analyse_repo_when_metadata_is_dangling_symlink_then_unreadable_not_absent(tmp_path):
@@ -165,8 +176,14 @@ def test_analyse_repo_when_metadata_is_dangling_symlink_then_unreadable_not_abse
 
 def test_analyse_repo_when_metadata_blob_not_utf8_in_git_then_error_on_that_file(tmp_path):
     repo = init_bare(tmp_path / "repo.git")
-    sha = commit_files(repo, "main", {"check.toml": PRODUCTION_EXTENDS, "repo-metadata.yaml": b"tier: \xff\n",
-                                      **REGISTRY}, "c", ME, datetime(2026, 1, 1, tzinfo=UTC))
+    sha = commit_files(
+        repo,
+        "main",
+        {"check.toml": PRODUCTION_EXTENDS, "repo-metadata.yaml": b"tier: \xff\n", **REGISTRY},
+        "c",
+        ME,
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
     with GitCommitReader(repo, sha) as reader:
         result = analyse_repo(reader)
     assert [(p.file, p.severity) for p in result.problems] == [("repo-metadata.yaml", "error")]
@@ -181,8 +198,11 @@ def test_analyse_repo_when_config_not_utf8_on_disk_then_problem_not_empty_config
 
 
 def test_detect_projects_when_package_json_absurdly_nested_then_no_crash():
-    files = {"apps/web/package.json": "[" * 100_000 + "]" * 100_000, "apps/web/check.toml": "",
-             "apps/api/package.json": json.dumps({"name": "api"})}
+    files = {
+        "apps/web/package.json": "[" * 100_000 + "]" * 100_000,
+        "apps/web/check.toml": "",
+        "apps/api/package.json": json.dumps({"name": "api"}),
+    }
     result = analyse_repo(MappingReader(files))
     assert [p.path for p in result.projects] == [".", "apps/api", "apps/web"]
 
@@ -200,8 +220,10 @@ def test_load_config_when_thousands_of_problems_then_first_hundred_and_a_count()
 
 def test_analyse_repo_when_dependencies_list_huge_then_bounded_and_reported():
     deps = ",".join(f'"gen/{i}/**"' for i in range(20_000))
-    files = {"check.toml": f"[code.types.ty]\nenabled = true\ndependencies = [{deps}]\n",
-             **{f"src/f{i}.py": "" for i in range(2000)}}
+    files = {
+        "check.toml": f"[code.types.ty]\nenabled = true\ndependencies = [{deps}]\n",
+        **{f"src/f{i}.py": "" for i in range(2000)},
+    }
     result = analyse_repo(MappingReader(files))
     assert [p.key for p in result.problems] == ["code.types.ty.dependencies"]
 

@@ -178,16 +178,22 @@ ignore = [""]
 exclude = ["apps/[x"]
 """
     found = keys(load_config(text, "check.toml"))
-    assert set(found) == {"process.pr.exclude[1]", "process.forbidden_files.files[0]",
-                          "process.forbidden_files.ignore[0]", "monorepo.exclude[0]"}
+    assert set(found) == {
+        "process.pr.exclude[1]",
+        "process.forbidden_files.files[0]",
+        "process.forbidden_files.ignore[0]",
+        "monorepo.exclude[0]",
+    }
     assert found["process.pr.exclude[1]"].line == 2
     assert "unclosed '['" in found["process.pr.exclude[1]"].message
     assert found["monorepo.exclude[0]"].line == 7
 
 
 def test_load_config_when_bad_regexes_then_reported():
-    text = "[process.branches]\npattern = '(feat'\nissue_pattern = '[A-Z+'\n[process.commits]\npattern = '*x'\n" \
-           "[process.tickets]\npattern = 'ok-\\d+'\n"
+    text = (
+        "[process.branches]\npattern = '(feat'\nissue_pattern = '[A-Z+'\n[process.commits]\npattern = '*x'\n"
+        "[process.tickets]\npattern = 'ok-\\d+'\n"
+    )
     found = keys(load_config(text, "check.toml"))
     assert set(found) == {"process.branches.pattern", "process.branches.issue_pattern", "process.commits.pattern"}
     assert "regular expression" in found["process.commits.pattern"].message
@@ -241,8 +247,7 @@ def test_apply_defaults_when_empty_then_tools_disabled():
 
 
 def test_apply_defaults_when_eslint_or_ruff_present_then_enabled_by_default():
-    config = apply_defaults({"code": {"linting": {"eslint": {}, "ruff": {"line-length": 90}},
-                                      "types": {"tsc": {}}}})
+    config = apply_defaults({"code": {"linting": {"eslint": {}, "ruff": {"line-length": 90}}, "types": {"tsc": {}}}})
     assert config["code"]["linting"]["eslint"]["enabled"] is True
     assert config["code"]["linting"]["ruff"]["enabled"] is True
     assert config["code"]["types"]["tsc"]["enabled"] is False
@@ -251,7 +256,11 @@ def test_apply_defaults_when_eslint_or_ruff_present_then_enabled_by_default():
 def test_apply_defaults_when_ruleset_table_present_then_its_defaults_filled():
     config = apply_defaults({"process": {"repo": {"ruleset": {"required_reviews": 2}}}})
     assert config["process"]["repo"]["ruleset"] == {
-        "required_reviews": 2, "name": "Branch Protection", "branch": "main", "enforcement": "active"}
+        "required_reviews": 2,
+        "name": "Branch Protection",
+        "branch": "main",
+        "enforcement": "active",
+    }
 
 
 def test_apply_defaults_when_wrong_types_then_left_alone():

@@ -8,7 +8,12 @@ from drift_pipeline.standards import MappingReader, analyse_repo, parse_metadata
 def test_parse_metadata_yaml_when_valid_then_values():
     meta = parse_metadata_yaml("tier: production\nstatus: deprecated\nteam: payments\n", "repo-metadata.yaml")
     assert (meta.tier, meta.status, meta.team, meta.source, meta.present) == (
-        "production", "deprecated", "payments", "repo-metadata.yaml", True)
+        "production",
+        "deprecated",
+        "payments",
+        "repo-metadata.yaml",
+        True,
+    )
     assert meta.problems == ()
 
 
@@ -18,16 +23,19 @@ def test_parse_metadata_yaml_when_keys_missing_then_defaults_without_problem():
     assert meta.problems == ()
 
 
-@pytest.mark.parametrize(("text", "fragment"), [
-    ("", "empty"),
-    ("   \n\n", "empty"),
-    ("- a\n- b\n", "found list"),
-    ("just a string", "found str"),
-    ("tier: [unclosed\n", "not valid YAML"),
-    ("tier: gold\n", "tier to be one of production, internal, prototype"),
-    ("status: retired\n", "status to be one of active, pre-release, deprecated"),
-    ("team: 7\n", "team to be a string"),
-])
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "empty"),
+        ("   \n\n", "empty"),
+        ("- a\n- b\n", "found list"),
+        ("just a string", "found str"),
+        ("tier: [unclosed\n", "not valid YAML"),
+        ("tier: gold\n", "tier to be one of production, internal, prototype"),
+        ("status: retired\n", "status to be one of active, pre-release, deprecated"),
+        ("team: 7\n", "team to be a string"),
+    ],
+)
 def test_parse_metadata_yaml_when_bad_input_then_defaults_and_specific_problem(text, fragment):
     meta = parse_metadata_yaml(text, "repo-metadata.yaml")
     assert meta.tier == "internal" and meta.status == "active" and meta.present
@@ -42,8 +50,11 @@ def test_parse_metadata_yaml_when_bad_yaml_then_line_given():
 
 
 def test_metadata_when_yaml_and_yml_both_present_then_yaml_preferred():
-    result = analyse_repo(MappingReader({"repo-metadata.yaml": "tier: production\n",
-                                         "repo-metadata.yml": "tier: prototype\n", "check.toml": ""}))
+    result = analyse_repo(
+        MappingReader(
+            {"repo-metadata.yaml": "tier: production\n", "repo-metadata.yml": "tier: prototype\n", "check.toml": ""}
+        )
+    )
     assert result.metadata.tier == "production" and result.metadata.file == "repo-metadata.yaml"
 
 
@@ -53,10 +64,15 @@ def test_metadata_when_only_yml_then_used():
 
 
 def test_metadata_when_standards_toml_has_metadata_table_then_it_wins_over_yaml():
-    result = analyse_repo(MappingReader({"repo-metadata.yaml": "tier: prototype\n",
-                                         "standards.toml": '[metadata]\ntier = "production"\nteam = "x"\n'}))
-    assert (result.metadata.tier, result.metadata.source, result.metadata.team) == (
-        "production", "standards.toml", "x")
+    result = analyse_repo(
+        MappingReader(
+            {
+                "repo-metadata.yaml": "tier: prototype\n",
+                "standards.toml": '[metadata]\ntier = "production"\nteam = "x"\n',
+            }
+        )
+    )
+    assert (result.metadata.tier, result.metadata.source, result.metadata.team) == ("production", "standards.toml", "x")
 
 
 def test_metadata_when_metadata_table_has_bad_tier_then_default_and_problem_with_key():
@@ -83,6 +99,10 @@ def test_metadata_when_project_has_own_file_then_it_overrides_root():
     }
     result = analyse_repo(MappingReader(files))
     web, api, cli = (result.project(p) for p in ("apps/web", "apps/api", "apps/cli"))
-    assert (web.metadata.tier, web.metadata.team, web.metadata.file) == ("prototype", None, "apps/web/repo-metadata.yaml")
+    assert (web.metadata.tier, web.metadata.team, web.metadata.file) == (
+        "prototype",
+        None,
+        "apps/web/repo-metadata.yaml",
+    )
     assert (api.metadata.tier, api.metadata.status, api.metadata.source) == ("internal", "deprecated", "standards.toml")
     assert (cli.metadata.tier, cli.metadata.team) == ("production", "root")

@@ -7,9 +7,20 @@ from pathlib import Path
 
 import drift_pipeline.standards as standards
 
-FORBIDDEN_MODULES = {"subprocess", "dagster", "github", "boto3", "botocore", "requests", "urllib.request",
-                     "drift_pipeline.gitutil", "drift_pipeline.sources", "drift_pipeline.scans", "os.environ",
-                     "os.getenv"}
+FORBIDDEN_MODULES = {
+    "subprocess",
+    "dagster",
+    "github",
+    "boto3",
+    "botocore",
+    "requests",
+    "urllib.request",
+    "drift_pipeline.gitutil",
+    "drift_pipeline.sources",
+    "drift_pipeline.scans",
+    "os.environ",
+    "os.getenv",
+}
 FORBIDDEN_ATTRS = {("os", "environ"), ("os", "getenv"), ("os", "system"), ("os", "popen")}
 
 
@@ -41,6 +52,8 @@ def test_standards_modules_when_parsed_then_import_nothing_impure():
 
 def test_purity_check_when_module_impure_then_reported(tmp_path):
     bad = tmp_path / "bad.py"
-    bad.write_text("import os\nimport subprocess\nfrom drift_pipeline.gitutil import git\nx = os.environ['A']\n"
-                   "from os import getenv\n")
+    bad.write_text(
+        "import os\nimport subprocess\nfrom drift_pipeline.gitutil import git\nx = os.environ['A']\n"
+        "from os import getenv\n"
+    )
     assert len(_violations(bad)) == 4

@@ -29,12 +29,26 @@ def test_local_dir_reader_when_git_dir_present_then_skipped(tmp_path):
 
 def test_git_commit_reader_when_older_commit_then_reads_old_content(tmp_path):
     repo = init_bare(tmp_path / "repo.git")
-    old = commit_files(repo, "main", {"check.toml": "[code.types.tsc]\nenabled = true\n", "tsconfig.json": "{}",
-                                      "repo-metadata.yaml": "tier: production\n"},
-                       "first", ME, datetime(2026, 1, 1, tzinfo=UTC))
-    new = commit_files(repo, "main", {"check.toml": "[code.types.ty]\nenabled = true\n", "tsconfig.json": "{\"v\": 2}",
-                                      "src/a.py": "print('é')\n"},
-                       "second", ME, datetime(2026, 1, 2, tzinfo=UTC))
+    old = commit_files(
+        repo,
+        "main",
+        {
+            "check.toml": "[code.types.tsc]\nenabled = true\n",
+            "tsconfig.json": "{}",
+            "repo-metadata.yaml": "tier: production\n",
+        },
+        "first",
+        ME,
+        datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    new = commit_files(
+        repo,
+        "main",
+        {"check.toml": "[code.types.ty]\nenabled = true\n", "tsconfig.json": "{\"v\": 2}", "src/a.py": "print('é')\n"},
+        "second",
+        ME,
+        datetime(2026, 1, 2, tzinfo=UTC),
+    )
     with GitCommitReader(repo, old) as reader:
         assert reader.read_text("tsconfig.json") == "{}"
         assert reader.list_paths() == ["check.toml", "repo-metadata.yaml", "tsconfig.json"]

@@ -27,8 +27,10 @@ def test_check_tier_when_no_extends_or_empty_rulesets_then_valid():
 
 
 def test_analyse_when_prototype_repo_extends_production_ruleset_then_tier_mismatch(registry_dir):
-    files = {"repo-metadata.yaml": "tier: prototype\n",
-             "check.toml": '[extends]\nregistry = "github:acme/standards"\nrulesets = ["typescript-production"]\n'}
+    files = {
+        "repo-metadata.yaml": "tier: prototype\n",
+        "check.toml": '[extends]\nregistry = "github:acme/standards"\nrulesets = ["typescript-production"]\n',
+    }
     result = analyse_repo(MappingReader(files), RegistryResolver(local_overrides={"*": registry_dir}))
     root = result.project(".")
     assert not root.tier_check.valid and root.tier_check.tier == "prototype"
@@ -45,8 +47,10 @@ def test_analyse_when_empty_rulesets_then_valid_with_warning():
 
 
 def test_analyse_when_registry_unreachable_then_tier_still_checked():
-    files = {"repo-metadata.yaml": "tier: production\n",
-             "check.toml": '[extends]\nregistry = "github:acme/gone"\nrulesets = ["python-internal"]\n'}
+    files = {
+        "repo-metadata.yaml": "tier: production\n",
+        "check.toml": '[extends]\nregistry = "github:acme/gone"\nrulesets = ["python-internal"]\n',
+    }
     result = analyse_repo(MappingReader(files))
     rules = {p.rule for p in result.problems}
     assert rules == {"registry_unresolved", "tier_ruleset_mismatch"}

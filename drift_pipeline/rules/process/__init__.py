@@ -38,7 +38,9 @@ def evaluate_repo(day: date, observed: RepoProcess, expected: ProcessExpectation
     return ctx.out
 
 
-def evaluate(day: date, observed: Mapping[str, RepoProcess], expected: Mapping[str, ProcessExpectations]) -> list[Finding]:
+def evaluate(
+    day: date, observed: Mapping[str, RepoProcess], expected: Mapping[str, ProcessExpectations]
+) -> list[Finding]:
     """All process findings of ``day``: every observed repo against its expectations (none: nothing)."""
     findings: list[Finding] = []
     for name in sorted(observed):

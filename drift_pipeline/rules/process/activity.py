@@ -51,10 +51,15 @@ def activity_findings(ctx: Context, activity: ProcessActivity) -> None:
             _convention(ctx, commit, ctx.exp.commits)
         tickets = ctx.exp.tickets
         if tickets is not None and tickets.require_in_commits and not _search(tickets.pattern, commit.message):
-            ctx.add("ticket_reference_missing", commit.sha,
-                    f"commit {commit.sha[:7]} ({commit.subject[:72]!r}) has no ticket reference",
-                    {"pattern": tickets.pattern, "in": "commit message"}, commit.subject,
-                    commit_sha=commit.sha, commit_url=commit.url)
+            ctx.add(
+                "ticket_reference_missing",
+                commit.sha,
+                f"commit {commit.sha[:7]} ({commit.subject[:72]!r}) has no ticket reference",
+                {"pattern": tickets.pattern, "in": "commit message"},
+                commit.subject,
+                commit_sha=commit.sha,
+                commit_url=commit.url,
+            )
     for pr, commit in _pulls(activity):
         _branch(ctx, pr, commit)
         _pr(ctx, pr, commit)
@@ -67,22 +72,37 @@ def _reviews(ctx: Context, activity: ProcessActivity) -> None:
     for commit in activity.commits:
         if commit.pull_request is None:
             actor = commit.committer or commit.author or "unknown"
-            ctx.add("review_bypassed", commit.sha,
-                    f"commit {commit.sha[:7]} was pushed to {activity.branch} directly by {actor}, "
-                    f"without a pull request ({need} approval(s) required)",
-                    {"approvals": need, "via": "pull request"}, {"approvals": 0, "via": "direct push"},
-                    actor=actor, author=commit.author, committer=commit.committer,
-                    commit_sha=commit.sha, commit_url=commit.url)
+            ctx.add(
+                "review_bypassed",
+                commit.sha,
+                f"commit {commit.sha[:7]} was pushed to {activity.branch} directly by {actor}, "
+                f"without a pull request ({need} approval(s) required)",
+                {"approvals": need, "via": "pull request"},
+                {"approvals": 0, "via": "direct push"},
+                actor=actor,
+                author=commit.author,
+                committer=commit.committer,
+                commit_sha=commit.sha,
+                commit_url=commit.url,
+            )
     for pr, commit in _pulls(activity):
         approvals = pr.approvals_at_merge()
         if len(approvals) >= need:
             continue
         actor = pr.merged_by or commit.committer or "unknown"
-        ctx.add("review_bypassed", f"pr#{pr.number}",
-                f"PR #{pr.number} was merged into {activity.branch} by {actor} with {len(approvals)} "
-                f"approval(s); {need} required",
-                {"approvals": need}, {"approvals": len(approvals), "approved_by": list(approvals)},
-                actor=actor, pull_request=pr.number, pr_url=pr.url, commit_sha=commit.sha, commit_url=commit.url)
+        ctx.add(
+            "review_bypassed",
+            f"pr#{pr.number}",
+            f"PR #{pr.number} was merged into {activity.branch} by {actor} with {len(approvals)} "
+            f"approval(s); {need} required",
+            {"approvals": need},
+            {"approvals": len(approvals), "approved_by": list(approvals)},
+            actor=actor,
+            pull_request=pr.number,
+            pr_url=pr.url,
+            commit_sha=commit.sha,
+            commit_url=commit.url,
+        )
 
 
 def convention_problems(subject: str, policy: CommitPolicy) -> list[str]:
@@ -109,23 +129,39 @@ def convention_problems(subject: str, policy: CommitPolicy) -> list[str]:
 def _convention(ctx: Context, commit: ActivityCommit, policy: CommitPolicy) -> None:
     problems = convention_problems(commit.subject, policy)
     if problems:
-        expected = {"pattern": policy.pattern, "types": list(policy.types or (CONVENTIONAL_TYPES if not policy.pattern
-                                                                             else ())),
-                    "require_scope": policy.require_scope, "max_subject_length": policy.max_subject_length}
-        ctx.add("commit_convention_violated", commit.sha,
-                f"commit {commit.sha[:7]} by {commit.author or commit.committer or 'unknown'}: "
-                f"{commit.subject[:72]!r} {'; '.join(problems)}",
-                expected, commit.subject, problems=problems, commit_sha=commit.sha, commit_url=commit.url)
+        expected = {
+            "pattern": policy.pattern,
+            "types": list(policy.types or (CONVENTIONAL_TYPES if not policy.pattern else ())),
+            "require_scope": policy.require_scope,
+            "max_subject_length": policy.max_subject_length,
+        }
+        ctx.add(
+            "commit_convention_violated",
+            commit.sha,
+            f"commit {commit.sha[:7]} by {commit.author or commit.committer or 'unknown'}: "
+            f"{commit.subject[:72]!r} {'; '.join(problems)}",
+            expected,
+            commit.subject,
+            problems=problems,
+            commit_sha=commit.sha,
+            commit_url=commit.url,
+        )
 
 
 def _branch(ctx: Context, pr: PullRequest, commit: ActivityCommit) -> None:
     name = pr.head_branch
     tickets = ctx.exp.tickets
     if tickets is not None and tickets.require_in_branch and not _search(tickets.pattern, name):
-        ctx.add("ticket_reference_missing", f"pr#{pr.number}",
-                f"PR #{pr.number}'s branch {name!r} has no ticket reference",
-                {"pattern": tickets.pattern, "in": "branch name"}, name, pull_request=pr.number,
-                commit_sha=commit.sha, commit_url=commit.url)
+        ctx.add(
+            "ticket_reference_missing",
+            f"pr#{pr.number}",
+            f"PR #{pr.number}'s branch {name!r} has no ticket reference",
+            {"pattern": tickets.pattern, "in": "branch name"},
+            name,
+            pull_request=pr.number,
+            commit_sha=commit.sha,
+            commit_url=commit.url,
+        )
     policy = ctx.exp.branches
     if policy is None or any(name == e or _glob(e, name) for e in policy.exclude):
         return
@@ -135,12 +171,22 @@ def _branch(ctx: Context, pr: PullRequest, commit: ActivityCommit) -> None:
     if policy.require_issue and not _search(policy.issue_pattern or DEFAULT_ISSUE_PATTERN, name):
         problems.append("has no issue number")
     if problems:
-        ctx.add("branch_name_violated", f"pr#{pr.number}",
-                f"PR #{pr.number} merged from branch {name!r}, which {' and '.join(problems)}",
-                {"pattern": policy.pattern, "require_issue": policy.require_issue,
-                 "issue_pattern": policy.issue_pattern if policy.require_issue else None},
-                name, problems=problems, pull_request=pr.number, author=pr.author,
-                commit_sha=commit.sha, commit_url=commit.url)
+        ctx.add(
+            "branch_name_violated",
+            f"pr#{pr.number}",
+            f"PR #{pr.number} merged from branch {name!r}, which {' and '.join(problems)}",
+            {
+                "pattern": policy.pattern,
+                "require_issue": policy.require_issue,
+                "issue_pattern": policy.issue_pattern if policy.require_issue else None,
+            },
+            name,
+            problems=problems,
+            pull_request=pr.number,
+            author=pr.author,
+            commit_sha=commit.sha,
+            commit_url=commit.url,
+        )
 
 
 def _pr(ctx: Context, pr: PullRequest, commit: ActivityCommit) -> None:
@@ -159,16 +205,30 @@ def _pr(ctx: Context, pr: PullRequest, commit: ActivityCommit) -> None:
         if policy.max_lines and lines > policy.max_lines:
             over.append(f"{lines} changed lines > {policy.max_lines}")
         if over:
-            ctx.add("pr_too_large", f"pr#{pr.number}", f"PR #{pr.number} ({pr.title[:60]!r}) is too large: "
-                    f"{', '.join(over)}", {"max_files": policy.max_files, "max_lines": policy.max_lines},
-                    {"files": files, "lines": lines}, excluded=list(policy.exclude), pull_request=pr.number,
-                    author=pr.author, commit_sha=commit.sha, commit_url=commit.url)
+            ctx.add(
+                "pr_too_large",
+                f"pr#{pr.number}",
+                f"PR #{pr.number} ({pr.title[:60]!r}) is too large: {', '.join(over)}",
+                {"max_files": policy.max_files, "max_lines": policy.max_lines},
+                {"files": files, "lines": lines},
+                excluded=list(policy.exclude),
+                pull_request=pr.number,
+                author=pr.author,
+                commit_sha=commit.sha,
+                commit_url=commit.url,
+            )
     if policy.require_issue and not _has_issue_reference(ctx, pr, policy.issue_keywords):
-        ctx.add("pr_missing_issue_reference", f"pr#{pr.number}",
-                f"PR #{pr.number} ({pr.title[:60]!r}) references no issue",
-                {"issue_keywords": list(policy.issue_keywords) or None, "reference": "an issue (#123) or ticket"},
-                {"linked_issues": list(pr.linked_issues)}, pull_request=pr.number, author=pr.author,
-                commit_sha=commit.sha, commit_url=commit.url)
+        ctx.add(
+            "pr_missing_issue_reference",
+            f"pr#{pr.number}",
+            f"PR #{pr.number} ({pr.title[:60]!r}) references no issue",
+            {"issue_keywords": list(policy.issue_keywords) or None, "reference": "an issue (#123) or ticket"},
+            {"linked_issues": list(pr.linked_issues)},
+            pull_request=pr.number,
+            author=pr.author,
+            commit_sha=commit.sha,
+            commit_url=commit.url,
+        )
 
 
 def _has_issue_reference(ctx: Context, pr: PullRequest, keywords: tuple[str, ...]) -> bool:

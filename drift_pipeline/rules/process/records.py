@@ -19,7 +19,7 @@ RULESET_SOURCES = ("Repository", "Organization")
 class NotReadable:
     """A setting the token could not read: which, why, and the HTTP status that said so."""
 
-    setting: str            # "classic_protection", "branch_rules", "ruleset 12", "codeowners_errors", "tree", ...
+    setting: str  # "classic_protection", "branch_rules", "ruleset 12", "codeowners_errors", "tree", ...
     reason: str
     status: int | None = None
 
@@ -37,13 +37,13 @@ class Ruleset:
 
     id: int
     name: str
-    source_type: str                    # Repository | Organization
-    source: str                         # "acme/web" or "acme"
-    target: str                         # branch | tag | push
-    enforcement: str                    # active | evaluate | disabled
-    include: tuple[str, ...] = ()       # conditions.ref_name.include
+    source_type: str  # Repository | Organization
+    source: str  # "acme/web" or "acme"
+    target: str  # branch | tag | push
+    enforcement: str  # active | evaluate | disabled
+    include: tuple[str, ...] = ()  # conditions.ref_name.include
     exclude: tuple[str, ...] = ()
-    rule_types: tuple[str, ...] = ()    # e.g. ("deletion", "update", "pull_request")
+    rule_types: tuple[str, ...] = ()  # e.g. ("deletion", "update", "pull_request")
     # None: NOT READABLE (GitHub omits bypass_actors without write access to the ruleset);
     # () means known to be empty.
     bypass_actors: tuple[BypassActorSeen, ...] | None = None
@@ -58,7 +58,7 @@ class Ruleset:
 class BranchRule:
     """One effective rule of ``/rules/branches/{branch}`` with the ruleset it came from."""
 
-    type: str                           # pull_request | required_status_checks | required_signatures | ...
+    type: str  # pull_request | required_status_checks | required_signatures | ...
     ruleset_id: int
     ruleset_source_type: str = "Repository"
     ruleset_source: str = ""
@@ -83,7 +83,7 @@ class ClassicProtection:
     required_reviews: int = 0
     dismiss_stale_reviews: bool = False
     require_code_owner_reviews: bool = False
-    status_checks: tuple[str, ...] | None = None   # None: no required status checks configured
+    status_checks: tuple[str, ...] | None = None  # None: no required status checks configured
     strict: bool = False
     signed_commits: bool = False
     enforce_admins: bool = False
@@ -106,7 +106,7 @@ def classic_protection_unavailable(status: int, reason: str, *, admin: bool | No
 
 @dataclass(frozen=True)
 class CodeownersError:
-    kind: str                           # e.g. "Unknown owner", "Invalid pattern"
+    kind: str  # e.g. "Unknown owner", "Invalid pattern"
     line: int | None
     message: str
     path: str | None = None
@@ -114,8 +114,8 @@ class CodeownersError:
 
 @dataclass(frozen=True)
 class Workflow:
-    path: str                           # .github/workflows/ci.yml
-    jobs: tuple[str, ...] | None        # None: the file could not be parsed
+    path: str  # .github/workflows/ci.yml
+    jobs: tuple[str, ...] | None  # None: the file could not be parsed
     error: str | None = None
 
 
@@ -124,11 +124,11 @@ class ProcessSettings:
     """One repo's live GitHub settings as read now (only ever for today's partition)."""
 
     default_branch: str
-    branch_rules: tuple[BranchRule, ...] | None = None      # None: /rules/branches not readable
+    branch_rules: tuple[BranchRule, ...] | None = None  # None: /rules/branches not readable
     rulesets: Mapping[int, Ruleset] = field(default_factory=dict)  # every ruleset a branch rule names
     classic: ClassicProtection = ClassicProtection(state="not_readable", reason="not read")
-    tag_rulesets: tuple[Ruleset, ...] | None = None         # None: not readable
-    tree: frozenset[str] | None = None                      # default-branch tree paths; None: not readable
+    tag_rulesets: tuple[Ruleset, ...] | None = None  # None: not readable
+    tree: frozenset[str] | None = None  # default-branch tree paths; None: not readable
     codeowners_path: str | None = None
     codeowners_content: str | None = None
     codeowners_errors: tuple[CodeownersError, ...] | None = None  # None: not readable
@@ -142,7 +142,7 @@ class ProcessSettings:
 @dataclass(frozen=True)
 class Review:
     login: str
-    state: str                          # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED | PENDING
     submitted_at: datetime | None
 
 
@@ -185,11 +185,11 @@ class PullRequest:
 class ActivityCommit:
     sha: str
     message: str
-    author: str | None                   # GitHub login, None when the email maps to no account
+    author: str | None  # GitHub login, None when the email maps to no account
     committer: str | None
     url: str | None = None
     is_merge: bool = False
-    pull_request: PullRequest | None = None   # None: a direct push
+    pull_request: PullRequest | None = None  # None: a direct push
 
     @property
     def subject(self) -> str:
@@ -210,7 +210,7 @@ class RepoProcess:
 
     org: str
     repo: str
-    observed_settings: bool             # False for a past day: live-only settings were not observed
+    observed_settings: bool  # False for a past day: live-only settings were not observed
     settings: ProcessSettings | None = None
     activity: ProcessActivity | None = None
     project: str = "."
