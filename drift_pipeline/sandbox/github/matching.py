@@ -160,8 +160,11 @@ def search_matches(query: str, full_name: str, issue: dict[str, Any]) -> bool:
             ok = owner.lower() == v
         elif key == "repo":
             ok = full_name.lower() == v
-        elif key == "is" and v in ("issue", "pr", "pull-request"):
-            ok = v == "issue"
+        elif key in ("is", "type") and v in ("issue", "pr", "pull-request"):
+            ok = (v == "issue") != ("pull" in issue)
+        elif key == "is" and v in ("merged", "unmerged"):
+            merged = bool((issue.get("pull") or {}).get("merged_at"))
+            ok = "pull" in issue and merged == (v == "merged")
         elif key in ("is", "state") and v in ("open", "closed"):
             ok = issue["state"] == v
         elif key == "label":

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drift_pipeline.sandbox.github.routes import accounts, branches, git_data, issues, rulesets
+from drift_pipeline.sandbox.github.routes import accounts, branches, git_data, issues, pulls, rulesets
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, iso_cmp, parse_time
 
 __all__ = [
@@ -46,6 +46,7 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("GET", _R, accounts.get_repo),
     # commits, compare, git data, contents
     ("GET", f"{_R}/commits", git_data.list_commits),
+    ("GET", f"{_R}/commits/{{sha}}/pulls", pulls.list_commit_pulls),
     ("GET", f"{_R}/commits/{{ref+}}", git_data.get_commit),
     ("GET", f"{_R}/compare/{{basehead+}}", git_data.compare),
     ("GET", f"{_R}/git/trees/{{sha+}}", git_data.get_tree),
@@ -76,6 +77,11 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("POST", f"{_R}/labels", issues.create_label),
     ("GET", f"{_R}/labels/{{name+}}", issues.get_label),
     ("GET", "/search/issues", issues.search_issues),
+    # pull requests (they are issues too: issue listings and search include them)
+    ("GET", f"{_R}/pulls", pulls.list_pulls),
+    ("GET", f"{_R}/pulls/{{number}}", pulls.get_pull),
+    ("GET", f"{_R}/pulls/{{number}}/reviews", pulls.list_reviews),
+    ("GET", f"{_R}/pulls/{{number}}/files", pulls.list_files),
     # misc
     ("GET", "/rate_limit", accounts.get_rate_limit),
 )

@@ -30,7 +30,7 @@ def get_org(ctx: Ctx, org: str) -> Any:
     return render.org(ctx.base, o, sum(not r["private"] for r in repos), sum(r["private"] for r in repos))
 
 
-def _repo_json(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
+def repo_json(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
     git = ctx.state.git_repo(r["owner"], r["name"])
     ts = git.newest_commit_ts()
     pushed = datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if ts else None
@@ -71,18 +71,18 @@ def list_org_repos(ctx: Ctx, org: str) -> Any:
             "sources": not r["fork"],
         }.get(kind, True)
     ]
-    return [_repo_json(ctx, r) for r in ctx.paginate(_sorted_repos(ctx, repos))]
+    return [repo_json(ctx, r) for r in ctx.paginate(_sorted_repos(ctx, repos))]
 
 
 def list_user_repos(ctx: Ctx, user: str) -> Any:
     """Repositories owned by a user (or organization)."""
     repos = ctx.state.repos_of(user)
-    return [_repo_json(ctx, r) for r in ctx.paginate(_sorted_repos(ctx, repos))]
+    return [repo_json(ctx, r) for r in ctx.paginate(_sorted_repos(ctx, repos))]
 
 
 def get_repo(ctx: Ctx, owner: str, repo: str) -> Any:
     """A repository, with pushed_at = the newest commit's date."""
-    return _repo_json(ctx, ctx.state.get_repo(owner, repo))
+    return repo_json(ctx, ctx.state.get_repo(owner, repo))
 
 
 def get_rate_limit(ctx: Ctx) -> Any:

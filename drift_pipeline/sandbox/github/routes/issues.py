@@ -4,19 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift_pipeline.sandbox.github import render
+from drift_pipeline.sandbox.github import render, render_pulls
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, iso_cmp
 
 
-def _labels_json(ctx: Ctx, owner: str, repo: str, full: str, names: list[str]) -> list[dict[str, Any]]:
+def labels_json(ctx: Ctx, owner: str, repo: str, full: str, names: list[str]) -> list[dict[str, Any]]:
     by_name = {lab["name"].lower(): lab for lab in ctx.state.labels_of(owner, repo)}
     return [render.label(ctx.base, full, by_name[n.lower()]) for n in names if n.lower() in by_name]
 
 
 def _issue_json(ctx: Ctx, owner: str, repo: str, issue: dict[str, Any]) -> dict[str, Any]:
     full = full_name(ctx, owner, repo)
-    return render.issue(ctx.base, full, issue, _labels_json(ctx, owner, repo, full, issue["labels"]), ctx.ids)
+    out = render.issue(ctx.base, full, issue, labels_json(ctx, owner, repo, full, issue["labels"]), ctx.ids)
+    if "pull" in issue:  # a pull request is an issue: listings carry it with its pull_request key
+        out["pull_request"] = render_pulls.issue_pull_key(ctx.base, full, issue)
+        out["html_url"] = out["pull_request"]["html_url"]
+    return out
 
 
 def list_issues(ctx: Ctx, owner: str, repo: str) -> Any:
