@@ -30,7 +30,7 @@ from werkzeug.serving import WSGIRequestHandler, get_sockaddr, make_server, sele
 from werkzeug.wrappers import Request, Response
 
 from drift_pipeline.gitutil import GitError
-from drift_pipeline.sandbox.github import routes
+from drift_pipeline.sandbox.github import conformance, routes
 from drift_pipeline.sandbox.github.errors import ApiError, NotFound, Unauthorized
 from drift_pipeline.sandbox.github.faults import FaultState
 from drift_pipeline.sandbox.github.state import SandboxState
@@ -172,6 +172,7 @@ class GitHubApp:
         except Exception:  # the server must answer, as GitHub does
             log.exception("sandbox: unhandled error")
             response = _json_response({"message": "Server Error", "status": "500"}, 500)
+        conformance.observe(request, response)  # opt-in: DRIFT_SANDBOX_CONFORMANCE=<dir>
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
