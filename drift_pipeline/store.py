@@ -83,6 +83,30 @@ TABLES: dict[str, str] = {
         blob_sha VARCHAR PRIMARY KEY, content VARCHAR
     """,
     "code_drift": FINDING_DDL,
+    # process: live settings (one row per repo and setting), the day's activity (one row per commit)
+    "process_settings": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, setting VARCHAR NOT NULL,
+        rule VARCHAR, state VARCHAR NOT NULL, expected JSON, actual JSON, source JSON, readable BOOLEAN,
+        reason VARCHAR
+    """,
+    "process_activity": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, commit_sha VARCHAR NOT NULL,
+        commit_url VARCHAR, subject VARCHAR, author VARCHAR, committer VARCHAR, is_merge BOOLEAN,
+        direct_push BOOLEAN, pr_number INTEGER, pr_url VARCHAR, pr_title VARCHAR, head_branch VARCHAR,
+        merged_by VARCHAR, merged_at TIMESTAMPTZ, approvals INTEGER, approved_by JSON, files INTEGER,
+        lines INTEGER, refs JSON
+    """,
+    "process_scan_status": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, head_sha VARCHAR,
+        mode VARCHAR NOT NULL, error VARCHAR, settings_observed BOOLEAN, activity_read BOOLEAN,
+        commits INTEGER, config_file VARCHAR, not_evaluated JSON, problems JSON, expected JSON, observed JSON
+    """,
+    "process_drift": FINDING_DDL,
+    # what a live-only domain observed each day (observed = FALSE: not observed, never "compliant")
+    "coverage": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, domain VARCHAR NOT NULL, observed BOOLEAN NOT NULL,
+        reason VARCHAR
+    """,
     "drift_findings": FINDING_DDL,
     # bookkeeping
     "source_cache": """

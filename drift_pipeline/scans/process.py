@@ -1,0 +1,415 @@
+"""The process domain's scan: each in-scope repo's GitHub settings and the day's default-branch activity.
+
+``scan_process`` reads, for the repos the day's inventory has in scope, concurrently and each on
+its own (``scans.perrepo``):
+
+- the expectations: the repo's resolved config at the day's head (the standards engine over the
+  tree, registries through ``[extends]``; trees and blobs come from the sha cache);
+- the settings, only when the day is still observable live (:func:`settings_observable`): a past
+  day's settings are never fabricated, the scan says "not observed" (a coverage row) instead;
+- the activity (reconstructable, so backfills are exact): the first-parent commits that reached
+  the default branch in (day start, day end], each with the pull request that merged it, its
+  reviews and files. Only repos whose head moved during the day are read.
+
+The scan returns rows for the tables (``process_settings``, ``process_activity``,
+``process_scan_status``, ``coverage``) and the records the rules judge; the assets and the CLI
+share it, so they never diverge.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import yaml
+
+from drift_pipeline.redaction import mask_secrets
+from drift_pipeline.rules import process as process_rules
+from drift_pipeline.rules.base import Finding
+from drift_pipeline.rules.process.files import workflow_candidates
+from drift_pipeline.rules.process.records import (
+    ActivityCommit,
+    NotReadable,
+    ProcessActivity,
+    ProcessSettings,
+    RepoProcess,
+    Workflow,
+)
+from drift_pipeline.scans import process_codec
+from drift_pipeline.scans.perrepo import RepoFailed, failure_message, map_repos, workers_for
+from drift_pipeline.scans.reading import SourceRegistryFetcher, SourceTreeReader
+from drift_pipeline.scans.window import day_end
+from drift_pipeline.sources.github import GitHubSource
+from drift_pipeline.sources.github_process import ProcessReader, issue_refs
+from drift_pipeline.standards import RegistryResolver, analyse_repo
+from drift_pipeline.standards.process_expectations import (
+    CODEOWNERS_PATHS,
+    ProcessExpectations,
+    expectations_for_repo,
+)
+
+SETTINGS_DOMAIN = "process_settings"
+LIVE_FOR = timedelta(days=1)
+TABLES = ("process_settings", "process_activity", "process_scan_status")
+
+
+def settings_observable(day: date, now: datetime) -> tuple[bool, str | None]:
+    """Settings are live-only: a day is observed when its end is at most one day before ``now``.
+
+    So today and yesterday (UTC) are observed: the nightly run materialises yesterday's partition
+    shortly after midnight, and what GitHub answers then is yesterday's closing state. Any earlier
+    day is not observable; the answer says why.
+    """
+    if day_end(day) >= now - LIVE_FOR:
+        return True, None
+    return False, (
+        f"GitHub settings are live-only: {day} ended more than {LIVE_FOR.days} day before the scan "
+        f"({now:%Y-%m-%d %H:%M} UTC), so its settings were not observed"
+    )
+
+
+@dataclass
+class ProcessScan:
+    """One org and day: table rows, the records and expectations of each repo read, failures."""
+
+    org: str
+    day: date
+    observed_settings: bool
+    reason: str | None
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in TABLES})
+    repos: dict[str, RepoProcess] = field(default_factory=dict)
+    expected: dict[str, ProcessExpectations] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return [
+            {"repo": r["repo"], "error": r["error"]}
+            for r in self.tables["process_scan_status"]
+            if r["mode"] == "failed"
+        ]
+
+    def coverage(self) -> dict[str, Any]:
+        return {"domain": SETTINGS_DOMAIN, "observed": self.observed_settings, "reason": self.reason}
+
+    def findings(self) -> list[Finding]:
+        return process_rules.evaluate(self.day, self.repos, self.expected)
+
+
+@dataclass
+class _Part:
+    status: dict[str, Any]
+    settings: list[dict[str, Any]] = field(default_factory=list)
+    activity: list[dict[str, Any]] = field(default_factory=list)
+    record: RepoProcess | None = None
+    expected: ProcessExpectations | None = None
+
+
+def scan_process(
+    source: GitHubSource,
+    org: str,
+    day: date,
+    inventory: Sequence[Mapping[str, Any]],
+    *,
+    now: datetime | None = None,
+    only: Sequence[str] | None = None,
+) -> ProcessScan:
+    """The process observations of ``org`` on ``day`` for the in-scope repos of ``inventory``."""
+    now = now or datetime.now(UTC)
+    observed, reason = settings_observable(day, now)
+    scan = ProcessScan(org, day, observed, reason)
+    at = day_end(day)
+    reader = ProcessReader(source)
+    fetcher = SourceRegistryFetcher(source, org, at)
+    todo = [r for r in inventory if (r.get("in_scope") or r.get("error")) and (not only or r["repo"] in only)]
+
+    def one(row: Mapping[str, Any]) -> _Part:
+        return _scan_one(reader, fetcher, org, day, row, observed)
+
+    for part in map_repos(one, todo, workers_for(source)):
+        scan.tables["process_scan_status"].append(part.status)
+        scan.tables["process_settings"] += part.settings
+        scan.tables["process_activity"] += part.activity
+        if part.record is not None and part.expected is not None:
+            scan.repos[part.record.repo] = part.record
+            scan.expected[part.record.repo] = part.expected
+    return scan
+
+
+def _failed(repo: str, head: str | None, error: str) -> _Part:
+    return _Part(
+        {"repo": repo, "head_sha": head, "mode": "failed", "error": mask_secrets(error), "settings_observed": False}
+    )
+
+
+def _scan_one(
+    reader: ProcessReader,
+    fetcher: SourceRegistryFetcher,
+    org: str,
+    day: date,
+    row: Mapping[str, Any],
+    observed: bool,
+) -> _Part:
+    name, head = row["repo"], row.get("head_sha")
+    if row.get("error"):
+        return _failed(name, head, str(row["error"]))
+    try:
+        return _scan_repo(reader, fetcher, org, day, row, observed)
+    except Exception as exc:
+        return _failed(name, head, failure_message(name, "reading its process settings and activity", exc))
+
+
+def _scan_repo(
+    reader: ProcessReader,
+    fetcher: SourceRegistryFetcher,
+    org: str,
+    day: date,
+    row: Mapping[str, Any],
+    observed: bool,
+) -> _Part:
+    source = reader.source
+    name, head = row["repo"], row.get("head_sha")
+    owner, branch = row.get("owner") or org, row.get("default_branch") or "main"
+    full = f"{owner}/{name}"
+    if not head:
+        status = {"repo": name, "head_sha": None, "mode": "no_commits", "error": None, "settings_observed": False}
+        return _Part(status)
+    tree = SourceTreeReader(source, full, source.tree(full, head))
+    try:
+        standards = analyse_repo(tree, RegistryResolver(fetcher=fetcher.for_repo()))
+    except Exception as exc:
+        where = f" (last file read: {tree.last_path})" if tree.last_path else ""
+        raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
+    exp = expectations_for_repo(standards)
+    settings = _settings(reader, full, branch, head, tree, exp) if observed else None
+    start, end = day_end(day - timedelta(days=1)), day_end(day)
+    pushed = _moved_in(row.get("head_date"), start)
+    commits = _activity(reader, full, branch, head, start, end) if pushed else ()
+    activity = ProcessActivity(branch, commits)
+    record = RepoProcess(org, name, observed_settings=observed, settings=settings, activity=activity)
+    status = {
+        "repo": name,
+        "head_sha": head,
+        "mode": "read",
+        "error": None,
+        "settings_observed": observed,
+        "activity_read": pushed,
+        "commits": len(commits),
+        "config_file": exp.source,
+        "not_evaluated": list(exp.not_evaluated),
+        "problems": list(exp.problems),
+        "expected": process_codec.encode(exp),
+        "observed": process_codec.encode(record),
+    }
+    part = _Part(status, record=record, expected=exp)
+    if settings is not None:
+        part.settings = settings_rows(name, settings, exp)
+    part.activity = [_activity_row(name, c) for c in commits]
+    return part
+
+
+def _moved_in(head_date: Any, start: datetime) -> bool:
+    if not isinstance(head_date, datetime):
+        return False
+    when = head_date if head_date.tzinfo else head_date.replace(tzinfo=UTC)
+    return when > start
+
+
+# -- settings ---------------------------------------------------------------------------------
+def _settings(
+    reader: ProcessReader, full: str, branch: str, head: str, tree: SourceTreeReader, exp: ProcessExpectations
+) -> ProcessSettings:
+    missing: list[NotReadable] = []
+    protected = reader.branch_protected(full, branch)
+    rules = reader.branch_rules(full, branch)
+    rulesets = {}
+    if isinstance(rules, NotReadable):
+        missing.append(rules)
+        branch_rules = None
+    else:
+        branch_rules = rules
+        for rule in {r.ruleset_id: r for r in rules}.values():
+            found = reader.ruleset(full, rule)
+            if isinstance(found, NotReadable):
+                missing.append(found)
+            else:
+                rulesets[rule.ruleset_id] = found
+    tags = reader.tag_rulesets(full)
+    if isinstance(tags, NotReadable):
+        missing.append(tags)
+    paths = frozenset(tree.list_paths())
+    co_path = next((p for p in CODEOWNERS_PATHS if p in paths), None)
+    co_errors = reader.codeowners_errors(full, head) if co_path else ()
+    if isinstance(co_errors, NotReadable):
+        missing.append(co_errors)
+    workflows = {}
+    for wf in exp.required_workflows:
+        for path in workflow_candidates(wf.name):
+            if wf.jobs and path in paths and path not in workflows:
+                workflows[path] = _workflow(path, tree.read_text(path))
+    return ProcessSettings(
+        default_branch=branch,
+        branch_rules=branch_rules,
+        rulesets=rulesets,
+        classic=reader.classic(full, branch, protected),
+        tag_rulesets=None if isinstance(tags, NotReadable) else tags,
+        tree=paths,
+        codeowners_path=co_path,
+        codeowners_content=mask_secrets(tree.read_text(co_path) or "") if co_path else None,
+        codeowners_errors=None if isinstance(co_errors, NotReadable) else co_errors,
+        workflows=workflows,
+        not_readable=tuple(missing),
+    )
+
+
+def _workflow(path: str, text: str | None) -> Workflow:
+    if text is None:
+        return Workflow(path, None, "not UTF-8 text")
+    try:
+        data = yaml.safe_load(text)
+    except (yaml.YAMLError, RecursionError) as exc:
+        return Workflow(path, None, f"invalid YAML: {' '.join(str(exc).split())[:200]}")
+    jobs = data.get("jobs") if isinstance(data, dict) else None
+    if not isinstance(jobs, dict):
+        return Workflow(path, None, "no 'jobs' mapping")
+    return Workflow(path, tuple(str(j) for j in jobs))
+
+
+def settings_rows(repo: str, settings: ProcessSettings, exp: ProcessExpectations) -> list[dict[str, Any]]:
+    """One row per expected branch setting (verdict, where satisfied) and per source read."""
+    rows = []
+    for st in process_rules.branch_statuses(settings, exp):
+        rows.append(
+            {
+                "repo": repo,
+                "setting": st.setting,
+                "rule": st.rule,
+                "state": st.state,
+                "expected": st.expected,
+                "actual": st.actual,
+                "source": list(st.satisfied_by),
+                "readable": st.state != "not_evaluated",
+                "reason": "; ".join(f"{n.setting}: {n.reason}" for n in st.not_readable) or None,
+            }
+        )
+    c = settings.classic
+    rows.append(_source_row(repo, "classic_protection", c.state, c.state != "not_readable", c.reason))
+    unread = {n.setting: n for n in settings.not_readable}
+    for setting, value in (
+        ("branch_rules", settings.branch_rules),
+        ("tag_rulesets", settings.tag_rulesets),
+        ("codeowners_errors", settings.codeowners_errors),
+    ):
+        why = unread.get(setting)
+        actual = None if value is None else [_brief(v) for v in value]
+        rows.append(_source_row(repo, setting, actual, value is not None, why.reason if why else None))
+    for rid, rs in sorted(settings.rulesets.items()):
+        rows.append(_source_row(repo, f"ruleset {rid}", _brief(rs), True, None, source=[rs.label]))
+    for n in settings.not_readable:
+        if n.setting.startswith("ruleset "):
+            rows.append(_source_row(repo, n.setting, None, False, f"{n.reason} (HTTP {n.status})"))
+    rows.append(_source_row(repo, "codeowners", settings.codeowners_path, True, None))
+    return rows
+
+
+def _brief(value: Any) -> Any:
+    return json.loads(process_codec.encode(value))
+
+
+def _source_row(
+    repo: str, setting: str, actual: Any, readable: bool, reason: str | None, *, source: list[str] | None = None
+) -> dict[str, Any]:
+    return {
+        "repo": repo,
+        "setting": setting,
+        "rule": None,
+        "state": "read" if readable else "not_readable",
+        "expected": None,
+        "actual": actual,
+        "source": source or [],
+        "readable": readable,
+        "reason": reason,
+    }
+
+
+# -- activity ---------------------------------------------------------------------------------
+def _activity(
+    reader: ProcessReader, full: str, branch: str, head: str, start: datetime, end: datetime
+) -> tuple[ActivityCommit, ...]:
+    """The first-parent commits from the day's head back to the last one before the day, oldest first."""
+    listed = {c.get("sha"): c for c in reader.commits_between(full, head, start, end)}
+    chain: list[ActivityCommit] = []
+    sha: str | None = head
+    while sha in listed:
+        raw = listed[sha]
+        when = _committed_at(raw)
+        if when is None or when <= start or when > end:
+            break
+        parents = [p.get("sha") for p in raw.get("parents") or [] if isinstance(p, dict)]
+        chain.append(_commit(reader, full, branch, raw, len(parents) > 1))
+        sha = parents[0] if parents else None
+    return tuple(reversed(chain))
+
+
+def _committed_at(raw: Mapping[str, Any]) -> datetime | None:
+    commit = _obj(raw.get("commit"))
+    who = _obj(commit.get("committer"))
+    try:
+        return datetime.fromisoformat(str(who.get("date")).replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _obj(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _commit(reader: ProcessReader, full: str, branch: str, raw: Mapping[str, Any], is_merge: bool) -> ActivityCommit:
+    sha = str(raw["sha"])
+    commit = _obj(raw.get("commit"))
+    pulls = [
+        p
+        for p in reader.commit_pulls(full, sha)
+        if p.get("merged_at") and _obj(p.get("base")).get("ref") == branch and isinstance(p.get("number"), int)
+    ]
+    chosen = next((p for p in pulls if p.get("merge_commit_sha") == sha), pulls[0] if pulls else None)
+    login = {
+        k: (raw.get(k) or {}).get("login") if isinstance(raw.get(k), dict) else None for k in ("author", "committer")
+    }
+    return ActivityCommit(
+        sha=sha,
+        message=mask_secrets(str(commit.get("message") or "")),
+        author=login["author"],
+        committer=login["committer"],
+        url=raw.get("html_url") if isinstance(raw.get("html_url"), str) else None,
+        is_merge=is_merge,
+        pull_request=reader.pull_request(full, chosen["number"]) if chosen else None,
+    )
+
+
+def _activity_row(repo: str, c: ActivityCommit) -> dict[str, Any]:
+    pr = c.pull_request
+    approvals = pr.approvals_at_merge() if pr else ()
+    return {
+        "repo": repo,
+        "commit_sha": c.sha,
+        "commit_url": c.url,
+        "subject": c.subject,
+        "author": c.author,
+        "committer": c.committer,
+        "is_merge": c.is_merge,
+        "direct_push": pr is None,
+        "pr_number": pr.number if pr else None,
+        "pr_url": pr.url if pr else None,
+        "pr_title": pr.title if pr else None,
+        "head_branch": pr.head_branch if pr else None,
+        "merged_by": pr.merged_by if pr else None,
+        "merged_at": pr.merged_at if pr else None,
+        "approvals": len(approvals) if pr else 0,
+        "approved_by": list(approvals),
+        "files": len(pr.files) if pr else None,
+        "lines": (sum(f.additions + f.deletions for f in pr.files) or pr.additions + pr.deletions) if pr else None,
+        "refs": list(issue_refs(c.message, *((pr.title, pr.body, pr.head_branch) if pr else ()))),
+    }
