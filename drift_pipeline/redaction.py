@@ -11,6 +11,7 @@ negative leaks a credential into a table that analysts copy around.
 from __future__ import annotations
 
 import re
+from typing import Any
 
 MASK = "[REDACTED]"
 
@@ -78,3 +79,14 @@ def redact(text: str, *secrets: str | None) -> str:
 def has_secret(text: str) -> bool:
     """True when :func:`mask_secrets` would change ``text`` (for a last check before posting)."""
     return bool(text) and mask_secrets(text) != text
+
+
+def mask_json(value: Any) -> Any:
+    """``value`` (decoded JSON) with :func:`mask_secrets` applied to every string in it."""
+    if isinstance(value, str):
+        return mask_secrets(value)
+    if isinstance(value, list):
+        return [mask_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: mask_json(v) for k, v in value.items()}
+    return value

@@ -40,6 +40,7 @@ from github import Auth, Github, GithubException
 from urllib3.util.retry import Retry
 
 from drift_pipeline.errors import NotFound, SourceError, UsageError, redact
+from drift_pipeline.redaction import mask_json
 from drift_pipeline.sources import github_payloads as payloads
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 from drift_pipeline.sources.throttle import Memo, RateGate, SingleFlight
@@ -280,7 +281,9 @@ class GitHubSource:
             with self._lock:
                 self.not_modified += 1
             return entry["headers"], convert(self._path(url), entry["body"])
-        value = convert(self._path(url), data)  # checked before it is cached
+        convert(self._path(url), data)  # checked before it is cached
+        data = mask_json(data)  # what is kept (and returned) never holds a token-like string
+        value = convert(self._path(url), data)
         etag = resp_headers.get("etag")
         if etag:
             keep = {k: v for k, v in resp_headers.items() if k in ("link",)}
@@ -313,8 +316,19 @@ class GitHubSource:
         with ThreadPoolExecutor(max_workers=min(self.concurrency, len(items)), thread_name_prefix="gh-pages") as pool:
             return list(pool.map(fn, items))
 
-    def _immutable(self, kind: str, key: str, path: str, convert: Callable[[str, Any], T]) -> T:
-        """Objects addressed by sha never change: serve them from the cache for ever."""
+    def _immutable(
+        self,
+        kind: str,
+        key: str,
+        path: str,
+        convert: Callable[[str, Any], T],
+        keep: Callable[[str, Any], Any],
+    ) -> T:
+        """Objects addressed by sha never change: serve them from the cache for ever.
+
+        ``keep`` reduces a checked answer to what is cached (and returned): only what the next scan
+        needs, with secrets masked, so the persistent cache grows with change and holds no token.
+        """
         where = self._path(path)
         cached = self._cache_get(key)
         if cached is not None:
@@ -326,9 +340,10 @@ class GitHubSource:
             if again is not None:
                 return convert(where, json.loads(again))
             _, data = self._raw(kind, self._url(path))
-            value = convert(where, data)  # checked before it is cached for ever
-            self._cache_set(key, json.dumps(data))
-            return value
+            convert(where, data)  # checked before it is cached for ever
+            kept = keep(where, data)
+            self._cache_set(key, json.dumps(kept))
+            return convert(where, kept)
 
         return self._flight.run(key, fetch)
 
@@ -412,7 +427,11 @@ class GitHubSource:
 
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
         entries, truncated = self._immutable(
-            "tree", f"tree:{full_name}:{sha}", f"/repos/{full_name}/git/trees/{sha}?recursive=1", payloads.tree_entries
+            "tree",
+            f"tree:{full_name}:{sha}",
+            f"/repos/{full_name}/git/trees/{sha}?recursive=1",
+            payloads.tree_entries,
+            payloads.tree_kept,
         )
         if truncated:
             raise SourceError(
@@ -423,11 +442,9 @@ class GitHubSource:
 
     def blob_text(self, full_name: str, sha: str) -> str | None:
         """A blob's text; None when it is not UTF-8 text."""
-        raw = self._immutable("blob", f"blob:{sha}", f"/repos/{full_name}/git/blobs/{sha}", payloads.blob_bytes)
-        try:
-            return raw.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
+        return self._immutable(
+            "blob", f"blob:{sha}", f"/repos/{full_name}/git/blobs/{sha}", payloads.blob_text, payloads.blob_kept
+        )
 
     def commit_url(self, repo: RepoRecord, sha: str) -> str:
         if repo.html_url:

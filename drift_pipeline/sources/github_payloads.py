@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drift_pipeline.errors import SourceError
+from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
 HINT = "is GITHUB_API_URL the REST API base, e.g. https://api.github.com or https://HOST/api/v3?"
@@ -153,7 +154,35 @@ def tree_entries(path: str, data: Any) -> tuple[tuple[TreeEntry, ...], bool]:
     return tuple(blobs), bool(item.get("truncated"))
 
 
-def blob_bytes(path: str, data: Any) -> bytes:
+def tree_kept(path: str, data: Any) -> dict[str, Any]:
+    """What the sha cache keeps of a checked tree: blob paths, shas and sizes (no URLs, no trees)."""
+    entries = [
+        {k: e[k] for k in ("path", "sha", "size", "type") if k in e}
+        for e in data["tree"]
+        if isinstance(e, dict) and e.get("type") == "blob"
+    ]
+    return {"tree": entries, "truncated": bool(data.get("truncated"))}
+
+
+def blob_text(path: str, data: Any) -> str | None:
+    """A checked blob's text; None when it is not UTF-8 text."""
+    if isinstance(data, dict) and data.get("encoding") == "binary":
+        return None
+    try:
+        return _blob_bytes(path, data).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def blob_kept(path: str, data: Any) -> dict[str, Any]:
+    """What the sha cache keeps of a checked blob: its text with secrets masked (or that it is binary)."""
+    text = blob_text(path, data)
+    if text is None:
+        return {"encoding": "binary", "content": ""}
+    return {"encoding": "utf-8", "content": mask_secrets(text)}
+
+
+def _blob_bytes(path: str, data: Any) -> bytes:
     item = _object(path, data, "a git blob")
     content = item.get("content")
     if not isinstance(content, str):

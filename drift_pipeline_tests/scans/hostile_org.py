@@ -177,7 +177,7 @@ def build_leaky_org(root: Path) -> SandboxState:
         web,
         "main",
         {"eslint.config.js": eslint_with_secrets(2), ".github/workflows/ci.yml": workflow_with_secrets(2)},
-        "chore: tweak settings",
+        f"chore: tweak settings (ci token {SECRETS['github_gho']})",  # messages are read and cached too
         ALICE,
         at(DAY2, 10),
     )

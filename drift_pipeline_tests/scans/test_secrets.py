@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 from pathlib import Path
 
 import duckdb
@@ -33,7 +35,15 @@ def every_value(db_path: Path) -> str:
 
 
 def leaked(text: str) -> list[str]:
-    return [kind for kind, value in SECRETS.items() if value in text]
+    """The planted kinds found in ``text``, also inside base64 runs (how the API ships blobs)."""
+    decoded = []
+    for run in re.findall(r"[A-Za-z0-9+/=\\n]{24,}", text):
+        try:
+            decoded.append(base64.b64decode(run.replace("\\n", ""), validate=False).decode("utf-8", "ignore"))
+        except ValueError:
+            continue
+    whole = text + "\n".join(decoded)
+    return [kind for kind, value in SECRETS.items() if value in whole]
 
 
 def test_planted_secrets_reach_no_table_no_cli_output_and_no_log(leaky, fresh, use_sandbox, tmp_path, capfd, caplog):
@@ -58,6 +68,7 @@ def test_planted_secrets_reach_no_table_no_cli_output_and_no_log(leaky, fresh, u
     result = pipeline.run(DAY0, DAY2)
     assert result.success
     stored = every_value(tmp_path / "drift.duckdb")
+    assert "chore: tweak settings (ci token" in stored  # the leaking commit message was read and stored
     assert leaked(stored) == []
     drift = {
         (r["rule"], str(r["scan_date"]))
