@@ -1,6 +1,6 @@
 """Small, explicit wrappers around the git command line.
 
-One home for running git: the local git source, the standards readers, the sandbox server
+One home for running git: the local git source, sources.git_reader, the sandbox server
 and the demo generator all come here. Every call passes arguments as a list (no shell), and a
 failing git command raises :class:`GitError` with git's own message: never swallowed.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-_BASE_ENV = {
+GIT_ENV = {
     "GIT_TERMINAL_PROMPT": "0",
     "GIT_CONFIG_NOSYSTEM": "1",
     "LC_ALL": "C",
@@ -29,7 +29,7 @@ def git(
     repo: Path | str, *args: str, input: bytes | None = None, env: Mapping[str, str] | None = None, check: bool = True
 ) -> bytes:
     """Run ``git -C repo args...`` and return stdout as bytes."""
-    full_env = {**os.environ, **_BASE_ENV, **(env or {})}
+    full_env = {**os.environ, **GIT_ENV, **(env or {})}
     proc = subprocess.run(
         ["git", "-C", str(repo), *args],
         input=input,

@@ -31,7 +31,7 @@ class GitHubResource(dg.ConfigurableResource):
         default=1.0, description="Pause between content-creating requests (secondary limits)."
     )
     concurrency: int = Field(
-        default=8, ge=1, description="Requests in flight at most (GitHub's secondary limit is about 100)."
+        default=8, ge=1, le=32, description="Requests in flight at most (GitHub's secondary limit is about 100)."
     )
 
     def source(self, cache: PersistentCache | None = None) -> GitHubSource:

@@ -7,9 +7,11 @@ import click
 from drift_pipeline.commands.code import code_group
 from drift_pipeline.commands.config import config_group
 from drift_pipeline.commands.sandbox import sandbox_group
+from drift_pipeline.commands.sql import sql_command
 
 COMMANDS: list[click.Command] = [
     code_group,
     config_group,
     sandbox_group,
+    sql_command,
 ]

@@ -38,7 +38,10 @@ def read_org_config(source: CodeSource, org: str, at: datetime, config_repo: str
         entry = next((e for e in source.tree(record.full_name, head.sha) if e.path == CONFIG_FILE), None)
         if entry is None:
             return OrgConfig()
-        return parse_org_config(source.blob_text(record.full_name, entry.sha) or "", file)
+        text = source.blob_text(record.full_name, entry.sha)
+        if text is None:
+            return OrgConfig(problems=(Problem(file, None, None, "is not UTF-8 text; no repo is excluded"),))
+        return parse_org_config(text, file)
     except NotFound:
         return OrgConfig()
     except Exception as exc:

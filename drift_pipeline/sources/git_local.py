@@ -28,7 +28,7 @@ from drift_pipeline.errors import NotFound, SourceError, UsageError
 from drift_pipeline.gitutil import GitError, git, git_text, ls_tree, rev_parse
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
-_LOG_FORMAT = "%H%x1f%ct%x1f%an%x1f%s%x1e"
+_LOG_FORMAT = "%H%n%ct%n%an%n%s"  # with -z: NUL between commits; name and subject hold no newline
 
 
 def _is_repo(path: Path) -> bool:
@@ -131,17 +131,17 @@ class GitLocalSource:
             raise SourceError(f"{full_name}: no such clone under {self.root}") from None
 
     def _commit(self, path: Path, sha: str) -> CommitRecord:
-        out = git_text(path, "log", "-1", f"--format={_LOG_FORMAT}", sha)
+        out = git_text(path, "log", "-1", "-z", f"--format={_LOG_FORMAT}", sha)
         return self._parse_log(out)[0]
 
     @staticmethod
     def _parse_log(out: str) -> list[CommitRecord]:
         commits = []
-        for record in out.split("\x1e"):
+        for record in out.split("\x00"):
             record = record.strip("\n")
             if not record:
                 continue
-            sha, ts, author, subject = record.split("\x1f")
+            sha, ts, author, subject = (record.split("\n", 3) + ["", "", ""])[:4]
             commits.append(
                 CommitRecord(sha=sha, date=datetime.fromtimestamp(int(ts), UTC), author=author, message=subject)
             )
@@ -172,7 +172,7 @@ class GitLocalSource:
         repo_dir = self._dir(full_name)
         if since is not None:
             self._require_history(repo_dir, full_name, since)
-        args = ["log", f"--format={_LOG_FORMAT}", f"--before={int(until.timestamp())}"]
+        args = ["log", "-z", f"--format={_LOG_FORMAT}", f"--before={int(until.timestamp())}"]
         if since is not None:
             args.append(f"--after={int(since.timestamp())}")
         out = git_text(repo_dir, *args, head_sha, "--", path)

@@ -13,8 +13,7 @@ import subprocess
 import threading
 from pathlib import Path
 
-from drift_pipeline.gitutil import _BASE_ENV as GIT_ENV
-from drift_pipeline.gitutil import ls_tree
+from drift_pipeline.gitutil import GIT_ENV, ls_tree
 from drift_pipeline.standards.readers import UnreadableFile, decode_strict
 
 

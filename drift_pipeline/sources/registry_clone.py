@@ -29,7 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from drift_pipeline.gitutil import _BASE_ENV as GIT_ENV
+from drift_pipeline.gitutil import GIT_ENV
 from drift_pipeline.redaction import redact
 from drift_pipeline.standards.readers import LocalDirReader, TreeReader
 from drift_pipeline.standards.registry import RegistryUnavailable

@@ -33,8 +33,11 @@ def test_local_scan_reports_every_other_repo_next_to_deep_toml_alias_bomb_and_od
     assert _reported(payload, "deep") and _reported(payload, "bomb")
     failed = {e["repo"]: e["error"] for e in payload["errors"]}
     assert "quiet" not in failed and "web" not in failed
-    if "oddlog" in failed:  # git's log separators in a subject: that repo's failure only
-        assert failed["oddlog"].startswith("oddlog: ")
+    assert "oddlog" not in failed  # git's old log separators in a subject are just text
+    assert payload["summary"]["repos_in_scope"] == 5
+    _, day1 = scan_json(capsys, "--path", str(clones(state)), "--date", DAY1.isoformat())
+    odd = [f for f in day1["findings"] if f["repo"] == "oddlog"]
+    assert [f["rule"] for f in odd] == ["check_toml_changed"] and not day1["errors"]
     assert payload["summary"]["repos_in_scope"] >= 4
 
 
