@@ -1,0 +1,438 @@
+"""A repo's infra declarations: its ``[infra]`` table, its manifest file, and which commit is deployed where.
+
+Pure: text and parsed config in, records and :class:`Problem` out.
+
+Manifest formats (check-my-toolkit's ``cm infra``):
+
+- v1 JSON ``{"version": 1?, "project": str?, "resources": [str, ...]}``;
+- v2 JSON ``{"version": 2, "project": str?, "accounts": {"aws:<id>"|"gcp:<project>": {"alias": str?,
+  "resources": [str, ...]}}}``;
+- plain text: one ARN or resource id per line; blank lines and ``#`` comments skipped.
+
+The format follows the extension (``.json`` / ``.txt``); any other extension tries JSON, then text.
+Every entry keeps its 1-based line, JSON included, so a problem points at the line to fix. A bad
+entry is one ``invalid_config`` problem with file and line; the good entries are still returned.
+
+Deployment convention (trunk-based): the commit deployed to each env comes from the stack's commit
+tag when present, else from git refs: dev = head of ``main``, staging = newest ``v*-rc*`` tag,
+prod = newest ``v*`` tag without a suffix. Patterns are configurable per env.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from json.decoder import scanstring
+from typing import Any
+
+from drift_pipeline.standards.limits import MAX_DEPTH, depth_message, quote, shorten, size_problem
+from drift_pipeline.standards.model import INVALID_CONFIG, Problem
+
+MAX_MANIFEST_BYTES = 1024 * 1024
+MAX_MANIFEST_ENTRIES = 10_000
+MAX_ENTRY_LENGTH = 2048
+ENVS = ("dev", "staging", "prod")
+
+_ACCOUNT_KEY = re.compile(r"^(aws|gcp):.+$")
+_ARN = re.compile(r"^arn:(aws|aws-cn|aws-us-gov):[a-z0-9-]+:[a-z0-9-]*:(\d{12})?:.+$")
+_GCP = re.compile(r"^projects/[^/\s]+/.+$")
+_PLAIN_ID = re.compile(r"^[A-Za-z0-9][\w.:/+=@,-]*$")
+
+
+# -- records ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ManifestEntry:
+    """One declared resource: an ARN, a GCP path or a plain resource id, with its line."""
+
+    resource: str
+    line: int
+    account: str | None = None  # "aws:<id>" / "gcp:<project>" (v2 key, or from the ARN); None: unknown
+    alias: str | None = None
+
+    @property
+    def is_arn(self) -> bool:
+        return self.resource.startswith("arn:")
+
+
+@dataclass(frozen=True)
+class Manifest:
+    file: str
+    format: str  # "v1" | "v2" | "text"
+    project: str | None
+    entries: tuple[ManifestEntry, ...]
+
+    def for_account(self, account_id: str) -> tuple[ManifestEntry, ...]:
+        """Entries for one AWS account (entries whose account is unknown go to every account)."""
+        key = f"aws:{account_id}"
+        return tuple(e for e in self.entries if e.account in (key, None))
+
+
+@dataclass(frozen=True)
+class InfraDeclaration:
+    """A repo's ``[infra]`` table after schema validation and defaults."""
+
+    enabled: bool
+    path: str | None
+    stacks: tuple[str, ...]
+    accounts: Mapping[str, str]  # env -> 12-digit account id
+    manifest: str | None  # config-relative path of the manifest file
+
+
+def infra_declaration(config: Mapping[str, Any]) -> InfraDeclaration | None:
+    """The ``[infra]`` table of a validated config (``None`` when absent or not enabled).
+
+    Declaring ``path``/``stacks`` counts as enabled: the vision's keys need no ``enabled = true``.
+    """
+    infra = config.get("infra")
+    if not isinstance(infra, Mapping):
+        return None
+    stacks = tuple(s for s in infra.get("stacks") or () if isinstance(s, str))
+    enabled = bool(infra.get("enabled")) or bool(stacks)
+    if not enabled:
+        return None
+    accounts = infra.get("accounts") if isinstance(infra.get("accounts"), Mapping) else {}
+    path = infra.get("path")
+    manifest = infra.get("manifest")
+    return InfraDeclaration(
+        enabled=True,
+        path=path if isinstance(path, str) else None,
+        stacks=stacks,
+        accounts={str(k): str(v) for k, v in accounts.items()},
+        manifest=manifest if isinstance(manifest, str) and bool(infra.get("enabled")) else None,
+    )
+
+
+# -- manifest parsing --------------------------------------------------------------------------
+
+
+class _LStr(str):
+    """A JSON string that remembers its line."""
+
+    line: int
+
+
+def parse_manifest(file: str, text: str) -> tuple[Manifest | None, list[Problem]]:
+    """Parse a manifest; ``None`` with problems when nothing usable could be read."""
+    too_big = size_problem(text, MAX_MANIFEST_BYTES)
+    if too_big:
+        return None, [_problem(file, None, None, too_big)]
+    lower = file.lower()
+    if lower.endswith(".txt"):
+        return _parse_text(file, text)
+    if lower.endswith(".json"):
+        return _parse_json(file, text)
+    if text.lstrip().startswith(("{", "[")):
+        return _parse_json(file, text)
+    return _parse_text(file, text)
+
+
+def _problem(file: str, line: int | None, key: str | None, message: str) -> Problem:
+    return Problem(file=file, key=key, line=line, message=message, rule=INVALID_CONFIG)
+
+
+def _entry_problem(resource: str) -> str | None:
+    if len(resource) > MAX_ENTRY_LENGTH:
+        return f"resource identifier longer than {MAX_ENTRY_LENGTH} characters"
+    if resource.startswith("arn:"):
+        if not _ARN.match(resource):
+            return (
+                f"invalid ARN {quote(resource)}: expected arn:<aws|aws-cn|aws-us-gov>:<service>:<region>:"
+                "<12-digit account or empty>:<resource>"
+            )
+        return None
+    if resource.startswith("projects/"):
+        return None if _GCP.match(resource) else f"invalid GCP resource path {quote(resource)}"
+    if not _PLAIN_ID.match(resource):
+        return f"invalid resource identifier {quote(resource)}: expected an ARN or a resource id without spaces"
+    return None
+
+
+def _account_of(resource: str) -> str | None:
+    if resource.startswith("arn:"):
+        parts = resource.split(":")
+        return f"aws:{parts[4]}" if len(parts) > 5 and parts[4] else None
+    if resource.startswith("projects/"):
+        return f"gcp:{resource.split('/')[1]}"
+    return None
+
+
+def _parse_text(file: str, text: str) -> tuple[Manifest | None, list[Problem]]:
+    entries: list[ManifestEntry] = []
+    problems: list[Problem] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if " #" in line:  # trailing comment
+            line = line.split(" #", 1)[0].rstrip()
+        bad = _entry_problem(line)
+        if bad:
+            problems.append(_problem(file, number, None, bad))
+        elif len(entries) >= MAX_MANIFEST_ENTRIES:
+            problems.append(_problem(file, number, None, f"more than {MAX_MANIFEST_ENTRIES} entries; rest ignored"))
+            break
+        else:
+            entries.append(ManifestEntry(line, number, _account_of(line)))
+    return Manifest(file, "text", None, tuple(entries)), problems
+
+
+def _parse_json(file: str, text: str) -> tuple[Manifest | None, list[Problem]]:
+    try:
+        data = _Located(text).document()
+    except json.JSONDecodeError as exc:
+        return None, [_problem(file, exc.lineno, None, f"not valid JSON: {exc.msg} (column {exc.colno})")]
+    except _TooDeep as exc:
+        return None, [_problem(file, exc.line, None, depth_message())]
+    if not isinstance(data, dict):
+        return None, [_problem(file, 1, None, f"expected a JSON object with resources or accounts, got {_kind(data)}")]
+    problems: list[Problem] = []
+    version = data.get("version", 1)
+    project = data.get("project")
+    if project is not None and not isinstance(project, str):
+        problems.append(_problem(file, None, "project", f"expected a string, got {_kind(project)}"))
+        project = None
+    entries: list[ManifestEntry] = []
+    if version == 1 and "accounts" not in data:
+        entries = _entries(file, data.get("resources"), "resources", None, None, problems)
+        fmt = "v1"
+    elif version == 2:
+        accounts = data.get("accounts")
+        if not isinstance(accounts, dict):
+            problems.append(_problem(file, None, "accounts", f"expected an object of accounts, got {_kind(accounts)}"))
+            accounts = {}
+        for key, body in accounts.items():
+            where = f"accounts.{shorten(key, 60)}"
+            if not _ACCOUNT_KEY.match(key):
+                problems.append(
+                    _problem(
+                        file,
+                        getattr(key, "line", None),
+                        where,
+                        f"account key {quote(key)}: expected aws:<id> or gcp:<project>",
+                    )
+                )
+                continue
+            if not isinstance(body, dict):
+                problems.append(
+                    _problem(file, getattr(key, "line", None), where, f"expected an object, got {_kind(body)}")
+                )
+                continue
+            alias = body.get("alias") if isinstance(body.get("alias"), str) else None
+            entries += _entries(file, body.get("resources"), f"{where}.resources", str(key), alias, problems)
+        fmt = "v2"
+    else:
+        problems.append(_problem(file, None, "version", f"expected 1 or 2, got {quote(version)}"))
+        return None, problems
+    if len(entries) > MAX_MANIFEST_ENTRIES:
+        problems.append(_problem(file, None, None, f"more than {MAX_MANIFEST_ENTRIES} entries; rest ignored"))
+        entries = entries[:MAX_MANIFEST_ENTRIES]
+    return Manifest(file, fmt, project, tuple(entries)), problems
+
+
+def _entries(
+    file: str, items: Any, key: str, account: str | None, alias: str | None, problems: list[Problem]
+) -> list[ManifestEntry]:
+    if not isinstance(items, list):
+        problems.append(_problem(file, None, key, f"expected a list of resource strings, got {_kind(items)}"))
+        return []
+    out = []
+    lines = getattr(items, "lines", [])
+    for index, item in enumerate(items):
+        line = lines[index] if index < len(lines) else None
+        if not isinstance(item, str):
+            problems.append(_problem(file, line, f"{key}[{index}]", f"expected a string, got {_kind(item)}"))
+            continue
+        resource = str(item).strip()
+        bad = _entry_problem(resource)
+        if bad:
+            problems.append(_problem(file, line, f"{key}[{index}]", bad))
+            continue
+        out.append(ManifestEntry(resource, line or 0, account or _account_of(resource), alias))
+    return out
+
+
+def _kind(value: Any) -> str:
+    for kind, name in ((bool, "a boolean"), (str, "a string"), (dict, "an object"), (list, "a list")):
+        if isinstance(value, kind):
+            return name
+    return "null" if value is None else type(value).__name__
+
+
+class _LList(list[Any]):
+    """A JSON array that remembers the line of each item."""
+
+    lines: list[int]
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int):
+        self.line = line
+
+
+class _Located:
+    """A small JSON reader that tags every string with its line (``json`` keeps no positions)."""
+
+    _WS = " \t\n\r"
+
+    def __init__(self, text: str):
+        self.text = text
+        self.decoder = json.JSONDecoder()
+
+    def _line(self, pos: int) -> int:
+        return self.text.count("\n", 0, pos) + 1
+
+    def _skip(self, pos: int) -> int:
+        while pos < len(self.text) and self.text[pos] in self._WS:
+            pos += 1
+        return pos
+
+    def _expect(self, pos: int, chars: str) -> int:
+        pos = self._skip(pos)
+        if pos >= len(self.text) or self.text[pos] not in chars:
+            raise json.JSONDecodeError(f"expected {' or '.join(repr(c) for c in chars)}", self.text, pos)
+        return pos
+
+    def document(self) -> Any:
+        value, end = self.value(self._skip(0), 0)
+        end = self._skip(end)
+        if end != len(self.text):
+            raise json.JSONDecodeError("extra data", self.text, end)
+        return value
+
+    def value(self, pos: int, depth: int) -> tuple[Any, int]:
+        pos = self._skip(pos)
+        if pos >= len(self.text):
+            raise json.JSONDecodeError("expecting value", self.text, pos)
+        char = self.text[pos]
+        if char in "{[":
+            if depth >= MAX_DEPTH:
+                raise _TooDeep(self._line(pos))
+            return (self._object if char == "{" else self._array)(pos + 1, depth + 1)
+        if char == '"':
+            raw, end = scanstring(self.text, pos + 1)
+            located = _LStr(raw)
+            located.line = self._line(pos)
+            return located, end
+        return self.decoder.raw_decode(self.text, pos)
+
+    def _object(self, pos: int, depth: int) -> tuple[dict[str, Any], int]:
+        out: dict[str, Any] = {}
+        pos = self._skip(pos)
+        if pos < len(self.text) and self.text[pos] == "}":
+            return out, pos + 1
+        while True:
+            pos = self._expect(pos, '"')
+            key, pos = self.value(pos, depth)
+            pos = self._expect(pos, ":")
+            out[key], pos = self.value(pos + 1, depth)
+            pos = self._expect(pos, ",}")
+            if self.text[pos] == "}":
+                return out, pos + 1
+            pos += 1
+
+    def _array(self, pos: int, depth: int) -> tuple[list[Any], int]:
+        out = _LList()
+        out.lines = []
+        pos = self._skip(pos)
+        if pos < len(self.text) and self.text[pos] == "]":
+            return out, pos + 1
+        while True:
+            pos = self._skip(pos)
+            out.lines.append(self._line(pos))
+            item, pos = self.value(pos, depth)
+            out.append(item)
+            pos = self._expect(pos, ",]")
+            if self.text[pos] == "]":
+                return out, pos + 1
+            pos += 1
+
+
+# -- deployment convention ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvRef:
+    """How one env's deployed commit is found in git: a branch head, or the newest matching tag.
+
+    A tag pattern without ``-`` only matches tags without a suffix (``v*`` takes ``v1.2.0``,
+    never ``v1.2.0-rc1``).
+    """
+
+    kind: str  # "branch" | "tag"
+    pattern: str  # branch name, or fnmatch pattern of tag names
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("branch", "tag") or not self.pattern:
+            raise ValueError(f"deployment ref must be branch:<name> or tag:<pattern>, got {self.kind}:{self.pattern}")
+
+    @classmethod
+    def parse(cls, spec: str) -> EnvRef:
+        kind, _, pattern = spec.partition(":")
+        return cls(kind.strip(), pattern.strip())
+
+
+DEFAULT_CONVENTION: Mapping[str, EnvRef] = {
+    "dev": EnvRef("branch", "main"),
+    "staging": EnvRef("tag", "v*-rc*"),
+    "prod": EnvRef("tag", "v*"),
+}
+
+
+@dataclass(frozen=True)
+class Deployment:
+    env: str
+    commit: str | None  # None: nothing is deployed there by the convention
+    source: str  # "stack_tag" | "branch" | "tag" | "none"
+    ref: str | None = None  # branch or tag name
+
+
+@dataclass(frozen=True)
+class GitRefs:
+    heads: Mapping[str, str] = field(default_factory=dict)  # branch -> sha
+    tags: Mapping[str, str] = field(default_factory=dict)  # tag -> commit sha (peeled)
+
+
+def _version_key(tag: str) -> tuple[Any, ...]:
+    parts = re.split(r"(\d+)", tag)
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in parts if p)
+
+
+def _tag_matches(tag: str, pattern: str) -> bool:
+    if not fnmatch.fnmatchcase(tag, pattern):
+        return False
+    return "-" in pattern or "-" not in tag
+
+
+def deployed_commits(
+    refs: GitRefs,
+    *,
+    envs: Sequence[str] = ENVS,
+    convention: Mapping[str, EnvRef] | None = None,
+    stack_commits: Mapping[str, str | None] | None = None,
+) -> dict[str, Deployment]:
+    """Which commit is deployed to each env: the stack's commit tag first, then the git convention."""
+    rules = dict(DEFAULT_CONVENTION) | dict(convention or {})
+    out: dict[str, Deployment] = {}
+    for env in envs:
+        tagged = (stack_commits or {}).get(env)
+        if tagged:
+            out[env] = Deployment(env, tagged, "stack_tag")
+            continue
+        rule = rules.get(env)
+        if rule is None:
+            out[env] = Deployment(env, None, "none")
+        elif rule.kind == "branch":
+            sha = refs.heads.get(rule.pattern)
+            out[env] = Deployment(env, sha, "branch" if sha else "none", rule.pattern)
+        else:
+            matching = sorted((t for t in refs.tags if _tag_matches(t, rule.pattern)), key=_version_key)
+            if matching:
+                out[env] = Deployment(env, refs.tags[matching[-1]], "tag", matching[-1])
+            else:
+                out[env] = Deployment(env, None, "none")
+    return out
