@@ -25,7 +25,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from json.decoder import scanstring
+from json.decoder import scanstring  # type: ignore[attr-defined]  # public, absent from the stubs
 from typing import Any
 
 from drift_pipeline.standards.limits import MAX_DEPTH, depth_message, quote, shorten, size_problem
@@ -95,7 +95,8 @@ def infra_declaration(config: Mapping[str, Any]) -> InfraDeclaration | None:
     enabled = bool(infra.get("enabled")) or bool(stacks)
     if not enabled:
         return None
-    accounts = infra.get("accounts") if isinstance(infra.get("accounts"), Mapping) else {}
+    given = infra.get("accounts")
+    accounts: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
     path = infra.get("path")
     manifest = infra.get("manifest")
     return InfraDeclaration(
