@@ -201,7 +201,7 @@ def test_process_settings_mirror_configs_except_the_deliberate_violations(seeded
         "data-platform": ("codeowners_invalid",),
         "inventory-service": ("commit_convention_violated",),
         "admin-console": ("status_checks_missing", "forbidden_file_present"),
-        "notifications-worker": ("stale_reviews_not_dismissed",),
+        "notifications-worker": ("stale_reviews_not_dismissed", "codeowners_invalid"),
         "reporting-service": ("branch_protection_missing", "codeowners_missing"),
     }
 

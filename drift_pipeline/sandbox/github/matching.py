@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 from typing import Any
 
 
@@ -76,32 +77,25 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _OWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]*)(?:/[A-Za-z0-9._-]+)?$")
 
 
-def codeowners_errors(text: str, path: str) -> list[dict[str, Any]]:
-    """GitHub's ``codeowners/errors`` items for a CODEOWNERS file."""
+def codeowners_errors(text: str, path: str, known: Callable[[str], bool] | None = None) -> list[dict[str, Any]]:
+    """GitHub's ``codeowners/errors`` items for a CODEOWNERS file.
+
+    A pattern without owners is valid (it unsets ownership); ``known`` (when given) says whether
+    an ``@user`` / ``@org/team`` owner exists with access: if not, kind "Unknown owner".
+    """
     errors = []
     for lineno, raw in enumerate(text.splitlines(), start=1):
         line = raw.split(" #", 1)[0].rstrip() if not raw.lstrip().startswith("#") else ""
         if not line.strip():
             continue
         tokens = [(m.start() + 1, m.group()) for m in re.finditer(r"\S+", line)]
-        pattern_col, _ = tokens[0]
-        if len(tokens) == 1:
-            errors.append(
-                _co_error(
-                    lineno,
-                    pattern_col,
-                    "Missing owner",
-                    raw,
-                    path,
-                    "Add an owner (@user, @org/team or an email) after the pattern",
-                    len(tokens[0][1]),
-                )
-            )
-            continue
         for col, owner in tokens[1:]:
             if owner.startswith("@"):
                 if not _OWNER.match(owner):
                     errors.append(_co_error(lineno, col, "Invalid owner", raw, path, None, 0))
+                elif known is not None and not known(owner):
+                    hint = f"Make sure {owner} exists and has write access to the repository"
+                    errors.append(_co_error(lineno, col, "Unknown owner", raw, path, hint, 0))
             elif not _EMAIL.match(owner):
                 errors.append(
                     _co_error(
@@ -127,7 +121,7 @@ def _co_error(
         "kind": kind,
         "source": source,
         "suggestion": suggestion,
-        "message": f"{kind} on line {line}:\n\n  {source}\n  {caret}",
+        "message": f"{kind} on line {line}:{' ' + suggestion if suggestion else ''}\n\n  {source}\n  {caret}",
         "path": path,
     }
 

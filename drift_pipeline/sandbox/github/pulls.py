@@ -272,3 +272,52 @@ def pull_files(state: SandboxState, owner: str, repo: str, number: int) -> tuple
     """The PR's head sha and its diff against the merge base (``/pulls/{n}/files``)."""
     p = pull(state, owner, repo, number)["pull"]
     return p["head_sha"], state.git_repo(owner, repo).diff(p["base_sha"], p["head_sha"])
+
+
+def record_merged_pull(
+    state: SandboxState,
+    owner: str,
+    repo: str,
+    *,
+    head: str,
+    commit_shas: list[str],
+    title: str,
+    user: str,
+    opened: datetime,
+    merged_by: str,
+    merged_at: datetime,
+    body: str | None = None,
+    reviews: tuple[tuple[str, str, datetime], ...] = (),
+) -> dict[str, Any]:
+    """A PR already rebase-merged: ``commit_shas`` (oldest first) are on the base branch as they are.
+
+    For histories written in one go (the demo org): the PR's head commits are the base branch's
+    commits and ``merge_commit_sha`` is the last of them, as GitHub records a rebase merge. The
+    head branch is not kept (deleted after merge). ``reviews`` are ``(login, state, when)``.
+    """
+    r = state.get_repo(owner, repo)
+    git_repo = state.git_repo(owner, repo)
+    first = git_repo.commit(commit_shas[0])
+    base_sha = first.parents[0] if first.parents else None
+    diff = git_repo.diff(base_sha, commit_shas[-1]) if base_sha else git_repo.commit_diff(first)
+    issue = state.create_issue(r["owner"], r["name"], title=title, user=user, body=body, when=opened)
+    issue["pull"] = {
+        "head_ref": head,
+        "head_sha": commit_shas[-1],
+        "base_ref": r["default_branch"],
+        "base_sha": base_sha or commit_shas[0],
+        "commit_shas": list(commit_shas),
+        "merged_at": None,
+        "merge_commit_sha": None,
+        "merged_by": None,
+        "additions": diff.additions,
+        "deletions": diff.deletions,
+        "changed_files": len(diff.files),
+        "reviews": [],
+    }
+    for login, review_state, when in reviews:
+        add_review(state, owner, repo, issue["number"], user=login, review_state=review_state, when=when)
+    at = _iso(merged_at)
+    issue["pull"].update(merged_at=at, merge_commit_sha=commit_shas[-1], merged_by=merged_by)
+    issue.update(state="closed", closed_at=at, updated_at=at)
+    return issue

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,7 @@ def _empty() -> dict[str, Any]:
         "issues": {},  # "owner/name" -> [issue]
         "comments": {},  # "owner/name#number" -> [comment]
         "labels": {},  # "owner/name" -> [label]
+        "teams": {},  # org -> {slug -> {slug, name, id, members, repos (None: every repo of the org)}}
         "tokens": {DEFAULT_TOKEN: {"login": "drift-bot", "admin": True}},
     }
 
@@ -113,6 +115,21 @@ class SandboxState:
     def add_token(self, token: str, *, login: str = "drift-bot", admin: bool = True) -> None:
         """``admin=False`` models a token without Administration read (classic protection is 403)."""
         self.data["tokens"][token] = {"login": login, "admin": admin}
+
+    def add_team(
+        self, org: str, slug: str, *, members: tuple[str, ...] | list[str] = (), repos: list[str] | None = None
+    ) -> None:
+        """A team of ``org`` with access to ``repos`` (None: every repo of the org).
+
+        Once an org has teams, ``/codeowners/errors`` checks its owners as GitHub does: an
+        ``@org/team`` that is not one of them with access to the repo, or an ``@user`` that is
+        not a known account, is an "Unknown owner".
+        """
+        teams = self.data.setdefault("teams", {}).setdefault(org, {})
+        teams[slug] = {"slug": slug, "name": slug, "id": self.next_id(), "members": list(members), "repos": repos}
+
+    def teams_of(self, org: str) -> dict[str, dict[str, Any]]:
+        return dict(self.data.get("teams", {}).get(org, {}))
 
     # -- repositories ----------------------------------------------------------------------
     def repo_git_dir(self, owner: str, name: str) -> Path:
@@ -301,8 +318,28 @@ class SandboxState:
             entry = git.entry(sha, path)
             if entry is not None and entry.type == "blob":
                 text = git.blob(entry.sha).decode("utf-8", "replace")
-                return codeowners_errors(text, path)
+                return codeowners_errors(text, path, self._owner_check(r))
         raise NotFound()
+
+    def _owner_check(self, r: dict[str, Any]) -> Callable[[str], bool] | None:
+        """Whether an ``@owner`` may own files of repo ``r``; None when the org records no teams."""
+        teams = self.teams_of(r["owner"])
+        if not teams:
+            return None
+        accounts = {k.lower() for k in self.data["users"]} | {k.lower() for k in self.data["orgs"]}
+
+        def known(owner: str) -> bool:
+            org, slash, slug = owner[1:].partition("/")
+            if not slash:
+                return org.lower() in accounts
+            team = next((t for k, t in teams.items() if k.lower() == slug.lower()), None)
+            return (
+                org.lower() == r["owner"].lower()
+                and team is not None
+                and (team["repos"] is None or r["name"] in team["repos"])
+            )
+
+        return known
 
     # -- labels ------------------------------------------------------------------------------
     def labels_of(self, owner: str, repo: str) -> list[dict[str, Any]]:

@@ -37,11 +37,14 @@ from drift_pipeline.sandbox.seed.history import (
     _Commit,
     _fast_import,
     _scripted_commits,
+    scripted_days,
 )
+from drift_pipeline.sandbox.seed.process_history import PrPlan, process_commits, record_pulls, seed_teams
 from drift_pipeline.sandbox.seed.report import (
     README_BEGIN,
     README_END,
     SeededEvent,
+    SeededProcessFinding,
     SeededRepo,
     SeedReport,
     readme_scenario,
@@ -87,11 +90,18 @@ def seed_org(
     for team in TEAMS.values():
         for name, login in team:
             state.add_user(login, name=name, emails=[email_of(name, org)])
+    seed_teams(state, org)
 
     product = _core_specs() + _extra_specs(repos - MIN_REPOS)
     others = _out_of_scope_specs()
     specs = {s.name: s for s in product + others}
     scripted = _scripted_commits(specs, start, days, random.Random(f"{seed}:scripted"), org)
+    plans: dict[int, PrPlan] = {}  # id(_Commit) -> how it reaches the default branch
+    for repo_name, c, plan in _process_deviations(specs, start, days, seed, org):
+        scripted[repo_name].append(c)
+        plans[id(c)] = plan
+    process_found: list[SeededProcessFinding] = []
+    pull_requests = 0
 
     events: dict[str, SeededEvent] = {}
     ev_order: list[str] = []
@@ -132,9 +142,11 @@ def seed_org(
         spec.shas = _fast_import(
             git_dir, spec.default_branch, [(files, c.message, c.author, c.when) for c, files in planned]
         )
+        window = []
         for (c, files), sha in zip(planned, spec.shas, strict=True):
             if c.when >= window_start:
                 spec.window_messages.append(c.message)
+                window.append((sha, c.message, c.author, c.when, plans.get(id(c), PrPlan())))
             for kind, project, description in c.events:
                 ev = SeededEvent(c.when.date(), spec.name, project, kind, tuple(sorted(files)), (sha,), description)
                 if c.background:
@@ -151,6 +163,9 @@ def seed_org(
                     )
         baseline_cfgs.setdefault(spec.name, json.loads(json.dumps(spec.cfg)))
         _apply_settings(state, org, spec, baseline_cfgs[spec.name])
+        if spec.product:  # product repos work through pull requests; the others are pushed to
+            process_found += record_pulls(state, org, spec, window)
+            pull_requests += sum(not plan.direct for *_, plan in window)
 
     state.add_org_ruleset(org, _org_ruleset())
     state.save()
@@ -184,7 +199,7 @@ def seed_org(
             )
         )
         if in_scope and root_cfg is not None:
-            found = _process_expectations(spec, baseline_cfgs[spec.name])
+            found = _process_expectations(spec, baseline_cfgs[spec.name], org)
             if found:
                 expectations[spec.name] = tuple(k for k, _ in found)
                 details[spec.name] = tuple(f"{k}: {d}" for k, d in found)
@@ -207,7 +222,33 @@ def seed_org(
         process_expectations=expectations,
         process_details=details,
         aws=aws_text,
+        process_activity=tuple(sorted(process_found, key=lambda f: (f.day, f.repo, f.rule))),
+        pull_requests=pull_requests,
     )
+
+
+def _process_deviations(
+    specs: dict[str, _Spec], start: date, days: int, seed: int, org: str
+) -> list[tuple[str, _Commit, PrPlan]]:
+    """The scripted process deviations as commits (their own random stream: the rest stays as it was)."""
+    rng = random.Random(f"{seed}:process")
+    slot = scripted_days(days)
+
+    def day(n: int) -> date:
+        return start + timedelta(days=slot[n] - 1)
+
+    def at(d: date, lo: int, hi: int) -> datetime:
+        return datetime.combine(d, time(rng.randint(lo, hi - 1), rng.randint(0, 59), rng.randint(0, 59)), tzinfo=UTC)
+
+    def author(spec: _Spec) -> Author:
+        name, _login = rng.choice(TEAMS[spec.team])
+        return Author(name, email_of(name, org))
+
+    out = []
+    for repo, when, message, who, change, plan in process_commits(specs, day, at, author, org):
+        if repo in specs:
+            out.append((repo, _Commit(when, message, who, change), plan))
+    return out
 
 
 def _copy_of(files: dict[str, str | bytes], _spec: _Spec) -> dict[str, str | bytes | None]:
@@ -287,6 +328,7 @@ def _wipe_org(state: SandboxState, org: str) -> None:
     for key in [k for k in state.data.get("comments", {}) if k.startswith(prefix)]:
         del state.data["comments"][key]
     state.data.get("org_rulesets", {}).pop(org, None)
+    state.data.get("teams", {}).pop(org, None)
     state.data["orgs"].pop(org, None)
     shutil.rmtree(state.root / "repos" / org, ignore_errors=True)
 

@@ -22,6 +22,11 @@ REGISTRY_REPO = "standards-community"
 
 REGISTRY_DATA = Path(__file__).parents[1] / "data" / "registry-community"
 CONVENTIONAL = re.compile(r"^(feat|fix|chore|docs|refactor|test|ci|perf|build|style|revert)(\([\w./-]+\))?!?: .+")
+# [process.branches] pattern and [process.pr] limits every product repo declares (configs.py)
+BRANCH_PATTERN = r"^(feat|fix|chore|docs|refactor|build|ci|test|perf)/[A-Z]+-[0-9]+(-[a-z0-9-]+)?$"
+PR_MAX_FILES = 25
+PR_MAX_LINES = 600
+UNKNOWN_TEAM = "payments-oncall"  # named in a CODEOWNERS, but the org has no such team
 COMMIT_TYPES = ["feat", "fix", "chore", "docs", "refactor", "test", "ci", "perf", "build"]
 
 # The cast: a few people per team (name, GitHub login).
@@ -54,13 +59,13 @@ class _Spec:
     config_file: str | None = "check.toml"  # root config; None: none at all
     metadata: bool = True
     infra: bool = False
-    protection: str = "ruleset"  # classic | ruleset | none
+    protection: str = "ruleset"  # classic | ruleset | org (an org ruleset naming the repo) | none
     required_reviews: int = 1
     dismiss_stale: bool = True
     code_owner_reviews: bool = True
     signed_commits: bool = False
     enforce_admins: bool = True
-    codeowners: str = "valid"  # valid | invalid | missing
+    codeowners: str = "valid"  # valid | invalid | missing | unknown-team
     conventional_messages: bool = True
     declares_conventional: bool = False
     forbidden_env: bool = False
@@ -97,6 +102,7 @@ def _core_specs() -> list[_Spec]:
             infra=True,
             protection="classic",
             required_reviews=2,
+            enforce_admins=False,  # so an org owner can push to main directly (the process scenario)
             coverage=True,
             declares_conventional=True,
             activity=0.3,
@@ -168,6 +174,7 @@ def _core_specs() -> list[_Spec]:
             "pre-release",
             "Email and SMS notifications worker (pre-release).",
             infra=True,
+            codeowners="unknown-team",
             deviations=("stale_not_dismissed",),
             activity=0.1,
         ),
@@ -282,7 +289,7 @@ def _extra_specs(count: int) -> list[_Spec]:
                 desc,
                 frontend=frontend,
                 config_file=cfg,
-                protection="classic" if i % 2 else "ruleset",
+                protection="org" if name == "search-api" else "classic" if i % 2 else "ruleset",
                 required_reviews=2 if tier == "production" else 1,
                 declares_conventional=i % 3 == 0,
                 activity=0.1 if i % 3 == 1 else 0.0,

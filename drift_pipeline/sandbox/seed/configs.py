@@ -5,7 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from drift_pipeline.sandbox import seed_files as F
-from drift_pipeline.sandbox.seed.catalogue import COMMIT_TYPES, REGISTRY_REPO, _Spec
+from drift_pipeline.sandbox.seed.catalogue import (
+    BRANCH_PATTERN,
+    COMMIT_TYPES,
+    PR_MAX_FILES,
+    PR_MAX_LINES,
+    REGISTRY_REPO,
+    _Spec,
+)
 from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS
 
 
@@ -69,6 +76,8 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
     if spec.tag_protection:
         process["repo"]["tag_protection"] = {"patterns": ["v*"], "prevent_deletion": True, "prevent_update": True}
     process["ci"] = {"enabled": True, "require_workflows": ["ci.yml"]}
+    process["branches"] = {"enabled": True, "pattern": BRANCH_PATTERN}
+    process["pr"] = {"enabled": True, "max_files": PR_MAX_FILES, "max_lines": PR_MAX_LINES, "require_issue": True}
     if spec.declares_conventional:
         process["commits"] = {"enabled": True, "conventional": True, "types": COMMIT_TYPES}
     if spec.forbidden_env or spec.tier == "production":

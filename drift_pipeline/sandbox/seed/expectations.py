@@ -10,12 +10,15 @@ import json
 from fnmatch import fnmatch
 from typing import Any
 
-from drift_pipeline.sandbox.seed.catalogue import CONVENTIONAL, _Spec
+from drift_pipeline.sandbox.seed.catalogue import CONVENTIONAL, TEAMS, _Spec
 from drift_pipeline.sandbox.seed.report import SeededProject
 from drift_pipeline.sandbox.seed.settings import _effective_protection
 
 
-def _codeowners_problem(text: str) -> str | None:
+def _codeowners_problem(text: str, org: str) -> str | None:
+    """The first problem of a CODEOWNERS file: a pattern without owners (our content rule), an owner
+    that is no @user/@org/team/email (GitHub "Invalid owner"), a team the org does not have
+    (GitHub "Unknown owner")."""
     for n, line in enumerate(text.splitlines(), 1):
         line = line.strip()
         if not line or line.startswith("#"):
@@ -26,6 +29,9 @@ def _codeowners_problem(text: str) -> str | None:
         bad = [o for o in parts[1:] if not o.startswith("@") and "@" not in o]
         if bad:
             return f"line {n}: owner {bad[0]!r} is neither @user, @org/team nor an email"
+        unknown = [o for o in parts[1:] if o.startswith(f"@{org}/") and o.split("/", 1)[1] not in TEAMS]
+        if unknown:
+            return f"line {n}: Unknown owner {unknown[0]} (the org has no such team)"
     return None
 
 
@@ -35,7 +41,7 @@ def _forbidden_match(pattern: str, path: str) -> bool:
     return fnmatch(path, pattern)
 
 
-def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any]) -> list[tuple[str, str]]:
+def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -> list[tuple[str, str]]:
     """What a process scan of this repo should report, from its head config vs its settings."""
     cfg = spec.cfg
     process = cfg.get("process") or {}
@@ -84,7 +90,7 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any]) -> list[tup
         )
         if owners is None:
             found.append(("codeowners_missing", "require_codeowners = true but there is no CODEOWNERS file"))
-        elif (problem := _codeowners_problem(str(owners))) is not None:
+        elif (problem := _codeowners_problem(str(owners), org)) is not None:
             found.append(("codeowners_invalid", f".github/CODEOWNERS {problem}"))
     ff = process.get("forbidden_files") or {}
     if ff.get("enabled"):

@@ -48,6 +48,19 @@ class SeededEvent:
 
 
 @dataclass(frozen=True)
+class SeededProcessFinding:
+    """One process finding a scan of the window must raise for a scripted deviation."""
+
+    day: date
+    repo: str
+    rule: str  # the process rule id
+    subject: str  # a commit sha, or "pr#<n>"
+    expected: Any
+    actual: Any
+    description: str
+
+
+@dataclass(frozen=True)
 class SeedReport:
     org: str
     state_dir: str
@@ -61,6 +74,8 @@ class SeedReport:
     process_expectations: dict[str, tuple[str, ...]]  # repo -> expected process rule ids
     process_details: dict[str, tuple[str, ...]]  # repo -> "rule: expected vs actual"
     aws: str | None = None  # InfraScenario.describe() when AWS was seeded
+    process_activity: tuple[SeededProcessFinding, ...] = ()  # what a process scan of the window must find
+    pull_requests: int = 0  # merged PRs in the window (every other window commit of a product repo)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
@@ -79,6 +94,10 @@ def _json_default(obj: Any) -> Any:
     if isinstance(obj, (date, datetime)):
         return obj.isoformat()
     raise TypeError(type(obj).__name__)
+
+
+def _cell(value: Any) -> str:
+    return json.dumps(value).replace("|", "\\|")
 
 
 def _describe(r: SeedReport) -> str:
@@ -123,7 +142,28 @@ def _describe(r: SeedReport) -> str:
         lines.append(f"- **{name}**: " + "; ".join(r.process_details.get(name, kinds)))
     lines += [
         "",
-        "Every other in-scope repo is compliant with its `[process.*]` tables.",
+        "Every other in-scope repo is compliant with its `[process.*]` tables: through classic "
+        "protection (`classic`), a repo ruleset (`ruleset`), or only an org ruleset that targets it "
+        "by name (`org`).",
+        "",
+        "## Process activity (how the window's commits reached the default branches)",
+        "",
+        f"{r.pull_requests} commits came through pull requests: a tracking issue, a branch "
+        "`<type>/<TICKET>-<slug>`, a body `Closes #N`, two approvals by others than the author, "
+        "a rebase merge. The deviations a process scan must find:",
+        "",
+        "| day | repo | finding | subject | expected | actual | what |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for f in r.process_activity:
+        subject = f.subject if f.subject.startswith("pr#") else f.subject[:7]
+        lines.append(
+            f"| {f.day} | {f.repo} | `{f.rule}` | {subject} | `{_cell(f.expected)}` | "
+            f"`{_cell(f.actual)}` | {f.description} |"
+        )
+    if not r.process_activity:
+        lines.append("| - | - | - | - | - | - | none |")
+    lines += [
         "",
         "## Background commits (not drift)",
         "",

@@ -117,6 +117,14 @@ def _apply_settings(state: SandboxState, org: str, spec: _Spec, baseline_cfg: di
         state.set_branch_protection(org, spec.name, spec.default_branch, _classic_body(rs, spec.deviations))
     elif rs is not None and spec.protection == "ruleset":
         state.add_ruleset(org, spec.name, _repo_ruleset(rs, spec.deviations))
+    elif rs is not None and spec.protection == "org":  # compliant only through an org ruleset naming it
+        org_rs = _repo_ruleset(rs, spec.deviations)
+        org_rs["name"] = f"{spec.name} reviews"
+        org_rs["conditions"] = {
+            **org_rs["conditions"],
+            "repository_name": {"include": [spec.name], "exclude": [], "protected": False},
+        }
+        state.add_org_ruleset(org, org_rs)
     tp = (baseline_cfg.get("process") or {}).get("repo", {}).get("tag_protection")
     if tp:
         state.add_ruleset(org, spec.name, _tag_ruleset(tp))
@@ -139,6 +147,7 @@ def _effective_protection(spec: _Spec, baseline_cfg: dict[str, Any]) -> dict[str
             "admins": body["enforce_admins"],
             "signed": body["required_signatures"]["enabled"],
         }
+    # a repo ruleset, or an org ruleset with the same rules (protection "org")
     rules = {r["type"]: r.get("parameters", {}) for r in _repo_ruleset(rs, spec.deviations)["rules"]}
     pr = rules["pull_request"]
     sc = rules.get("required_status_checks", {})

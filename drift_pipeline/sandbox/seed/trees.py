@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from drift_pipeline.sandbox import seed_files as F
-from drift_pipeline.sandbox.seed.catalogue import _Spec
+from drift_pipeline.sandbox.seed.catalogue import UNKNOWN_TEAM, _Spec
 from drift_pipeline.sandbox.seed.configs import _build_config, _config_text, _package_config
 
 
@@ -97,6 +97,8 @@ def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
                 ("/docs/", "meichen"),  # an owner without "@"
             ],
         )
+    elif spec.codeowners == "unknown-team":  # the team does not exist in the org
+        files[".github/CODEOWNERS"] = F.codeowners(org, spec.team, extra=[("/src/", f"@{org}/{UNKNOWN_TEAM}")])
     if spec.infra:
         from drift_pipeline.sandbox.infra_seed import stack_template
 

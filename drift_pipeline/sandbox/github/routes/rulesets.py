@@ -34,5 +34,5 @@ def get_branch_rules(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
 
 
 def get_codeowners_errors(ctx: Ctx, owner: str, repo: str) -> Any:
-    """CODEOWNERS syntax errors (404 when there is no CODEOWNERS)."""
+    """CODEOWNERS errors: Invalid owner, Unknown owner (an org with teams); 404 when there is no CODEOWNERS."""
     return {"errors": ctx.state.codeowners_errors(owner, repo, ctx.args.get("ref") or None)}
