@@ -10,6 +10,9 @@ EXPECTED_ASSETS = {
     "repo_inventory": "inventory",
     "config_snapshots": "code",
     "code_drift": "code",
+    "process_settings": "process",
+    "process_activity": "process",
+    "process_drift": "process",
     "drift_findings": "findings",
 }
 # Rule ids are a public contract (stored findings, open issues): extend, never rename.
@@ -25,6 +28,32 @@ EXPECTED_RULES = sorted(
         "tier_ruleset_mismatch",
         "invalid_config",
         "registry_unresolved",
+        # process, settings
+        "branch_protection_missing",
+        "required_reviews_too_low",
+        "stale_reviews_not_dismissed",
+        "code_owner_review_not_required",
+        "status_checks_missing",
+        "branches_not_up_to_date",
+        "signed_commits_not_required",
+        "admins_not_enforced",
+        "bypass_actor_mismatch",
+        "codeowners_missing",
+        "codeowners_invalid",
+        "codeowners_rule_mismatch",
+        "required_file_missing",
+        "forbidden_file_present",
+        "required_workflow_missing",
+        "hooks_missing",
+        "tag_protection_missing",
+        "process_not_evaluated",
+        # process, activity
+        "review_bypassed",
+        "commit_convention_violated",
+        "ticket_reference_missing",
+        "branch_name_violated",
+        "pr_too_large",
+        "pr_missing_issue_reference",
     ]
 )
 EXPECTED_CHECKS = {
@@ -32,6 +61,8 @@ EXPECTED_CHECKS = {
     ("repo_inventory", "no_repo_failed"),
     ("config_snapshots", "no_repo_failed_to_scan"),
     ("code_drift", "findings_conform"),
+    ("process_settings", "no_repo_failed"),
+    ("process_drift", "findings_conform"),
     ("drift_findings", "findings_conform"),
     ("drift_findings", "fingerprints_unique"),
 }
@@ -105,7 +136,7 @@ def test_every_family_has_its_findings_asset_in_the_location_and_the_daily_job()
 
 
 def test_assets_that_make_no_api_calls_need_only_the_store():
-    for key in ("code_drift", "drift_findings"):
+    for key in ("code_drift", "process_drift", "drift_findings"):
         assert defs.resolve_assets_def(key).required_resource_keys - {"io_manager"} == {"store"}, key
     assert defs.resolve_assets_def("repo_inventory").required_resource_keys - {"io_manager"} == {
         "github",
@@ -145,10 +176,10 @@ def test_a_family_without_its_assets_module_fails_at_load_naming_the_module():
     from drift_pipeline.assets.families import family_assets
     from drift_pipeline.rules.base import RuleFamily, RuleSpec
 
-    process = RuleFamily(
-        "process",
-        (RuleSpec("hooks_missing", "process", "warning", "Hooks", "Add hooks."),),
+    infra = RuleFamily(
+        "infra",
+        (RuleSpec("backup_stale", "infra", "warning", "Backups", "Back up."),),
         lambda day, observed, expected: [],
     )
-    with pytest.raises(ImportError, match=r"create drift_pipeline\.assets\.process defining FINDINGS and ASSETS"):
-        family_assets(process)
+    with pytest.raises(ImportError, match=r"create drift_pipeline\.assets\.infra defining FINDINGS and ASSETS"):
+        family_assets(infra)

@@ -113,15 +113,19 @@ def scan_process(
     day: date,
     inventory: Sequence[Mapping[str, Any]],
     *,
+    reader: ProcessReader | None = None,
     now: datetime | None = None,
     only: Sequence[str] | None = None,
 ) -> ProcessScan:
-    """The process observations of ``org`` on ``day`` for the in-scope repos of ``inventory``."""
+    """The process observations of ``org`` on ``day`` for the in-scope repos of ``inventory``.
+
+    ``reader`` may be shared by the days of a run (its window plan lists each history once).
+    """
     now = now or datetime.now(UTC)
     observed, reason = settings_observable(day, now)
     scan = ProcessScan(org, day, observed, reason)
     at = day_end(day)
-    reader = ProcessReader(source)
+    reader = reader or ProcessReader(source)
     fetcher = SourceRegistryFetcher(source, org, at)
     todo = [r for r in inventory if (r.get("in_scope") or r.get("error")) and (not only or r["repo"] in only)]
 
@@ -287,8 +291,8 @@ def settings_rows(repo: str, settings: ProcessSettings, exp: ProcessExpectations
                 "setting": st.setting,
                 "rule": st.rule,
                 "state": st.state,
-                "expected": st.expected,
-                "actual": st.actual,
+                "expected": _json(st.expected),
+                "actual": _json(st.actual),
                 "source": list(st.satisfied_by),
                 "readable": st.state != "not_evaluated",
                 "reason": "; ".join(f"{n.setting}: {n.reason}" for n in st.not_readable) or None,
@@ -314,6 +318,11 @@ def settings_rows(repo: str, settings: ProcessSettings, exp: ProcessExpectations
     return rows
 
 
+def _json(value: Any) -> str:
+    """A JSON cell (scalars included: a JSON column holds ``true``, not ``True``)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
 def _brief(value: Any) -> Any:
     return json.loads(process_codec.encode(value))
 
@@ -327,7 +336,7 @@ def _source_row(
         "rule": None,
         "state": "read" if readable else "not_readable",
         "expected": None,
-        "actual": actual,
+        "actual": _json(actual),
         "source": source or [],
         "readable": readable,
         "reason": reason,
@@ -339,7 +348,7 @@ def _activity(
     reader: ProcessReader, full: str, branch: str, head: str, start: datetime, end: datetime
 ) -> tuple[ActivityCommit, ...]:
     """The first-parent commits from the day's head back to the last one before the day, oldest first."""
-    listed = {c.get("sha"): c for c in reader.commits_between(full, head, start, end)}
+    listed = {c.get("sha"): c for c in reader.commits_between(full, branch, head, start, end)}
     chain: list[ActivityCommit] = []
     sha: str | None = head
     while sha in listed:

@@ -83,6 +83,13 @@ class ProcessReader:
     def __init__(self, source: GitHubSource):
         self.source = source
         self._pulls = Memo()  # (repo, number) -> PullRequest (a PR merging several commits is read once)
+        self._window: tuple[datetime, datetime] | None = None
+        self._history = Memo()  # (repo, branch) -> the window's commits, newest first (raw)
+
+    def plan_window(self, start: datetime, end: datetime) -> None:
+        """Backfills: list each repo's branch history of (start, end] once, not once a day."""
+        self._window = (start, end)
+        self._history = Memo()
 
     def _object(self, kind: str, path: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         def convert(p: str, data: Any) -> dict[str, Any]:
@@ -202,9 +209,25 @@ class ProcessReader:
         return self._readable("codeowners_errors", read)
 
     # -- activity ----------------------------------------------------------------------------
-    def commits_between(self, full_name: str, head: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
-        """Commits reachable from ``head`` with a committer date in [since, until], newest first (raw)."""
-        params = {"sha": head, "since": _iso(since), "until": _iso(until)}
+    def commits_between(
+        self, full_name: str, branch: str, head: str, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """Commits with a committer date in [since, until] from which ``head`` is reached, newest first (raw).
+
+        Inside a planned window the branch's history of the whole window answers (one listing per
+        repo and run); a head it does not hold (history rewritten since) is listed on its own.
+        """
+        window = self._window
+        if window and window[0] <= since and until <= window[1]:
+            listed = self._history.get(
+                (full_name, branch), lambda: self._list_commits(full_name, branch, window[0], window[1])
+            )
+            if any(c.get("sha") == head for c in listed):
+                return listed
+        return self._list_commits(full_name, head, since, until)
+
+    def _list_commits(self, full_name: str, ref: str, since: datetime, until: datetime) -> list[dict[str, Any]]:
+        params = {"sha": ref, "since": _iso(since), "until": _iso(until)}
         return self._items("commits", f"/repos/{full_name}/commits", params, "commits")
 
     def commit_pulls(self, full_name: str, sha: str) -> list[dict[str, Any]]:

@@ -211,10 +211,21 @@ def build_process_org(root: Path) -> ProcessOrg:
             "enforcement": "active",
             "conditions": DEFAULT,
             "rules": [
-                {"type": "pull_request", "parameters": {"required_approving_review_count": 1}},
+                {
+                    "type": "pull_request",
+                    "parameters": {
+                        **PR_RULES[0]["parameters"],
+                        "required_approving_review_count": 1,
+                        "dismiss_stale_reviews_on_push": False,
+                        "require_code_owner_review": False,
+                    },
+                },
                 {
                     "type": "required_status_checks",
-                    "parameters": {"required_status_checks": [{"context": "lint"}]},
+                    "parameters": {
+                        "strict_required_status_checks_policy": False,
+                        "required_status_checks": [{"context": "lint"}],
+                    },
                 },
             ],
             "bypass_actors": [{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}],
