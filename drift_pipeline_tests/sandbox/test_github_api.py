@@ -268,7 +268,8 @@ def test_branch_protection_when_token_not_admin_then_403(world):
 
 def test_branches_list_flags_protected(g):
     branches = {b.name: b.protected for b in g.get_repo("acme/svc").get_branches()}
-    assert branches == {"main": True, "feature/x": False, "release/1.0": False}
+    # release/1.0 has no classic protection, but a repo ruleset targets it: GitHub says protected
+    assert branches == {"main": True, "feature/x": False, "release/1.0": True}
 
 
 def test_rulesets_when_includes_parents_then_matching_org_rulesets_listed(world):

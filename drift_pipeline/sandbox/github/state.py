@@ -32,6 +32,8 @@ from drift_pipeline.sandbox.github.matching import (
 )
 
 DEFAULT_TOKEN = "sandbox-token"
+TOKEN_KINDS = ("classic", "app")
+_PROTECTION_DOCS = "https://docs.github.com/rest/branches/branch-protection#get-branch-protection"
 
 
 def _now() -> str:
@@ -112,9 +114,16 @@ class SandboxState:
         known = user.setdefault("emails", [])
         known += [e for e in emails if e.lower() not in {k.lower() for k in known}]
 
-    def add_token(self, token: str, *, login: str = "drift-bot", admin: bool = True) -> None:
-        """``admin=False`` models a token without Administration read (classic protection is 403)."""
-        self.data["tokens"][token] = {"login": login, "admin": admin}
+    def add_token(self, token: str, *, login: str = "drift-bot", admin: bool = True, kind: str | None = None) -> None:
+        """A token of ``login``. ``admin``: whether it may read repository administration (classic
+        branch protection). ``kind`` says how GitHub refuses that read without admin rights:
+        ``"classic"`` (a personal access token: 404 "Not Found") or ``"app"`` (a GitHub App
+        installation token: 403 "Resource not accessible by integration"). Default: ``"classic"``
+        with admin rights, ``"app"`` without (the sandbox's earlier meaning of ``admin=False``)."""
+        kind = kind or ("classic" if admin else "app")
+        if kind not in TOKEN_KINDS:
+            raise ValueError(f"token kind {kind!r} not one of {TOKEN_KINDS}")
+        self.data["tokens"][token] = {"login": login, "admin": admin, "kind": kind}
 
     def add_team(
         self, org: str, slug: str, *, members: tuple[str, ...] | list[str] = (), repos: list[str] | None = None
@@ -256,23 +265,37 @@ class SandboxState:
 
     # -- branch protection and rulesets ---------------------------------------------------------
     def protection(self, owner: str, repo: str, branch: str, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The stored PUT-shape protection body; 403 for a non-admin token, 404 when unprotected."""
+        """The stored PUT-shape protection body, read as GitHub answers it per token.
+
+        Without admin rights: a classic token gets 404 "Not Found" (GitHub hides what it may not
+        show), an App installation token 403 "Resource not accessible by integration". With admin
+        rights, an unprotected branch is 404 "Branch not protected".
+        """
         r = self.get_repo(owner, repo)
         if token is not None and not token.get("admin", True):
-            raise Forbidden(
-                documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection"
-            )
+            if token.get("kind", "app") == "classic":
+                raise NotFound(documentation_url=_PROTECTION_DOCS)
+            raise Forbidden(documentation_url=_PROTECTION_DOCS)
         body = self.data["protections"].get(f"{r['owner']}/{r['name']}", {}).get(branch)
         if body is None:
-            raise NotFound(
-                "Branch not protected",
-                documentation_url="https://docs.github.com/rest/branches/branch-protection#get-branch-protection",
-            )
+            raise NotFound("Branch not protected", documentation_url=_PROTECTION_DOCS)
         return body
 
-    def is_protected(self, owner: str, repo: str, branch: str) -> bool:
+    def has_classic_protection(self, owner: str, repo: str, branch: str) -> bool:
         r = self.get_repo(owner, repo)
         return branch in self.data["protections"].get(f"{r['owner']}/{r['name']}", {})
+
+    def is_protected(self, owner: str, repo: str, branch: str) -> bool:
+        """GitHub's ``protected`` of a branch: classic protection, or an active repo or org ruleset targeting it."""
+        if self.has_classic_protection(owner, repo, branch):
+            return True
+        r = self.get_repo(owner, repo)
+        return any(
+            rs.get("enforcement", "active") == "active"
+            and rs.get("target", "branch") == "branch"
+            and ref_matches((rs.get("conditions") or {}).get("ref_name"), branch, r["default_branch"])
+            for rs in self.repo_rulesets(owner, repo, includes_parents=True)
+        )
 
     def repo_rulesets(self, owner: str, repo: str, *, includes_parents: bool = True) -> list[dict[str, Any]]:
         """Repo rulesets, plus (``includes_parents``) the org rulesets whose repository conditions match."""

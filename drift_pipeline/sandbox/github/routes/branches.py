@@ -34,6 +34,15 @@ def get_status_checks(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     return render.status_checks(ctx.url, body["required_status_checks"], bool(body.get("enforce_admins")))
 
 
+def get_status_check_contexts(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """The contexts of the required status checks of a protected branch."""
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    checks = body.get("required_status_checks")
+    if not checks:
+        raise NotFound("Required status checks not enabled")
+    return list(checks.get("contexts") or [c["context"] for c in checks.get("checks") or []])
+
+
 def get_pr_reviews(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     """Required pull request reviews of a protected branch."""
     body = ctx.state.protection(owner, repo, branch, token=ctx.token)
@@ -63,6 +72,28 @@ def get_restrictions(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     return render.restrictions(ctx.url, body["restrictions"], ctx.base, ctx.ids)
 
 
+def _restrictions(ctx: Ctx, owner: str, repo: str, branch: str) -> dict[str, Any]:
+    body = ctx.state.protection(owner, repo, branch, token=ctx.token)
+    if not body.get("restrictions"):
+        raise NotFound("Push restrictions not enabled")
+    return render.restrictions(ctx.url.rsplit("/", 1)[0], body["restrictions"], ctx.base, ctx.ids)
+
+
+def get_restriction_users(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Users allowed to push to a protected branch."""
+    return _restrictions(ctx, owner, repo, branch)["users"]
+
+
+def get_restriction_teams(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Teams allowed to push to a protected branch."""
+    return _restrictions(ctx, owner, repo, branch)["teams"]
+
+
+def get_restriction_apps(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
+    """Apps allowed to push to a protected branch."""
+    return _restrictions(ctx, owner, repo, branch)["apps"]
+
+
 def get_protection(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     """Classic branch protection (admin read; 404 Branch not protected)."""
     body = ctx.state.protection(owner, repo, branch, token=ctx.token)
@@ -79,6 +110,6 @@ def get_branch(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
         )
     full = full_name(ctx, owner, repo)
     commit_json = ctx.commit_json(full, git.commit(sha))
-    protected = ctx.state.is_protected(owner, repo, branch)
-    body = ctx.state.data["protections"].get(full, {}).get(branch) if protected else None
+    protected = ctx.state.is_protected(owner, repo, branch)  # classic protection or a ruleset
+    body = ctx.state.data["protections"].get(full, {}).get(branch)
     return render.branch(ctx.base, full, branch, sha, protected, commit_json, body)
