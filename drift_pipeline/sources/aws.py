@@ -63,6 +63,69 @@ def role_arn(account_id: str, role_name: str = DEFAULT_ROLE) -> str:
     return f"arn:aws:iam::{account_id}:role/{role_name}"
 
 
+WRONG_ACCOUNT = "WrongAccount"  # STS answered with credentials of another account
+
+
+def error_code(exc: BaseException) -> str:
+    """The structured code of an AWS failure: ``Error.Code`` of a ``ClientError``, else the botocore
+    error class (``EndpointConnectionError``, ``NoCredentialsError``, ...). Never parsed from a message."""
+    if isinstance(exc, ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "ClientError")
+    return type(exc).__name__
+
+
+class AssumeRoleError(SourceError):
+    """An account that could not be reached: ``code`` says why (see :func:`error_code`)."""
+
+    def __init__(self, message: str, *, account_id: str, role_name: str, code: str, status: int | None = None):
+        super().__init__(message, status=status)
+        self.account_id = account_id
+        self.role_name = role_name
+        self.code = code
+
+
+@dataclass(frozen=True)
+class AwsAccess:
+    """How the pipeline reaches AWS: the settings of dagster-aws's ``ResourceWithBoto3Configuration``
+    (region, endpoint URL, profile, max attempts) plus the role assumed in every account.
+
+    Plain data, so the source layer stays free of Dagster: the Dagster resource subclasses
+    ``dagster_aws.utils.ResourceWithBoto3Configuration`` and hands its fields to this class.
+    """
+
+    region_name: str = DEFAULT_REGION
+    endpoint_url: str | None = None  # None: boto3 resolves it (AWS_ENDPOINT_URL honoured)
+    profile_name: str | None = None  # base credentials; None: the default chain
+    max_attempts: int = 5
+    role_name: str = DEFAULT_ROLE
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+    def client_config(self) -> Config:
+        # The retry config of dagster_aws.utils.construct_boto_client_retry_config (standard mode).
+        return Config(
+            retries={"max_attempts": self.max_attempts, "mode": "standard"},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+        )
+
+    def base_session(self) -> boto3.Session:
+        return boto3.Session(
+            botocore_session=new_botocore_session(), profile_name=self.profile_name, region_name=self.region_name
+        )
+
+    def connect(self, account_id: str, *, base_session: boto3.Session | None = None) -> AccountSession:
+        """Assume ``role_name`` in ``account_id`` (raises :class:`AssumeRoleError`)."""
+        return account_session(
+            account_id,
+            role_name=self.role_name,
+            endpoint_url=self.endpoint_url,
+            region=self.region_name,
+            base_session=base_session or self.base_session(),
+            client_config=self.client_config(),
+        )
+
+
 @functools.cache
 def _shared_loader() -> botocore.loaders.Loader:
     # Service models and endpoint rules are read from disk once per loader; a fresh session
@@ -133,8 +196,9 @@ def account_session(
 ) -> AccountSession:
     """Assume ``role_name`` in ``account_id`` and return a session on the temporary credentials.
 
-    Raises ``SourceError`` (naming the account and role, never a credential) when STS refuses or
-    cannot be reached, or when the credentials it returns belong to another account.
+    Raises ``AssumeRoleError`` (a ``SourceError`` naming the account and role, never a credential,
+    with the structured ``code``) when STS refuses or cannot be reached, or when the credentials it
+    returns belong to another account.
     """
     arn = role_arn(account_id, role_name)
     if base_session is None:
@@ -149,20 +213,30 @@ def account_session(
             RoleArn=arn, RoleSessionName=session_name, DurationSeconds=duration_seconds
         )
     except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "ClientError")
+        code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "")
-        raise SourceError(
-            f"cannot assume role {role_name!r} in AWS account {account_id}: {code}: {redact(message)}"
+        raise AssumeRoleError(
+            f"cannot assume role {role_name!r} in AWS account {account_id}: {code}: {redact(message)}",
+            account_id=account_id,
+            role_name=role_name,
+            code=code,
+            status=exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode"),
         ) from exc
     except BotoCoreError as exc:  # no credentials, endpoint unreachable, bad parameters
-        raise SourceError(
-            f"cannot assume role {role_name!r} in AWS account {account_id}: {type(exc).__name__}: {redact(str(exc))}"
+        raise AssumeRoleError(
+            f"cannot assume role {role_name!r} in AWS account {account_id}: {type(exc).__name__}: {redact(str(exc))}",
+            account_id=account_id,
+            role_name=role_name,
+            code=error_code(exc),
         ) from exc
 
     landed = answer.get("AssumedRoleUser", {}).get("Arn", "").split(":")
     if len(landed) > 4 and landed[4] != account_id:
-        raise SourceError(
-            f"assuming role {role_name!r} in AWS account {account_id} landed in account {landed[4]} instead"
+        raise AssumeRoleError(
+            f"assuming role {role_name!r} in AWS account {account_id} landed in account {landed[4]} instead",
+            account_id=account_id,
+            role_name=role_name,
+            code=WRONG_ACCOUNT,
         )
     creds = answer["Credentials"]
     return AccountSession(
