@@ -467,7 +467,8 @@ def restrictions(url: str, r: dict[str, Any], base: str, ids: Any) -> dict[str, 
     }
 
 
-def ruleset(base: str, full: str, rs: dict[str, Any], *, summary: bool) -> dict[str, Any]:
+def ruleset(base: str, full: str, rs: dict[str, Any], *, summary: bool, bypass: bool = True) -> dict[str, Any]:
+    """A ruleset; ``bypass=False`` (no write access to it) omits ``bypass_actors``, as GitHub does."""
     if rs["source_type"] == "Organization":
         self_url = f"{base}/orgs/{q(rs['source'])}/rulesets/{rs['id']}"
         html = f"{base}/organizations/{q(rs['source'])}/settings/rules/{rs['id']}"
@@ -487,7 +488,8 @@ def ruleset(base: str, full: str, rs: dict[str, Any], *, summary: bool) -> dict[
         "updated_at": rs.get("updated_at", rs.get("created_at", "2024-01-01T00:00:00Z")),
     }
     if not summary:
-        out["bypass_actors"] = rs.get("bypass_actors", [])
+        if bypass:
+            out["bypass_actors"] = rs.get("bypass_actors", [])
         out["current_user_can_bypass"] = "never"
         out["conditions"] = rs.get("conditions") or {}
         out["rules"] = rs.get("rules", [])

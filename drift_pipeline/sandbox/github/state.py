@@ -36,6 +36,15 @@ TOKEN_KINDS = ("classic", "app")
 _PROTECTION_DOCS = "https://docs.github.com/rest/branches/branch-protection#get-branch-protection"
 
 
+def require_admin(token: dict[str, Any] | None, docs: str) -> None:
+    """GitHub's refusal of an admin-only read: a classic token 404 "Not Found", an App 403."""
+    if token is None or token.get("admin", True):
+        return
+    if token.get("kind", "app") == "classic":
+        raise NotFound(documentation_url=docs)
+    raise Forbidden(documentation_url=docs)
+
+
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -272,10 +281,7 @@ class SandboxState:
         rights, an unprotected branch is 404 "Branch not protected".
         """
         r = self.get_repo(owner, repo)
-        if token is not None and not token.get("admin", True):
-            if token.get("kind", "app") == "classic":
-                raise NotFound(documentation_url=_PROTECTION_DOCS)
-            raise Forbidden(documentation_url=_PROTECTION_DOCS)
+        require_admin(token, _PROTECTION_DOCS)
         body = self.data["protections"].get(f"{r['owner']}/{r['name']}", {}).get(branch)
         if body is None:
             raise NotFound("Branch not protected", documentation_url=_PROTECTION_DOCS)
@@ -306,6 +312,20 @@ class SandboxState:
                 if repo_name_matches(rs.get("conditions") or {}, r):
                     out.append(rs)
         return out
+
+    def org_rulesets(self, org: str, *, token: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """An org's rulesets: org admins only (404 to a classic token without, 403 to an App)."""
+        self.org(org)
+        require_admin(token, "https://docs.github.com/rest/orgs/rules#get-all-organization-repository-rulesets")
+        return list(self.data["org_rulesets"].get(org, []))
+
+    def org_ruleset(self, org: str, ruleset_id: int, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
+        for rs in self.org_rulesets(org, token=token):
+            if int(rs["id"]) == int(ruleset_id):
+                return rs
+        raise NotFound(
+            documentation_url="https://docs.github.com/rest/orgs/rules#get-an-organization-repository-ruleset"
+        )
 
     def ruleset(self, owner: str, repo: str, ruleset_id: int, *, includes_parents: bool = True) -> dict[str, Any]:
         for rs in self.repo_rulesets(owner, repo, includes_parents=includes_parents):

@@ -42,6 +42,8 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("GET", "/users/{user}", accounts.get_user),
     ("GET", "/orgs/{org}", accounts.get_org),
     ("GET", "/orgs/{org}/repos", accounts.list_org_repos),
+    ("GET", "/orgs/{org}/rulesets", rulesets.list_org_rulesets),
+    ("GET", "/orgs/{org}/rulesets/{ruleset_id}", rulesets.get_org_ruleset),
     ("GET", "/users/{user}/repos", accounts.list_user_repos),
     ("GET", _R, accounts.get_repo),
     # commits, compare, git data, contents

@@ -13,19 +13,49 @@ def _includes_parents(ctx: Ctx) -> bool:
     return ctx.args.get("includes_parents", "true").lower() not in ("false", "0")
 
 
+def _targets(ctx: Ctx, sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``?targets=branch,tag``: only rulesets with those targets (none given: all)."""
+    raw = ctx.args.get("targets")
+    if not raw:
+        return sets
+    wanted = {t.strip() for t in raw.split(",") if t.strip()}  # an unknown target matches nothing
+    return [rs for rs in sets if rs.get("target", "branch") in wanted]
+
+
+def _can_edit(ctx: Ctx) -> bool:
+    """Write access to a ruleset (repo or org admin): without it GitHub omits ``bypass_actors``."""
+    return bool(ctx.token.get("admin", True))
+
+
 def list_rulesets(ctx: Ctx, owner: str, repo: str) -> Any:
-    """Ruleset summaries (includes_parents: also the org rulesets that target this repo)."""
+    """Ruleset summaries (includes_parents: also the org rulesets that target this repo; targets=branch,tag,push)."""
     full = full_name(ctx, owner, repo)
-    sets = ctx.state.repo_rulesets(owner, repo, includes_parents=_includes_parents(ctx))
+    sets = _targets(ctx, ctx.state.repo_rulesets(owner, repo, includes_parents=_includes_parents(ctx)))
     return [render.ruleset(ctx.base, full, rs, summary=True) for rs in ctx.paginate(sets)]
 
 
 def get_ruleset(ctx: Ctx, owner: str, repo: str, ruleset_id: str) -> Any:
-    """One ruleset with conditions, rules and bypass actors."""
+    """One ruleset with conditions and rules; bypass_actors only with write access to it."""
     if not ruleset_id.isdigit():
         raise NotFound()
     rs = ctx.state.ruleset(owner, repo, int(ruleset_id), includes_parents=_includes_parents(ctx))
-    return render.ruleset(ctx.base, full_name(ctx, owner, repo), rs, summary=False)
+    return render.ruleset(ctx.base, full_name(ctx, owner, repo), rs, summary=False, bypass=_can_edit(ctx))
+
+
+def list_org_rulesets(ctx: Ctx, org: str) -> Any:
+    """An organization's ruleset summaries (targets=branch,tag,push); org admins only."""
+    login = ctx.state.org(org)["login"]
+    sets = _targets(ctx, ctx.state.org_rulesets(login, token=ctx.token))
+    return [render.ruleset(ctx.base, login, rs, summary=True) for rs in ctx.paginate(sets)]
+
+
+def get_org_ruleset(ctx: Ctx, org: str, ruleset_id: str) -> Any:
+    """One organization ruleset with conditions (repository_name), rules and bypass actors; org admins only."""
+    if not ruleset_id.isdigit():
+        raise NotFound()
+    login = ctx.state.org(org)["login"]
+    rs = ctx.state.org_ruleset(login, int(ruleset_id), token=ctx.token)
+    return render.ruleset(ctx.base, login, rs, summary=False, bypass=_can_edit(ctx))
 
 
 def get_branch_rules(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
