@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drift_pipeline.redaction import redact
+from drift_pipeline.redaction import mask_json, mask_secrets, redact
 from drift_pipeline.rules.infra.attributes import BUCKET, FUNCTION, ROLE, SG, sg_rules_from_permissions
 from drift_pipeline.rules.infra.attributes import policy_statements as _statements
 from drift_pipeline.rules.infra.records import (
@@ -72,19 +72,20 @@ def _document(raw: Any) -> Any:
     policies of CloudFormation-made roles as a Python literal (``str(dict)``), which is read with
     ``ast.literal_eval`` (literals only, nothing is executed). Anything else stays text."""
     if not isinstance(raw, str):
-        return raw
+        return mask_json(raw)
     try:
-        return json.loads(raw)
+        return mask_json(json.loads(raw))
     except ValueError:
         pass
     try:
-        return ast.literal_eval(raw) if len(raw) <= 131_072 else raw
+        return mask_json(ast.literal_eval(raw)) if len(raw) <= 131_072 else mask_secrets(raw)
     except (ValueError, SyntaxError, RecursionError, MemoryError):
-        return raw
+        return mask_secrets(raw)
 
 
 def _tags(pairs: Any) -> dict[str, str]:
-    return {str(t.get("Key")): str(t.get("Value", "")) for t in pairs or []}
+    # Tag values are free text people type: a pasted token is masked before it becomes a record.
+    return {str(t.get("Key")): mask_secrets(str(t.get("Value", ""))) for t in pairs or []}
 
 
 def _type_of_arn(arn: str) -> tuple[str, str]:

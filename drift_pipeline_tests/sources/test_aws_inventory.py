@@ -30,8 +30,8 @@ from drift_pipeline.rules.infra.records import (
 from drift_pipeline.rules.infra.template import expected_env
 from drift_pipeline.sandbox.aws import AwsSandbox
 from drift_pipeline.sandbox.infra_seed import InfraRepo, InfraScenario, deploy_org_infra, stack_template
-from drift_pipeline.sources.aws import AccountRef, AwsAccess, account_refs, account_session
-from drift_pipeline.sources.aws_inventory import _document, newest_backup, read_inventories
+from drift_pipeline.sources.aws import AccountRef, AccountSession, AwsAccess, account_refs, account_session
+from drift_pipeline.sources.aws_inventory import _document, newest_backup, read_account, read_inventories
 
 FAST = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10)
 DAY = date(2026, 11, 26)
@@ -212,6 +212,12 @@ class _DenyingSts(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self._deny()
+
+    def do_GET(self) -> None:
+        self._deny()
+
+    def _deny(self) -> None:
         self.send_response(403)
         self.send_header("Content-Type", "text/xml")
         self.send_header("Content-Length", str(len(self.BODY)))
@@ -266,6 +272,26 @@ def test_account_that_cannot_be_assumed_is_not_evaluated_and_the_others_are_read
     assert any(
         f.rule == "resource_orphaned" or f.rule == "attribute_drift" for f in findings if f.details.get("env") != "prod"
     )
+
+
+def test_every_service_that_refuses_is_one_recorded_failure_never_an_exception(denying_sts):
+    # An account session whose every service answers 403 AccessDenied (a role without read rights).
+    session = AccountSession(
+        account_id="444444444444",
+        role_arn="arn:aws:iam::444444444444:role/drift-readonly",
+        endpoint_url=denying_sts,
+        client_config=FAST,
+        aws_access_key_id="AKIAEXAMPLEKEYID0000",
+        aws_secret_access_key="s3cr3t/" + "k" * 33,
+        aws_session_token="token",
+        region_name="eu-west-2",
+    )
+    inv = read_account(session, "444444444444", ["eu-west-2"])
+    assert inv.resources == () and inv.stacks == ()
+    assert {f.service for f in inv.failures} == {"tagging", "ec2", "lambda", "cloudformation", "s3", "iam"}
+    assert all(f.code and f.account == "444444444444" for f in inv.failures)
+    assert {f.code for f in inv.failures if f.service in ("ec2", "s3", "iam", "cloudformation")} == {"AccessDenied"}
+    assert "s3cr3t" not in repr(inv) and "AKIAEXAMPLEKEYID0000" not in repr(inv)
 
 
 def test_backup_age_is_read_from_s3_and_judged(sandbox, world):
