@@ -41,8 +41,9 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from drift_pipeline.commands import COMMANDS
+    from drift_pipeline.commands.process import process_group
 
-    for command in COMMANDS:
+    for command in [*COMMANDS, process_group]:
         cli.add_command(command)
 
 

@@ -114,23 +114,26 @@ def scan_process(
     inventory: Sequence[Mapping[str, Any]],
     *,
     reader: ProcessReader | None = None,
+    window: tuple[datetime, datetime] | None = None,
     now: datetime | None = None,
     only: Sequence[str] | None = None,
 ) -> ProcessScan:
     """The process observations of ``org`` on ``day`` for the in-scope repos of ``inventory``.
 
-    ``reader`` may be shared by the days of a run (its window plan lists each history once).
+    ``window`` is the activity's (start, end]: the day by default (the CLI's ``--since`` gives
+    another); the inventory must be taken at its end. ``reader`` may be shared by the days of a
+    run (its window plan lists each history once).
     """
     now = now or datetime.now(UTC)
+    start, end = window or (day_end(day - timedelta(days=1)), day_end(day))
     observed, reason = settings_observable(day, now)
     scan = ProcessScan(org, day, observed, reason)
-    at = day_end(day)
     reader = reader or ProcessReader(source)
-    fetcher = SourceRegistryFetcher(source, org, at)
+    fetcher = SourceRegistryFetcher(source, org, end)
     todo = [r for r in inventory if (r.get("in_scope") or r.get("error")) and (not only or r["repo"] in only)]
 
     def one(row: Mapping[str, Any]) -> _Part:
-        return _scan_one(reader, fetcher, org, day, row, observed)
+        return _scan_one(reader, fetcher, org, (start, end), row, observed)
 
     for part in map_repos(one, todo, workers_for(source)):
         scan.tables["process_scan_status"].append(part.status)
@@ -152,7 +155,7 @@ def _scan_one(
     reader: ProcessReader,
     fetcher: SourceRegistryFetcher,
     org: str,
-    day: date,
+    window: tuple[datetime, datetime],
     row: Mapping[str, Any],
     observed: bool,
 ) -> _Part:
@@ -160,7 +163,7 @@ def _scan_one(
     if row.get("error"):
         return _failed(name, head, str(row["error"]))
     try:
-        return _scan_repo(reader, fetcher, org, day, row, observed)
+        return _scan_repo(reader, fetcher, org, window, row, observed)
     except Exception as exc:
         return _failed(name, head, failure_message(name, "reading its process settings and activity", exc))
 
@@ -169,7 +172,7 @@ def _scan_repo(
     reader: ProcessReader,
     fetcher: SourceRegistryFetcher,
     org: str,
-    day: date,
+    window: tuple[datetime, datetime],
     row: Mapping[str, Any],
     observed: bool,
 ) -> _Part:
@@ -188,7 +191,7 @@ def _scan_repo(
         raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
     exp = expectations_for_repo(standards)
     settings = _settings(reader, full, branch, head, tree, exp) if observed else None
-    start, end = day_end(day - timedelta(days=1)), day_end(day)
+    start, end = window
     pushed = _moved_in(row.get("head_date"), start)
     commits = _activity(reader, full, branch, head, start, end) if pushed else ()
     activity = ProcessActivity(branch, commits)

@@ -21,7 +21,8 @@ EARLY = DAY - timedelta(days=2)
 START = DAY - timedelta(days=3)
 ALICE = Author("Alice Doe", "alice@example.com")
 BOB = Author("Bob Roe", "bob@example.com")
-APP_TOKEN = "app-token-no-admin"
+APP_TOKEN = "app-token-no-admin"  # a GitHub App without Administration read: classic protection 403
+CLASSIC_TOKEN = "classic-token-no-admin"  # a personal token of a non-admin: classic protection 404
 
 FULL = """[process.repo]
 enabled = true
@@ -156,7 +157,8 @@ def build_process_org(root: Path) -> ProcessOrg:
     state.add_user("alice", name="Alice Doe", emails=["alice@example.com"])
     state.add_user("bob", name="Bob Roe", emails=["bob@example.com"])
     state.add_user("carol", name="Carol Poe", emails=["carol@example.com"])
-    state.add_token(APP_TOKEN, login="drift-app", admin=False)
+    state.add_token(APP_TOKEN, login="drift-app", admin=False, kind="app")
+    state.add_token(CLASSIC_TOKEN, login="carol", admin=False, kind="classic")
     fx = ProcessOrg(state)
 
     _repo(state, "ruleset-ok", GOOD_FILES)
