@@ -369,7 +369,7 @@ class SandboxState:
         teams = self.teams_of(r["owner"])
         if not teams:
             return None
-        accounts = {k.lower() for k in self.data["users"]} | {k.lower() for k in self.data["orgs"]}
+        accounts = {k.lower() for k in self.data["users"]}  # an organization cannot own code
 
         def known(owner: str) -> bool:
             org, slash, slug = owner[1:].partition("/")
