@@ -67,9 +67,13 @@ class Manifest:
     entries: tuple[ManifestEntry, ...]
 
     def for_account(self, account_id: str) -> tuple[ManifestEntry, ...]:
-        """Entries for one AWS account (entries whose account is unknown go to every account)."""
+        """Entries naming one AWS account (by the v2 key or the ARN's account field)."""
         key = f"aws:{account_id}"
-        return tuple(e for e in self.entries if e.account in (key, None))
+        return tuple(e for e in self.entries if e.account == key)
+
+    def accountless(self) -> tuple[ManifestEntry, ...]:
+        """Entries naming no account (S3 ARNs, plain ids): expected in some account of the repo."""
+        return tuple(e for e in self.entries if e.account is None)
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from drift_pipeline.rules.infra.records import (
     RepoInfra,
 )
 from drift_pipeline.rules.infra.template import declared_stack, expected_env
+from drift_pipeline.standards.infra_manifest import ManifestEntry
 
 DAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -335,12 +336,32 @@ def test_nothing_deployed_means_nothing_expected_and_tagged_leftovers_are_orphan
     assert _rules(findings) == sorted(("resource_orphaned", r.arn) for r in _resources("dev", DEV))
 
 
-def test_manifest_entries_are_declared_and_missing_when_absent():
+def test_manifest_entries_are_declared_and_missing_when_absent_with_their_line():
     observed, expected = _world(mutate=_add(ORPHAN))
     repo = expected["acme/orders"]
-    dev = replace(repo.envs[0], manifest=(ORPHAN.arn, "arn:aws:sns:eu-west-2:111111111111:gone"))
-    findings = evaluate(DAY, observed, {"x": replace(repo, envs=(dev, repo.envs[1]))})
-    assert _rules(findings) == [("resource_missing", "arn:aws:sns:eu-west-2:111111111111:gone")]
+    gone = "arn:aws:sns:eu-west-2:111111111111:gone"
+    dev = replace(repo.envs[0], manifest=(ManifestEntry(ORPHAN.arn, 3), ManifestEntry(gone, 4)))
+    repo = replace(repo, envs=(dev, repo.envs[1]), manifest_file="infra/manifest.txt")
+    (finding,) = evaluate(DAY, observed, {"x": repo})
+    assert (finding.rule, finding.subject) == ("resource_missing", gone)
+    assert (finding.details["manifest"], finding.details["line"]) == ("infra/manifest.txt", 4)
+    assert "infra/manifest.txt:4" in finding.message
+
+
+def test_accountless_manifest_entry_is_missing_only_when_no_account_has_it():
+    observed, expected = _world()
+    repo = expected["acme/orders"]
+    prod_bucket = f"arn:aws:s3:::orders-prod-{PROD}"  # exists in prod only
+    anywhere = (ManifestEntry(prod_bucket, 1), ManifestEntry("arn:aws:s3:::nowhere", 2), ManifestEntry("sg-dev", 3))
+    findings = evaluate(DAY, observed, {"x": replace(repo, manifest_anywhere=anywhere)})
+    assert _rules(findings) == [("resource_missing", "arn:aws:s3:::nowhere")]
+    # one account unread: absence is not proven, so nothing is claimed missing
+    sts = ReadFailure(PROD, "sts", "AccessDenied", "no")
+    observed = replace(
+        observed, accounts={**observed.accounts, PROD: AccountInventory(PROD, (REGION,), failures=(sts,))}
+    )
+    findings = evaluate(DAY, observed, {"x": replace(repo, manifest_anywhere=anywhere)})
+    assert _rules(findings) == [("infra_not_evaluated", "prod/sts")]
 
 
 def test_fingerprints_are_stable_across_days_and_reads():

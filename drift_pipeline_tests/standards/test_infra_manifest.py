@@ -40,8 +40,9 @@ def test_v1_json_keeps_each_entry_with_its_line_and_account():
         (QUEUE, 5, "aws:111111111111"),
         (BUCKET, 6, None),  # S3 ARNs carry no account: every account's entry
     ]
-    assert [e.resource for e in manifest.for_account("111111111111")] == [QUEUE, BUCKET]
-    assert [e.resource for e in manifest.for_account("333333333333")] == [BUCKET]
+    assert [e.resource for e in manifest.for_account("111111111111")] == [QUEUE]
+    assert manifest.for_account("333333333333") == ()
+    assert [e.resource for e in manifest.accountless()] == [BUCKET]
 
 
 def test_v2_json_maps_entries_to_their_account_and_alias():

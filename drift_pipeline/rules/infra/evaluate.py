@@ -36,6 +36,7 @@ from drift_pipeline.rules.infra.records import (
     RepoInfra,
 )
 from drift_pipeline.rules.infra.template import arn_for
+from drift_pipeline.standards.infra_manifest import ManifestEntry
 
 PROD = "prod"
 
@@ -231,24 +232,10 @@ def _judge_env(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
                 )
 
     for entry in env.manifest:
-        declared.add(entry)
-        if "tagging" in failed:
-            continue
-        if entry not in by_arn and entry not in by_physical:
-            ctx.add(
-                "resource_missing",
-                env,
-                entry,
-                f"{entry} is declared by the infra manifest for {env.env} but does not exist",
-                {
-                    "env": env.env,
-                    "account": env.account,
-                    "resource": entry,
-                    "source": "manifest",
-                    "expected": "present",
-                    "actual": None,
-                },
-            )
+        declared.add(entry.resource)
+        if "tagging" not in failed and entry.resource not in by_arn and entry.resource not in by_physical:
+            _manifest_missing(ctx, env, entry, f"for {env.env}")
+    declared.update(e.resource for e in ctx.repo.manifest_anywhere)
 
     if "cloudformation" in failed:
         return  # what the stacks declare is unknown: an undeclared-looking resource proves nothing
@@ -273,6 +260,45 @@ def _judge_env(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
                 "actual": "present",
             },
         )
+
+
+def _manifest_missing(ctx: Context, env: ExpectedEnv | None, entry: ManifestEntry, where: str) -> None:
+    file = ctx.repo.manifest_file
+    ctx.add(
+        "resource_missing",
+        env,
+        entry.resource,
+        f"{entry.resource} is declared by the infra manifest ({file or 'manifest'}:{entry.line}) {where} "
+        "but does not exist",
+        {
+            "env": env.env if env else None,
+            "account": env.account if env else None,
+            "resource": entry.resource,
+            "source": "manifest",
+            "manifest": file,
+            "line": entry.line,
+            "expected": "present",
+            "actual": None,
+        },
+    )
+
+
+def _manifest_anywhere(ctx: Context, observed: InfraObserved) -> None:
+    """Entries naming no account: missing only when every judged account was read and none has them."""
+    if not ctx.repo.manifest_anywhere:
+        return
+    seen: set[str] = set()
+    for env in ctx.repo.envs:
+        if ctx.repo.status == "pre-release" and env.env == PROD:
+            continue
+        inv = observed.accounts.get(env.account)
+        if inv is None or not inv.reached or "tagging" in inv.failed_services():
+            return  # not every account could be read: absence is not proven
+        seen.update(r.arn for r in inv.resources)
+        seen.update(r.physical_id for r in inv.resources)
+    for entry in ctx.repo.manifest_anywhere:
+        if entry.resource not in seen:
+            _manifest_missing(ctx, None, entry, "in no scanned account")
 
 
 def _short(value: Any) -> str:
@@ -342,5 +368,7 @@ def evaluate_repo(day: date, observed: InfraObserved, repo: RepoInfra, specs: It
             _deprecated(ctx, env, inv)
         else:
             _judge_env(ctx, env, inv)
+    if repo.status != "deprecated":
+        _manifest_anywhere(ctx, observed)
     _backups(ctx, observed)
     return ctx.out

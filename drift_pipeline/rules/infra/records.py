@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from drift_pipeline.standards.infra_manifest import ManifestEntry
+
 # Structured reasons of a read failure (``ReadFailure.code`` holds AWS's own error code when there
 # was an AWS answer, else one of these).
 NOT_SCANNED = "NotScanned"  # the account was not in the scan's account list
@@ -142,7 +144,7 @@ class ExpectedEnv:
     account: str
     commit: str | None  # deployed commit; None: nothing is deployed there (nothing expected)
     stacks: tuple[DeclaredStack, ...] = ()
-    manifest: tuple[str, ...] = ()  # ARNs / resource ids declared by the manifest for this account
+    manifest: tuple[ManifestEntry, ...] = ()  # the manifest's entries for this env's account
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,8 @@ class RepoInfra:
     tier: str = "internal"
     envs: tuple[ExpectedEnv, ...] = ()
     backups: BackupExpectation | None = None
+    manifest_file: str | None = None  # repo-relative path of the infra manifest, when there is one
+    manifest_anywhere: tuple[ManifestEntry, ...] = ()  # entries naming no account (S3 ARNs, plain ids)
     commit_url_base: str | None = None  # "https://github.com/org/repo/commit/" when known
 
     @property

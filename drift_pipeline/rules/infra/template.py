@@ -22,6 +22,7 @@ from drift_pipeline.rules.infra.attributes import (
     sg_rules_from_template,
 )
 from drift_pipeline.rules.infra.records import DeclaredResource, DeclaredStack, ExpectedEnv, ObservedStack
+from drift_pipeline.standards.infra_manifest import ManifestEntry
 
 
 def arn_for(rtype: str, physical_id: str, account: str, region: str) -> str | None:
@@ -204,7 +205,7 @@ def expected_env(
     deployed: Mapping[str, ObservedStack],
     *,
     region: str,
-    manifest: tuple[str, ...] = (),
+    manifest: tuple[ManifestEntry, ...] = (),
     stack_name: str = "{stack}-{env}",
 ) -> ExpectedEnv:
     """What ``env`` should hold: each stack of ``templates`` (as committed at ``commit``) as deployed.
