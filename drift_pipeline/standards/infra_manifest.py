@@ -25,10 +25,10 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from json.decoder import scanstring  # type: ignore[attr-defined]  # public, absent from the stubs
 from typing import Any
 
-from drift_pipeline.standards.limits import MAX_DEPTH, depth_message, quote, shorten, size_problem
+from drift_pipeline.standards.limits import depth_message, quote, shorten, size_problem
+from drift_pipeline.standards.located_json import LocatedJson, TooDeep
 from drift_pipeline.standards.model import INVALID_CONFIG, Problem
 
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -115,12 +115,6 @@ def infra_declaration(config: Mapping[str, Any]) -> InfraDeclaration | None:
 # -- manifest parsing --------------------------------------------------------------------------
 
 
-class _LStr(str):
-    """A JSON string that remembers its line."""
-
-    line: int
-
-
 def parse_manifest(file: str, text: str) -> tuple[Manifest | None, list[Problem]]:
     """Parse a manifest; ``None`` with problems when nothing usable could be read."""
     too_big = size_problem(text, MAX_MANIFEST_BYTES)
@@ -188,10 +182,10 @@ def _parse_text(file: str, text: str) -> tuple[Manifest | None, list[Problem]]:
 
 def _parse_json(file: str, text: str) -> tuple[Manifest | None, list[Problem]]:
     try:
-        data = _Located(text).document()
+        data = LocatedJson(text).document()
     except json.JSONDecodeError as exc:
         return None, [_problem(file, exc.lineno, None, f"not valid JSON: {exc.msg} (column {exc.colno})")]
-    except _TooDeep as exc:
+    except TooDeep as exc:
         return None, [_problem(file, exc.line, None, depth_message())]
     if not isinstance(data, dict):
         return None, [_problem(file, 1, None, f"expected a JSON object with resources or accounts, got {_kind(data)}")]
@@ -266,95 +260,6 @@ def _kind(value: Any) -> str:
         if isinstance(value, kind):
             return name
     return "null" if value is None else type(value).__name__
-
-
-class _LList(list[Any]):
-    """A JSON array that remembers the line of each item."""
-
-    lines: list[int]
-
-
-class _TooDeep(Exception):
-    def __init__(self, line: int):
-        self.line = line
-
-
-class _Located:
-    """A small JSON reader that tags every string with its line (``json`` keeps no positions)."""
-
-    _WS = " \t\n\r"
-
-    def __init__(self, text: str):
-        self.text = text
-        self.decoder = json.JSONDecoder()
-
-    def _line(self, pos: int) -> int:
-        return self.text.count("\n", 0, pos) + 1
-
-    def _skip(self, pos: int) -> int:
-        while pos < len(self.text) and self.text[pos] in self._WS:
-            pos += 1
-        return pos
-
-    def _expect(self, pos: int, chars: str) -> int:
-        pos = self._skip(pos)
-        if pos >= len(self.text) or self.text[pos] not in chars:
-            raise json.JSONDecodeError(f"expected {' or '.join(repr(c) for c in chars)}", self.text, pos)
-        return pos
-
-    def document(self) -> Any:
-        value, end = self.value(self._skip(0), 0)
-        end = self._skip(end)
-        if end != len(self.text):
-            raise json.JSONDecodeError("extra data", self.text, end)
-        return value
-
-    def value(self, pos: int, depth: int) -> tuple[Any, int]:
-        pos = self._skip(pos)
-        if pos >= len(self.text):
-            raise json.JSONDecodeError("expecting value", self.text, pos)
-        char = self.text[pos]
-        if char in "{[":
-            if depth >= MAX_DEPTH:
-                raise _TooDeep(self._line(pos))
-            return (self._object if char == "{" else self._array)(pos + 1, depth + 1)
-        if char == '"':
-            raw, end = scanstring(self.text, pos + 1)
-            located = _LStr(raw)
-            located.line = self._line(pos)
-            return located, end
-        return self.decoder.raw_decode(self.text, pos)
-
-    def _object(self, pos: int, depth: int) -> tuple[dict[str, Any], int]:
-        out: dict[str, Any] = {}
-        pos = self._skip(pos)
-        if pos < len(self.text) and self.text[pos] == "}":
-            return out, pos + 1
-        while True:
-            pos = self._expect(pos, '"')
-            key, pos = self.value(pos, depth)
-            pos = self._expect(pos, ":")
-            out[key], pos = self.value(pos + 1, depth)
-            pos = self._expect(pos, ",}")
-            if self.text[pos] == "}":
-                return out, pos + 1
-            pos += 1
-
-    def _array(self, pos: int, depth: int) -> tuple[list[Any], int]:
-        out = _LList()
-        out.lines = []
-        pos = self._skip(pos)
-        if pos < len(self.text) and self.text[pos] == "]":
-            return out, pos + 1
-        while True:
-            pos = self._skip(pos)
-            out.lines.append(self._line(pos))
-            item, pos = self.value(pos, depth)
-            out.append(item)
-            pos = self._expect(pos, ",]")
-            if self.text[pos] == "]":
-                return out, pos + 1
-            pos += 1
 
 
 # -- deployment convention ---------------------------------------------------------------------

@@ -306,6 +306,10 @@ def test_deprecated_repo_lists_every_leftover_and_nothing_else():
     ]
     dev = next(f for f in findings if f.subject == "dev/orders-api-dev")
     assert dev.details["resources"] == sorted(r.arn for r in _resources("dev", DEV))
+    # a stack resource already deleted is not listed as remaining
+    observed, expected = _world(status="deprecated", mutate=_drop("orders-dev-events"))
+    dev = next(f for f in evaluate(DAY, observed, expected) if f.subject == "dev/orders-api-dev")
+    assert dev.details["resources"] == sorted(r.arn for r in _resources("dev", DEV) if "events" not in r.arn)
     assert next(f for f in findings if f.subject == "dev/outside-stacks").details["resources"] == [ORPHAN.arn]
 
 

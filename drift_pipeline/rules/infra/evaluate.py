@@ -121,13 +121,16 @@ def _deprecated(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
     stacks = _tied_stacks(inv, repo, env)
     names = _stack_names(env) | {s.name for s in stacks}
     in_stacks: set[str] = set()
+    existing = {r.arn for r in inv.resources}
     for stack in sorted(stacks, key=lambda s: s.name):
+        # what still exists of the stack (an unmapped type cannot be checked: listed by physical id)
         arns = sorted(
-            a
-            for a in (
-                arn_for(r.type, r.physical_id, inv.account, stack.region) or r.physical_id for r in stack.resources
-            )
-            if a
+            {
+                arn
+                for r in stack.resources
+                for arn in [arn_for(r.type, r.physical_id, inv.account, stack.region) or r.physical_id]
+                if arn and (arn in existing or not arn.startswith("arn:"))
+            }
         )
         in_stacks.update(arns)
         in_stacks.add(stack.stack_id)
