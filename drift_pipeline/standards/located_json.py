@@ -39,9 +39,14 @@ class LocatedJson:
     def __init__(self, text: str):
         self.text = text
         self.decoder = json.JSONDecoder()
+        self._at, self._lines = 0, 1  # positions only grow while reading: count newlines incrementally
 
     def _line(self, pos: int) -> int:
-        return self.text.count("\n", 0, pos) + 1
+        if pos < self._at:
+            return self.text.count("\n", 0, pos) + 1
+        self._lines += self.text.count("\n", self._at, pos)
+        self._at = pos
+        return self._lines
 
     def _skip(self, pos: int) -> int:
         while pos < len(self.text) and self.text[pos] in self._WS:

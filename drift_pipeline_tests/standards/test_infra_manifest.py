@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -177,3 +178,13 @@ def test_convention_is_configurable():
     assert (got["prod"].commit, got["prod"].ref) == ("s" * 40, "release-2024.10")
     with pytest.raises(ValueError, match="branch:<name> or tag:<pattern>"):
         EnvRef.parse("sha:abc")
+
+
+def test_large_json_manifest_parses_in_linear_time_with_lines():
+    count = 9_000
+    text = '{"resources": [\n' + ",\n".join(f'"arn:aws:sqs:eu-west-2:111111111111:q{i}"' for i in range(count)) + "\n]}"
+    started = time.perf_counter()
+    manifest, problems = parse_manifest("m.json", text)
+    assert time.perf_counter() - started < 2.0
+    assert problems == [] and manifest is not None
+    assert (manifest.entries[0].line, manifest.entries[-1].line) == (2, count + 1)
