@@ -22,7 +22,8 @@ from typing import Any
 from drift_pipeline.gitutil import Author, GitError, commit_files, git, git_text, rev_parse
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
-from drift_pipeline.sandbox.github.state import SandboxState, _iso
+from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sandbox.github.state_issues import _iso
 
 REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED")
 _PULL_DOCS = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"
