@@ -58,6 +58,7 @@ class Call:
 
 def build(st: SandboxState, ids: dict[str, Any]) -> None:
     st.add_org("acme", name="Acme Corp")
+    st.add_org("beta", company="Beta Ltd", email="it@beta.example", location="Lyon")
     st.add_user("alice", emails=[ALICE.email])
     st.add_user("bob", emails=[BOB.email])
     st.add_token("reader-token", login="bob", admin=False)
@@ -94,7 +95,7 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
         {"name": "org", "target": "branch", "enforcement": "active",
          "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []},
                         "repository_name": {"include": ["~ALL"], "exclude": []}},
-         # two of the pull_request rule's five parameters, as other tests seed it (a known deviation)
+         # two of the pull_request rule's five parameters, as other tests seed it: answered with all five
          "rules": [{"type": "non_fast_forward"},
                    {"type": "pull_request",
                     "parameters": {"required_approving_review_count": 1, "require_code_owner_review": True}}]},
@@ -112,7 +113,11 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
     return {
         "GET /user": [Call("GET", "/user", 200), Call("GET", "/user", 401, token=None)],
         "GET /users/{user}": [Call("GET", "/users/alice", 200), Call("GET", "/users/acme", 200)],
-        "GET /orgs/{org}": [Call("GET", "/orgs/acme", 200), Call("GET", "/orgs/nobody", 404)],
+        "GET /orgs/{org}": [
+            Call("GET", "/orgs/acme", 200),
+            Call("GET", "/orgs/beta", 200),
+            Call("GET", "/orgs/nobody", 404),
+        ],
         "GET /orgs/{org}/repos": [Call("GET", "/orgs/acme/repos", 200)],
         "GET /users/{user}/repos": [Call("GET", "/users/acme/repos", 200)],
         "GET /repos/{owner}/{repo}": [Call("GET", R, 200), Call("GET", "/repos/acme/nope", 404)],
@@ -143,7 +148,19 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
         "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_signatures": [
             Call("GET", f"{b}/required_signatures", 200)
         ],
+        "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks/contexts": [
+            Call("GET", f"{b}/required_status_checks/contexts", 200)
+        ],
         "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions": [Call("GET", f"{b}/restrictions", 200)],
+        "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/users": [
+            Call("GET", f"{b}/restrictions/users", 200)
+        ],
+        "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/teams": [
+            Call("GET", f"{b}/restrictions/teams", 200)
+        ],
+        "GET /repos/{owner}/{repo}/branches/{branch}/protection/restrictions/apps": [
+            Call("GET", f"{b}/restrictions/apps", 200)
+        ],
         "GET /repos/{owner}/{repo}/branches/{branch}/protection": [
             Call("GET", b, 200),
             Call("GET", f"{R}/branches/feature/x/protection", 404),
@@ -233,6 +250,38 @@ def test_a_conditional_get_answers_304_which_every_get_may_give(world) -> None:
     assert again.status_code == 304 and again.content == b""
     assert conformance.validate("GET", "/repos/{owner}/{repo}", 304, None, has_body=False) == []
     assert conformance.validate("POST", "/repos/{owner}/{repo}/issues", 304, None, has_body=False) != []
+
+
+def test_a_partly_stored_pull_request_rule_is_answered_with_githubs_five_parameters(world) -> None:
+    gh, _calls = world
+    rules = requests.get(f"{gh.url}{R}/rules/branches/main", headers=AUTH, timeout=30).json()
+    org_pr = [
+        r["parameters"] for r in rules if r["type"] == "pull_request" and r["ruleset_source_type"] == "Organization"
+    ]
+    assert org_pr == [
+        {
+            "required_approving_review_count": 1,
+            "require_code_owner_review": True,
+            "dismiss_stale_reviews_on_push": False,
+            "require_last_push_approval": False,
+            "required_review_thread_resolution": False,
+        }
+    ]
+    repo_pr = [
+        r["parameters"] for r in rules if r["type"] == "pull_request" and r["ruleset_source_type"] == "Repository"
+    ]
+    assert repo_pr == [PR_RULE["parameters"]]  # stored values win over the defaults
+    assert [r for r in rules if r["type"] == "deletion" and "parameters" in r] == []
+
+
+def test_an_org_without_company_email_location_omits_them_and_one_with_them_sends_strings(world) -> None:
+    gh, _calls = world
+    org = requests.get(f"{gh.url}/orgs/acme", headers=AUTH, timeout=30).json()
+    assert org["archived_at"] is None and not {"company", "email", "location"} & set(org)
+    beta = requests.get(f"{gh.url}/orgs/beta", headers=AUTH, timeout=30).json()
+    assert (beta["company"], beta["email"], beta["location"]) == ("Beta Ltd", "it@beta.example", "Lyon")
+    user = requests.get(f"{gh.url}/users/alice", headers=AUTH, timeout=30).json()
+    assert (user["hireable"], user["public_gists"]) == (None, 0)
 
 
 # -- the validator fails on wrong answers ----------------------------------------------------------

@@ -65,10 +65,7 @@ def org(base: str, org_: dict[str, Any], public_repos: int, total_private: int) 
         "avatar_url": f"{base}/_sandbox/avatars/{q(login)}",
         "description": org_.get("description", ""),
         "name": org_.get("name", login),
-        "company": None,
         "blog": "",
-        "location": None,
-        "email": None,
         "is_verified": False,
         "has_organization_projects": True,
         "has_repository_projects": True,
@@ -79,9 +76,12 @@ def org(base: str, org_: dict[str, Any], public_repos: int, total_private: int) 
         "html_url": f"{base}/{q(login)}",
         "created_at": org_.get("created_at", "2020-01-01T00:00:00Z"),
         "updated_at": org_.get("created_at", "2020-01-01T00:00:00Z"),
+        "archived_at": org_.get("archived_at"),
         "type": "Organization",
         "total_private_repos": total_private,
         "owned_private_repos": total_private,
+        # organization-full documents these as (optional, non-nullable) strings: sent only when set
+        **{k: org_[k] for k in ("company", "email", "location") if isinstance(org_.get(k), str)},
     }
 
 
@@ -94,7 +94,10 @@ def user(base: str, login: str, ident: int, kind: str = "User") -> dict[str, Any
         location=None,
         email=None,
         bio=None,
+        hireable=None,
+        twitter_username=None,
         public_repos=0,
+        public_gists=0,
         followers=0,
         following=0,
         created_at="2020-01-01T00:00:00Z",
@@ -496,7 +499,29 @@ def ruleset(base: str, full: str, rs: dict[str, Any], *, summary: bool, bypass: 
             out["bypass_actors"] = rs.get("bypass_actors", [])
         out["current_user_can_bypass"] = "never"
         out["conditions"] = rs.get("conditions") or {}
-        out["rules"] = rs.get("rules", [])
+        out["rules"] = [rule(r) for r in rs.get("rules", [])]
+    return out
+
+
+# GitHub answers every pull_request rule with all five parameters (its create API requires them);
+# a rule stored with fewer (older seeds, hand-written states) gets GitHub's defaults for the rest
+PULL_REQUEST_DEFAULTS: dict[str, Any] = {
+    "required_approving_review_count": 0,
+    "dismiss_stale_reviews_on_push": False,
+    "require_code_owner_review": False,
+    "require_last_push_approval": False,
+    "required_review_thread_resolution": False,
+}
+
+
+def rule(r: dict[str, Any]) -> dict[str, Any]:
+    """One ruleset rule as GitHub reads it back: ``type`` and, where it has any, ``parameters``."""
+    out: dict[str, Any] = {"type": r["type"]}
+    params = r.get("parameters")
+    if r["type"] == "pull_request":
+        params = {**PULL_REQUEST_DEFAULTS, **(params or {})}
+    if params is not None:
+        out["parameters"] = params
     return out
 
 

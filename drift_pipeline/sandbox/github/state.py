@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from drift_pipeline.gitutil import init_bare
+from drift_pipeline.sandbox.github import render
 from drift_pipeline.sandbox.github.errors import Forbidden, NotFound
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
 from drift_pipeline.sandbox.github.matching import (
@@ -100,8 +101,10 @@ class SandboxState(IssueState):
         return self.data["next_id"]
 
     # -- accounts --------------------------------------------------------------------------
-    def add_org(self, login: str, *, name: str | None = None) -> None:
-        self.data["orgs"].setdefault(login, {"login": login, "name": name or login, "id": self.next_id()})
+    def add_org(self, login: str, *, name: str | None = None, **profile: str) -> None:
+        """An organization; ``profile``: company, email, location (GitHub omits them when unset)."""
+        org = self.data["orgs"].setdefault(login, {"login": login, "name": name or login, "id": self.next_id()})
+        org.update({k: v for k, v in profile.items() if k in ("company", "email", "location") and v})
 
     def add_user(self, login: str, *, name: str | None = None, emails: tuple[str, ...] | list[str] = ()) -> None:
         """A user; commits whose author or committer email is one of ``emails`` are attributed to it."""
@@ -331,9 +334,7 @@ class SandboxState(IssueState):
             if not ref_matches((rs.get("conditions") or {}).get("ref_name"), branch, r["default_branch"]):
                 continue
             for rule in rs.get("rules", []):
-                item: dict[str, Any] = {"type": rule["type"]}
-                if rule.get("parameters") is not None:
-                    item["parameters"] = rule["parameters"]
+                item = render.rule(rule)
                 item.update(ruleset_source_type=rs["source_type"], ruleset_source=rs["source"], ruleset_id=rs["id"])
                 out.append(item)
         return out

@@ -131,4 +131,4 @@ def search_issues(ctx: Ctx) -> Any:
     for full, issue in page:
         o, r = full.split("/", 1)
         items.append({**_issue_json(ctx, o, r, issue), "score": 1.0})
-    return {"total_count": len(hits), "incomplete_results": False, "items": items}
+    return {"total_count": len(hits), "incomplete_results": False, "items": items, "search_type": "lexical"}
