@@ -112,6 +112,12 @@ TABLES: dict[str, str] = {
     "source_cache": """
         key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, stored_at TIMESTAMPTZ DEFAULT current_timestamp
     """,
+    # every issue filed or commented on from findings (drift_pipeline.issues.ledger writes it)
+    "filed_issues": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, category VARCHAR NOT NULL,
+        action VARCHAR NOT NULL, number INTEGER, url VARCHAR, fingerprints JSON, target_repo VARCHAR,
+        recorded_at TIMESTAMPTZ DEFAULT current_timestamp
+    """,
 }
 
 

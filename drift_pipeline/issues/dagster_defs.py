@@ -1,0 +1,117 @@
+"""Dagster wiring for issue filing: the ``file_drift_issues`` job and the sensor that starts it.
+
+The sensor decides, the job acts. Each new materialisation of a ``drift_findings`` partition
+(a single-run backfill records one event per day) asks for one run of that day with the run key
+``issues:<day>:<findings version>``, the version being a hash of the day's fingerprints in the
+store: a tick never files a day twice (the daemon skips a known run key, and so does the sensor),
+and a re-materialised day whose findings changed gets a new key, whose run files only what is new
+(the filer leaves out fingerprints of that day already in an issue).
+"""
+
+from datetime import date
+from typing import Literal
+
+import dagster as dg
+from pydantic import Field
+
+from drift_pipeline.assets.partitions import daily
+from drift_pipeline.issues import ledger
+from drift_pipeline.issues.filing import IssueFiler, findings_of_day
+from drift_pipeline.issues.render import group_findings
+from drift_pipeline.resources import DriftStoreResource, GitHubResource
+from drift_pipeline.rules.findings import RULES
+from drift_pipeline.store import DriftStore
+
+FINDINGS = dg.AssetKey("drift_findings")
+
+
+class FilingConfig(dg.Config):
+    dry_run: bool = Field(default=False, description="Compute what would be filed; write nothing to GitHub.")
+    on_repeat: Literal["comment", "new_issue", "skip"] = Field(
+        default="comment",
+        description="When an open issue already lists exactly these findings: comment on it (default), "
+        "open a new issue anyway, or skip.",
+    )
+
+
+@dg.op(
+    pool="duckdb",
+    description="File the partition's findings as GitHub issues, one per repo and category, exactly once.",
+)
+def file_drift_issues_op(
+    context: dg.OpExecutionContext, config: FilingConfig, github: GitHubResource, store: DriftStoreResource
+) -> dg.Output[dict[str, int]]:
+    day = date.fromisoformat(context.partition_key)
+    source = github.source()
+    with store.open() as db:
+        groups = group_findings(findings_of_day(db, day))
+        filer = IssueFiler(
+            source.github,
+            db,
+            RULES,
+            on_repeat=config.on_repeat,
+            dry_run=config.dry_run,
+            max_rate_limit_wait=github.max_rate_limit_wait_seconds,
+        )
+        report = filer.file_day(day, groups)
+    for o in report.outcomes:
+        where = f" #{o.number} {o.url}" if o.number else ""
+        context.log.info(f"{o.org}/{o.repo} {o.category}: {o.action}{where} ({len(o.fingerprints)} finding(s))")
+    if report.failures:
+        raise dg.Failure(
+            f"Filing failed for {len(report.failures)} group(s); a retry files only what is missing",
+            metadata={k: dg.MetadataValue.text(v) for k, v in sorted(report.failures.items())},
+        )
+    counts = report.actions()
+    return dg.Output(
+        counts,
+        metadata={
+            "groups": len(groups),
+            "dry_run": config.dry_run,
+            "rate_limit_waits": filer.rate_limit_waits,
+            **{f"action_{k}": v for k, v in sorted(counts.items())},
+        },
+    )
+
+
+@dg.job(
+    partitions_def=daily,
+    description="Turn a scan date's drift_findings into GitHub issues (labels drift:<category>), exactly once.",
+)
+def file_drift_issues() -> None:
+    file_drift_issues_op()
+
+
+def run_key(store: DriftStore, day: date) -> str | None:
+    """``issues:<day>:<version>``, or None when the day has no findings (nothing to file)."""
+    fingerprints = ledger.day_fingerprints(store, day)
+    return f"issues:{day.isoformat()}:{ledger.findings_version(fingerprints)}" if fingerprints else None
+
+
+@dg.sensor(
+    job=file_drift_issues,
+    minimum_interval_seconds=60,
+    description="One file_drift_issues run per drift_findings partition materialised, per findings version.",
+)
+def drift_issue_sensor(context: dg.SensorEvaluationContext, store: DriftStoreResource) -> dg.SensorResult:
+    after = int(context.cursor) if context.cursor else None
+    records = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=FINDINGS, after_storage_id=after), limit=1000, ascending=True
+    ).records
+    if not records:
+        return dg.SensorResult(skip_reason="no new drift_findings materialisation")
+    days = sorted({r.partition_key for r in records if r.partition_key})
+    requests = []
+    with store.open() as db:
+        for day in days:
+            key = run_key(db, date.fromisoformat(day))
+            if key is None:
+                continue
+            done = context.instance.get_run_records(dg.RunsFilter(tags={"dagster/run_key": key}), limit=1)
+            if not done:
+                requests.append(dg.RunRequest(run_key=key, partition_key=day))
+    return dg.SensorResult(run_requests=requests, cursor=str(max(r.storage_id for r in records)))
+
+
+JOBS = [file_drift_issues]
+SENSORS = [drift_issue_sensor]

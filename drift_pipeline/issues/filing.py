@@ -1,0 +1,332 @@
+"""File the rendered issues on GitHub exactly once, without spam, within the secondary limits.
+
+Exactly once per (scan date, repo, category, fingerprints): before creating, the filer lists the
+repo's open *and* closed issues carrying the ``drift:<category>`` label (pull requests, which the
+listing includes, are skipped) and reads the hidden markers. An issue whose marker has the same
+scan date, category and fingerprints means the work was done, even when a crash between the
+create call and the record lost the record: it is recorded as ``found`` and nothing is posted.
+The search API is never used for this: its index lags new issues by seconds to minutes.
+Fingerprints of that day already in an issue (by marker or in ``filed_issues``) are left out, so
+a re-materialised day with new findings files only what is new.
+
+All requests go through PyGithub's ``Requester`` (the transport of :class:`GitHubSource`), whose
+``seconds_between_writes`` spaces the content-creating requests (GitHub allows about 80 a minute;
+0.75 s or more keeps under it). A 403/429 that is a rate limit (judged on status and headers
+only, :func:`rate_limit_pause`) is waited out, bounded by ``max_rate_limit_wait``. A failure of
+one group is recorded and the others continue; the caller fails the run with the list.
+
+Every title, body and comment passes :func:`guard` right before it is sent: a token-like string
+that survived rendering stops the post (:class:`SecretInBody`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date
+from typing import Any, Literal
+
+from github import Github, GithubException
+
+from drift_pipeline.issues import ledger
+from drift_pipeline.issues.ledger import Entry
+from drift_pipeline.issues.render import (
+    LABEL_COLOURS,
+    LABEL_DESCRIPTIONS,
+    REPEAT_MARKER,
+    IssueGroup,
+    RenderedIssue,
+    parse_markers,
+    render,
+    repeat_comment,
+)
+from drift_pipeline.redaction import has_secret, mask_secrets
+from drift_pipeline.rules.base import RuleSpec
+from drift_pipeline.sources.github import rate_limit_pause
+from drift_pipeline.store import DriftStore
+
+OnRepeat = Literal["comment", "new_issue", "skip"]
+ON_REPEAT: tuple[OnRepeat, ...] = ("comment", "new_issue", "skip")
+_LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class SecretInBody(Exception):
+    """A token-like string survived rendering: the text is not posted."""
+
+
+def guard(where: str, text: str) -> str:
+    """``text`` unchanged when it holds no token-like string; raises :class:`SecretInBody` otherwise."""
+    if has_secret(text):
+        raise SecretInBody(f"refused to post the {where}: it holds a token-like string after redaction")
+    return text
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened (or, in a dry run, would happen) to one group."""
+
+    org: str
+    repo: str
+    category: str
+    action: str  # created | found | already_filed | commented | skipped_repeat | would_create | would_comment
+    fingerprints: tuple[str, ...]
+    number: int | None = None
+    url: str | None = None
+    issue: RenderedIssue | None = None
+
+
+@dataclass
+class FilingReport:
+    outcomes: list[Outcome] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)  # "org/repo category" -> what went wrong
+
+    def actions(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for o in self.outcomes:
+            counts[o.action] = counts.get(o.action, 0) + 1
+        return counts
+
+
+class IssueFiler:
+    """Files the issues of one scan date; ``after_create`` is a test seam (see below).
+
+    ``on_repeat`` decides what happens when an *open* ``drift:<category>`` issue from an earlier
+    day already lists exactly the same fingerprints:
+
+    - ``comment`` (default): one "still present on <date>" comment on that issue. The earlier
+      tool accepted duplicates by design, but a daily scan would then open an identical issue every
+      day for as long as the drift lasts; developers learn to ignore a flood. A comment keeps one
+      thread per drift, shows it is still there, and is itself exactly-once (a hidden marker per
+      scan date, looked for in the issue's comments before posting).
+    - ``new_issue``: the earlier tool's behaviour, one issue per scan regardless.
+    - ``skip``: nothing posted, the skip recorded.
+
+    ``after_create(issue_number)`` runs after an issue was created and before it is recorded: a
+    documented seam through which a test injects the crash that exactly-once must survive.
+    """
+
+    def __init__(
+        self,
+        gh: Github,
+        store: DriftStore | None,
+        rules: Mapping[str, RuleSpec],
+        *,
+        on_repeat: OnRepeat = "comment",
+        dry_run: bool = False,
+        max_rate_limit_wait: float = 900,
+        after_create: Callable[[int], None] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        if on_repeat not in ON_REPEAT:
+            raise ValueError(f"on_repeat must be one of {', '.join(ON_REPEAT)}, got {on_repeat!r}")
+        if store is None and not dry_run:
+            raise ValueError("filing issues needs the store to record them (or dry_run=True)")
+        self.requester = gh.requester
+        self.store = store
+        self.rules = rules
+        self.on_repeat = on_repeat
+        self.dry_run = dry_run
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self.after_create = after_create
+        self._sleep = sleep
+        self.rate_limit_waits = 0
+
+    # -- the day ---------------------------------------------------------------------------
+    def file_day(self, day: date, groups: Sequence[IssueGroup]) -> FilingReport:
+        report = FilingReport()
+        recorded = ledger.entries(self.store, day) if self.store is not None else []
+        for group in groups:
+            key = f"{group.full_name} {group.category}"
+            try:
+                report.outcomes.append(self._file_group(group, recorded))
+            except Exception as exc:  # one group's failure is recorded; the others are still filed
+                report.failures[key] = describe(exc)
+                if self.store is not None and not self.dry_run:
+                    try:
+                        ledger.record(
+                            self.store,
+                            [
+                                Entry(
+                                    day, group.org, group.repo, group.category, "failed", None, None, group.fingerprints
+                                )
+                            ],
+                        )
+                    except Exception as rec_exc:
+                        report.failures[key] += f"; recording the failure failed too: {describe(rec_exc)}"
+        return report
+
+    def _file_group(self, group: IssueGroup, recorded: list[dict[str, Any]]) -> Outcome:
+        day, full = group.scan_date, group.full_name
+        known = ledger.covered(recorded, group.org, group.repo, group.category, ledger.FILED)
+        if set(group.fingerprints) <= known:
+            return self._outcome(group, "already_filed")
+        issues = list(self._labelled_issues(full, f"drift:{group.category}"))
+        on_github: set[str] = set()
+        for issue in issues:
+            for m in parse_markers(issue.get("body")):
+                if m.get("scan_date") == day.isoformat() and m.get("category") == group.category:
+                    on_github |= set(m["fingerprints"])
+                    if tuple(sorted(m["fingerprints"])) == group.fingerprints:
+                        return self._record(group, "found", issue)  # created earlier, record lost
+        new = set(group.fingerprints) - known - on_github
+        if not new:
+            return self._outcome(group, "already_filed")
+        if new != set(group.fingerprints):
+            group = replace(group, findings=tuple(f for f in group.findings if f["fingerprint"] in new))
+        repeat = self._open_repeat(issues, group)
+        if repeat is not None and self.on_repeat != "new_issue":
+            if self.on_repeat == "skip":
+                return self._record(group, "skipped_repeat", repeat)
+            return self._comment_repeat(group, repeat)
+        rendered = render(group, self.rules)
+        texts = [("title", rendered.title), ("body", rendered.body)]
+        texts += [(f"continuation comment {k}", c) for k, c in enumerate(rendered.comments, 1)]
+        for where, text in texts:
+            guard(f"{where} of {full} {group.category}", text)
+        if self.dry_run:
+            return self._outcome(group, "would_create", issue=rendered)
+        self._ensure_label(full, group.category)
+        created = self.write(
+            "POST",
+            f"/repos/{full}/issues",
+            {"title": rendered.title, "body": rendered.body, "labels": [rendered.label]},
+        )
+        if self.after_create is not None:
+            self.after_create(int(created["number"]))
+        for comment in rendered.comments:
+            self.write("POST", f"/repos/{full}/issues/{created['number']}/comments", {"body": comment})
+        return self._record(group, "created", created, rendered)
+
+    def _open_repeat(self, issues: list[dict[str, Any]], group: IssueGroup) -> dict[str, Any] | None:
+        """The newest open issue from an earlier day whose marker lists exactly these fingerprints."""
+        for issue in sorted(issues, key=lambda i: -int(i["number"])):
+            if issue.get("state") != "open":
+                continue
+            for m in parse_markers(issue.get("body")):
+                if (
+                    m.get("category") == group.category
+                    and m.get("scan_date") != group.scan_date.isoformat()
+                    and tuple(sorted(m["fingerprints"])) == group.fingerprints
+                ):
+                    return issue
+        return None
+
+    def _comment_repeat(self, group: IssueGroup, issue: dict[str, Any]) -> Outcome:
+        full, number = group.full_name, issue["number"]
+        day = group.scan_date.isoformat()
+        for comment in self._paginate(f"/repos/{full}/issues/{number}/comments", {}):
+            for m in parse_markers(comment.get("body"), REPEAT_MARKER):
+                if m.get("scan_date") == day and tuple(sorted(m["fingerprints"])) == group.fingerprints:
+                    return self._record(group, "commented", issue)  # commented before, record lost
+        text = guard(f"comment on {full}#{number}", repeat_comment(group.scan_date, group.category, group.fingerprints))
+        if self.dry_run:
+            return self._outcome(group, "would_comment", issue=None, number=number, url=issue.get("html_url"))
+        self.write("POST", f"/repos/{full}/issues/{number}/comments", {"body": text})
+        return self._record(group, "commented", issue)
+
+    # -- bookkeeping -----------------------------------------------------------------------
+    def _outcome(self, group: IssueGroup, action: str, **kw: Any) -> Outcome:
+        return Outcome(group.org, group.repo, group.category, action, group.fingerprints, **kw)
+
+    def _record(
+        self, group: IssueGroup, action: str, issue: Mapping[str, Any], rendered: RenderedIssue | None = None
+    ) -> Outcome:
+        number, url = int(issue["number"]), issue.get("html_url")
+        if not self.dry_run and self.store is not None:
+            ledger.record(
+                self.store,
+                [
+                    Entry(
+                        group.scan_date, group.org, group.repo, group.category, action, number, url, group.fingerprints
+                    )
+                ],
+            )
+        return self._outcome(group, action, number=number, url=url, issue=rendered)
+
+    # -- GitHub ----------------------------------------------------------------------------
+    def _ensure_label(self, full: str, category: str) -> None:
+        name = f"drift:{category}"
+        try:
+            self._call("GET", f"/repos/{full}/labels/{urllib.parse.quote(name, safe='')}")
+            return
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+        try:
+            self.write(
+                "POST",
+                f"/repos/{full}/labels",
+                {
+                    "name": name,
+                    "color": LABEL_COLOURS.get(category, "ededed"),
+                    "description": LABEL_DESCRIPTIONS.get(category, "Drift found by drift-pipeline"),
+                },
+            )
+        except GithubException as exc:
+            if exc.status != 422:  # 422 already_exists: created meanwhile, which is what we wanted
+                raise
+
+    def _labelled_issues(self, full: str, label: str) -> Iterator[dict[str, Any]]:
+        """Open and closed issues with ``label``; pull requests (with a ``pull_request`` key) skipped."""
+        for item in self._paginate(f"/repos/{full}/issues", {"state": "all", "labels": label, "per_page": 100}):
+            if "pull_request" not in item:
+                yield item
+
+    def _paginate(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url:
+            headers, data = self._call("GET", url, query)
+            if not isinstance(data, list):
+                raise GithubException(0, {"message": f"GET {path} answered {type(data).__name__}, not a list"}, {})
+            yield from (d for d in data if isinstance(d, dict))
+            match = _LINK_NEXT.search(headers.get("link", "") or "")
+            url, query = (match.group(1), None) if match else (None, None)
+
+    def write(self, verb: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one content-creating request; its title and body pass :func:`guard` first."""
+        for key in ("title", "body"):
+            if key in payload:
+                guard(f"{key} for {verb} {path}", payload[key])
+        _, data = self._call(verb, path, input=payload)
+        return data
+
+    def _call(
+        self, verb: str, url: str, params: dict[str, Any] | None = None, input: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], Any]:
+        """One request; a rate-limited answer (status + headers) is waited out and sent again."""
+        waited = 0.0
+        while True:
+            try:
+                return self.requester.requestJsonAndCheck(verb, url, parameters=params, input=input)
+            except GithubException as exc:
+                pause = rate_limit_pause(exc.status, dict(exc.headers or {}), time.time())
+                if pause is None or waited + pause > self.max_rate_limit_wait:
+                    raise
+                self.rate_limit_waits += 1
+                self._sleep(pause)
+                waited += pause
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line, token-free account of a failure, from structured fields where there are any."""
+    if isinstance(exc, GithubException):
+        message = exc.data.get("message") if isinstance(exc.data, dict) else None
+        return mask_secrets(f"GitHub {exc.status}: {message or 'no message'}")
+    return mask_secrets(f"{type(exc).__name__}: {exc}")
+
+
+def findings_of_day(store: DriftStore, day: date) -> list[dict[str, Any]]:
+    """The day's ``drift_findings`` rows (details decoded)."""
+    rows = store.rows("SELECT * FROM drift_findings WHERE scan_date = ? ORDER BY org, repo, category, rule", [day])
+    for r in rows:
+        if isinstance(r.get("details"), str):
+            try:
+                r["details"] = json.loads(r["details"])
+            except ValueError:
+                pass
+    return rows
