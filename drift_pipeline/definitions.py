@@ -8,6 +8,8 @@ from __future__ import annotations
 import dagster as dg
 
 from drift_pipeline.assets.catalog import ASSETS
+from drift_pipeline.issues.dagster_defs import JOBS as ISSUE_JOBS
+from drift_pipeline.issues.dagster_defs import SENSORS as ISSUE_SENSORS
 from drift_pipeline.jobs import daily_scan_job, daily_scan_schedule
 from drift_pipeline.resources import resources_from_env
 
@@ -15,7 +17,8 @@ __all__ = ["ASSETS", "defs"]
 
 defs = dg.Definitions(
     assets=ASSETS,
-    jobs=[daily_scan_job],
+    jobs=[daily_scan_job, *ISSUE_JOBS],
     schedules=[daily_scan_schedule],
+    sensors=[*ISSUE_SENSORS],
     resources=resources_from_env(),
 )

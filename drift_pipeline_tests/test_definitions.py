@@ -76,7 +76,8 @@ def test_assets_groups_checks_jobs_and_schedules_are_the_expected_ones():
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == EXPECTED_CHECKS
     assert all(graph.get(k).description for k in graph.get_all_asset_keys())
-    assert {j.name for j in repo.get_all_jobs()} >= {"daily_drift_scan"}
+    assert {j.name for j in repo.get_all_jobs()} >= {"daily_drift_scan", "file_drift_issues"}
+    assert [s.name for s in repo.sensor_defs] == ["drift_issue_sensor"]
     assert [s.name for s in repo.schedule_defs] == ["daily_scan_schedule"]
     assert sorted(RULES) == EXPECTED_RULES
 
