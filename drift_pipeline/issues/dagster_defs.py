@@ -32,6 +32,10 @@ class FilingConfig(dg.Config):
         description="When an open issue already lists exactly these findings: comment on it (default), "
         "open a new issue anyway, or skip.",
     )
+    config_repo: str = Field(
+        default="drift-config",
+        description="Repo of the org that takes the issues of repos that cannot (archived, issues disabled).",
+    )
 
 
 @dg.op(
@@ -52,10 +56,12 @@ def file_drift_issues_op(
             on_repeat=config.on_repeat,
             dry_run=config.dry_run,
             max_rate_limit_wait=github.max_rate_limit_wait_seconds,
+            config_repo=config.config_repo,
         )
         report = filer.file_day(day, groups)
     for o in report.outcomes:
         where = f" #{o.number} {o.url}" if o.number else ""
+        where += f" (routed to {o.target_repo})" if o.target_repo else ""
         context.log.info(f"{o.org}/{o.repo} {o.category}: {o.action}{where} ({len(o.fingerprints)} finding(s))")
     if report.failures:
         raise dg.Failure(

@@ -6,6 +6,9 @@ listing includes, are skipped) and reads the hidden markers. An issue whose mark
 scan date, category and fingerprints means the work was done, even when a crash between the
 create call and the record lost the record: it is recorded as ``found`` and nothing is posted.
 The search API is never used for this: its index lags new issues by seconds to minutes.
+A repo that cannot take issues (archived: 403 read-only; issues disabled: 410), judged on its
+``archived`` and ``has_issues`` fields, has its issue filed in the org's config repo
+(``drift-config``), titled with the repo's name; ``filed_issues.target_repo`` records the routing.
 Fingerprints of that day already in an issue (by marker or in ``filed_issues``) are left out, so
 a re-materialised day with new findings files only what is new.
 
@@ -51,6 +54,7 @@ from drift_pipeline.store import DriftStore
 
 OnRepeat = Literal["comment", "new_issue", "skip"]
 ON_REPEAT: tuple[OnRepeat, ...] = ("comment", "new_issue", "skip")
+DEFAULT_CONFIG_REPO = "drift-config"
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
 
@@ -77,6 +81,7 @@ class Outcome:
     number: int | None = None
     url: str | None = None
     issue: RenderedIssue | None = None
+    target_repo: str | None = None  # set when routed to the config repo
 
 
 @dataclass
@@ -119,6 +124,7 @@ class IssueFiler:
         dry_run: bool = False,
         max_rate_limit_wait: float = 900,
         after_create: Callable[[int], None] | None = None,
+        config_repo: str = DEFAULT_CONFIG_REPO,
         sleep: Callable[[float], None] = time.sleep,
     ):
         if on_repeat not in ON_REPEAT:
@@ -134,6 +140,8 @@ class IssueFiler:
         self.after_create = after_create
         self._sleep = sleep
         self.rate_limit_waits = 0
+        self.config_repo = config_repo
+        self._repos: dict[str, dict[str, Any]] = {}
 
     # -- the day ---------------------------------------------------------------------------
     def file_day(self, day: date, groups: Sequence[IssueGroup]) -> FilingReport:
@@ -160,7 +168,7 @@ class IssueFiler:
         return report
 
     def _file_group(self, group: IssueGroup, recorded: list[dict[str, Any]]) -> Outcome:
-        day, full = group.scan_date, group.full_name
+        day, full = group.scan_date, self._target(group)
         known = ledger.covered(recorded, group.org, group.repo, group.category, ledger.FILED)
         if set(group.fingerprints) <= known:
             return self._outcome(group, "already_filed")
@@ -171,7 +179,7 @@ class IssueFiler:
                 if m.get("scan_date") == day.isoformat() and m.get("category") == group.category:
                     on_github |= set(m["fingerprints"])
                     if tuple(sorted(m["fingerprints"])) == group.fingerprints:
-                        return self._record(group, "found", issue)  # created earlier, record lost
+                        return self._record(group, "found", issue, full)  # created earlier, record lost
         new = set(group.fingerprints) - known - on_github
         if not new:
             return self._outcome(group, "already_filed")
@@ -180,9 +188,11 @@ class IssueFiler:
         repeat = self._open_repeat(issues, group)
         if repeat is not None and self.on_repeat != "new_issue":
             if self.on_repeat == "skip":
-                return self._record(group, "skipped_repeat", repeat)
-            return self._comment_repeat(group, repeat)
+                return self._record(group, "skipped_repeat", repeat, full)
+            return self._comment_repeat(group, repeat, full)
         rendered = render(group, self.rules)
+        if full != group.full_name:  # routed: the config repo holds issues of many repos
+            rendered = replace(rendered, title=f"{rendered.title} in {group.repo}")
         texts = [("title", rendered.title), ("body", rendered.body)]
         texts += [(f"continuation comment {k}", c) for k, c in enumerate(rendered.comments, 1)]
         for where, text in texts:
@@ -199,7 +209,7 @@ class IssueFiler:
             self.after_create(int(created["number"]))
         for comment in rendered.comments:
             self.write("POST", f"/repos/{full}/issues/{created['number']}/comments", {"body": comment})
-        return self._record(group, "created", created, rendered)
+        return self._record(group, "created", created, full, rendered)
 
     def _open_repeat(self, issues: list[dict[str, Any]], group: IssueGroup) -> dict[str, Any] | None:
         """The newest open issue from an earlier day whose marker lists exactly these fingerprints."""
@@ -215,37 +225,49 @@ class IssueFiler:
                     return issue
         return None
 
-    def _comment_repeat(self, group: IssueGroup, issue: dict[str, Any]) -> Outcome:
-        full, number = group.full_name, issue["number"]
+    def _comment_repeat(self, group: IssueGroup, issue: dict[str, Any], full: str) -> Outcome:
+        number = issue["number"]
         day = group.scan_date.isoformat()
         for comment in self._paginate(f"/repos/{full}/issues/{number}/comments", {}):
             for m in parse_markers(comment.get("body"), REPEAT_MARKER):
                 if m.get("scan_date") == day and tuple(sorted(m["fingerprints"])) == group.fingerprints:
-                    return self._record(group, "commented", issue)  # commented before, record lost
+                    return self._record(group, "commented", issue, full)  # commented before, record lost
         text = guard(f"comment on {full}#{number}", repeat_comment(group.scan_date, group.category, group.fingerprints))
         if self.dry_run:
             return self._outcome(group, "would_comment", issue=None, number=number, url=issue.get("html_url"))
         self.write("POST", f"/repos/{full}/issues/{number}/comments", {"body": text})
-        return self._record(group, "commented", issue)
+        return self._record(group, "commented", issue, full)
 
     # -- bookkeeping -----------------------------------------------------------------------
     def _outcome(self, group: IssueGroup, action: str, **kw: Any) -> Outcome:
         return Outcome(group.org, group.repo, group.category, action, group.fingerprints, **kw)
 
     def _record(
-        self, group: IssueGroup, action: str, issue: Mapping[str, Any], rendered: RenderedIssue | None = None
+        self,
+        group: IssueGroup,
+        action: str,
+        issue: Mapping[str, Any],
+        target: str,
+        rendered: RenderedIssue | None = None,
     ) -> Outcome:
         number, url = int(issue["number"]), issue.get("html_url")
+        routed = target.split("/", 1)[1] if target != group.full_name else None
         if not self.dry_run and self.store is not None:
-            ledger.record(
-                self.store,
-                [
-                    Entry(
-                        group.scan_date, group.org, group.repo, group.category, action, number, url, group.fingerprints
-                    )
-                ],
-            )
-        return self._outcome(group, action, number=number, url=url, issue=rendered)
+            entry = Entry(group.scan_date, group.org, group.repo, group.category, action, number, url)
+            ledger.record(self.store, [replace(entry, fingerprints=group.fingerprints, target_repo=routed)])
+        return self._outcome(group, action, number=number, url=url, issue=rendered, target_repo=routed)
+
+    def _target(self, group: IssueGroup) -> str:
+        """Where the group's issue goes: the scanned repo, or the org's config repo when the scanned
+        one cannot take issues (archived: GitHub answers 403 read-only; issues disabled: 410).
+        Decided on the repo's ``archived`` and ``has_issues`` fields, read once per repo."""
+        full = group.full_name
+        if full not in self._repos:
+            _, self._repos[full] = self._call("GET", f"/repos/{full}")
+        info = self._repos[full]
+        if info.get("archived") or info.get("has_issues") is False:
+            return f"{group.org}/{self.config_repo}"
+        return full
 
     # -- GitHub ----------------------------------------------------------------------------
     def _ensure_label(self, full: str, category: str) -> None:

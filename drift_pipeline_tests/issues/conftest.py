@@ -31,8 +31,11 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubSandbox]
     root = tmp_path_factory.mktemp("github")
     state = SandboxState.open(root)
     state.add_org("acme")
-    for name in REPOS:
-        commit_files(state.create_repo("acme", name), "main", {"README.md": "x\n"}, "init", DEV, day(1))
+    for name, kw in [(r, {}) for r in (*REPOS, "drift-config")] + [
+        ("old", {"archived": True}),
+        ("quiet", {"has_issues": False}),
+    ]:
+        commit_files(state.create_repo("acme", name, **kw), "main", {"README.md": "x\n"}, "init", DEV, day(1))
     state.save()
     with GitHubSandbox(root) as server:
         yield server

@@ -198,3 +198,25 @@ def test_dry_run_computes_the_issues_and_writes_nothing(sandbox, gh, tmp_path):
     result = run_job(sandbox, db, DAY1, dry_run=True)
     assert result.success and result.output_for_node("file_drift_issues_op") == {"would_create": 4}
     assert all(issues_of(gh, r) == [] for r in REPOS) and ledger_rows(db) == []
+
+
+def test_findings_of_an_archived_or_issues_disabled_repo_go_to_the_config_repo(sandbox, gh, tmp_path):
+    db = tmp_path / "drift.duckdb"
+    write_findings(db, DAY1, [code_finding(DAY1, "old"), code_finding(DAY1, "quiet"), code_finding(DAY1, "svc")])
+    result = run_job(sandbox, db, DAY1)
+    assert result.success and result.output_for_node("file_drift_issues_op") == {"created": 3}
+    routed = sorted(issues_of(gh, "drift-config"), key=lambda i: i.title)
+    assert [i.title for i in routed] == [
+        "[drift:code] Configuration changes detected in old",
+        "[drift:code] Configuration changes detected in quiet",
+    ]
+    assert "Repository: `acme/old`" in routed[0].body
+    assert sorted((r["repo"], r["target_repo"]) for r in ledger_rows(db)) == [
+        ("old", "drift-config"),
+        ("quiet", "drift-config"),
+        ("svc", None),
+    ]
+    assert issues_of(gh, "old") == [] and len(issues_of(gh, "svc")) == 1
+    again = run_job(sandbox, db, DAY1)
+    assert again.output_for_node("file_drift_issues_op") == {"already_filed": 3}
+    assert len(issues_of(gh, "drift-config")) == 2
