@@ -31,11 +31,10 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GitHubSandbox]
     root = tmp_path_factory.mktemp("github")
     state = SandboxState.open(root)
     state.add_org("acme")
-    for name, kw in [(r, {}) for r in (*REPOS, "drift-config")] + [
-        ("old", {"archived": True}),
-        ("quiet", {"has_issues": False}),
-    ]:
-        commit_files(state.create_repo("acme", name, **kw), "main", {"README.md": "x\n"}, "init", DEV, day(1))
+    repos = [state.create_repo("acme", name) for name in (*REPOS, "drift-config")]
+    repos += [state.create_repo("acme", "old", archived=True), state.create_repo("acme", "quiet", has_issues=False)]
+    for path in repos:
+        commit_files(path, "main", {"README.md": "x\n"}, "init", DEV, day(1))
     state.save()
     with GitHubSandbox(root) as server:
         yield server
