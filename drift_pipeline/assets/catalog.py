@@ -17,3 +17,12 @@ ASSETS: tuple[dg.AssetsDefinition, ...] = (
     *(a for f in FAMILY_ASSETS for a in f.assets),
     drift_findings,
 )
+
+
+def assets_of(*categories: str) -> tuple[dg.AssetsDefinition, ...]:
+    """The inventory, the named families' assets and the union: one domain's slice of the graph."""
+    unknown = set(categories) - {f.family.category for f in FAMILY_ASSETS}
+    if unknown:
+        raise ValueError(f"no rule family {sorted(unknown)}; families: {[f.family.category for f in FAMILY_ASSETS]}")
+    chosen = [a for f in FAMILY_ASSETS if f.family.category in categories for a in f.assets]
+    return (repo_inventory, *chosen, drift_findings)
