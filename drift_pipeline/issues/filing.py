@@ -40,6 +40,7 @@ from drift_pipeline.issues.ledger import Entry
 from drift_pipeline.issues.render import (
     LABEL_COLOURS,
     LABEL_DESCRIPTIONS,
+    PART_MARKER,
     REPEAT_MARKER,
     IssueGroup,
     RenderedIssue,
@@ -179,6 +180,7 @@ class IssueFiler:
                 if m.get("scan_date") == day.isoformat() and m.get("category") == group.category:
                     on_github |= set(m["fingerprints"])
                     if tuple(sorted(m["fingerprints"])) == group.fingerprints:
+                        self._post_missing_parts(group, issue, full)  # the crash may have come before them
                         return self._record(group, "found", issue, full)  # created earlier, record lost
         new = set(group.fingerprints) - known - on_github
         if not new:
@@ -210,6 +212,22 @@ class IssueFiler:
         for comment in rendered.comments:
             self.write("POST", f"/repos/{full}/issues/{created['number']}/comments", {"body": comment})
         return self._record(group, "created", created, full, rendered)
+
+    def _post_missing_parts(self, group: IssueGroup, issue: Mapping[str, Any], full: str) -> None:
+        """Continuation comments of an issue found by its marker that are not on it yet."""
+        rendered = render(group, self.rules)
+        if not rendered.comments or self.dry_run:
+            return
+        number = issue["number"]
+        posted = {
+            m.get("part")
+            for c in self._paginate(f"/repos/{full}/issues/{number}/comments", {})
+            for m in parse_markers(c.get("body"), PART_MARKER)
+            if tuple(sorted(m["fingerprints"])) == group.fingerprints
+        }
+        for part, comment in enumerate(rendered.comments, 2):
+            if part not in posted:
+                self.write("POST", f"/repos/{full}/issues/{number}/comments", {"body": comment})
 
     def _open_repeat(self, issues: list[dict[str, Any]], group: IssueGroup) -> dict[str, Any] | None:
         """The newest open issue from an earlier day whose marker lists exactly these fingerprints."""

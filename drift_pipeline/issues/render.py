@@ -33,7 +33,8 @@ MAX_COMMITS = 20  # commits listed per finding
 TABLE_ROWS = 200  # summary rows per table slice
 MARKER = "drift-pipeline"
 REPEAT_MARKER = "drift-pipeline-repeat"
-_MARKER_RE = re.compile(r"<!-- (drift-pipeline(?:-repeat)?): (\{.*?\}) -->")
+PART_MARKER = "drift-pipeline-part"  # a continuation comment: which part of which issue
+_MARKER_RE = re.compile(r"<!-- (drift-pipeline(?:-repeat|-part)?): (\{.*?\}) -->")
 
 TITLES = {
     "code": "[drift:code] Configuration changes detected",
@@ -110,8 +111,13 @@ def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-def marker(scan_date: date, category: str, fingerprints: Sequence[str], kind: str = MARKER) -> str:
-    data = {"category": category, "fingerprints": sorted(fingerprints), "scan_date": scan_date.isoformat()}
+def marker(
+    scan_date: date, category: str, fingerprints: Sequence[str], kind: str = MARKER, part: int | None = None
+) -> str:
+    data: dict[str, Any] = {"category": category, "fingerprints": sorted(fingerprints)}
+    data["scan_date"] = scan_date.isoformat()
+    if part is not None:
+        data["part"] = part
     return f"<!-- {kind}: {json.dumps(data, sort_keys=True)} -->"
 
 
@@ -165,7 +171,8 @@ def render(group: IssueGroup, rules: Mapping[str, RuleSpec]) -> RenderedIssue:
         pages[0] += f"\n_The details continue in {len(pages) - 1} comment(s) below._\n"
     body = pages[0] + tail
     comments = tuple(
-        f"_Continued ({k + 1}/{len(pages)}) from the issue body, scan date {group.scan_date.isoformat()}._\n\n{p}"
+        f"_Continued ({k + 1}/{len(pages)}) from the issue body, scan date {group.scan_date.isoformat()}._\n\n{p}\n"
+        + marker(group.scan_date, group.category, group.fingerprints, PART_MARKER, part=k + 1)
         for k, p in enumerate(pages[1:], 1)
     )
     return RenderedIssue(

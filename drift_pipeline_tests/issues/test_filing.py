@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drift_pipeline.issues.filing import IssueFiler, SecretInBody, findings_of_day
-from drift_pipeline.issues.render import group_findings, parse_markers
+from drift_pipeline.issues.render import group_findings, parse_markers, render
 from drift_pipeline.rules.findings import RULES
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.issues.conftest import (
@@ -220,3 +220,27 @@ def test_findings_of_an_archived_or_issues_disabled_repo_go_to_the_config_repo(s
     again = run_job(sandbox, db, DAY1)
     assert again.output_for_node("file_drift_issues_op") == {"already_filed": 3}
     assert len(issues_of(gh, "drift-config")) == 2
+
+
+def test_a_crash_before_the_continuation_comments_is_completed_by_the_retry(sandbox, gh, tmp_path):
+    db = tmp_path / "drift.duckdb"
+    big = "+x = 1\n" * 2_500
+    write_findings(db, DAY1, [code_finding(DAY1, "svc", path=f"p{i}/check.toml", diff_extra=big) for i in range(8)])
+
+    def crash(number: int) -> None:  # the documented seam: after the create call, before anything else
+        raise RuntimeError(f"process killed after creating #{number}")
+
+    with DriftStore(db) as store:
+        groups = group_findings(findings_of_day(store, DAY1))
+        expected_parts = len(render(groups[0], RULES).comments)
+        report = IssueFiler(github_client(sandbox.url), store, RULES, after_create=crash).file_day(DAY1, groups)
+    assert expected_parts >= 1 and "RuntimeError" in report.failures["acme/svc code"]
+    [issue] = issues_of(gh, "svc")
+    assert list(issue.get_comments()) == []
+
+    assert run_job(sandbox, db, DAY1).output_for_node("file_drift_issues_op") == {"found": 1}
+    [issue] = issues_of(gh, "svc")
+    bodies = [c.body for c in issue.get_comments()]
+    assert len(bodies) == expected_parts and bodies[0].startswith(f"_Continued (2/{expected_parts + 1})")
+    assert run_job(sandbox, db, DAY1).output_for_node("file_drift_issues_op") == {"already_filed": 1}
+    assert len(list(issue.get_comments())) == expected_parts
