@@ -11,8 +11,17 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
+from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field
 
+from drift_pipeline.sources.aws import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_REGION,
+    DEFAULT_ROLE,
+    AccountRef,
+    AwsAccess,
+    account_refs,
+)
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
 from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore, PersistentCache
 
@@ -77,6 +86,46 @@ class DriftStoreResource(dg.ConfigurableResource):
             store.close()
 
 
+class AwsResource(ResourceWithBoto3Configuration):
+    """The AWS accounts infra drift reads: dagster-aws's boto3 configuration (region, endpoint URL,
+    profile, max attempts) plus the read-only role assumed in each account.
+
+    Base credentials come from the standard chain only (environment, profile, instance role): the
+    inherited credential fields must stay empty, so no secret is ever run config.
+    """
+
+    role_name: str = Field(default=DEFAULT_ROLE, description="IAM role assumed in every account (read-only).")
+    accounts: dict[str, str] = Field(
+        default_factory=lambda: dict(DEFAULT_ACCOUNTS), description="Env name -> 12-digit AWS account id."
+    )
+    regions: list[str] = Field(default_factory=list, description="Regions to scan; default: region_name.")
+
+    def access(self) -> AwsAccess:
+        given = [
+            name
+            for name in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+            if getattr(self, name) is not None
+        ]
+        if given:
+            raise dg.Failure(
+                f"AwsResource: {', '.join(given)} must not be set; base credentials come from the standard "
+                "AWS chain (environment, profile, instance role) only"
+            )
+        return AwsAccess(
+            region_name=self.region_name or DEFAULT_REGION,
+            endpoint_url=self.endpoint_url,
+            profile_name=self.profile_name,
+            max_attempts=self.max_attempts,
+            role_name=self.role_name,
+        )
+
+    def account_refs(self) -> tuple[AccountRef, ...]:
+        return account_refs(self.accounts)
+
+    def region_list(self) -> list[str]:
+        return list(self.regions) or [self.region_name or DEFAULT_REGION]
+
+
 def resources_from_env() -> dict[str, dg.ConfigurableResource]:
     """The resources the deployed code location uses, read from the environment."""
     return {
@@ -86,4 +135,8 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
         ),
         "scope": ScanScopeResource(orgs=os.environ.get("DRIFT_ORGS", "")),
         "store": DriftStoreResource(database=os.environ.get("DRIFT_DB_PATH", DEFAULT_DB_PATH)),
+        "aws": AwsResource(
+            region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+            endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        ),
     }

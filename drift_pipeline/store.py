@@ -107,6 +107,26 @@ TABLES: dict[str, str] = {
         scan_date DATE NOT NULL, org VARCHAR NOT NULL, domain VARCHAR NOT NULL, observed BOOLEAN NOT NULL,
         reason VARCHAR
     """,
+    # infra (live-only): what each AWS account holds, what each repo declares per env, the drift between
+    "aws_inventory": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, account VARCHAR NOT NULL, env VARCHAR, region VARCHAR,
+        arn VARCHAR NOT NULL, type VARCHAR, physical_id VARCHAR, stack VARCHAR, tags JSON, attributes JSON,
+        read_failure VARCHAR
+    """,
+    "declared_infra": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, project VARCHAR NOT NULL,
+        env VARCHAR NOT NULL, account VARCHAR, deployed_commit VARCHAR, deployed_from VARCHAR, stack VARCHAR,
+        stack_name VARCHAR, logical_id VARCHAR, type VARCHAR, physical_id VARCHAR, arn VARCHAR, properties JSON,
+        source VARCHAR, line INTEGER
+    """,
+    "infra_scan_status": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, repo VARCHAR NOT NULL, mode VARCHAR NOT NULL,
+        error VARCHAR, projects JSON, problems JSON, expected JSON
+    """,
+    "infra_observed": """
+        scan_date DATE NOT NULL, org VARCHAR NOT NULL, observed JSON, backups JSON, envs JSON, drift_methods JSON
+    """,
+    "infra_drift": FINDING_DDL,
     "drift_findings": FINDING_DDL,
     # bookkeeping
     "source_cache": """

@@ -171,7 +171,7 @@ def test_every_duckdb_writer_is_in_the_pool_of_one_and_backfills_in_one_run():
     assert instance["telemetry"]["enabled"] is False
 
 
-def test_a_family_without_its_assets_module_fails_at_load_naming_the_module():
+def test_a_family_without_its_assets_module_fails_at_load_naming_the_module(monkeypatch):
     import pytest
 
     from drift_pipeline.assets.families import family_assets
@@ -182,5 +182,6 @@ def test_a_family_without_its_assets_module_fails_at_load_naming_the_module():
         (RuleSpec("backup_stale", "infra", "warning", "Backups", "Back up."),),
         lambda day, observed, expected: [],
     )
+    monkeypatch.setitem(sys.modules, "drift_pipeline.assets.infra", None)  # as if the module did not exist
     with pytest.raises(ImportError, match=r"create drift_pipeline\.assets\.infra defining FINDINGS and ASSETS"):
         family_assets(infra)

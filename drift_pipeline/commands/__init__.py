@@ -6,12 +6,16 @@ import click
 
 from drift_pipeline.commands.code import code_group
 from drift_pipeline.commands.config import config_group
+from drift_pipeline.commands.infra import infra_group
+from drift_pipeline.commands.process import process_group
 from drift_pipeline.commands.sandbox import sandbox_group
 from drift_pipeline.commands.sql import sql_command
 
 COMMANDS: list[click.Command] = [
     code_group,
     config_group,
+    infra_group,
+    process_group,
     sandbox_group,
     sql_command,
 ]

@@ -1,0 +1,114 @@
+"""``drift infra scan``: infra drift of one org against the AWS accounts, for people and CI.
+
+Runs the pipeline's own scans and rules (``scans.inventory.scan_inventory``, ``scans.infra.read_world``
+then ``scans.infra.scan_infra``, as the assets do) with no DuckDB and no Dagster. AWS is reached as
+the ``aws`` resource does: base credentials from the standard chain, the read-only role assumed in
+each account, ``AWS_ENDPOINT_URL`` honoured. The JSON shape and the exit codes are those of
+``drift code scan``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+
+from drift_pipeline.commands._output import emit, json_option, progress
+from drift_pipeline.commands.code import _check_repos, _source, _text, _would_file
+from drift_pipeline.errors import ExitCode, UsageError
+from drift_pipeline.scans.infra import assume_failures, read_world, scan_infra
+from drift_pipeline.scans.inventory import scan_inventory
+from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS, DEFAULT_REGION, AwsAccess, account_refs
+
+ENVS = tuple(DEFAULT_ACCOUNTS)
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$")
+
+
+@click.group("infra")
+def infra_group() -> None:
+    """Infra drift: what repos declare and have deployed, against the dev / staging / prod AWS accounts."""
+
+
+def _regions(given: tuple[str, ...]) -> list[str]:
+    for region in given:
+        if not _REGION.match(region):
+            raise UsageError(f"--region {region!r}: expected an AWS region name such as {DEFAULT_REGION}")
+    default = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
+    return list(dict.fromkeys(given)) or [default]
+
+
+def _accounts(given: tuple[str, ...]) -> dict[str, str]:
+    for env in given:
+        if env not in ENVS:
+            raise UsageError(f"--account {env!r}: expected one of {', '.join(ENVS)}")
+    return {env: DEFAULT_ACCOUNTS[env] for env in ENVS if not given or env in given}
+
+
+@infra_group.command("scan")
+@click.option("--org", help="GitHub org (or user) whose repos declare [infra]; needs GITHUB_TOKEN.")
+@click.option("--repo", "repos", multiple=True, help="Only this repo (repeatable).")
+@click.option(
+    "--account", "envs", multiple=True, help="Only this env's AWS account: dev, staging or prod (repeatable)."
+)
+@click.option("--region", "regions", multiple=True, help="AWS region to scan (repeatable). Default: AWS_REGION.")
+@click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")
+@json_option
+def scan(
+    org: str | None,
+    repos: tuple[str, ...],
+    envs: tuple[str, ...],
+    regions: tuple[str, ...],
+    dry_run: bool,
+    as_json: bool,
+) -> int:
+    """Scan for infra drift now (AWS is observable only live) and print the findings."""
+    if org is None:
+        raise UsageError("--org ORG is required (the repos declaring [infra] are read from GitHub)")
+    scan_regions = _regions(regions)
+    accounts = _accounts(envs)
+    source, owner = _source(None, org, 8)
+    _check_repos(source, owner, repos, None)
+    at = datetime.now(UTC).replace(microsecond=0)
+    day = at.date()
+    access = AwsAccess(region_name=scan_regions[0], endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    progress(f"scanning {owner} infra at {at:%Y-%m-%d %H:%M} UTC in {', '.join(accounts)} ({', '.join(scan_regions)})")
+    inventory = scan_inventory(source, owner, at, only=repos or None)
+    world = read_world(access, account_refs(accounts), scan_regions, now=at)
+    result = scan_infra(source, owner, day, inventory.rows, world=world, region=scan_regions[0], now=at)
+    findings = result.findings()
+    listed = {e["repo"] for e in inventory.errors}
+    errors = inventory.errors + [e for e in result.errors if e["repo"] not in listed]
+    unreached = assume_failures(world)
+    payload: dict[str, Any] = {
+        "findings": [f.row() for f in findings],
+        "summary": {
+            "org": owner,
+            "scan_date": day,
+            "at": at,
+            "repos": len(inventory.rows),
+            "repos_in_scope": sum(bool(r["in_scope"]) for r in inventory.rows),
+            "repos_changed": len(result.repos),
+            "findings": len(findings),
+            "by_rule": dict(Counter(f.rule for f in findings)),
+            "api_requests": sum(source.requests.values()),
+            "accounts": accounts,
+            "regions": scan_regions,
+            "accounts_not_reached": unreached,
+            "drift_method": ", ".join(world.methods),
+        },
+        "errors": errors,
+    }
+    if dry_run:
+        payload["would_file"] = _would_file(findings)
+    emit(payload, as_json=as_json, text=_text)
+    for miss in unreached:
+        progress(f"AWS account {miss['account']} ({miss['env']}) not reached: {miss['code']}")
+    if errors:
+        progress(f"{len(errors)} repo(s) could not be scanned")
+    if findings:
+        return ExitCode.FINDINGS
+    return ExitCode.RUNTIME if errors else ExitCode.OK

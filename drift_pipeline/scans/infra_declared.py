@@ -1,0 +1,226 @@
+"""The declared side of infra drift: one repo's ``[infra]``, templates and manifest at each env's deployed commit.
+
+Per in-scope repo (the day's inventory row), through the source like every scan: the tree at the
+day's head, the standards engine over it (registries through ``[extends]``), and for each project
+declaring ``[infra]``:
+
+- the commit deployed to each env: the ``drift:commit`` tag of the env's deployed stack when it has
+  one, else the trunk-based convention (``standards.infra_manifest.deployed_commits``: dev = head
+  of the default branch; staging / prod by release tags). Release tags are not read through the
+  GitHub source yet, so without a stack commit tag staging and prod have no deployed commit and
+  nothing is expected there (never a false ``resource_missing``);
+- the templates ``<path>/<stack>.json`` as committed at that commit (a stack whose template is not
+  in that commit is not expected in that env: it was added after the deployment);
+- the manifest (``[infra] manifest``, config-relative) at the head, with every entry's line;
+- ``[process.backups]`` (bucket, prefix, max_age_hours).
+
+A malformed manifest or template is an ``invalid_config`` problem with file and line; the repo's
+other declarations are still judged.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from drift_pipeline.rules.infra.records import (
+    TAG_COMMIT,
+    AccountInventory,
+    BackupExpectation,
+    ExpectedEnv,
+    ObservedStack,
+    RepoInfra,
+)
+from drift_pipeline.rules.infra.template import expected_env
+from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
+from drift_pipeline.standards import RegistryResolver, analyse_repo
+from drift_pipeline.standards.infra_manifest import (
+    Deployment,
+    GitRefs,
+    InfraDeclaration,
+    Manifest,
+    deployed_commits,
+    infra_declaration,
+    parse_manifest,
+)
+from drift_pipeline.standards.limits import size_problem
+
+MAX_TEMPLATE_BYTES = 1024 * 1024  # CloudFormation's own limit for a template body is 1 MB
+
+
+@dataclass
+class Declared:
+    """One repo's declared infra: a record per project with ``[infra]``, its rows and problems."""
+
+    repos: list[RepoInfra] = field(default_factory=list)
+    rows: list[dict[str, Any]] = field(default_factory=list)  # declared_infra rows
+    problems: list[dict[str, Any]] = field(default_factory=list)  # invalid_config: project, file, line, key, message
+
+
+def _problem(project: str, file: str, line: int | None, key: str | None, message: str) -> dict[str, Any]:
+    return {"project": project, "file": file, "line": line, "key": key, "message": message}
+
+
+def _join(project: str, path: str) -> str:
+    joined = posixpath.normpath(posixpath.join(project, path)) if project != "." else posixpath.normpath(path)
+    return joined.lstrip("/")
+
+
+def _template(tree: SourceTreeReader, file: str, project: str, out: Declared) -> Mapping[str, Any] | None:
+    text = tree.read_text(file)
+    if text is None:
+        return None
+    too_big = size_problem(text, MAX_TEMPLATE_BYTES)
+    if too_big:
+        out.problems.append(_problem(project, file, None, None, too_big))
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        line = getattr(exc, "lineno", None)
+        out.problems.append(_problem(project, file, line, None, f"CloudFormation template is not valid JSON: {exc}"))
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
+        out.problems.append(_problem(project, file, 1, "Resources", "expected a template object with Resources"))
+        return None
+    return data
+
+
+def _stack_commits(
+    decl: InfraDeclaration, accounts: Mapping[str, str], observed: Mapping[str, AccountInventory]
+) -> tuple[dict[str, str | None], dict[str, dict[str, ObservedStack]]]:
+    """Per env: the commit tag of its deployed stacks (first found), and the deployed stacks by name."""
+    commits: dict[str, str | None] = {}
+    deployed: dict[str, dict[str, ObservedStack]] = {}
+    for env, account in accounts.items():
+        inv = observed.get(account)
+        by_name = {s.name: s for s in inv.stacks} if inv else {}
+        deployed[env] = by_name
+        tagged = [by_name[f"{s}-{env}"].tags.get(TAG_COMMIT) for s in decl.stacks if f"{s}-{env}" in by_name]
+        commits[env] = next((c for c in tagged if c), None)
+    return commits, deployed
+
+
+def declare_repo(
+    source: CodeSource,
+    fetcher: SourceRegistryFetcher,
+    org: str,
+    row: Mapping[str, Any],
+    *,
+    accounts: Mapping[str, str],
+    observed: Mapping[str, AccountInventory],
+    region: str,
+) -> Declared:
+    """What one repo declares per env (raises on an unreadable tree: the caller records the failure)."""
+    name, head = row["repo"], row["head_sha"]
+    owner, branch = row.get("owner") or org, row.get("default_branch") or "main"
+    full = f"{owner}/{name}"
+    tree = SourceTreeReader(source, full, source.tree(full, head))
+    standards = analyse_repo(tree, RegistryResolver(fetcher=fetcher.for_repo()))
+    out = Declared()
+    trees: dict[str, SourceTreeReader] = {head: tree}
+    base = f"{row['html_url']}/commit/" if row.get("html_url") else None
+    for project in standards.projects:
+        decl = infra_declaration(project.config or {})
+        if decl is None:
+            continue
+        # the repo's own account map (or the pipeline's), limited to the envs this scan reads
+        envs_accounts = {e: a for e, a in (dict(decl.accounts) or dict(accounts)).items() if e in accounts}
+        commits, deployed = _stack_commits(decl, envs_accounts, observed)
+        plan = deployed_commits(GitRefs(heads={branch: head}), envs=tuple(envs_accounts), stack_commits=commits)
+        manifest = _manifest(tree, project.path, decl, out)
+        envs: list[ExpectedEnv] = []
+        for env, account in envs_accounts.items():
+            dep = plan[env]
+            templates: dict[str, Mapping[str, Any]] = {}
+            if dep.commit:
+                at = trees.get(dep.commit)
+                if at is None:
+                    at = trees[dep.commit] = SourceTreeReader(source, full, source.tree(full, dep.commit))
+                for stack in decl.stacks:
+                    file = _join(project.path, posixpath.join(decl.path or "infra", f"{stack}.json"))
+                    found = _template(at, file, project.path, out)
+                    if found is not None:
+                        templates[stack] = found
+            entries = manifest.for_account(account) if manifest else ()
+            expected = expected_env(
+                env, account, dep.commit, templates, deployed.get(env, {}), region=region, manifest=entries
+            )
+            envs.append(expected)
+            out.rows += _rows(name, project.path, expected, dep)
+        backups = _backups(project.config or {})
+        out.repos.append(
+            RepoInfra(
+                org=org,
+                repo=name,
+                project=project.path,
+                status=project.metadata.status,
+                tier=project.metadata.tier,
+                envs=tuple(envs),
+                backups=backups,
+                manifest_file=manifest.file if manifest else None,
+                manifest_anywhere=manifest.accountless() if manifest else (),
+                commit_url_base=base,
+            )
+        )
+    return out
+
+
+def _manifest(tree: SourceTreeReader, project: str, decl: InfraDeclaration, out: Declared) -> Manifest | None:
+    if not decl.manifest:
+        return None
+    file = _join(project, decl.manifest)
+    text = tree.read_text(file)
+    if text is None:
+        return None
+    manifest, problems = parse_manifest(file, text)
+    for p in problems:
+        out.problems.append(_problem(project, p.file, p.line, p.key, p.message))
+    return manifest
+
+
+def _backups(config: Mapping[str, Any]) -> BackupExpectation | None:
+    process = config.get("process")
+    backups = process.get("backups") if isinstance(process, Mapping) else None
+    if not isinstance(backups, Mapping) or not backups.get("enabled") or not backups.get("bucket"):
+        return None
+    return BackupExpectation(
+        bucket=str(backups["bucket"]),
+        prefix=str(backups.get("prefix") or ""),
+        max_age_hours=int(backups.get("max_age_hours") or 24),
+    )
+
+
+def _rows(repo: str, project: str, env: ExpectedEnv, dep: Deployment) -> list[dict[str, Any]]:
+    common: dict[str, Any] = {
+        "repo": repo,
+        "project": project,
+        "env": env.env,
+        "account": env.account,
+        "deployed_commit": env.commit,
+        "deployed_from": dep.source if env.commit else "none",
+    }
+    rows: list[dict[str, Any]] = []
+    for stack in env.stacks:
+        if not stack.deployed:
+            rows.append({**common, "stack": stack.stack, "stack_name": stack.name, "source": "stack_not_deployed"})
+        for r in stack.resources:
+            rows.append(
+                {
+                    **common,
+                    "stack": stack.stack,
+                    "stack_name": stack.name,
+                    "logical_id": r.logical_id,
+                    "type": r.type,
+                    "physical_id": r.physical_id,
+                    "arn": r.arn,
+                    "properties": dict(r.attributes),
+                    "source": "stack",
+                }
+            )
+    for entry in env.manifest:
+        rows.append({**common, "arn": entry.resource, "source": "manifest", "line": entry.line})
+    return rows
