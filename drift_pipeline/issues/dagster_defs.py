@@ -74,7 +74,7 @@ def file_drift_issues_op(
         metadata={
             "groups": len(groups),
             "dry_run": config.dry_run,
-            "rate_limit_waits": filer.rate_limit_waits,
+            "rate_limit_waits": filer.client.rate_limit_waits,
             **{f"action_{k}": v for k, v in sorted(counts.items())},
         },
     )

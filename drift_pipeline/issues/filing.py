@@ -12,11 +12,10 @@ A repo that cannot take issues (archived: 403 read-only; issues disabled: 410), 
 Fingerprints of that day already in an issue (by marker or in ``filed_issues``) are left out, so
 a re-materialised day with new findings files only what is new.
 
-All requests go through PyGithub's ``Requester`` (the transport of :class:`GitHubSource`), whose
-``seconds_between_writes`` spaces the content-creating requests (GitHub allows about 80 a minute;
-0.75 s or more keeps under it). A 403/429 that is a rate limit (judged on status and headers
-only, :func:`rate_limit_pause`) is waited out, bounded by ``max_rate_limit_wait``. A failure of
-one group is recorded and the others continue; the caller fails the run with the list.
+All requests go through :class:`IssueClient` on PyGithub's ``Requester`` (the transport of
+:class:`GitHubSource`), whose ``seconds_between_writes`` spaces the content-creating requests
+(GitHub allows about 80 a minute; 0.75 s or more keeps under it); rate limits are waited out. A
+failure of one group is recorded and the others continue; the caller fails the run with the list.
 
 Every title, body and comment passes :func:`guard` right before it is sent: a token-like string
 that survived rendering stops the post (:class:`SecretInBody`).
@@ -25,9 +24,7 @@ that survived rendering stops the post (:class:`SecretInBody`).
 from __future__ import annotations
 
 import json
-import re
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -36,6 +33,7 @@ from typing import Any, Literal
 from github import Github, GithubException
 
 from drift_pipeline.issues import ledger
+from drift_pipeline.issues.client import IssueClient, guard
 from drift_pipeline.issues.ledger import Entry
 from drift_pipeline.issues.render import (
     LABEL_COLOURS,
@@ -48,26 +46,13 @@ from drift_pipeline.issues.render import (
     render,
     repeat_comment,
 )
-from drift_pipeline.redaction import has_secret, mask_secrets
+from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules.base import RuleSpec
-from drift_pipeline.sources.github import rate_limit_pause
 from drift_pipeline.store import DriftStore
 
 OnRepeat = Literal["comment", "new_issue", "skip"]
 ON_REPEAT: tuple[OnRepeat, ...] = ("comment", "new_issue", "skip")
 DEFAULT_CONFIG_REPO = "drift-config"
-_LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
-
-
-class SecretInBody(Exception):
-    """A token-like string survived rendering: the text is not posted."""
-
-
-def guard(where: str, text: str) -> str:
-    """``text`` unchanged when it holds no token-like string; raises :class:`SecretInBody` otherwise."""
-    if has_secret(text):
-        raise SecretInBody(f"refused to post the {where}: it holds a token-like string after redaction")
-    return text
 
 
 @dataclass(frozen=True)
@@ -132,15 +117,12 @@ class IssueFiler:
             raise ValueError(f"on_repeat must be one of {', '.join(ON_REPEAT)}, got {on_repeat!r}")
         if store is None and not dry_run:
             raise ValueError("filing issues needs the store to record them (or dry_run=True)")
-        self.requester = gh.requester
+        self.client = IssueClient(gh, max_rate_limit_wait=max_rate_limit_wait, sleep=sleep)
         self.store = store
         self.rules = rules
         self.on_repeat = on_repeat
         self.dry_run = dry_run
-        self.max_rate_limit_wait = max_rate_limit_wait
         self.after_create = after_create
-        self._sleep = sleep
-        self.rate_limit_waits = 0
         self.config_repo = config_repo
         self._repos: dict[str, dict[str, Any]] = {}
 
@@ -221,7 +203,7 @@ class IssueFiler:
         number = issue["number"]
         posted = {
             m.get("part")
-            for c in self._paginate(f"/repos/{full}/issues/{number}/comments", {})
+            for c in self.client.paginate(f"/repos/{full}/issues/{number}/comments", {})
             for m in parse_markers(c.get("body"), PART_MARKER)
             if tuple(sorted(m["fingerprints"])) == group.fingerprints
         }
@@ -246,7 +228,7 @@ class IssueFiler:
     def _comment_repeat(self, group: IssueGroup, issue: dict[str, Any], full: str) -> Outcome:
         number = issue["number"]
         day = group.scan_date.isoformat()
-        for comment in self._paginate(f"/repos/{full}/issues/{number}/comments", {}):
+        for comment in self.client.paginate(f"/repos/{full}/issues/{number}/comments", {}):
             for m in parse_markers(comment.get("body"), REPEAT_MARKER):
                 if m.get("scan_date") == day and tuple(sorted(m["fingerprints"])) == group.fingerprints:
                     return self._record(group, "commented", issue, full)  # commented before, record lost
@@ -281,7 +263,7 @@ class IssueFiler:
         Decided on the repo's ``archived`` and ``has_issues`` fields, read once per repo."""
         full = group.full_name
         if full not in self._repos:
-            _, self._repos[full] = self._call("GET", f"/repos/{full}")
+            _, self._repos[full] = self.client.call("GET", f"/repos/{full}")
         info = self._repos[full]
         if info.get("archived") or info.get("has_issues") is False:
             return f"{group.org}/{self.config_repo}"
@@ -289,67 +271,22 @@ class IssueFiler:
 
     # -- GitHub ----------------------------------------------------------------------------
     def _ensure_label(self, full: str, category: str) -> None:
-        name = f"drift:{category}"
-        try:
-            self._call("GET", f"/repos/{full}/labels/{urllib.parse.quote(name, safe='')}")
-            return
-        except GithubException as exc:
-            if exc.status != 404:
-                raise
-        try:
-            self.write(
-                "POST",
-                f"/repos/{full}/labels",
-                {
-                    "name": name,
-                    "color": LABEL_COLOURS.get(category, "ededed"),
-                    "description": LABEL_DESCRIPTIONS.get(category, "Drift found by drift-pipeline"),
-                },
-            )
-        except GithubException as exc:
-            if exc.status != 422:  # 422 already_exists: created meanwhile, which is what we wanted
-                raise
+        self.client.ensure_label(
+            full,
+            f"drift:{category}",
+            LABEL_COLOURS.get(category, "ededed"),
+            LABEL_DESCRIPTIONS.get(category, "Drift found by drift-pipeline"),
+        )
 
     def _labelled_issues(self, full: str, label: str) -> Iterator[dict[str, Any]]:
         """Open and closed issues with ``label``; pull requests (with a ``pull_request`` key) skipped."""
-        for item in self._paginate(f"/repos/{full}/issues", {"state": "all", "labels": label, "per_page": 100}):
+        for item in self.client.paginate(f"/repos/{full}/issues", {"state": "all", "labels": label, "per_page": 100}):
             if "pull_request" not in item:
                 yield item
 
-    def _paginate(self, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
-        url: str | None = path
-        query: dict[str, Any] | None = params
-        while url:
-            headers, data = self._call("GET", url, query)
-            if not isinstance(data, list):
-                raise GithubException(0, {"message": f"GET {path} answered {type(data).__name__}, not a list"}, {})
-            yield from (d for d in data if isinstance(d, dict))
-            match = _LINK_NEXT.search(headers.get("link", "") or "")
-            url, query = (match.group(1), None) if match else (None, None)
-
     def write(self, verb: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Send one content-creating request; its title and body pass :func:`guard` first."""
-        for key in ("title", "body"):
-            if key in payload:
-                guard(f"{key} for {verb} {path}", payload[key])
-        _, data = self._call(verb, path, input=payload)
-        return data
-
-    def _call(
-        self, verb: str, url: str, params: dict[str, Any] | None = None, input: dict[str, Any] | None = None
-    ) -> tuple[dict[str, Any], Any]:
-        """One request; a rate-limited answer (status + headers) is waited out and sent again."""
-        waited = 0.0
-        while True:
-            try:
-                return self.requester.requestJsonAndCheck(verb, url, parameters=params, input=input)
-            except GithubException as exc:
-                pause = rate_limit_pause(exc.status, dict(exc.headers or {}), time.time())
-                if pause is None or waited + pause > self.max_rate_limit_wait:
-                    raise
-                self.rate_limit_waits += 1
-                self._sleep(pause)
-                waited += pause
+        return self.client.write(verb, path, payload)
 
 
 def describe(exc: BaseException) -> str:

@@ -1,0 +1,98 @@
+"""The GitHub calls of issue filing and the audit, on PyGithub's ``Requester``.
+
+Every request goes through :meth:`IssueClient.call`: a 403/429 that is a rate limit (judged on
+status and headers only, :func:`rate_limit_pause`) is waited out and sent again, bounded by
+``max_rate_limit_wait``. Content-creating requests are spaced by PyGithub's own
+``seconds_between_writes`` (configured on the GitHub resource) and pass :func:`guard` before they
+leave: a token-like string that survived rendering stops the post (:class:`SecretInBody`).
+Plain dicts are returned (GitHub's JSON), so listing items never trigger PyGithub's lazy
+completion requests.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from github import Github, GithubException
+
+from drift_pipeline.redaction import has_secret
+from drift_pipeline.sources.github import rate_limit_pause
+
+_LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+
+
+class SecretInBody(Exception):
+    """A token-like string survived rendering: the text is not posted."""
+
+
+def guard(where: str, text: str) -> str:
+    """``text`` unchanged when it holds no token-like string; raises :class:`SecretInBody` otherwise."""
+    if has_secret(text):
+        raise SecretInBody(f"refused to post the {where}: it holds a token-like string after redaction")
+    return text
+
+
+class IssueClient:
+    def __init__(
+        self, gh: Github, *, max_rate_limit_wait: float = 900, sleep: Callable[[float], None] = time.sleep
+    ) -> None:
+        self.requester = gh.requester
+        self.max_rate_limit_wait = max_rate_limit_wait
+        self._sleep = sleep
+        self.rate_limit_waits = 0
+
+    def ensure_label(self, full: str, name: str, colour: str, description: str) -> None:
+        """The label exists in ``full`` afterwards (created with colour and description if missing)."""
+        try:
+            self.call("GET", f"/repos/{full}/labels/{urllib.parse.quote(name, safe='')}")
+            return
+        except GithubException as exc:
+            if exc.status != 404:
+                raise
+        try:
+            self.write("POST", f"/repos/{full}/labels", {"name": name, "color": colour, "description": description})
+        except GithubException as exc:
+            if exc.status != 422:  # 422 already_exists: created meanwhile, which is what we wanted
+                raise
+
+    def paginate(self, path: str, params: dict[str, Any], items_key: str | None = None) -> Iterator[dict[str, Any]]:
+        """Every item of a listing (or of ``items_key`` of a search answer), following ``Link: next``."""
+        url: str | None = path
+        query: dict[str, Any] | None = params
+        while url:
+            headers, data = self.call("GET", url, query)
+            if items_key is not None and isinstance(data, dict):
+                data = data.get(items_key)
+            if not isinstance(data, list):
+                raise GithubException(0, {"message": f"GET {path} answered {type(data).__name__}, not a list"}, {})
+            yield from (d for d in data if isinstance(d, dict))
+            match = _LINK_NEXT.search(headers.get("link", "") or "")
+            url, query = (match.group(1), None) if match else (None, None)
+
+    def write(self, verb: str, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send one content-creating request; its title and body pass :func:`guard` first."""
+        for key in ("title", "body"):
+            if key in payload:
+                guard(f"{key} for {verb} {path}", payload[key])
+        _, data = self.call(verb, path, input=payload)
+        return data
+
+    def call(
+        self, verb: str, url: str, params: dict[str, Any] | None = None, input: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], Any]:
+        """One request; a rate-limited answer (status + headers) is waited out and sent again."""
+        waited = 0.0
+        while True:
+            try:
+                return self.requester.requestJsonAndCheck(verb, url, parameters=params, input=input)
+            except GithubException as exc:
+                pause = rate_limit_pause(exc.status, dict(exc.headers or {}), time.time())
+                if pause is None or waited + pause > self.max_rate_limit_wait:
+                    raise
+                self.rate_limit_waits += 1
+                self._sleep(pause)
+                waited += pause
