@@ -102,14 +102,19 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
     )  # fmt: skip
     issue = st.create_issue("acme", "svc", title="a bug", user="alice", when=day(4), labels=["bug"])
     ids["issue"] = issue["number"]
+    ids["spare"] = st.create_issue("acme", "svc", title="spare", user="bob", when=day(5), labels=["bug"])["number"]
     st.add_comment("acme", "svc", issue["number"], user="bob", body="seen", when=day(4, 13))
     st.create_repo("acme", "empty")
+    st.create_repo("acme", "old", archived=True)  # read-only: writes answer 403
+    st.create_issue("acme", "old", title="before archiving", user="alice", when=day(2), labels=["bug"])
+    st.create_repo("acme", "quiet", has_issues=False)  # issue endpoints answer 410
 
 
 def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
     """Route key -> calls that reach it: its success answer, and the error answers it is known for."""
     n, pr, main = ids["issue"], ids["pr"], ids["main"]
     b = f"{R}/branches/main/protection"
+    old, quiet = "/repos/acme/old", "/repos/acme/quiet"
     return {
         "GET /user": [Call("GET", "/user", 200), Call("GET", "/user", 401, token=None)],
         "GET /users/{user}": [Call("GET", "/users/alice", 200), Call("GET", "/users/acme", 200)],
@@ -177,25 +182,67 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
         ],
         "GET /repos/{owner}/{repo}/rules/branches/{branch}": [Call("GET", f"{R}/rules/branches/main", 200)],
         "GET /repos/{owner}/{repo}/codeowners/errors": [Call("GET", f"{R}/codeowners/errors", 200)],
-        "GET /repos/{owner}/{repo}/issues": [Call("GET", f"{R}/issues?state=all", 200)],
+        "GET /repos/{owner}/{repo}/issues": [
+            Call("GET", f"{R}/issues?state=all", 200),
+            Call("GET", f"{quiet}/issues", 410),
+        ],
         "POST /repos/{owner}/{repo}/issues": [
-            Call("POST", f"{R}/issues", 201, json_body={"title": "new", "body": "b", "labels": ["drift"]})
+            Call("POST", f"{R}/issues", 201, json_body={"title": "new", "body": "b", "labels": ["drift"]}),
+            Call("POST", f"{old}/issues", 403, json_body={"title": "new"}),
+            Call("POST", f"{quiet}/issues", 410, json_body={"title": "new"}),
         ],
-        "GET /repos/{owner}/{repo}/issues/{number}": [Call("GET", f"{R}/issues/{n}", 200)],
+        "GET /repos/{owner}/{repo}/issues/{number}": [
+            Call("GET", f"{R}/issues/{n}", 200),
+            Call("GET", f"{quiet}/issues/1", 410),
+        ],
         "PATCH /repos/{owner}/{repo}/issues/{number}": [
-            Call("PATCH", f"{R}/issues/{n}", 200, json_body={"state": "closed", "state_reason": "completed"})
+            Call("PATCH", f"{R}/issues/{n}", 200, json_body={"state": "closed", "state_reason": "completed"}),
+            Call("PATCH", f"{old}/issues/1", 403, json_body={"state": "closed"}),
         ],
-        "GET /repos/{owner}/{repo}/issues/{number}/comments": [Call("GET", f"{R}/issues/{n}/comments", 200)],
+        "GET /repos/{owner}/{repo}/issues/{number}/comments": [
+            Call("GET", f"{R}/issues/{n}/comments", 200),
+            Call("GET", f"{quiet}/issues/1/comments", 410),
+        ],
         "POST /repos/{owner}/{repo}/issues/{number}/comments": [
-            Call("POST", f"{R}/issues/{n}/comments", 201, json_body={"body": "more"})
+            Call("POST", f"{R}/issues/{n}/comments", 201, json_body={"body": "more"}),
+            Call("POST", f"{old}/issues/1/comments", 403, json_body={"body": "more"}),
+        ],
+        "GET /repos/{owner}/{repo}/issues/{number}/labels": [
+            Call("GET", f"{R}/issues/{n}/labels", 200),
+            Call("GET", f"{quiet}/issues/1/labels", 410),
+        ],
+        "POST /repos/{owner}/{repo}/issues/{number}/labels": [
+            Call("POST", f"{R}/issues/{n}/labels", 200, json_body={"labels": ["triage"]}),
+            Call("POST", f"{R}/issues/{n}/labels", 422, json_body={"labels": "triage"}),
+            Call("POST", f"{old}/issues/1/labels", 403, json_body={"labels": ["x"]}),
+        ],
+        "PUT /repos/{owner}/{repo}/issues/{number}/labels": [
+            Call("PUT", f"{R}/issues/{n}/labels", 200, json_body={"labels": ["bug", "triage"]})
+        ],
+        "DELETE /repos/{owner}/{repo}/issues/{number}/labels/{name}": [
+            Call("DELETE", f"{R}/issues/{n}/labels/triage", 200),
+            Call("DELETE", f"{R}/issues/{n}/labels/triage", 404),
+        ],
+        "DELETE /repos/{owner}/{repo}/issues/{number}/labels": [
+            Call("DELETE", f"{R}/issues/{ids['spare']}/labels", 204)
         ],
         "GET /repos/{owner}/{repo}/labels": [Call("GET", f"{R}/labels", 200)],
         "POST /repos/{owner}/{repo}/labels": [
             Call("POST", f"{R}/labels", 201, json_body={"name": "ops", "color": "ededed"}),
             Call("POST", f"{R}/labels", 422, json_body={"name": "ops", "color": "ededed"}),
+            Call("POST", f"{old}/labels", 403, json_body={"name": "ops"}),
         ],
         "GET /repos/{owner}/{repo}/labels/{name}": [Call("GET", f"{R}/labels/bug", 200)],
-        "GET /search/issues": [Call("GET", "/search/issues?q=repo:acme/svc+is:issue", 200)],
+        "PATCH /repos/{owner}/{repo}/labels/{name}": [
+            Call("PATCH", f"{R}/labels/ops", 200, json_body={"new_name": "ops:infra", "color": "00ff00"}),
+            Call("PATCH", f"{R}/labels/ops:infra", 422, json_body={"new_name": "bug"}),
+            Call("PATCH", f"{R}/labels/nope", 404, json_body={"color": "00ff00"}),
+        ],
+        "GET /search/issues": [
+            Call("GET", "/search/issues?q=repo:acme/svc+is:issue", 200),
+            Call("GET", "/search/issues?q=org:acme+label:bug+created:>=2024-03-01+in:title+bug", 200),
+            Call("GET", "/search/issues?q=org:acme+milestone:v1", 422),
+        ],
         "GET /repos/{owner}/{repo}/pulls": [Call("GET", f"{R}/pulls?state=all", 200)],
         "GET /repos/{owner}/{repo}/pulls/{number}": [Call("GET", f"{R}/pulls/{pr}", 200)],
         "GET /repos/{owner}/{repo}/pulls/{number}/reviews": [Call("GET", f"{R}/pulls/{pr}/reviews", 200)],
@@ -282,6 +329,21 @@ def test_an_org_without_company_email_location_omits_them_and_one_with_them_send
     assert (beta["company"], beta["email"], beta["location"]) == ("Beta Ltd", "it@beta.example", "Lyon")
     user = requests.get(f"{gh.url}/users/alice", headers=AUTH, timeout=30).json()
     assert (user["hireable"], user["public_gists"]) == (None, 0)
+
+
+def test_the_injected_secondary_limit_on_content_creation_answers_as_github_documents(world) -> None:
+    gh, _calls = world
+    gh.set_faults(content_creation={"limit": 0, "window_s": 60})
+    try:
+        for method, path, body in (("POST", f"{R}/issues", {"title": "x"}), ("POST", f"{R}/labels", {"name": "y"})):
+            resp = requests.request(method, gh.url + path, headers=AUTH, json=body, timeout=30)
+            assert resp.status_code == 403 and int(resp.headers["Retry-After"]) >= 1
+            route, _, _ = match(method, path)
+            assert route is not None
+            assert conformance.validate(method, route.template, 403, resp.json()) == []
+        assert requests.get(f"{gh.url}{R}/issues", headers=AUTH, timeout=30).status_code == 200  # reads pass
+    finally:
+        gh.clear_faults()
 
 
 # -- the validator fails on wrong answers ----------------------------------------------------------

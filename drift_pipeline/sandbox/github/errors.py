@@ -67,6 +67,11 @@ class Conflict(ApiError):
     default_message = "Git Repository is empty."
 
 
+class Gone(ApiError):
+    status = 410
+    default_message = "Gone"
+
+
 class Unprocessable(ApiError):
     status = 422
     default_message = "Validation Failed"

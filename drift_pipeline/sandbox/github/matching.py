@@ -1,4 +1,4 @@
-"""Pure matching rules GitHub applies: ruleset conditions, CODEOWNERS syntax, issue search queries."""
+"""Pure matching rules GitHub applies: ruleset conditions, CODEOWNERS syntax (issue search: ``search.py``)."""
 
 from __future__ import annotations
 
@@ -124,56 +124,3 @@ def _co_error(
         "message": f"{kind} on line {line}:{' ' + suggestion if suggestion else ''}\n\n  {source}\n  {caret}",
         "path": path,
     }
-
-
-# -- issue search -------------------------------------------------------------------------
-_TOKEN = re.compile(r'(-?[\w.-]+:"[^"]*"|"[^"]*"|\S+)')
-
-
-def parse_query(query: str) -> tuple[list[tuple[bool, str, str]], list[str]]:
-    """Split a search query into ``(negated, qualifier, value)`` triples and free words."""
-    quals, words = [], []
-    for tok in _TOKEN.findall(query or ""):
-        neg = tok.startswith("-") and ":" in tok
-        body = tok[1:] if neg else tok
-        m = re.match(r'^([\w.-]+):(.*)$', body)
-        if m and m.group(2):
-            quals.append((neg, m.group(1).lower(), m.group(2).strip('"')))
-        else:
-            words.append(body.strip('"').lower())
-    return quals, [w for w in words if w and w not in ("and",)]
-
-
-def search_matches(query: str, full_name: str, issue: dict[str, Any]) -> bool:
-    quals, words = parse_query(query)
-    owner = full_name.split("/", 1)[0]
-    labels = {lab.lower() for lab in issue["labels"]}
-    for neg, key, value in quals:
-        v = value.lower()
-        if key in ("org", "user", "owner"):
-            ok = owner.lower() == v
-        elif key == "repo":
-            ok = full_name.lower() == v
-        elif key in ("is", "type") and v in ("issue", "pr", "pull-request"):
-            ok = (v == "issue") != ("pull" in issue)
-        elif key == "is" and v in ("merged", "unmerged"):
-            merged = bool((issue.get("pull") or {}).get("merged_at"))
-            ok = "pull" in issue and merged == (v == "merged")
-        elif key in ("is", "state") and v in ("open", "closed"):
-            ok = issue["state"] == v
-        elif key == "label":
-            ok = any(part.strip().lower() in labels for part in value.split(","))
-        elif key == "author":
-            ok = issue["user"].lower() == v
-        elif key == "assignee":
-            ok = v in {a.lower() for a in issue["assignees"]}
-        elif key == "no" and v == "label":
-            ok = not labels
-        elif key == "in":
-            continue
-        else:
-            ok = True
-        if ok == neg:
-            return False
-    text = f"{issue['title']}\n{issue.get('body') or ''}".lower()
-    return all(w in text for w in words)

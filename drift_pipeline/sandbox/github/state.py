@@ -156,6 +156,7 @@ class SandboxState(IssueState):
         fork: bool = False,
         description: str = "",
         created_at: datetime | None = None,
+        has_issues: bool = True,
     ) -> Path:
         """Record a repo and create its bare git repository; returns the repository path."""
         if owner not in self.data["orgs"]:
@@ -172,6 +173,7 @@ class SandboxState(IssueState):
             "fork": fork,
             "description": description,
             "created_at": _iso(created_at),
+            "has_issues": has_issues,
         }
         return init_bare(self.repo_git_dir(owner, name), default_branch)
 

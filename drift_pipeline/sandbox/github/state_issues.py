@@ -10,8 +10,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
-from drift_pipeline.sandbox.github.matching import search_matches
+from drift_pipeline.sandbox.github.errors import Forbidden, Gone, NotFound, Unprocessable
+from drift_pipeline.sandbox.github.search import QueryError, compile_query
+
+_ISSUES_DOCS = "https://docs.github.com/rest/issues/issues"
+_SEARCH_DOCS = "https://docs.github.com/rest/search/search#search-issues-and-pull-requests"
 
 
 def _now() -> str:
@@ -36,6 +39,22 @@ class IssueState:
         def get_repo(self, owner: str, name: str) -> dict[str, Any]: ...
 
         def next_id(self) -> int: ...
+
+    # -- what GitHub refuses over its API (the state's own writers, i.e. seeds, are not refused) -
+    def issue_access(self, owner: str, repo: str, *, number: int | None = None, write: bool = False) -> None:
+        """Raise GitHub's refusal of an issue-API call: 410 "Issues are disabled for this repo"
+        when the repo has ``has_issues: false`` (a pull request, reached as an issue, still
+        answers), 403 "Repository was archived so is read-only." for a write to an archived repo."""
+        r = self.get_repo(owner, repo)
+        if number is None or not any(i["number"] == number and "pull" in i for i in self.issues_of(owner, repo)):
+            if r.get("has_issues", True) is False:
+                raise Gone("Issues are disabled for this repo", documentation_url=_ISSUES_DOCS)
+        self.repo_access(owner, repo, write=write)
+
+    def repo_access(self, owner: str, repo: str, *, write: bool = False) -> None:
+        """403 "Repository was archived so is read-only." for a write to an archived repo."""
+        if write and self.get_repo(owner, repo).get("archived"):
+            raise Forbidden("Repository was archived so is read-only.", documentation_url=_ISSUES_DOCS)
 
     # -- labels ------------------------------------------------------------------------------
     def labels_of(self, owner: str, repo: str) -> list[dict[str, Any]]:
@@ -68,6 +87,52 @@ class IssueState:
         }
         self.data["labels"].setdefault(f"{r['owner']}/{r['name']}", []).append(lab)
         return lab
+
+    def update_label(self, owner: str, repo: str, name: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """Rename (``new_name``), recolour, describe a label; issues carrying it follow a rename."""
+        lab = self.label(owner, repo, name)
+        new = fields.get("new_name")
+        if new is not None and (not isinstance(new, str) or not new):
+            raise Unprocessable(errors=[{"resource": "Label", "code": "invalid", "field": "new_name"}])
+        if (
+            new
+            and new.lower() != lab["name"].lower()
+            and any(other["name"].lower() == new.lower() for other in self.labels_of(owner, repo))
+        ):
+            raise Unprocessable(
+                errors=[{"resource": "Label", "code": "already_exists", "field": "name"}],
+                documentation_url="https://docs.github.com/rest/issues/labels#update-a-label",
+            )
+        if new and new != lab["name"]:
+            for issue in self.issues_of(owner, repo):
+                issue["labels"] = [new if n.lower() == lab["name"].lower() else n for n in issue["labels"]]
+            lab["name"] = new
+        if fields.get("color"):
+            lab["color"] = str(fields["color"]).lstrip("#")
+        if "description" in fields:
+            lab["description"] = fields["description"]
+        return lab
+
+    def set_issue_labels(self, owner: str, repo: str, number: int, names: list[Any], *, add: bool) -> list[str]:
+        """Add ``names`` to an issue's labels (``add``) or replace them; absent labels are created."""
+        issue = self.issue(owner, repo, number)
+        wanted = self._ensure_labels(owner, repo, names)
+        issue["labels"] = list(dict.fromkeys((issue["labels"] if add else []) + wanted))
+        issue["updated_at"] = _now()
+        return list(issue["labels"])
+
+    def remove_issue_label(self, owner: str, repo: str, number: int, name: str) -> list[str]:
+        """Take one label off an issue (404 "Label does not exist" when it does not carry it)."""
+        issue = self.issue(owner, repo, number)
+        kept = [n for n in issue["labels"] if n.lower() != name.lower()]
+        if len(kept) == len(issue["labels"]):
+            raise NotFound(
+                "Label does not exist",
+                documentation_url="https://docs.github.com/rest/issues/labels#remove-a-label-from-an-issue",
+            )
+        issue["labels"] = kept
+        issue["updated_at"] = _now()
+        return kept
 
     def _ensure_labels(self, owner: str, repo: str, names: list[Any]) -> list[str]:
         out = []
@@ -240,8 +305,16 @@ class IssueState:
     def search_issues(
         self, query: str, *, sort: str | None = None, order: str = "desc"
     ) -> list[tuple[str, dict[str, Any]]]:
-        """Issues matching a search query (``org: repo: user: is: state: label: author:``, words)."""
-        hits = [(full, issue) for full, issue in self.all_issues() if search_matches(query, full, issue)]
+        """Issues matching a search query (:mod:`~drift_pipeline.sandbox.github.search`); 422 for
+        a qualifier or value the sandbox does not support, never a silently ignored one."""
+        try:
+            q = compile_query(query)
+        except QueryError as err:
+            raise Unprocessable(
+                errors=[{"message": p, "resource": "Search", "field": "q", "code": "invalid"} for p in err.problems],
+                documentation_url=_SEARCH_DOCS,
+            ) from None
+        hits = [(full, issue) for full, issue in self.all_issues() if q.matches(full, issue)]
         key = {"created": "created_at", "updated": "updated_at", "comments": "comments"}.get(sort or "", "created_at")
         hits.sort(key=lambda h: (h[1][key], h[1]["id"]), reverse=order != "asc")
         return hits

@@ -49,15 +49,21 @@ class Ctx:
     link: str | None = None
 
     def json(self) -> dict[str, Any]:
-        if not self.body:
+        data = self.json_value()
+        if data is None:
             return {}
-        try:
-            data = json.loads(self.body)
-        except ValueError:
-            raise BadRequest() from None
         if not isinstance(data, dict):
             raise BadRequest()
         return data
+
+    def json_value(self) -> Any:
+        """The request body as any JSON value (None when empty); 400 when it is not JSON."""
+        if not self.body:
+            return None
+        try:
+            return json.loads(self.body)
+        except ValueError:
+            raise BadRequest() from None
 
     def arg_int(self, name: str, default: int) -> int:
         try:

@@ -23,8 +23,15 @@ def _issue_json(ctx: Ctx, owner: str, repo: str, issue: dict[str, Any]) -> dict[
     return out
 
 
+def _number(number: str) -> int:
+    if not number.isdigit():
+        raise NotFound()
+    return int(number)
+
+
 def list_issues(ctx: Ctx, owner: str, repo: str) -> Any:
-    """Issues (state, labels: all of them, creator, assignee, since, sort, direction)."""
+    """Issues (state, labels: all of them, creator, assignee, since, sort, direction); 410 issues disabled."""
+    ctx.state.issue_access(owner, repo)
     labels = [s.strip() for s in (ctx.args.get("labels") or "").split(",") if s.strip()]
     issues = ctx.state.list_issues(
         owner,
@@ -41,7 +48,8 @@ def list_issues(ctx: Ctx, owner: str, repo: str) -> Any:
 
 
 def create_issue(ctx: Ctx, owner: str, repo: str) -> Any:
-    """Open an issue (labels are created when absent) → 201."""
+    """Open an issue (labels are created when absent) → 201; 403 archived, 410 issues disabled."""
+    ctx.state.issue_access(owner, repo, write=True)
     data = ctx.json()
     assignees = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
     issue = ctx.mutate(
@@ -61,24 +69,26 @@ def create_issue(ctx: Ctx, owner: str, repo: str) -> Any:
 
 def get_issue(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
     """One issue."""
-    if not number.isdigit():
-        raise NotFound()
-    return _issue_json(ctx, owner, repo, ctx.state.issue(owner, repo, int(number)))
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n)
+    return _issue_json(ctx, owner, repo, ctx.state.issue(owner, repo, n))
 
 
 def update_issue(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
     """Edit an issue: title, body, state, state_reason, labels, assignees."""
-    if not number.isdigit():
-        raise NotFound()
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n, write=True)
     data = ctx.json()
-    issue = ctx.mutate(lambda st: st.update_issue(owner, repo, int(number), data))
+    issue = ctx.mutate(lambda st: st.update_issue(owner, repo, n, data))
     return _issue_json(ctx, owner, repo, issue)
 
 
 def list_comments(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
     """Comments on an issue (since)."""
     full = full_name(ctx, owner, repo)
-    comments = ctx.state.comments_of(owner, repo, int(number))
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n)
+    comments = ctx.state.comments_of(owner, repo, n)
     since = iso_cmp(ctx.args.get("since"))
     if since:
         comments = [c for c in comments if c["updated_at"] >= since]
@@ -86,11 +96,11 @@ def list_comments(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
 
 
 def create_comment(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
-    """Comment on an issue → 201."""
+    """Comment on an issue → 201; 403 archived, 410 issues disabled."""
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n, write=True)
     data = ctx.json()
-    c = ctx.mutate(
-        lambda st: st.add_comment(owner, repo, int(number), body=data.get("body") or "", user=ctx.token["login"])
-    )
+    c = ctx.mutate(lambda st: st.add_comment(owner, repo, n, body=data.get("body") or "", user=ctx.token["login"]))
     return Reply(render.comment(ctx.base, full_name(ctx, owner, repo), c, ctx.ids), status=201)
 
 
@@ -101,7 +111,8 @@ def list_labels(ctx: Ctx, owner: str, repo: str) -> Any:
 
 
 def create_label(ctx: Ctx, owner: str, repo: str) -> Any:
-    """Create a label (422 already_exists) → 201."""
+    """Create a label (422 already_exists) → 201; 403 archived."""
+    ctx.state.repo_access(owner, repo, write=True)
     data = ctx.json()
     lab = ctx.mutate(
         lambda st: st.create_label(
@@ -120,8 +131,69 @@ def get_label(ctx: Ctx, owner: str, repo: str, name: str) -> Any:
     return render.label(ctx.base, full_name(ctx, owner, repo), ctx.state.label(owner, repo, name))
 
 
+def update_label(ctx: Ctx, owner: str, repo: str, name: str) -> Any:
+    """Update a label: new_name (issues follow), color, description; 403 archived."""
+    ctx.state.repo_access(owner, repo, write=True)
+    data = ctx.json()
+    lab = ctx.mutate(lambda st: st.update_label(owner, repo, name, data))
+    return render.label(ctx.base, full_name(ctx, owner, repo), lab)
+
+
+def _label_names(ctx: Ctx) -> list[Any]:
+    """The labels of a body: ``{"labels": [...]}``, a bare list, names or ``{"name": ...}``; 422 otherwise."""
+    data = ctx.json_value()
+    names = data.get("labels") if isinstance(data, dict) else data
+    if not isinstance(names, list) or not all(
+        isinstance(n, str) and n or isinstance(n, dict) and isinstance(n.get("name"), str) for n in names
+    ):
+        raise Unprocessable(errors=[{"resource": "Label", "code": "invalid", "field": "labels"}])
+    return names
+
+
+def _issue_labels(ctx: Ctx, owner: str, repo: str, names: list[str]) -> list[dict[str, Any]]:
+    return labels_json(ctx, owner, repo, full_name(ctx, owner, repo), names)
+
+
+def list_issue_labels(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """Labels on an issue; 410 issues disabled."""
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n)
+    return _issue_labels(ctx, owner, repo, ctx.paginate(ctx.state.issue(owner, repo, n)["labels"]))
+
+
+def add_issue_labels(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """Add labels to an issue (created when absent) → all its labels; 403 archived, 410 issues disabled."""
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n, write=True)
+    names = _label_names(ctx)
+    return _issue_labels(ctx, owner, repo, ctx.mutate(lambda st: st.set_issue_labels(owner, repo, n, names, add=True)))
+
+
+def set_issue_labels(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """Replace an issue's labels → its labels; 403 archived, 410 issues disabled."""
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n, write=True)
+    names = _label_names(ctx)
+    return _issue_labels(ctx, owner, repo, ctx.mutate(lambda st: st.set_issue_labels(owner, repo, n, names, add=False)))
+
+
+def remove_all_issue_labels(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
+    """Take every label off an issue → 204; 403 archived, 410 issues disabled."""
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n, write=True)
+    ctx.mutate(lambda st: st.set_issue_labels(owner, repo, n, [], add=False))
+    return Reply(b"", status=204)
+
+
+def remove_issue_label(ctx: Ctx, owner: str, repo: str, number: str, name: str) -> Any:
+    """Take a label off an issue → its remaining labels (404 when it does not carry it)."""
+    n = _number(number)
+    ctx.state.issue_access(owner, repo, number=n, write=True)
+    return _issue_labels(ctx, owner, repo, ctx.mutate(lambda st: st.remove_issue_label(owner, repo, n, name)))
+
+
 def search_issues(ctx: Ctx) -> Any:
-    """Search issues: org: repo: user: is:issue is:open/closed state: label:"a" author: and words."""
+    """Search issues: org: repo: is: state: label: no:label author: assignee: in: created: updated:, words (422 else)."""
     q = ctx.args.get("q")
     if not q:
         raise Unprocessable(errors=[{"resource": "Search", "field": "q", "code": "missing"}])
