@@ -110,7 +110,10 @@ def read_backups(world: World, repos: Sequence[RepoInfra]) -> None:
         if want is None or (want.bucket, want.prefix) in found:
             continue
         last: BackupObservation | None = None
-        for account, session in world.sessions.items():
+        for account in world.envs:  # the pipeline's account order (dev first), only accounts reached
+            session = world.sessions.get(account)
+            if session is None:
+                continue
             last = newest_backup(session, want.bucket, want.prefix, account=account)
             if last.failure is None:
                 break

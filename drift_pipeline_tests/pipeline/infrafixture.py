@@ -5,7 +5,8 @@ Five repos commit their CloudFormation templates (``sandbox.infra_seed.stack_tem
 (stacks tagged ``drift:commit``), which also injects the scenario's drift. ``orders`` then commits a
 template revision adding a DynamoDB table that is never deployed (not expected anywhere: the deployed
 commit is the one before). ``manifests`` declares a manifest with one malformed line; ``garbage``
-has a check.toml that does not parse. Dates are relative to now: AWS is live-only.
+has a check.toml that does not parse. ``manifests`` also declares ``[process.backups]`` on a prefix
+holding only an object outside it (stale). Dates are relative to now: AWS is live-only.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ ALICE = Author("Alice Doe", "alice@example.com")
 SECRET_VALUE = "ghp_" + "Q" * 36  # a token-looking value in a Lambda's environment
 MANIFEST_BAD_LINE = 3
 MANIFEST_BUCKET = "manifests-dev-bucket-111111111111"
+BACKUP_PREFIX = "db/"  # [process.backups] of the manifests repo: nothing under it (stale)
 
 
 def at(day: date, hour: int = 9) -> datetime:
@@ -92,7 +94,9 @@ def build_repos(root: Path) -> InfraOrg:
         {
             "repo-metadata.yaml": "tier: internal\nstatus: active\n",
             "pyproject.toml": "[project]\nname = 'manifests'\n",
-            "check.toml": _config([], manifest=True),
+            "check.toml": _config([], manifest=True)
+            + f'\n[process.backups]\nenabled = true\nbucket = "{MANIFEST_BUCKET}"\nprefix = "{BACKUP_PREFIX}"\n'
+            + "max_age_hours = 24\n",
             "infra-manifest.txt": f"# declared by hand\narn:aws:s3:::{MANIFEST_BUCKET}\nnot an arn\n",
         },
         "feat: manifest",
@@ -134,6 +138,7 @@ def deploy(org: InfraOrg, sandbox: AwsSandbox) -> InfraScenario:
     dev.client("s3").create_bucket(  # what the manifests repo declares by hand
         Bucket=MANIFEST_BUCKET, CreateBucketConfiguration={"LocationConstraint": sandbox.region}
     )
+    dev.client("s3").put_object(Bucket=MANIFEST_BUCKET, Key="other/readme.txt", Body=b"not a backup")
     role_arn = dev.client("iam").get_role(RoleName="orders-api-dev-app")["Role"]["Arn"]
     package = io.BytesIO()
     with zipfile.ZipFile(package, "w") as zf:

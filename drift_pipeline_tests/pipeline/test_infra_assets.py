@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import dagster as dg
 import pytest
 from botocore.config import Config
 
@@ -27,8 +28,10 @@ from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import TABLES
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.infrafixture import (
+    BACKUP_PREFIX,
     DAY,
     MANIFEST_BAD_LINE,
+    MANIFEST_BUCKET,
     PAST,
     SECRET_VALUE,
     InfraOrg,
@@ -42,7 +45,10 @@ FAST = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=20)
 # The findings contract knows infra's rule ids once infra.FAMILY is listed in rules.FAMILIES (the integrator
 # lists it together with the "aws" resource in the pipeline tests' resources); until then the check says so.
 WIRED = infra_rules.FAMILY in FAMILIES
-EXTRA = {("invalid_config", "manifests", f"infra:infra-manifest.txt::{MANIFEST_BAD_LINE}")}
+EXTRA = {
+    ("invalid_config", "manifests", f"infra:infra-manifest.txt::{MANIFEST_BAD_LINE}"),
+    ("backup_stale", "manifests", f"backup:s3://{MANIFEST_BUCKET}/{BACKUP_PREFIX}"),
+}
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +163,7 @@ def test_the_seeded_scenario_gives_exactly_the_oracles_findings_and_rerunning_ch
         "attribute_drift": 1,
         "deprecated_resources_remaining": 3,
         "invalid_config": 1,
+        "backup_stale": 1,
     }
     sg = next(r for r in rows if r["rule"] == "attribute_drift")
     assert json.loads(sg["details"])["actual"] == "tcp/22 from 0.0.0.0/0"
@@ -252,3 +259,17 @@ def test_an_account_whose_role_cannot_be_assumed_is_not_evaluated_and_the_others
     assert ipipe.latest_metadata("aws_inventory", DAY)["accounts_not_reached"] == [
         {"account": aws.accounts["prod"], "env": "prod", "code": "AccessDenied"}
     ]
+
+
+def test_the_aws_resource_takes_credentials_only_from_the_standard_chain(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5055")
+    from drift_pipeline.resources import resources_from_env
+
+    resource = resources_from_env()["aws"]
+    assert isinstance(resource, AwsResource)
+    access = resource.access()
+    assert (access.endpoint_url, access.role_name) == ("http://127.0.0.1:5055", "drift-readonly")
+    assert [r.env for r in resource.account_refs()] == ["dev", "staging", "prod"]
+    assert resource.region_list() == [access.region_name]
+    with pytest.raises(dg.Failure, match="aws_secret_access_key must not be set"):
+        AwsResource(aws_secret_access_key="s3cr3t").access()
