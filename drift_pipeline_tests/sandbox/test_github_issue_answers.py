@@ -180,7 +180,14 @@ def test_search_honours_org_repo_is_label_state_created_and_in_title(g, query, t
 
 @pytest.mark.parametrize(
     "query",
-    ["org:acme milestone:v1", "org:acme is:locked", "org:acme in:comments drift", "org:acme created:yesterday"],
+    [
+        "org:acme milestone:v1",
+        "org:acme is:locked",
+        "org:acme in:comments drift",
+        "org:acme -in:title drift",
+        "org:acme created:yesterday",
+        "org:acme created:>=2024-13-01",
+    ],
 )
 def test_search_answers_422_for_a_qualifier_it_does_not_support_instead_of_ignoring_it(g, query) -> None:
     with pytest.raises(GithubException) as exc:

@@ -134,7 +134,7 @@ def compile_query(query: str) -> Query:
         except ValueError:
             problems.append(f"{key}:{value}: not a date, date-time or range of them")
             continue
-        if got is None:
+        if got is None or isinstance(got, set) and neg:
             problems.append(f"{'-' if neg else ''}{key}:{value}: qualifier not supported by the sandbox")
         elif isinstance(got, set):
             fields |= got

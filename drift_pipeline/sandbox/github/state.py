@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from drift_pipeline.gitutil import init_bare
-from drift_pipeline.sandbox.github import render
+from drift_pipeline.sandbox.github import render_rules
 from drift_pipeline.sandbox.github.errors import Forbidden, NotFound
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
 from drift_pipeline.sandbox.github.matching import (
@@ -336,7 +336,7 @@ class SandboxState(IssueState):
             if not ref_matches((rs.get("conditions") or {}).get("ref_name"), branch, r["default_branch"]):
                 continue
             for rule in rs.get("rules", []):
-                item = render.rule(rule)
+                item = render_rules.rule(rule)
                 item.update(ruleset_source_type=rs["source_type"], ruleset_source=rs["source"], ruleset_id=rs["id"])
                 out.append(item)
         return out

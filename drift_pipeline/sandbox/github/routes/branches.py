@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift_pipeline.sandbox.github import render
+from drift_pipeline.sandbox.github import render_rules
 from drift_pipeline.sandbox.github.errors import NotFound
 from drift_pipeline.sandbox.github.routes.context import Ctx, full_name
 
@@ -23,7 +23,7 @@ def list_branches(ctx: Ctx, owner: str, repo: str) -> Any:
     if prot is not None:
         want = prot in ("true", "1")
         out = [b for b in out if b[2] == want]
-    return [render.branch(ctx.base, full, n, s, p, None, None) for n, s, p in ctx.paginate(out)]
+    return [render_rules.branch(ctx.base, full, n, s, p, None, None) for n, s, p in ctx.paginate(out)]
 
 
 def get_status_checks(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
@@ -31,7 +31,7 @@ def get_status_checks(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     body = ctx.state.protection(owner, repo, branch, token=ctx.token)
     if not body.get("required_status_checks"):
         raise NotFound("Required status checks not enabled")
-    return render.status_checks(ctx.url, body["required_status_checks"], bool(body.get("enforce_admins")))
+    return render_rules.status_checks(ctx.url, body["required_status_checks"], bool(body.get("enforce_admins")))
 
 
 def get_status_check_contexts(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
@@ -48,7 +48,7 @@ def get_pr_reviews(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     body = ctx.state.protection(owner, repo, branch, token=ctx.token)
     if not body.get("required_pull_request_reviews"):
         raise NotFound("Required pull request reviews not enabled")
-    return render.pr_reviews(ctx.url, body["required_pull_request_reviews"], ctx.base, ctx.ids)
+    return render_rules.pr_reviews(ctx.url, body["required_pull_request_reviews"], ctx.base, ctx.ids)
 
 
 def get_enforce_admins(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
@@ -69,14 +69,14 @@ def get_restrictions(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     body = ctx.state.protection(owner, repo, branch, token=ctx.token)
     if not body.get("restrictions"):
         raise NotFound("Push restrictions not enabled")
-    return render.restrictions(ctx.url, body["restrictions"], ctx.base, ctx.ids)
+    return render_rules.restrictions(ctx.url, body["restrictions"], ctx.base, ctx.ids)
 
 
 def _restrictions(ctx: Ctx, owner: str, repo: str, branch: str) -> dict[str, Any]:
     body = ctx.state.protection(owner, repo, branch, token=ctx.token)
     if not body.get("restrictions"):
         raise NotFound("Push restrictions not enabled")
-    return render.restrictions(ctx.url.rsplit("/", 1)[0], body["restrictions"], ctx.base, ctx.ids)
+    return render_rules.restrictions(ctx.url.rsplit("/", 1)[0], body["restrictions"], ctx.base, ctx.ids)
 
 
 def get_restriction_users(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
@@ -97,7 +97,7 @@ def get_restriction_apps(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
 def get_protection(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     """Classic branch protection (admin read; 404 Branch not protected)."""
     body = ctx.state.protection(owner, repo, branch, token=ctx.token)
-    return render.protection(ctx.url, body, ctx.base, ctx.ids)
+    return render_rules.protection(ctx.url, body, ctx.base, ctx.ids)
 
 
 def get_branch(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
@@ -112,4 +112,4 @@ def get_branch(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
     commit_json = ctx.commit_json(full, git.commit(sha))
     protected = ctx.state.is_protected(owner, repo, branch)  # classic protection or a ruleset
     body = ctx.state.data["protections"].get(full, {}).get(branch)
-    return render.branch(ctx.base, full, branch, sha, protected, commit_json, body)
+    return render_rules.branch(ctx.base, full, branch, sha, protected, commit_json, body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift_pipeline.sandbox.github import render
+from drift_pipeline.sandbox.github import render_rules
 from drift_pipeline.sandbox.github.errors import NotFound
 from drift_pipeline.sandbox.github.routes.context import Ctx, full_name
 
@@ -31,7 +31,7 @@ def list_rulesets(ctx: Ctx, owner: str, repo: str) -> Any:
     """Ruleset summaries (includes_parents: also the org rulesets that target this repo; targets=branch,tag,push)."""
     full = full_name(ctx, owner, repo)
     sets = _targets(ctx, ctx.state.repo_rulesets(owner, repo, includes_parents=_includes_parents(ctx)))
-    return [render.ruleset(ctx.base, full, rs, summary=True) for rs in ctx.paginate(sets)]
+    return [render_rules.ruleset(ctx.base, full, rs, summary=True) for rs in ctx.paginate(sets)]
 
 
 def get_ruleset(ctx: Ctx, owner: str, repo: str, ruleset_id: str) -> Any:
@@ -39,14 +39,14 @@ def get_ruleset(ctx: Ctx, owner: str, repo: str, ruleset_id: str) -> Any:
     if not ruleset_id.isdigit():
         raise NotFound()
     rs = ctx.state.ruleset(owner, repo, int(ruleset_id), includes_parents=_includes_parents(ctx))
-    return render.ruleset(ctx.base, full_name(ctx, owner, repo), rs, summary=False, bypass=_can_edit(ctx))
+    return render_rules.ruleset(ctx.base, full_name(ctx, owner, repo), rs, summary=False, bypass=_can_edit(ctx))
 
 
 def list_org_rulesets(ctx: Ctx, org: str) -> Any:
     """An organization's ruleset summaries (targets=branch,tag,push); org admins only."""
     login = ctx.state.org(org)["login"]
     sets = _targets(ctx, ctx.state.org_rulesets(login, token=ctx.token))
-    return [render.ruleset(ctx.base, login, rs, summary=True) for rs in ctx.paginate(sets)]
+    return [render_rules.ruleset(ctx.base, login, rs, summary=True) for rs in ctx.paginate(sets)]
 
 
 def get_org_ruleset(ctx: Ctx, org: str, ruleset_id: str) -> Any:
@@ -55,7 +55,7 @@ def get_org_ruleset(ctx: Ctx, org: str, ruleset_id: str) -> Any:
         raise NotFound()
     login = ctx.state.org(org)["login"]
     rs = ctx.state.org_ruleset(login, int(ruleset_id), token=ctx.token)
-    return render.ruleset(ctx.base, login, rs, summary=False, bypass=_can_edit(ctx))
+    return render_rules.ruleset(ctx.base, login, rs, summary=False, bypass=_can_edit(ctx))
 
 
 def get_branch_rules(ctx: Ctx, owner: str, repo: str, branch: str) -> Any:
