@@ -9,6 +9,7 @@ import dagster as dg
 
 from drift_pipeline.assets.catalog import ASSETS
 from drift_pipeline.issues.dagster_defs import JOBS as ISSUE_JOBS
+from drift_pipeline.issues.dagster_defs import SCHEDULES as ISSUE_SCHEDULES
 from drift_pipeline.issues.dagster_defs import SENSORS as ISSUE_SENSORS
 from drift_pipeline.jobs import daily_scan_job, daily_scan_schedule
 from drift_pipeline.resources import resources_from_env
@@ -18,7 +19,7 @@ __all__ = ["ASSETS", "defs"]
 defs = dg.Definitions(
     assets=ASSETS,
     jobs=[daily_scan_job, *ISSUE_JOBS],
-    schedules=[daily_scan_schedule],
+    schedules=[daily_scan_schedule, *ISSUE_SCHEDULES],
     sensors=[*ISSUE_SENSORS],
     resources=resources_from_env(),
 )

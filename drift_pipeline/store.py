@@ -138,6 +138,11 @@ TABLES: dict[str, str] = {
         action VARCHAR NOT NULL, number INTEGER, url VARCHAR, fingerprints JSON, target_repo VARCHAR,
         recorded_at TIMESTAMPTZ DEFAULT current_timestamp
     """,
+    # one row per weekly audit run (drift_pipeline.issues.audit writes it)
+    "audit_reports": """
+        week VARCHAR NOT NULL, org VARCHAR NOT NULL, run_at TIMESTAMPTZ NOT NULL, threshold INTEGER,
+        action VARCHAR NOT NULL, number INTEGER, url VARCHAR, repos JSON
+    """,
 }
 
 

@@ -76,9 +76,9 @@ def test_assets_groups_checks_jobs_and_schedules_are_the_expected_ones():
     checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
     assert checks == EXPECTED_CHECKS
     assert all(graph.get(k).description for k in graph.get_all_asset_keys())
-    assert {j.name for j in repo.get_all_jobs()} >= {"daily_drift_scan", "file_drift_issues"}
+    assert {j.name for j in repo.get_all_jobs()} >= {"daily_drift_scan", "file_drift_issues", "drift_audit"}
     assert [s.name for s in repo.sensor_defs] == ["drift_issue_sensor"]
-    assert [s.name for s in repo.schedule_defs] == ["daily_scan_schedule"]
+    assert sorted(s.name for s in repo.schedule_defs) == ["daily_scan_schedule", "weekly_audit_schedule"]
     assert sorted(RULES) == EXPECTED_RULES
 
 
@@ -90,7 +90,7 @@ def test_the_schedule_ticks_nightly_in_london_across_the_clock_change_and_reques
     from dagster._utils.schedules import schedule_execution_time_iterator
 
     london = ZoneInfo("Europe/London")
-    [schedule] = defs.get_repository_def().schedule_defs
+    schedule = defs.get_repository_def().get_schedule_def("daily_scan_schedule")
     start = datetime(2026, 3, 27, 12, 0, tzinfo=london).timestamp()  # British Summer Time starts on the 29th
     ticks = []
     # the iterator the schedule daemon uses to place ticks

@@ -8,7 +8,7 @@ and a re-materialised day whose findings changed gets a new key, whose run files
 (the filer leaves out fingerprints of that day already in an issue).
 """
 
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Literal
 
 import dagster as dg
@@ -16,9 +16,11 @@ from pydantic import Field
 
 from drift_pipeline.assets.partitions import daily
 from drift_pipeline.issues import ledger
+from drift_pipeline.issues.audit import DEFAULT_THRESHOLD, iso_week, run_audit
+from drift_pipeline.issues.client import IssueClient
 from drift_pipeline.issues.filing import IssueFiler, findings_of_day
 from drift_pipeline.issues.render import group_findings
-from drift_pipeline.resources import DriftStoreResource, GitHubResource
+from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.rules.findings import RULES
 from drift_pipeline.store import DriftStore
 
@@ -119,5 +121,62 @@ def drift_issue_sensor(context: dg.SensorEvaluationContext, store: DriftStoreRes
     return dg.SensorResult(run_requests=requests, cursor=str(max(r.storage_id for r in records)))
 
 
-JOBS = [file_drift_issues]
+class AuditConfig(dg.Config):
+    threshold: int = Field(default=DEFAULT_THRESHOLD, ge=0, description="Repos with more open drift issues are listed.")
+    config_repo: str = Field(default="drift-config", description="Repo of the org that takes the summary issue.")
+    dry_run: bool = Field(default=False, description="Compute the summary; open no issue.")
+    at: str = Field(default="", description="ISO instant the audit is for (its ISO week); empty: now.")
+
+
+@dg.op(pool="duckdb", description="Count open drift:* issues per repo and open one summary issue per org and week.")
+def drift_audit_op(
+    context: dg.OpExecutionContext,
+    config: AuditConfig,
+    github: GitHubResource,
+    store: DriftStoreResource,
+    scope: ScanScopeResource,
+) -> dg.Output[dict[str, str]]:
+    now = datetime.fromisoformat(config.at) if config.at else datetime.now(UTC)
+    client = IssueClient(github.source().github, max_rate_limit_wait=github.max_rate_limit_wait_seconds)
+    actions: dict[str, str] = {}
+    with store.open() as db:
+        for org in scope.org_list():
+            result = run_audit(
+                client,
+                db,
+                org,
+                now=now,
+                threshold=config.threshold,
+                config_repo=config.config_repo,
+                dry_run=config.dry_run,
+            )
+            actions[org] = result.action
+            context.log.info(
+                f"{org} {result.week}: {len(result.repos)} repo(s) above {config.threshold}; {result.action}"
+                + (f" {result.url}" if result.url else "")
+            )
+    return dg.Output(actions, metadata={f"action_{k}": v for k, v in sorted(actions.items())})
+
+
+@dg.job(description="Weekly: repos above the threshold of open drift:* issues, one summary issue in drift-config.")
+def drift_audit() -> None:
+    drift_audit_op()
+
+
+@dg.schedule(
+    job=drift_audit,
+    cron_schedule="0 3 * * 1",
+    execution_timezone="Europe/London",
+    description="Every Monday at 03:00 Europe/London; the run key is the ISO week, so a week is audited once.",
+)
+def weekly_audit_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
+    when = context.scheduled_execution_time.astimezone(UTC)
+    return dg.RunRequest(
+        run_key=f"audit:{iso_week(when.date())}",
+        run_config={"ops": {"drift_audit_op": {"config": {"at": when.isoformat()}}}},
+    )
+
+
+JOBS = [file_drift_issues, drift_audit]
 SENSORS = [drift_issue_sensor]
+SCHEDULES = [weekly_audit_schedule]
