@@ -71,9 +71,15 @@ def file_drift_issues_op(
             metadata={k: dg.MetadataValue.text(v) for k, v in sorted(report.failures.items())},
         )
     counts = report.actions()
+    planned = [o for o in report.outcomes if o.action.startswith("would_")]
+    preview = "\n".join(
+        f"- `{o.org}/{o.repo}` {o.category}: {o.action}" + (f" **{o.issue.title}**" if o.issue else f" on #{o.number}")
+        for o in planned
+    )
     return dg.Output(
         counts,
         metadata={
+            **({"would_file": dg.MetadataValue.md(preview)} if planned else {}),
             "groups": len(groups),
             "dry_run": config.dry_run,
             "rate_limit_waits": filer.client.rate_limit_waits,

@@ -100,13 +100,13 @@ def write_findings(db_path: Path, day_: date, rows: list[dict[str, Any]]) -> Non
         store.replace_day(day_, "acme", {"drift_findings": [{**r, "scan_date": day_} for r in rows]})
 
 
-def resources(sandbox: GitHubSandbox, db_path: Path) -> dict[str, Any]:
+def resources(sandbox: GitHubSandbox, db_path: Path, seconds_between_writes: float = 0) -> dict[str, Any]:
     return {
         "github": GitHubResource(
             api_url=sandbox.url,
             token=DEFAULT_TOKEN,
             backoff_seconds=0,
-            seconds_between_writes=0,
+            seconds_between_writes=seconds_between_writes,
             max_rate_limit_wait_seconds=10,
         ),
         "store": DriftStoreResource(database=str(db_path)),
@@ -114,11 +114,16 @@ def resources(sandbox: GitHubSandbox, db_path: Path) -> dict[str, Any]:
 
 
 def run_job(
-    sandbox: GitHubSandbox, db_path: Path, day_: date, instance: dg.DagsterInstance | None = None, **config: Any
+    sandbox: GitHubSandbox,
+    db_path: Path,
+    day_: date,
+    instance: dg.DagsterInstance | None = None,
+    seconds_between_writes: float = 0,
+    **config: Any,
 ) -> dg.ExecuteInProcessResult:
     return file_drift_issues.execute_in_process(
         partition_key=day_.isoformat(),
-        resources=resources(sandbox, db_path),
+        resources=resources(sandbox, db_path, seconds_between_writes),
         run_config={"ops": {"file_drift_issues_op": {"config": config}}} if config else None,
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=False,

@@ -198,6 +198,9 @@ def test_dry_run_computes_the_issues_and_writes_nothing(sandbox, gh, tmp_path):
     write_findings(db, DAY1, day_rows(DAY1))
     result = run_job(sandbox, db, DAY1, dry_run=True)
     assert result.success and result.output_for_node("file_drift_issues_op") == {"would_create": 4}
+    [output] = [e for e in result.all_node_events if e.is_successful_output]
+    preview = output.step_output_data.metadata["would_file"].value
+    assert "- `acme/svc` code: would_create **[drift:code] Configuration changes detected**" in str(preview)
     assert all(issues_of(gh, r) == [] for r in REPOS) and ledger_rows(db) == []
 
 
@@ -245,3 +248,15 @@ def test_a_crash_before_the_continuation_comments_is_completed_by_the_retry(sand
     assert len(bodies) == expected_parts and bodies[0].startswith(f"_Continued (2/{expected_parts + 1})")
     assert run_job(sandbox, db, DAY1).output_for_node("file_drift_issues_op") == {"already_filed": 1}
     assert len(list(issue.get_comments())) == expected_parts
+
+
+def test_content_creating_requests_are_spaced_by_seconds_between_writes(sandbox, gh, tmp_path):
+    db = tmp_path / "drift.duckdb"
+    write_findings(db, DAY1, [code_finding(DAY1, r) for r in REPOS])
+    started = time.monotonic()
+    result = run_job(sandbox, db, DAY1, seconds_between_writes=0.4)
+    elapsed = time.monotonic() - started
+    assert result.output_for_node("file_drift_issues_op") == {"created": 2}
+    writes = _posts(sandbox)
+    assert writes == 4  # two labels, two issues
+    assert elapsed >= 3 * 0.4  # three gaps between four writes
