@@ -120,7 +120,8 @@ class AwsResource(ResourceWithBoto3Configuration):
         )
 
     def account_refs(self) -> tuple[AccountRef, ...]:
-        return account_refs(self.accounts)
+        """The accounts to read, in the map's order; an empty map reads none (infra then says not evaluated)."""
+        return account_refs(self.accounts) if self.accounts else ()
 
     def region_list(self) -> list[str]:
         return list(self.regions) or [self.region_name or DEFAULT_REGION]
