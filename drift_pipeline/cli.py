@@ -41,9 +41,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 def _register() -> None:
     from drift_pipeline.commands import COMMANDS
-    from drift_pipeline.commands.process import process_group
 
-    for command in [*COMMANDS, process_group]:
+    for command in COMMANDS:
         cli.add_command(command)
 
 
