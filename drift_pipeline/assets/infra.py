@@ -52,7 +52,8 @@ LIVE_NOTE = (
             "functions, IAM roles and policies through their own calls, and CloudFormation stacks; each with "
             "ARN, type, tags and the attributes drift is checked on (rules, policy documents, public-access "
             "block, encryption, versioning, runtime / memory / timeout, environment variable NAMES only). "
-            "An account or service that could not be read is a row with read_failure. " + LIVE_NOTE,
+            "An account or service that could not be read is a row with read_failure. The accounts are read "
+            "once per run; their rows are stored under each org the run scans. " + LIVE_NOTE,
             metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
         ),
         dg.AssetSpec(
