@@ -13,6 +13,9 @@ EXPECTED_ASSETS = {
     "process_settings": "process",
     "process_activity": "process",
     "process_drift": "process",
+    "aws_inventory": "infra",
+    "declared_infra": "infra",
+    "infra_drift": "infra",
     "drift_findings": "findings",
 }
 # Rule ids are a public contract (stored findings, open issues): extend, never rename.
@@ -54,6 +57,13 @@ EXPECTED_RULES = sorted(
         "branch_name_violated",
         "pr_too_large",
         "pr_missing_issue_reference",
+        # infra
+        "resource_missing",
+        "resource_orphaned",
+        "attribute_drift",
+        "deprecated_resources_remaining",
+        "backup_stale",
+        "infra_not_evaluated",
     ]
 )
 EXPECTED_CHECKS = {
@@ -63,6 +73,9 @@ EXPECTED_CHECKS = {
     ("code_drift", "findings_conform"),
     ("process_settings", "no_repo_failed"),
     ("process_drift", "findings_conform"),
+    ("aws_inventory", "all_accounts_read"),
+    ("declared_infra", "no_repo_failed"),
+    ("infra_drift", "findings_conform"),
     ("drift_findings", "findings_conform"),
     ("drift_findings", "fingerprints_unique"),
 }

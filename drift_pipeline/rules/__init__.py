@@ -9,7 +9,7 @@ the job selection are derived from this tuple; nothing registers itself on impor
 
 from __future__ import annotations
 
-from drift_pipeline.rules import code, process
+from drift_pipeline.rules import code, infra, process
 from drift_pipeline.rules.base import RuleFamily
 
-FAMILIES: tuple[RuleFamily, ...] = (code.FAMILY, process.FAMILY)
+FAMILIES: tuple[RuleFamily, ...] = (code.FAMILY, process.FAMILY, infra.FAMILY)

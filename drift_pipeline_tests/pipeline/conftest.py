@@ -8,7 +8,7 @@ import dagster as dg
 import pytest
 
 from drift_pipeline.assets.catalog import assets_of
-from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
+from drift_pipeline.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.pipeline.orgfixture import OrgFixture, build_org
@@ -54,6 +54,7 @@ class Pipeline:
                 seconds_between_writes=0,
             ),
             "scope": ScanScopeResource(orgs="acme"),
+            "aws": AwsResource(accounts={}),  # no account: runs of the whole graph stay off AWS
             "store": DriftStoreResource(database=str(self.db_path)),
         }
 
