@@ -3,19 +3,16 @@ files, the PRs of a commit, and pull requests inside issue listings and search."
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 import requests
 from github import GithubException
 
 from drift_pipeline.gitutil import Author, commit_files, rev_parse
 from drift_pipeline.sandbox.github import pulls
+from drift_pipeline.sandbox.github.openapi import load_subset
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline_tests.sandbox.conftest import day, github_client
 
-OPENAPI = Path("/work/shared/fixtures/github-openapi/api.github.com.json")
 ALICE = Author("Alice A", "alice@acme.example")
 BOB = Author("Bob B", "bob@acme.example")
 
@@ -93,7 +90,7 @@ def repo(world):
 
 @pytest.fixture(scope="module")
 def schemas():
-    return json.loads(OPENAPI.read_text())["components"]["schemas"]
+    return load_subset()["components"]["schemas"]  # the vendored part of GitHub's description
 
 
 def _raw(world, path: str) -> requests.Response:
