@@ -29,6 +29,7 @@ import duckdb
 import pandas as pd
 
 from drift_pipeline.store_lock import DEFAULT_LOCK_TIMEOUT, StoreBusy, connect
+from drift_pipeline.store_views import view_changes
 
 __all__ = ["DEFAULT_DB_PATH", "TABLES", "DriftStore", "PersistentCache", "StoreBusy"]
 
@@ -172,7 +173,7 @@ def _schema_changes(con: duckdb.DuckDBPyConnection) -> list[str]:
             if name and name not in have[table] and "PRIMARY KEY" not in rest:
                 kind = rest.replace("NOT NULL", "").split(" DEFAULT")[0].strip()
                 changes.append(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-    return changes
+    return changes + view_changes(con)  # the trend views, after the tables they read
 
 
 class DriftStore:
