@@ -10,6 +10,7 @@ from drift_pipeline.commands.infra import infra_group
 from drift_pipeline.commands.process import process_group
 from drift_pipeline.commands.sandbox import sandbox_group
 from drift_pipeline.commands.sql import sql_command
+from drift_pipeline.commands.trends import trends_command
 
 COMMANDS: list[click.Command] = [
     code_group,
@@ -18,4 +19,5 @@ COMMANDS: list[click.Command] = [
     process_group,
     sandbox_group,
     sql_command,
+    trends_command,
 ]
