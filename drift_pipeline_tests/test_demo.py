@@ -1,27 +1,190 @@
-"""`make demo` stays working: its driver, end to end, without serving the UI."""
+"""`make demo` / `drift demo --no-ui`, end to end through the real command (subprocesses, sandboxes,
+Dagster runs, DuckDB): the build, the summary a person reads, reuse, and a busy folder."""
 
 from __future__ import annotations
 
+import fcntl
+import json
+import re
+import shlex
+import socket
 import subprocess
 import sys
+from collections import Counter
+from pathlib import Path
 
+import pytest
+from github import Auth, Github
+
+from drift_pipeline.cli import main as drift
+from drift_pipeline.demo.workdir import DemoDir, DemoParams
+from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import DriftStore
 
+ARGS = ["--no-ui", "--days", "7", "--repos", "8"]
+NOISE = re.compile(r'HTTP/1\.1" \d{3}|BetaWarning|PreviewWarning|SupersessionWarning|UserWarning|dagster - DEBUG')
 
-def test_demo_seeds_backfills_and_reports_findings(tmp_path):
-    base = tmp_path / "demo"
-    proc = subprocess.run(
-        [sys.executable, "-m", "drift_pipeline.demo", "--no-serve", "--dir", str(base), "--days", "7", "--repos", "8"],
+
+def demo(base: Path, *extra: str, module: str = "drift_pipeline.demo") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            module,
+            *([] if module == "drift_pipeline.demo" else ["demo"]),
+            *ARGS,
+            "--dir",
+            str(base),
+        ]
+        + list(extra),
         check=False,
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    base = tmp_path_factory.mktemp("demo") / "d"
+    proc = demo(base)  # what `make demo` runs, without the UI
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "findings per day" in proc.stdout
+    return base, proc
+
+
+def _line(out: str, prefix: str) -> str:
+    return next(line for line in out.splitlines() if line.startswith(prefix))
+
+
+def test_builds_the_window_and_scripted_findings(built):
+    base, _ = built
     with DriftStore(base / "drift.duckdb", read_only=True) as store:
         days = store.rows("SELECT count(DISTINCT scan_date) AS n FROM repo_inventory")[0]["n"]
         rules = {r["rule"] for r in store.rows("SELECT DISTINCT rule FROM drift_findings")}
     assert days == 7
     assert {"dependency_changed", "check_toml_removed", "tier_ruleset_mismatch", "invalid_config"} <= rules
     assert (base / "SCENARIO.md").read_text().startswith("# Demo org `acme`")
+
+
+def test_output_is_for_a_person(built):
+    _, proc = built
+    noise = [line for line in (proc.stdout + proc.stderr).splitlines() if NOISE.search(line)]
+    assert noise == []
+    assert "Traceback" not in proc.stderr
+
+
+def test_one_count_of_repos_from_seed_to_inventory(built):
+    base, proc = built
+    seeded = re.search(r"seeded acme: (\d+) repos listed in acme, (\d+) in scope", proc.stdout)
+    listed = re.search(r"repos on (\S+): (\d+) repos listed in acme, (\d+) in scope", proc.stdout)
+    assert seeded and listed, proc.stdout
+    with DriftStore(base / "drift.duckdb", read_only=True) as store:
+        row = store.rows(
+            "SELECT count(*) AS n, count(*) FILTER (in_scope) AS s FROM repo_inventory WHERE scan_date = ?",
+            [listed.group(1)],
+        )[0]
+    assert (int(seeded.group(1)), int(seeded.group(2))) == (int(listed.group(2)), int(listed.group(3)))
+    assert (int(listed.group(2)), int(listed.group(3))) == (row["n"], row["s"])
+
+
+def test_findings_table_matches_the_store(built):
+    base, proc = built
+    day = re.search(r"findings on (\S+): (\d+)", proc.stdout)
+    assert day, proc.stdout
+    lines = proc.stdout.splitlines()
+    header = lines.index(next(line for line in lines if line.split()[:1] == ["category"]))
+    severities = lines[header].split()[1:-1]
+    printed: Counter[tuple[str, str]] = Counter()
+    for line in lines[header + 1 : header + 4]:
+        category, *counts = line.split()
+        for severity, n in zip(severities, counts, strict=False):
+            printed[(category, severity)] = int(n)
+    with DriftStore(base / "drift.duckdb", read_only=True) as store:
+        rows = store.rows(
+            "SELECT category, severity, count(*) AS n FROM drift_findings WHERE scan_date = ? GROUP BY ALL",
+            [day.group(1)],
+        )
+    assert {(r["category"], r["severity"]): r["n"] for r in rows} == {k: v for k, v in printed.items() if v}
+    assert sum(r["n"] for r in rows) == int(day.group(2)) > 0
+    assert {r["category"] for r in rows} == {"code", "process", "infra"}
+
+
+def test_issues_filed_into_the_sandbox_with_their_urls(built):
+    base, proc = built
+    found = re.search(r"issues filed in the GitHub sandbox for \S+: (\d+)", proc.stdout)
+    assert found, proc.stdout
+    count = int(found.group(1))
+    shown = re.findall(r"^ +acme/(\S+) \[(\w+)\] #(\d+)  (http\S+)$", proc.stdout, flags=re.M)
+    assert count > 5 and len(shown) == 5
+    assert f"... and {count - 5} more" in proc.stdout
+    with DriftStore(base / "drift.duckdb", read_only=True) as store:
+        filed = store.rows("SELECT DISTINCT repo, category, number FROM filed_issues WHERE action = 'created'")
+    assert len(filed) == count
+    with GitHubSandbox(base / "state") as gh:  # the issues are really in the sandbox's state
+        client = Github(base_url=gh.url, auth=Auth.Token("sandbox-token"), seconds_between_requests=0)
+        for repo, category, number, url in shown:
+            issue = client.get_repo(f"acme/{repo}").get_issue(int(number))
+            assert f"drift:{category}" in {label.name for label in issue.labels}
+            assert url.endswith(f"/acme/{repo}/issues/{number}")
+
+
+def test_example_queries_run_with_drift_sql(built, capsys):
+    base, proc = built
+    commands = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("drift sql ")]
+    assert len(commands) == 3
+    assert f"DuckDB file: {base / 'drift.duckdb'}" in proc.stdout
+    for command in commands:
+        capsys.readouterr()
+        assert drift(shlex.split(command)[1:] + ["--json"]) == 0, command
+        assert json.loads(capsys.readouterr().out)["rows"], command
+
+
+def test_second_run_reuses_the_build_and_clears_a_stale_pid_file(built, tmp_path):
+    base, first = built
+    wd = DemoDir(base)
+    manifest, db_mtime = wd.manifest_path.read_text(), wd.db.stat().st_mtime_ns
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    wd.serving_path.write_text(json.dumps({"pids": [dead.pid], "port": closed}))
+    proc = demo(base, module="drift_pipeline.cli")  # `drift demo --no-ui`
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "reusing" in proc.stdout and "backfilling" not in proc.stdout and "seeded" not in proc.stdout
+    assert re.search(r"reused in [\d.]+ s", proc.stdout)
+    assert wd.manifest_path.read_text() == manifest and wd.db.stat().st_mtime_ns == db_mtime
+    assert not wd.serving_path.exists()
+    # The same summary as the first run (the same counts, issues and URLs).
+    assert _line(proc.stdout, "[demo] repos on") == _line(first.stdout, "[demo] repos on")
+    assert _line(proc.stdout, "[demo] issues filed") == _line(first.stdout, "[demo] issues filed")
+    params = json.loads(manifest)["params"]
+    assert wd.reusable(DemoParams(**params)) is not None
+    assert wd.reusable(DemoParams(**{**params, "days": params["days"] + 1})) is None
+
+
+def test_a_demo_serving_from_the_folder_is_left_alone(built):
+    base, _ = built
+    wd = DemoDir(base)
+    before = {p.name: p.stat().st_mtime_ns for p in base.iterdir()}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        wd.serving_path.write_text(json.dumps({"pids": [], "port": port}))  # only the port answers
+        proc = demo(base)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"already serving from {base}: http://127.0.0.1:{port}" in proc.stdout
+    wd.serving_path.unlink()
+    assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before
+
+
+def test_a_demo_building_in_the_folder_is_left_alone(built):
+    base, _ = built
+    before = {p.name: p.stat().st_mtime_ns for p in base.iterdir()}
+    with (base / "demo.lock").open("a+") as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        proc = demo(base, "--rebuild")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "another demo is building" in proc.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before

@@ -6,6 +6,7 @@ import click
 
 from drift_pipeline.commands.code import code_group
 from drift_pipeline.commands.config import config_group
+from drift_pipeline.commands.demo import demo_command
 from drift_pipeline.commands.infra import infra_group
 from drift_pipeline.commands.process import process_group
 from drift_pipeline.commands.sandbox import sandbox_group
@@ -15,6 +16,7 @@ from drift_pipeline.commands.trends import trends_command
 COMMANDS: list[click.Command] = [
     code_group,
     config_group,
+    demo_command,
     infra_group,
     process_group,
     sandbox_group,

@@ -1,0 +1,105 @@
+"""Output for a person, and the served UI: quiet emulators and Dagster, ``dagster dev`` until Ctrl-C."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import tomllib
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+# Module the served code location imports: the project's definitions with Dagster's
+# beta/preview/supersession warnings silenced in every process that loads them (code server, runs).
+QUIET_DEFINITIONS = "drift_pipeline.demo.location"
+QUIET_LOGGERS = ("werkzeug", "moto", "botocore", "urllib3")
+# Dagster's run log level for the in-process runs: warnings and errors, not every event.
+QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+def quiet_warnings() -> None:
+    """Silence Dagster's beta, preview and supersession warnings (and its job-name notice)."""
+    import dagster as dg
+
+    for name in ("BetaWarning", "PreviewWarning", "SupersessionWarning"):
+        category = getattr(dg, name, None)
+        if isinstance(category, type) and issubclass(category, Warning):
+            warnings.filterwarnings("ignore", category=category)
+    # "Found asset job named daily_drift_scan of type UnresolvedAssetJobDefinition": informational.
+    warnings.filterwarnings("ignore", category=UserWarning, module=r"dagster\._core\.definitions\.definitions_class")
+
+
+def quiet_logs() -> None:
+    """No per-request access logs from the in-process emulators (werkzeug under moto and the sandbox)."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
+def location_name() -> str:
+    """The code location's name as ``pyproject.toml`` gives it (``[tool.dagster] code_location_name``)."""
+    try:
+        data = tomllib.loads((ROOT / "pyproject.toml").read_text())
+        return str(data["tool"]["dagster"]["code_location_name"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return "drift_pipeline"
+
+
+def write_workspace(path: Path) -> None:
+    path.write_text(
+        "load_from:\n"
+        "  - python_module:\n"
+        f"      module_name: {QUIET_DEFINITIONS}\n"
+        f"      location_name: {location_name()}\n"
+        f"      working_directory: {ROOT}\n"
+    )
+
+
+def serve(
+    env: dict[str, str],
+    workspace: Path,
+    port: int,
+    on_start: Callable[[list[int]], None],
+    say: Callable[[str], None],
+) -> int:
+    """Run ``dagster dev`` (webserver + daemon) until it stops or Ctrl-C; 0 when stopped by Ctrl-C."""
+    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    cmd += ["--log-level", "warning"]
+    # dagster dev started from a script ignores SIGINT/SIGTERM unless given default handlers.
+    child = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (no threads forked)
+    )
+    on_start([os.getpid(), child.pid])
+    say(f"Dagster UI (webserver + daemon: schedules and sensors run) on http://127.0.0.1:{port}")
+    say("Ctrl-C stops the UI, the daemon and the sandboxes")
+    try:
+        code = child.wait()
+        say(f"dagster dev stopped by itself (exit {code})")
+        return code or 1
+    except KeyboardInterrupt:
+        say("stopping ...")
+        return stop(child)
+
+
+def stop(child: subprocess.Popen[bytes]) -> int:
+    """Stop ``dagster dev`` and its children (webserver, daemon, code server); 0 when clean."""
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if child.poll() is None:
+                child.terminate()
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            return 0
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+            return 0
+        except KeyboardInterrupt:  # a second Ctrl-C while stopping: keep stopping
+            continue
