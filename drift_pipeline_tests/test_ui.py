@@ -1,0 +1,153 @@
+"""The Dagster UI, checked as a person would: the real ``dagster-webserver`` on this code location,
+its GraphQL API, and the lineage and partitions pages rendered in headless Chromium.
+
+Expectations come from ``defs`` itself (assets and their groups, jobs, schedules, sensors,
+partition keys), never from a literal list. Screenshots land in ``build/ui/``.
+
+Rendering: Chromium's ``--dump-dom`` and ``--screenshot`` in one run with a virtual time budget.
+Virtual time stands still while a fetch is pending, so the app's GraphQL answers are in the DOM
+when it is dumped, on a slow machine too; no DevTools client is needed. Two UI states are set
+the way a person would set them: the community sign-up dialog is dismissed on the server
+(``setNuxSeen``, what its Skip button does) and the lineage page's groups are expanded through
+its own ``expanded`` URL parameter (what "Expand all groups" writes).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from drift_pipeline.assets.partitions import START_DATE
+from drift_pipeline.definitions import defs
+from drift_pipeline_tests.ui_browser import CHROMIUM, Webserver, is_listening, render, start_webserver, stop_group
+from drift_pipeline_tests.ui_browser import text_nodes as dom_text
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "build" / "ui"
+LOCATION = "drift_pipeline.definitions"  # the module name in workspace.yaml names the code location
+
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(),
+    reason=f"{CHROMIUM} is missing: install Debian's chromium package (`make test` does) to run the UI test",
+)
+
+WORKSPACE_QUERY = """
+{ workspaceOrError { __typename
+    ... on PythonError { message }
+    ... on Workspace { locationEntries { name loadStatus
+      locationOrLoadError { __typename
+        ... on PythonError { message }
+        ... on RepositoryLocation { name repositories { name
+          pipelines { name }
+          schedules { name }
+          sensors { name }
+          assetNodes { assetKey { path } groupName isPartitioned }
+        } } } } } } }
+"""
+
+
+@pytest.fixture
+def webserver(tmp_path: Path) -> Iterator[Webserver]:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
+    # What the definitions read at load time (drift_pipeline.resources.resources_from_env and the
+    # partitions' start date); the GitHub token is an EnvVar read only when a run starts, so none is given.
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+    env |= {
+        "DAGSTER_HOME": str(home),
+        "DRIFT_DB_PATH": str(tmp_path / "drift.duckdb"),
+        "DRIFT_START_DATE": START_DATE,  # the same partitions as this process's `defs`
+    }
+    server = start_webserver(ROOT, ROOT / "workspace.yaml", env, tmp_path / "webserver.log")
+    try:
+        yield server
+    finally:
+        stop_group(server.proc)
+        assert not is_listening(server.port), f"port {server.port} still answers after the webserver was stopped"
+
+
+def _loaded_repository(server: Webserver) -> dict:
+    data = server.graphql(WORKSPACE_QUERY)["workspaceOrError"]
+    assert data["__typename"] == "Workspace", data
+    entries = {e["name"]: e for e in data["locationEntries"]}
+    assert set(entries) == {LOCATION}, entries
+    entry = entries[LOCATION]
+    assert entry["loadStatus"] == "LOADED", entry
+    location = entry["locationOrLoadError"]
+    assert location["__typename"] == "RepositoryLocation", f"code location failed to load: {location}"
+    (repository,) = location["repositories"]
+    return repository
+
+
+def _check_graphql(server: Webserver) -> None:
+    repo_def = defs.get_repository_def()
+    repository = _loaded_repository(server)
+
+    graph = repo_def.asset_graph
+    expected_assets = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    served_assets = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in repository["assetNodes"]}
+    assert served_assets == expected_assets
+    partitioned = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).is_partitioned}
+    assert {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"] if n["isPartitioned"]} == partitioned
+
+    assert {p["name"] for p in repository["pipelines"]} == {job.name for job in repo_def.get_all_jobs()}
+    assert {s["name"] for s in repository["schedules"]} == {s.name for s in repo_def.schedule_defs}
+    assert {s["name"] for s in repository["sensors"]} == {s.name for s in repo_def.sensor_defs}
+
+
+def _lineage_url(server: Webserver, groups: set[str]) -> str:
+    # Group ids as the UI builds them: "global@global:<group>", or "<repo>@<location>:<group>" when
+    # it groups per code location; ids the UI does not know are ignored, so both are given.
+    repo_name = defs.get_repository_def().name
+    ids = [f"{prefix}{g}" for g in sorted(groups) for prefix in ("global@global:", f"{repo_name}@{LOCATION}:")]
+    return f"{server.url}/asset-groups?{urllib.parse.urlencode({'expanded': ','.join(ids)})}"
+
+
+def test_webserver_serves_every_definition_and_renders_lineage_and_partitions(
+    webserver: Webserver, tmp_path: Path
+) -> None:
+    info = webserver.wait_ready(timeout=180)
+    assert info.get("dagster_webserver_version"), info
+
+    # (a) every asset (with its group), job, schedule and sensor of `defs` is loaded, per GraphQL
+    _check_graphql(webserver)
+
+    # the community dialog a first visit on localhost shows, dismissed as its Skip button does
+    assert webserver.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
+
+    shutil.rmtree(SHOTS, ignore_errors=True)
+    SHOTS.mkdir(parents=True)
+    graph = defs.get_repository_def().asset_graph
+    assets = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
+    groups = {g for g in assets.values() if g}
+
+    # (b1) the global asset lineage, every group expanded: each asset and each group renders
+    lineage_png = SHOTS / "asset-lineage.png"
+    dom = render(_lineage_url(webserver, groups), lineage_png, tmp_path / "chromium-lineage", (1600, 1400))
+    texts = set(dom_text(dom))
+    assert "Global asset lineage" in texts, sorted(texts)[:80]
+    assert set(assets) - texts == set(), f"asset names missing from the lineage page; text seen: {sorted(texts)}"
+    assert groups - texts == set(), f"group names missing from the lineage page; text seen: {sorted(texts)}"
+    assert lineage_png.stat().st_size > 20_000, "the lineage screenshot is (nearly) empty"
+
+    # (b2) an asset's partitions page: the asset and its first and last partition keys render
+    key = "drift_findings"
+    partitions_def = graph.get(dg.AssetKey(key)).partitions_def
+    assert partitions_def is not None, f"{key} is not partitioned"
+    keys = partitions_def.get_partition_keys()
+    assert keys, f"{key} has no partitions yet (start date {START_DATE})"
+    partitions_png = SHOTS / f"{key}-partitions.png"
+    dom = render(
+        f"{webserver.url}/assets/{key}?view=partitions", partitions_png, tmp_path / "chromium-partitions", (1600, 1000)
+    )
+    texts = set(dom_text(dom))
+    assert key in texts, sorted(texts)[:80]
+    assert {keys[0], keys[-1]} <= texts, f"partition keys {keys[0]}, {keys[-1]} not rendered; text: {sorted(texts)}"
+    assert partitions_png.stat().st_size > 20_000, "the partitions screenshot is (nearly) empty"
