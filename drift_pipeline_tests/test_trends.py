@@ -18,7 +18,6 @@ import csv
 import io
 import json
 from datetime import date
-from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -344,11 +343,29 @@ def test_trends_by_other_groups(capsys, db, by, expected):
         assert [r["counts"][group] for r in rows] == counts, group
 
 
-@pytest.mark.skipif(find_spec("matplotlib") is not None, reason="matplotlib is installed: the refusal does not apply")
-def test_chart_without_the_plotting_library_exits_2_naming_it(capsys, db, tmp_path):
-    chart = tmp_path / "trend.png"
-    code, out, err = drift(capsys, "trends", "--db", str(db), "--chart", str(chart))
-    assert code == 2 and "matplotlib" in err and out == "" and not chart.exists()
+@pytest.mark.parametrize("suffix", [".png", ".svg", ".html"])
+def test_chart_is_drawn_with_matplotlib_next_to_the_table(capsys, db, tmp_path, suffix):
+    chart = tmp_path / "charts" / f"trend{suffix}"
+    code, out, err = drift(capsys, "trends", "--db", str(db), "--by", "category", "--chart", str(chart))
+    assert code == 0 and "scan_date" in out and f"chart: {chart}" in err
+    data = chart.read_bytes()
+    if suffix == ".png":
+        assert data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) > 5_000
+    else:
+        text = data.decode()
+        assert "<svg" in text and "drift findings by category" in text
+        assert "code" in text and "process" in text  # the legend names the groups drawn
+        if suffix == ".html":
+            assert text.startswith("<!doctype html>") and "not observed" in text
+
+
+def test_chart_to_a_directory_or_unwritable_place_exits_2(capsys, db, tmp_path):
+    code, _, err = drift(capsys, "trends", "--db", str(db), "--chart", str(tmp_path))
+    assert code == 2 and ".png" in err
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _, err = drift(capsys, "trends", "--db", str(db), "--chart", str(blocker / "trend.svg"))
+    assert code == 2 and "cannot write it" in err
 
 
 @pytest.mark.parametrize(

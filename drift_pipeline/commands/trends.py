@@ -21,12 +21,12 @@ import click
 
 from drift_pipeline.commands._output import json_option, to_json
 from drift_pipeline.commands.sql import MAX_LIMIT, Result, plain, render_csv, render_table, run_query
+from drift_pipeline.commands.trends_chart import CHART_FORMATS, draw
 from drift_pipeline.errors import UsageError
 from drift_pipeline.store import DEFAULT_DB_PATH
 from drift_pipeline.store_views import VIEWS
 
 NOT_OBSERVED = "not observed"
-CHART_FORMATS = (".png", ".svg", ".html")
 CHART_PACKAGE = "matplotlib"
 NO_GROUP = "(none)"
 
@@ -102,16 +102,18 @@ def _grid(groups: list[str], rows: list[dict[str, Any]], *, null: str | None, se
     return Result(columns, cells, False)
 
 
-def _refuse_chart(chart: str) -> None:
-    suffix = Path(chart).suffix.lower()
-    if suffix not in CHART_FORMATS:
+def _check_chart(chart: str) -> Path:
+    path = Path(chart).expanduser()
+    if path.suffix.lower() not in CHART_FORMATS:
         raise UsageError(f"--chart {chart}: the file name must end in {', '.join(CHART_FORMATS)}")
+    if path.is_dir():
+        raise UsageError(f"--chart {chart}: is a directory; give a file name ending in {', '.join(CHART_FORMATS)}")
     if importlib.util.find_spec(CHART_PACKAGE) is None:
         raise UsageError(
             f"--chart needs the plotting library {CHART_PACKAGE}, which is not installed in this environment "
             f"(add it: uv add {CHART_PACKAGE}); the table, --json and --csv work without it"
         )
-    raise UsageError(f"--chart: {CHART_PACKAGE} is installed but drift trends does not draw with it yet")
+    return path
 
 
 @click.command(
@@ -165,8 +167,7 @@ def trends_command(
     """
     if as_json and as_csv:
         raise UsageError("--json and --csv: choose one output format")
-    if chart is not None:
-        _refuse_chart(chart)
+    chart_path = _check_chart(chart) if chart is not None else None
     path = Path(db).expanduser()
     missing = _missing_views(path, wait, timeout)
     if missing:
@@ -178,6 +179,13 @@ def trends_command(
     if result.truncated:
         raise UsageError(f"--days {days} --by {by} gives more than {MAX_LIMIT} cells: narrow --days or --by")
     groups, rows = pivot(result)
+    if chart_path is not None:
+        span = f"{rows[0]['scan_date']} .. {rows[-1]['scan_date']}" if rows else "no scanned day"
+        try:
+            drawn = draw(chart_path, groups, rows, by=by, title=f"drift findings by {by}, {span}")
+        except OSError as exc:
+            raise UsageError(f"--chart {chart}: cannot write it: {exc.strerror or exc}") from None
+        click.echo(f"chart: {chart_path} ({len(drawn)} of {len(groups)} groups drawn)", err=True)
     if as_json:
         click.echo(
             to_json(
