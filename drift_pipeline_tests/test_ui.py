@@ -9,7 +9,9 @@ Virtual time stands still while a fetch is pending, so the app's GraphQL answers
 when it is dumped, on a slow machine too; no DevTools client is needed. Two UI states are set
 the way a person would set them: the community sign-up dialog is dismissed on the server
 (``setNuxSeen``, what its Skip button does) and the lineage page's groups are expanded through
-its own ``expanded`` URL parameter (what "Expand all groups" writes).
+its own ``expanded`` URL parameter (what "Expand all groups" writes). The instance is a fresh
+temporary one; materializations of two partitions are reported through the API (what the UI's
+"Report materialization events" does) so the partitions page has a status to show.
 """
 
 from __future__ import annotations
@@ -102,6 +104,25 @@ def _check_graphql(server: Webserver) -> None:
     assert {s["name"] for s in repository["sensors"]} == {s.name for s in repo_def.sensor_defs}
 
 
+REPORT_MUTATION = """
+mutation Report($params: ReportRunlessAssetEventsParams!) {
+  reportRunlessAssetEvents(eventParams: $params) { __typename
+    ... on PythonError { message }
+    ... on UnauthorizedError { message } } }
+"""
+
+
+def _report_materializations(server: Webserver, key: str, partitions: list[str]) -> None:
+    params = {
+        "eventType": "ASSET_MATERIALIZATION",
+        "assetKey": {"path": [key]},
+        "partitionKeys": partitions,
+        "description": "reported by test_ui",
+    }
+    result = server.graphql(REPORT_MUTATION, {"params": params})["reportRunlessAssetEvents"]
+    assert result["__typename"] == "ReportRunlessAssetEventsSuccess", result
+
+
 def _lineage_url(server: Webserver, groups: set[str]) -> str:
     # Group ids as the UI builds them: "global@global:<group>", or "<repo>@<location>:<group>" when
     # it groups per code location; ids the UI does not know are ignored, so both are given.
@@ -137,12 +158,14 @@ def test_webserver_serves_every_definition_and_renders_lineage_and_partitions(
     assert groups - texts == set(), f"group names missing from the lineage page; text seen: {sorted(texts)}"
     assert lineage_png.stat().st_size > 20_000, "the lineage screenshot is (nearly) empty"
 
-    # (b2) an asset's partitions page: the asset and its first and last partition keys render
+    # (b2) an asset's partitions page: the asset, its first and last partition keys and their status render
     key = "drift_findings"
     partitions_def = graph.get(dg.AssetKey(key)).partitions_def
     assert partitions_def is not None, f"{key} is not partitioned"
     keys = partitions_def.get_partition_keys()
     assert keys, f"{key} has no partitions yet (start date {START_DATE})"
+    reported = keys[-2:]  # a materialization reported for the two newest days, as "Report materialization" does
+    _report_materializations(webserver, key, reported)
     partitions_png = SHOTS / f"{key}-partitions.png"
     dom = render(
         f"{webserver.url}/assets/{key}?view=partitions", partitions_png, tmp_path / "chromium-partitions", (1600, 1000)
@@ -150,4 +173,7 @@ def test_webserver_serves_every_definition_and_renders_lineage_and_partitions(
     texts = set(dom_text(dom))
     assert key in texts, sorted(texts)[:80]
     assert {keys[0], keys[-1]} <= texts, f"partition keys {keys[0]}, {keys[-1]} not rendered; text: {sorted(texts)}"
+    # the partition status the instance holds is what the page counts
+    status = {f"Materialized ({len(reported)})", f"Missing ({len(keys) - len(reported)})"}
+    assert status <= texts, f"partition status {sorted(status)} not rendered; text: {sorted(texts)}"
     assert partitions_png.stat().st_size > 20_000, "the partitions screenshot is (nearly) empty"

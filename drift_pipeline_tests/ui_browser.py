@@ -80,10 +80,10 @@ class Webserver:
         with urllib.request.urlopen(self.url + path, timeout=timeout) as resp:
             return resp.status, resp.read()
 
-    def graphql(self, query: str, timeout: float = 30) -> dict[str, Any]:
+    def graphql(self, query: str, variables: dict[str, Any] | None = None, timeout: float = 30) -> dict[str, Any]:
         request = urllib.request.Request(
             self.url + "/graphql",
-            data=json.dumps({"query": query}).encode(),
+            data=json.dumps({"query": query, "variables": variables or {}}).encode(),
             headers={"Content-Type": "application/json"},
             method="POST",
         )
