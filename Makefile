@@ -5,7 +5,8 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
 
-.PHONY: install test lint format demo clean
+.PHONY: install browser test lint format demo clean
+CHROMIUM ?= /usr/bin/chromium
 
 install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
@@ -21,11 +22,23 @@ format: install
 	@$(UV) run --frozen --no-sync ruff check --fix .
 	@$(UV) run --frozen --no-sync ruff format .
 
-test: install
+# Debian's Chromium for the UI test (drift_pipeline_tests/test_ui.py); installed once, never downloaded
+# at test time. Where it cannot be installed (no apt-get, no root/sudo) the UI test is skipped with a reason.
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	    $$SUDO apt-get update -qq >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null 2>&1; \
+	  fi; \
+	  test -x $(CHROMIUM) || echo "make browser: $(CHROMIUM) could not be installed; the UI test will be skipped" >&2; \
+	}
+
+test: install browser
 	@$(UV) run --frozen --no-sync pytest -n 2 -q $(PYTEST_ARGS)
 
 demo: install
 	@$(UV) run --frozen --no-sync python -m drift_pipeline.demo
 
 clean:
-	rm -rf .venv .pytest_cache data .dagster_home .sandbox
+	rm -rf .venv .pytest_cache data .dagster_home .sandbox build
