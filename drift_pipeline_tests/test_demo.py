@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import fcntl
 import json
+import os
 import re
 import shlex
+import signal
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections import Counter
 from pathlib import Path
 
@@ -188,3 +192,73 @@ def test_a_demo_building_in_the_folder_is_left_alone(built):
     assert proc.returncode == 3, proc.stdout + proc.stderr
     assert "another demo is building" in proc.stdout
     assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(1)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_serves_the_ui_refuses_a_second_demo_and_stops_on_ctrl_c(built):
+    """`make demo` as a person runs it: the UI and daemon up, Ctrl-C to the terminal's group, all gone."""
+    base, _ = built
+    wd = DemoDir(base)
+    port = _free_port()
+    cmd = [sys.executable, "-m", "drift_pipeline.demo", *ARGS[1:], "--dir", str(base), "--port", str(port)]
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,  # its own process group, like a terminal's foreground job (the demo
+        # installs its own Ctrl-C handler, so SIGINT ignored by whoever started it does not matter)
+    )
+    try:
+        deadline = time.monotonic() + 300
+        while not (wd.serving_path.exists() and _location(port)) and proc.poll() is None:
+            assert time.monotonic() < deadline, "the UI did not come up in 300 s"
+            time.sleep(2)
+        assert proc.poll() is None, proc.communicate()[0][-3000:]
+        assert _location(port) == [("drift_pipeline", "LOADED")]
+        assert json.loads(wd.serving_path.read_text())["port"] == port
+        second = demo(base)
+        assert second.returncode == 3, second.stdout + second.stderr
+        assert f"already serving from {base}: http://127.0.0.1:{port}" in second.stdout
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+    assert proc.returncode == 0, out[-3000:]
+    with pytest.raises(ProcessLookupError):  # nothing of the demo's process group is left
+        os.killpg(proc.pid, 0)
+    sandbox_ports = json.loads(wd.manifest_path.read_text())["ports"].values()
+    assert not any(_listening(p) for p in [port, *sandbox_ports])
+    assert not wd.serving_path.exists()
+    assert [line for line in out.splitlines() if NOISE.search(line) or "Traceback" in line] == []
+    assert "stopping" in out
+
+
+def _location(port: int) -> list[tuple[str, str]] | None:
+    """The code locations the webserver reports through its GraphQL API (None while it is not up)."""
+    query = "{ workspaceOrError { ... on Workspace { locationEntries { name loadStatus } } } }"
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            entries = json.load(response)["data"]["workspaceOrError"]["locationEntries"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    loaded = [(e["name"], e["loadStatus"]) for e in entries]
+    return loaded if loaded and all(status == "LOADED" for _, status in loaded) else None

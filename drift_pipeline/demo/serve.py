@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # Module the served code location imports: the project's definitions with Dagster's
 # beta/preview/supersession warnings silenced in every process that loads them (code server, runs).
 QUIET_DEFINITIONS = "drift_pipeline.demo.location"
+DAGSTER_CLI = "drift_pipeline.demo.dagster_cli"  # `python -m dagster`, quiet
 QUIET_LOGGERS = ("werkzeug", "moto", "botocore", "urllib3")
 # Dagster's run log level for the in-process runs: warnings and errors, not every event.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
@@ -67,12 +68,16 @@ def serve(
     say: Callable[[str], None],
 ) -> int:
     """Run ``dagster dev`` (webserver + daemon) until it stops or Ctrl-C; 0 when stopped by Ctrl-C."""
-    cmd = [sys.executable, "-m", "dagster", "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
+    cmd = [sys.executable, "-m", DAGSTER_CLI, "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
     cmd += ["--log-level", "warning"]
+    # Ctrl-C (SIGINT) and SIGTERM stop the demo even when it was started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     # dagster dev started from a script ignores SIGINT/SIGTERM unless given default handlers.
+    # It runs in the demo folder: a dagster.yaml in the current folder that is not DAGSTER_HOME's is warned about.
     child = subprocess.Popen(
         cmd,
-        cwd=ROOT,
+        cwd=workspace.parent,
         env={**os.environ, **env},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (no threads forked)
     )
@@ -86,6 +91,10 @@ def serve(
     except KeyboardInterrupt:
         say("stopping ...")
         return stop(child)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def stop(child: subprocess.Popen[bytes]) -> int:
