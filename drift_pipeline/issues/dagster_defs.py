@@ -18,6 +18,7 @@ from drift_pipeline.assets.partitions import daily
 from drift_pipeline.issues import ledger
 from drift_pipeline.issues.audit import DEFAULT_THRESHOLD, iso_week, run_audit
 from drift_pipeline.issues.client import IssueClient
+from drift_pipeline.issues.closing import close_day
 from drift_pipeline.issues.filing import IssueFiler, findings_of_day
 from drift_pipeline.issues.render import group_findings
 from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
@@ -37,6 +38,11 @@ class FilingConfig(dg.Config):
     config_repo: str = Field(
         default="drift-config",
         description="Repo of the org that takes the issues of repos that cannot (archived, issues disabled).",
+    )
+    auto_close: bool = Field(
+        default=False,
+        description="Close (with a comment) open drift:<category> issues whose findings are gone, only for "
+        "repos evaluated that day in that category (from the stored status and coverage tables).",
     )
 
 
@@ -61,6 +67,10 @@ def file_drift_issues_op(
             config_repo=config.config_repo,
         )
         report = filer.file_day(day, groups)
+        if config.auto_close:
+            closing = close_day(filer, db, day)
+            report.outcomes += closing.outcomes
+            report.failures.update(closing.failures)
     for o in report.outcomes:
         where = f" #{o.number} {o.url}" if o.number else ""
         where += f" (routed to {o.target_repo})" if o.target_repo else ""
@@ -82,6 +92,7 @@ def file_drift_issues_op(
             **({"would_file": dg.MetadataValue.md(preview)} if planned else {}),
             "groups": len(groups),
             "dry_run": config.dry_run,
+            "auto_close": config.auto_close,
             "rate_limit_waits": filer.client.rate_limit_waits,
             **{f"action_{k}": v for k, v in sorted(counts.items())},
         },

@@ -18,7 +18,7 @@ from drift_pipeline.store import DriftStore
 
 # actions meaning "these fingerprints of that day are in an issue on GitHub"
 FILED = ("created", "found")
-ACTIONS = ("created", "found", "commented", "skipped_repeat", "failed")
+ACTIONS = ("created", "found", "commented", "skipped_repeat", "failed", "closed")
 
 
 @dataclass(frozen=True)
