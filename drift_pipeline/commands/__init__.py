@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from drift_pipeline.commands.audit import scan_group
 from drift_pipeline.commands.code import code_group
 from drift_pipeline.commands.config import config_group
 from drift_pipeline.commands.demo import demo_command
@@ -20,6 +21,7 @@ COMMANDS: list[click.Command] = [
     infra_group,
     process_group,
     sandbox_group,
+    scan_group,
     sql_command,
     trends_command,
 ]

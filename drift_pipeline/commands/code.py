@@ -1,7 +1,8 @@
 """``drift code scan``: the code drift of one window, for people and CI.
 
 Runs the pipeline's own scans and rules (``scans.window.scan_window``) against GitHub (``--org``)
-or local clones (``--path``), with no DuckDB and no Dagster.
+or local clones (``--path``), with no Dagster; without ``--dry-run`` an org's findings are filed as issues
+(``commands._filing``, the ``filed_issues`` bookkeeping in ``--db``).
 """
 
 from __future__ import annotations
@@ -10,16 +11,24 @@ import math
 import os
 import re
 import urllib.parse
-from collections import Counter, defaultdict
+from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
 
+from drift_pipeline.commands._filing import (
+    Evaluation,
+    auto_close_option,
+    db_option,
+    file_scan,
+    filing_text,
+    report_failures,
+)
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.errors import ExitCode, NotFound, UsageError, redact
-from drift_pipeline.rules.findings import RULES, Finding
+from drift_pipeline.rules.findings import RULES
 from drift_pipeline.scans.reading import CodeSource
 from drift_pipeline.scans.window import day_end, parse_day, scan_window
 from drift_pipeline.sources.git_local import GitLocalSource
@@ -173,6 +182,8 @@ def _check_repos(source: CodeSource, owner: str, repos: tuple[str, ...], path: s
     help=f"GitHub requests in flight at most (1..{MAX_CONCURRENCY}); local clones are read one by one.",
 )
 @click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")
+@db_option
+@auto_close_option
 @json_option
 def scan(
     path: str | None,
@@ -183,6 +194,8 @@ def scan(
     scan_date: str | None,
     concurrency_text: str,
     dry_run: bool,
+    db: str,
+    auto_close: bool,
     as_json: bool,
 ) -> int:
     """Scan for code drift and print the findings.
@@ -217,29 +230,19 @@ def scan(
         },
         "errors": result.errors,
     }
-    if dry_run:
-        payload["would_file"] = _would_file(findings)
+    status = result.scan.tables["config_scan_status"]
+    evaluation = Evaluation(owner, "code", status, [], result.findings) if auto_close else None
+    filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=evaluation)
+    payload.update(filing.payload)
     emit(payload, as_json=as_json, text=_text)
     if result.errors:
         progress(f"{len(result.errors)} repo(s) could not be scanned")
+    report_failures(filing.failures)
+    if filing.failures:
+        return ExitCode.RUNTIME
     if findings:
         return ExitCode.FINDINGS
     return ExitCode.RUNTIME if result.errors else ExitCode.OK
-
-
-def _would_file(findings: list[Finding]) -> list[dict[str, Any]]:
-    groups: dict[tuple[str, str], list[Finding]] = defaultdict(list)
-    for f in findings:
-        groups[(f"{f.org}/{f.repo}", f.category)].append(f)
-    return [
-        {
-            "repo": repo,
-            "label": f"drift:{cat}",
-            "findings": len(fs),
-            "title": f"[drift:{cat}] {len(fs)} finding{'s' if len(fs) != 1 else ''} on {fs[0].scan_date}",
-        }
-        for (repo, cat), fs in sorted(groups.items())
-    ]
 
 
 def _text(payload: dict[str, Any]) -> str:
@@ -255,8 +258,7 @@ def _text(payload: dict[str, Any]) -> str:
     for e in payload["errors"]:
         named = e["error"].startswith(f"{e['repo']}: ")
         lines.append(f"FAILED  {e['error'] if named else e['repo'] + ': ' + e['error']}")
-    for plan in payload.get("would_file", []):
-        lines.append(f"would file in {plan['repo']}: {plan['title']} (label {plan['label']})")
+    lines.extend(filing_text(payload))
     s = payload["summary"]
     lines.append(
         f"{s['findings']} finding(s) in {s['repos_changed']} changed of {s['repos_in_scope']} "

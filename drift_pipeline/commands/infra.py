@@ -1,7 +1,7 @@
 """``drift infra scan``: infra drift of one org against the AWS accounts, for people and CI.
 
 Runs the pipeline's own scans and rules (``scans.inventory.scan_inventory``, ``scans.infra.read_world``
-then ``scans.infra.scan_infra``, as the assets do) with no DuckDB and no Dagster. AWS is reached as
+then ``scans.infra.scan_infra``, as the assets do) with no Dagster (DuckDB only for the issues filed). AWS is reached as
 the ``aws`` resource does: base credentials from the standard chain, the read-only role assumed in
 each account, ``AWS_ENDPOINT_URL`` honoured. The JSON shape and the exit codes are those of
 ``drift code scan``.
@@ -17,8 +17,9 @@ from typing import Any
 
 import click
 
+from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan, report_failures
 from drift_pipeline.commands._output import emit, json_option, progress
-from drift_pipeline.commands.code import _check_repos, _source, _text, _would_file
+from drift_pipeline.commands.code import _check_repos, _source, _text
 from drift_pipeline.errors import ExitCode, UsageError
 from drift_pipeline.scans.infra import assume_failures, read_world, scan_infra
 from drift_pipeline.scans.inventory import scan_inventory
@@ -56,6 +57,8 @@ def _accounts(given: tuple[str, ...]) -> dict[str, str]:
 )
 @click.option("--region", "regions", multiple=True, help="AWS region to scan (repeatable). Default: AWS_REGION.")
 @click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")
+@db_option
+@auto_close_option
 @json_option
 def scan(
     org: str | None,
@@ -63,6 +66,8 @@ def scan(
     envs: tuple[str, ...],
     regions: tuple[str, ...],
     dry_run: bool,
+    db: str,
+    auto_close: bool,
     as_json: bool,
 ) -> int:
     """Scan for infra drift now (AWS is observable only live) and print the findings."""
@@ -102,13 +107,18 @@ def scan(
         },
         "errors": errors,
     }
-    if dry_run:
-        payload["would_file"] = _would_file(findings)
+    status = result.tables["infra_scan_status"]
+    evaluation = Evaluation(owner, "infra", status, [result.coverage()], findings) if auto_close else None
+    filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=evaluation)
+    payload.update(filing.payload)
     emit(payload, as_json=as_json, text=_text)
     for miss in unreached:
         progress(f"AWS account {miss['account']} ({miss['env']}) not reached: {miss['code']}")
     if errors:
         progress(f"{len(errors)} repo(s) could not be scanned")
+    report_failures(filing.failures)
+    if filing.failures:
+        return ExitCode.RUNTIME
     if findings:
         return ExitCode.FINDINGS
     return ExitCode.RUNTIME if errors else ExitCode.OK

@@ -1,7 +1,8 @@
 """``drift process scan``: the process drift of one org, for people and CI.
 
 Runs the pipeline's own scans and rules (``scans.inventory.scan_inventory`` then
-``scans.process.scan_process``, as the assets do) against GitHub, with no DuckDB and no Dagster.
+``scans.process.scan_process``, as the assets do) against GitHub, with no Dagster; without
+``--dry-run`` the findings are filed as issues (``commands._filing``).
 The JSON shape and the exit codes are those of ``drift code scan``.
 """
 
@@ -12,6 +13,7 @@ from typing import Any
 
 import click
 
+from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan, report_failures
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.commands.code import (
     MAX_CONCURRENCY,
@@ -21,7 +23,6 @@ from drift_pipeline.commands.code import (
     _since,
     _source,
     _text,
-    _would_file,
 )
 from drift_pipeline.errors import ExitCode, UsageError
 from drift_pipeline.scans.inventory import scan_inventory
@@ -61,6 +62,8 @@ def process_group() -> None:
     help=f"GitHub requests in flight at most (1..{MAX_CONCURRENCY}).",
 )
 @click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")
+@db_option
+@auto_close_option
 @json_option
 def scan(
     org: str | None,
@@ -70,6 +73,8 @@ def scan(
     all_repos: bool,
     concurrency_text: str,
     dry_run: bool,
+    db: str,
+    auto_close: bool,
     as_json: bool,
 ) -> int:
     """Scan for process drift and print the findings.
@@ -110,13 +115,18 @@ def scan(
         },
         "errors": errors,
     }
-    if dry_run:
-        payload["would_file"] = _would_file(findings)
+    status = result.tables["process_scan_status"]
+    evaluation = Evaluation(owner, "process", status, [result.coverage()], result.findings()) if auto_close else None
+    filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=evaluation)
+    payload.update(filing.payload)
     emit(payload, as_json=as_json, text=_text)
     if not result.observed_settings:
         progress(f"settings not observed: {result.reason}")
     if errors:
         progress(f"{len(errors)} repo(s) could not be scanned")
+    report_failures(filing.failures)
+    if filing.failures:
+        return ExitCode.RUNTIME
     if findings:
         return ExitCode.FINDINGS
     return ExitCode.RUNTIME if errors else ExitCode.OK

@@ -14,6 +14,12 @@ from drift_pipeline.cli import main
 from drift_pipeline_tests.pipeline.orgfixture import DAY1, DAY2, DAY3
 
 
+@pytest.fixture(autouse=True)
+def cli_db(monkeypatch, tmp_path):
+    """Scans of the org file issues: their filed_issues bookkeeping goes to a file of the test."""
+    monkeypatch.setenv("DRIFT_DB_PATH", str(tmp_path / "cli.duckdb"))
+
+
 def scan_json(capsys, *args: str) -> tuple[int, dict]:
     code = main(["code", "scan", *args, "--json"])
     out = capsys.readouterr().out
@@ -52,6 +58,9 @@ def test_scan_of_the_org_over_the_api_matches_the_local_scan(org, sandbox, monke
         ]
     )
     assert remote["summary"]["api_requests"] > 0 and local["summary"]["api_requests"] == 0
+    # the org scan filed its findings (one drift:code issue for mono); the local scan could not
+    assert [(i["repo"], i["category"], i["action"]) for i in remote["issues"]] == [("acme/mono", "code", "created")]
+    assert "issues" not in local
 
 
 def test_a_quiet_day_exits_0_and_all_adds_standing_findings(org, capsys):
@@ -68,7 +77,8 @@ def test_dry_run_lists_the_issues_that_would_be_filed(org, capsys):
     )
     out = capsys.readouterr().out
     assert code == 1
-    assert "would file in acme/web: [drift:code] 1 finding on 2026-03-03 (label drift:code)" in out
+    assert "would file in acme/web: [drift:code] Configuration changes detected (label drift:code)" in out
+    assert "    <!-- drift-pipeline:" in out  # the body, marker included, from the filing renderer
     assert "fix: Check that the tool config" in out
 
 

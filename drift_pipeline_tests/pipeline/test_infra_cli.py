@@ -20,7 +20,8 @@ iorg, iserver, aws, base_credentials, ipipe = (
 
 
 @pytest.fixture
-def env(ipipe, aws, monkeypatch):
+def env(ipipe, aws, monkeypatch, tmp_path):
+    monkeypatch.setenv("DRIFT_DB_PATH", str(tmp_path / "cli.duckdb"))  # filed_issues bookkeeping of the CLI
     monkeypatch.setenv("GITHUB_API_URL", ipipe.server.url)
     monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token")
     monkeypatch.setenv("AWS_ENDPOINT_URL", aws.url)
@@ -58,6 +59,9 @@ def test_account_and_repo_flags_narrow_the_scan(env, iorg, capsys):
     assert {f["repo"] for f in payload["findings"]} <= {"orders", "billing"}
     want = {k for k in expected_keys(iorg.scenario, ("dev",)) if k[1] in ("orders", "billing")}
     assert {(f["rule"], f["repo"], f["subject"]) for f in payload["findings"]} == want
+    assert {(i["repo"], i["category"]) for i in payload["issues"]} == {
+        (f"acme/{f['repo']}", f["category"]) for f in payload["findings"]
+    }
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,8 @@ porg, pserver, run = shared.porg, shared.pserver, shared.run  # the same fixture
 
 
 @pytest.fixture
-def env(run, monkeypatch):
+def env(run, monkeypatch, tmp_path):
+    monkeypatch.setenv("DRIFT_DB_PATH", str(tmp_path / "cli.duckdb"))  # filed_issues bookkeeping of the CLI
     monkeypatch.setenv("GITHUB_API_URL", run.server.url)
     monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token")
     return run
@@ -37,6 +38,10 @@ def test_the_cli_finds_what_the_assets_find_for_the_same_day(env, capsys):
         (r["fingerprint"], r["rule"]) for r in stored
     ]
     assert {f["rule"] for f in payload["findings"] if f["repo"] == "weak"} == SETTINGS_RULES["weak"]
+    # without --dry-run the CLI filed one drift:process issue per repo with findings
+    filed = {(i["repo"], i["category"]) for i in payload["issues"] if i["action"] in ("created", "commented", "found")}
+    assert filed == {(f"acme/{f['repo']}", "process") for f in payload["findings"]}
+    assert all(i["url"] for i in payload["issues"])
 
 
 def test_without_all_only_repos_pushed_in_the_window_are_reported(env, capsys):
@@ -46,6 +51,7 @@ def test_without_all_only_repos_pushed_in_the_window_are_reported(env, capsys):
     assert payload["summary"]["repos_changed"] == 1 and payload["summary"]["repos_in_scope"] == 6
     [plan] = payload["would_file"]
     assert plan["repo"] == "acme/busy" and plan["label"] == "drift:process"
+    assert plan["title"] == "[drift:process] Process violations detected" and "issues" not in payload
 
 
 def test_a_past_date_reports_activity_and_says_settings_were_not_observed(env, capsys, porg):

@@ -29,8 +29,9 @@ def rules(payload: dict) -> list[tuple[str, str, str]]:
 
 
 @pytest.fixture
-def use_sandbox(monkeypatch):
+def use_sandbox(monkeypatch, tmp_path):
     def point(server: GitHubSandbox) -> None:
+        monkeypatch.setenv("DRIFT_DB_PATH", str(tmp_path / "cli.duckdb"))  # filed_issues of scans that file
         monkeypatch.setenv("GITHUB_API_URL", server.url)
         monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
 

@@ -34,10 +34,10 @@ def test_a_backfill_keeps_an_archived_repo_up_to_its_last_push(archive, fresh, t
 
 def test_the_cli_reports_an_archived_repos_last_change_on_its_day(archive, fresh, use_sandbox, capsys):
     use_sandbox(fresh("archive_github"))
-    code, remote = scan_json(capsys, "--org", "acme", "--date", DAY2.isoformat())
+    code, remote = scan_json(capsys, "--dry-run", "--org", "acme", "--date", DAY2.isoformat())
     _, local = scan_json(capsys, "--path", str(clones(archive)), "--date", DAY2.isoformat())
     assert code == 1 and rules(remote) == [("shelved", ".", "check_toml_changed")]
-    _, later = scan_json(capsys, "--org", "acme", "--date", DAY3.isoformat(), "--all")
+    _, later = scan_json(capsys, "--dry-run", "--org", "acme", "--date", DAY3.isoformat(), "--all")
     assert not any(f["repo"] == "shelved" for f in later["findings"])
     assert remote["summary"]["repos_in_scope"] == 2 and later["summary"]["repos_in_scope"] == 1
     assert local["summary"]["repos_in_scope"] == 2  # local clones are never archived: still in scope

@@ -43,7 +43,7 @@ def test_local_scan_reports_every_other_repo_next_to_deep_toml_alias_bomb_and_od
 
 def test_org_scan_over_http_reports_every_other_repo(hostile, fresh, use_sandbox, capsys):
     use_sandbox(fresh("hostile_github"))
-    code, remote = scan_json(capsys, "--org", "acme", "--date", DAY2.isoformat())
+    code, remote = scan_json(capsys, "--dry-run", "--org", "acme", "--date", DAY2.isoformat())
     _, local = scan_json(capsys, "--path", str(clones(hostile)), "--date", DAY2.isoformat())
     assert code == 1
     assert ("web", ".", "dependency_changed") in rules(remote)

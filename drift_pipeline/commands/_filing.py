@@ -1,0 +1,178 @@
+"""The scans' issue filing from the CLI: the one home shared by ``drift code|process|infra scan``.
+
+Without ``--dry-run`` a scan of an org over the API files its findings through
+:class:`~drift_pipeline.issues.filing.IssueFiler`, the code the ``file_drift_issues`` job runs
+(exactly-once by marker, a comment instead of a copy, routing to the config repo, throttle); the
+``filed_issues`` bookkeeping goes to the DuckDB file of ``--db`` (``DRIFT_DB_PATH``, else
+``data/drift.duckdb``, as ``drift sql``). ``--dry-run`` prints what would be filed, rendered by
+:func:`~drift_pipeline.issues.render.render`, and sends nothing. A scan of local clones (``--path``)
+has no GitHub to file in: it says so once on stderr.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import click
+
+from drift_pipeline.commands._output import progress
+from drift_pipeline.issues import ledger
+from drift_pipeline.issues.closing import close_resolved, evaluated_repos, present_fingerprints
+from drift_pipeline.issues.filing import FilingReport, IssueFiler, Outcome, describe
+from drift_pipeline.issues.render import group_findings, render
+from drift_pipeline.rules.base import Finding
+from drift_pipeline.rules.findings import RULES
+from drift_pipeline.sources.github import GitHubSource
+from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore
+
+db_option = click.option(
+    "--db",
+    "db",
+    envvar="DRIFT_DB_PATH",
+    default=DEFAULT_DB_PATH,
+    show_default=True,
+    help="DuckDB file recording the issues filed (exactly-once bookkeeping); default $DRIFT_DB_PATH.",
+)
+
+
+@dataclass
+class Filing:
+    """What the CLI adds to a scan's output: the payload key and the repos whose filing failed."""
+
+    payload: dict[str, Any] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def would_file(findings: Sequence[Finding]) -> list[dict[str, Any]]:
+    """The issues the findings would give, one per repo and category, from the filing renderer."""
+    out = []
+    for group in group_findings(f.row() for f in findings):
+        issue = render(group, RULES)
+        out.append(
+            {
+                "repo": group.full_name,
+                "category": group.category,
+                "label": issue.label,
+                "findings": len(group.fingerprints),
+                "title": issue.title,
+                "body": issue.body,
+            }
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a scan evaluated, for ``--auto-close``: the rows the assets would store for that day.
+
+    ``findings`` are all the scan's findings (not only those printed), so a standing finding of a
+    quiet repo keeps its issue open."""
+
+    org: str
+    category: str
+    status_rows: Sequence[Mapping[str, Any]]
+    coverage_rows: Sequence[Mapping[str, Any]]
+    findings: Sequence[Finding]
+
+    def close(self, filer: IssueFiler, day: date, report: FilingReport) -> None:
+        rows = [f.row() for f in self.findings]
+        evaluated = evaluated_repos(self.category, self.status_rows, self.coverage_rows, rows)
+        close_resolved(
+            filer, day, self.org, self.category, evaluated, present_fingerprints(rows, self.category), report
+        )
+
+
+def file_scan(
+    findings: Sequence[Finding],
+    *,
+    source: object,
+    day: date,
+    db: str,
+    dry_run: bool,
+    auto_close: Evaluation | None = None,
+) -> Filing:
+    """File (or, with ``dry_run``, plan) the issues of a scan's findings; never raises for GitHub or the store.
+
+    With ``auto_close`` the open issues of evaluated repos whose findings are gone are closed too
+    (previewed as ``would_close`` by a dry run, which reads GitHub but writes nothing)."""
+    if not isinstance(source, GitHubSource):
+        if findings and not dry_run:
+            progress("no issues filed: local clones (--path) have no GitHub to file in; use --org, or --dry-run")
+        return Filing({"would_file": would_file(findings)} if dry_run else {})
+    if dry_run:
+        filing = Filing({"would_file": would_file(findings)})
+        if auto_close is not None:
+            report = FilingReport()
+            auto_close.close(IssueFiler(source.github, None, RULES, dry_run=True), day, report)
+            filing.payload["would_close"] = [_issue_row(o, {}) for o in report.outcomes]
+            filing.failures.update(report.failures)
+        return filing
+    groups = group_findings(f.row() for f in findings)
+    if not groups and auto_close is None:
+        return Filing({"issues": []})
+    try:
+        with DriftStore(db) as store:
+            filer = IssueFiler(source.github, store, RULES)
+            report = filer.file_day(day, groups)
+            if auto_close is not None:
+                auto_close.close(filer, day, report)
+            known = _known_issues(store, day)
+    except Exception as exc:  # the store cannot be opened or written: nothing was filed
+        failures = {f"{g.full_name} {g.category}": f"--db {db}: {describe(exc)}" for g in groups}
+        return Filing({"issues": []}, failures or {"(auto_close)": f"--db {db}: {describe(exc)}"})
+    return Filing({"issues": [_issue_row(o, known) for o in report.outcomes]}, dict(report.failures))
+
+
+def _issue_row(o: Outcome, known: Mapping[tuple[str, str, str], tuple[int | None, str | None]]) -> dict[str, Any]:
+    number, url = known.get((o.org, o.repo, o.category), (None, None))
+    return {
+        "repo": f"{o.org}/{o.repo}",
+        "category": o.category,
+        "action": "routed" if o.target_repo and o.action == "created" else o.action,
+        "number": o.number or number,
+        "url": o.url or url,
+        "target_repo": f"{o.org}/{o.target_repo}" if o.target_repo else None,
+        "findings": len(o.fingerprints),
+    }
+
+
+def _known_issues(store: DriftStore, day: date) -> dict[tuple[str, str, str], tuple[int | None, str | None]]:
+    """The issue recorded for each (org, repo, category) of ``day``: where an ``already_filed`` group lives."""
+    known: dict[tuple[str, str, str], tuple[int | None, str | None]] = {}
+    for row in ledger.entries(store, day):
+        if row["action"] in ledger.FILED and row["url"]:
+            known[(row["org"], row["repo"], row["category"])] = (row["number"], row["url"])
+    return known
+
+
+auto_close_option = click.option(
+    "--auto-close",
+    is_flag=True,
+    help="Also close (with a comment) open drift issues of repos evaluated in this scan whose findings are gone.",
+)
+
+
+def filing_text(payload: dict[str, Any]) -> list[str]:
+    """The text lines of the filing part of a scan's payload."""
+    lines: list[str] = []
+    for issue in payload.get("would_close", []):
+        lines.append(f"would close {issue['repo']} drift:{issue['category']}: {issue['url']}")
+    for plan in payload.get("would_file", []):
+        lines.append(f"would file in {plan['repo']}: {plan['title']} (label {plan['label']})")
+        lines.extend("    " + line for line in plan["body"].splitlines())
+    for issue in payload.get("issues", []):
+        where = f" -> {issue['target_repo']}" if issue["target_repo"] else ""
+        lines.append(f"issue {issue['action']:9} {issue['repo']}{where} drift:{issue['category']}: {issue['url']}")
+    return lines
+
+
+def report_failures(failures: dict[str, str]) -> None:
+    """Name every repo whose issue could not be filed (stderr), once each."""
+    for key, why in sorted(failures.items()):
+        progress(f"filing failed for {key}: {why}")
+    if failures:
+        repos = sorted({key.split(" ", 1)[0] for key in failures})
+        progress(f"{len(repos)} repo(s) not filed: {', '.join(repos)}; a re-run files only what is missing")
