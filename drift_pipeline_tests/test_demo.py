@@ -227,7 +227,8 @@ def test_serves_the_ui_refuses_a_second_demo_and_stops_on_ctrl_c(built):
             time.sleep(2)
         assert proc.poll() is None, proc.communicate()[0][-3000:]
         assert _location(port) == [("drift_pipeline", "LOADED")]
-        assert json.loads(wd.serving_path.read_text())["port"] == port
+        serving = json.loads(wd.serving_path.read_text())
+        assert serving["port"] == port and serving["pids"][0] == proc.pid
         second = demo(base)
         assert second.returncode == 3, second.stdout + second.stderr
         assert f"already serving from {base}: http://127.0.0.1:{port}" in second.stdout
@@ -238,8 +239,9 @@ def test_serves_the_ui_refuses_a_second_demo_and_stops_on_ctrl_c(built):
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
     assert proc.returncode == 0, out[-3000:]
-    with pytest.raises(ProcessLookupError):  # nothing of the demo's process group is left
-        os.killpg(proc.pid, 0)
+    for group in (proc.pid, serving["pids"][1]):  # nothing of the demo's or dagster dev's group is left
+        with pytest.raises(ProcessLookupError):
+            os.killpg(group, 0)
     sandbox_ports = json.loads(wd.manifest_path.read_text())["ports"].values()
     assert not any(_listening(p) for p in [port, *sandbox_ports])
     assert not wd.serving_path.exists()
@@ -262,3 +264,26 @@ def _location(port: int) -> list[tuple[str, str]] | None:
         return None
     loaded = [(e["name"], e["loadStatus"]) for e in entries]
     return loaded if loaded and all(status == "LOADED" for _, status in loaded) else None
+
+
+@pytest.mark.parametrize(("args", "code"), [(ARGS, 130), (ARGS[1:], 0)], ids=["no-ui", "make-demo"])
+def test_ctrl_c_while_building_stops_everything(tmp_path, args, code):
+    """Interrupted while seeding: the sandboxes stop, no manifest (the next run rebuilds); `make demo` exits 0."""
+    base = tmp_path / "d"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "drift_pipeline.demo", *args, "--dir", str(base)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # "[demo] AWS sandbox (...) at http://127.0.0.1:PORT": seeding starts
+    aws = re.search(r"at http://127\.0\.0\.1:(\d+)$", first.strip())
+    assert aws, first
+    os.killpg(proc.pid, signal.SIGINT)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == code, first + out
+    assert "interrupted before the demo was ready" in out
+    assert not _listening(int(aws.group(1)))
+    assert not (base / "manifest.json").exists() and not (base / "serving.json").exists()

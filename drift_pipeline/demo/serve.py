@@ -70,17 +70,11 @@ def serve(
     """Run ``dagster dev`` (webserver + daemon) until it stops or Ctrl-C; 0 when stopped by Ctrl-C."""
     cmd = [sys.executable, "-m", DAGSTER_CLI, "dev", "-w", str(workspace), "-h", "127.0.0.1", "-p", str(port)]
     cmd += ["--log-level", "warning"]
-    # Ctrl-C (SIGINT) and SIGTERM stop the demo even when it was started with SIGINT ignored.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    signal.signal(signal.SIGTERM, _interrupt)
-    # dagster dev started from a script ignores SIGINT/SIGTERM unless given default handlers.
-    # It runs in the demo folder: a dagster.yaml in the current folder that is not DAGSTER_HOME's is warned about.
-    child = subprocess.Popen(
-        cmd,
-        cwd=workspace.parent,
-        env={**os.environ, **env},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # noqa: PLW1509 (no threads forked)
-    )
+    # dagster dev and its children (webserver, daemon, code server) get a process group of their own,
+    # which stop() waits to be empty; SIGINT is not ignored there (this process handles it, see
+    # catch_interrupts), so SIGTERM stops dagster dev. It runs in the demo folder: a dagster.yaml in
+    # the current folder that is not DAGSTER_HOME's is warned about.
+    child = subprocess.Popen(cmd, cwd=workspace.parent, env={**os.environ, **env}, start_new_session=True)
     on_start([os.getpid(), child.pid])
     say(f"Dagster UI (webserver + daemon: schedules and sensors run) on http://127.0.0.1:{port}")
     say("Ctrl-C stops the UI, the daemon and the sandboxes")
@@ -97,18 +91,39 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def stop(child: subprocess.Popen[bytes]) -> int:
-    """Stop ``dagster dev`` and its children (webserver, daemon, code server); 0 when clean."""
-    deadline = time.monotonic() + 20
+def catch_interrupts() -> None:
+    """Ctrl-C (SIGINT) and SIGTERM stop the demo, even when it was started with SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def stop(child: subprocess.Popen[bytes], grace: float = 20.0) -> int:
+    """Stop ``dagster dev`` and every process of its group (webserver, daemon, code server); 0 when done."""
+    deadline = time.monotonic() + grace
     while True:
         try:
             if child.poll() is None:
                 child.terminate()
             child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            return 0
+            while _group_alive(child.pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            break
         except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
-            return 0
+            break
         except KeyboardInterrupt:  # a second Ctrl-C while stopping: keep stopping
             continue
+    if _group_alive(child.pid):  # still there after the grace period: no process is left behind
+        os.killpg(child.pid, signal.SIGKILL)
+    if child.poll() is None:
+        child.wait()
+    return 0
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
