@@ -29,18 +29,12 @@ ARGS = ["--no-ui", "--days", "7", "--repos", "8"]
 NOISE = re.compile(r'HTTP/1\.1" \d{3}|BetaWarning|PreviewWarning|SupersessionWarning|UserWarning|dagster - DEBUG')
 
 
-def demo(base: Path, *extra: str, module: str = "drift_pipeline.demo") -> subprocess.CompletedProcess[str]:
+def demo(
+    base: Path, *extra: str, module: str = "drift_pipeline.demo", no_ui: bool = True
+) -> subprocess.CompletedProcess[str]:
+    command = [] if module == "drift_pipeline.demo" else ["demo"]
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            module,
-            *([] if module == "drift_pipeline.demo" else ["demo"]),
-            *ARGS,
-            "--dir",
-            str(base),
-        ]
-        + list(extra),
+        [sys.executable, "-m", module, *command, *(ARGS if no_ui else ARGS[1:]), "--dir", str(base), *extra],
         check=False,
         capture_output=True,
         text=True,
@@ -287,3 +281,16 @@ def test_ctrl_c_while_building_stops_everything(tmp_path, args, code):
     assert "interrupted before the demo was ready" in out
     assert not _listening(int(aws.group(1)))
     assert not (base / "manifest.json").exists() and not (base / "serving.json").exists()
+
+
+def test_a_busy_ui_port_is_said_before_anything_changes(built):
+    base, _ = built
+    before = {p.name: p.stat().st_mtime_ns for p in base.iterdir()}
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        proc = demo(base, "--rebuild", "--port", str(port), module="drift_pipeline.cli", no_ui=False)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert f"port {port} is in use" in proc.stdout
+    assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before

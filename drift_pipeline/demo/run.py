@@ -25,7 +25,7 @@ from drift_pipeline.demo.serve import (
     write_workspace,
 )
 from drift_pipeline.demo.summary import print_summary, repos_line
-from drift_pipeline.demo.workdir import DemoBusy, DemoDir, DemoParams, digest
+from drift_pipeline.demo.workdir import DemoBusy, DemoDir, DemoParams, digest, port_answers
 from drift_pipeline.errors import DriftError, ExitCode
 
 ORG = "acme"
@@ -88,6 +88,9 @@ def run_demo(opts: DemoOptions) -> int:
         return int(ExitCode.RUNTIME)
     catch_interrupts()
     try:
+        if not opts.no_ui and port_answers(opts.port):
+            say(f"port {opts.port} is in use (another demo or program): pass --port, or --no-ui; nothing was changed")
+            return int(ExitCode.RUNTIME)
         return _run(opts, wd, started)
     except KeyboardInterrupt:
         # Everything started here stops on the way out (the sandboxes' and dagster dev's context).
