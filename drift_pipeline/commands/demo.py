@@ -19,7 +19,7 @@ DEFAULT_DIR = Path(__file__).resolve().parents[2] / ".demo"
 )
 @click.option(
     "--days",
-    default=14,
+    default=60,
     show_default=True,
     type=click.IntRange(min=1, max=366),
     help="Days of history, ending yesterday (UTC).",

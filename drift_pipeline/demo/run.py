@@ -39,7 +39,7 @@ class DemoFailed(DriftError):
 @dataclass(frozen=True)
 class DemoOptions:
     base: Path
-    days: int = 14
+    days: int = 60
     repos: int = 12
     seed: int = 0
     port: int = 3000
