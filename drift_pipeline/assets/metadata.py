@@ -15,6 +15,7 @@ from typing import Any
 
 import dagster as dg
 
+from drift_pipeline.rules.base import CATEGORIES
 from drift_pipeline.rules.findings import contract_violations
 from drift_pipeline.sources.github import GitHubSource
 
@@ -39,12 +40,18 @@ def findings_metadata(findings: Sequence[Mapping[str, Any]]) -> dict[str, dg.Met
         "dagster/row_count": dg.MetadataValue.int(len(findings)),
         "errors": dg.MetadataValue.int(sum(f["severity"] == "error" for f in findings)),
         "warnings": dg.MetadataValue.int(sum(f["severity"] == "warning" for f in findings)),
+        "infos": dg.MetadataValue.int(sum(f["severity"] == "info" for f in findings)),
+        # one number per category, every run (0 when none): the UI plots each across partitions
+        **{
+            f"{category}_findings": dg.MetadataValue.int(sum(f["category"] == category for f in findings))
+            for category in CATEGORIES
+        },
         "repos_with_drift": dg.MetadataValue.int(len({f["repo"] for f in findings})),
         "findings_by_rule": dg.MetadataValue.json(dict(sorted(by_rule.items()))),
         "top_rules": md_table(("rule", "findings"), by_rule.most_common(10)),
         "preview": md_table(
-            ("repo", "project", "rule", "message"),
-            [(f["repo"], f["project"], f["rule"], f["message"]) for f in findings],
+            ("repo", "project", "category", "severity", "rule", "message"),
+            [(f["repo"], f["project"], f["category"], f["severity"], f["rule"], f["message"]) for f in findings],
         ),
     }
 

@@ -31,6 +31,13 @@ def test_each_day_of_a_range_run_records_its_own_counts(pipeline, sandbox):
         by_rule = Counter(r["rule"] for r in pipeline.rows("SELECT rule FROM code_drift WHERE scan_date = ?", [day]))
         assert pipeline.latest_metadata("code_drift", day)["findings_by_rule"] == dict(by_rule), day
         assert "archived" in pipeline.latest_metadata("repo_inventory", day)["history_note"]
+        # the union's numbers per category and severity, each day its own (the UI plots them)
+        union = pipeline.latest_metadata("drift_findings", day)
+        rows = pipeline.rows("SELECT category, severity FROM drift_findings WHERE scan_date = ?", [day])
+        for category in ("code", "process", "infra"):
+            assert union[f"{category}_findings"] == sum(r["category"] == category for r in rows), (day, category)
+        for severity, key in (("error", "errors"), ("warning", "warnings"), ("info", "infos")):
+            assert union[key] == sum(r["severity"] == severity for r in rows), (day, severity)
     # each day's requests are its own; together they are every request the run made
     requests = sum(
         pipeline.latest_metadata(a, d)["api_requests"] for a in ("repo_inventory", "config_snapshots") for d in DAYS
