@@ -25,6 +25,7 @@ from drift_pipeline.assets.partitions import TODAY_AND_YESTERDAY, WRITER, partit
 from drift_pipeline.resources import DriftStoreResource, GitHubResource
 from drift_pipeline.rules.code import FAMILY, RepoCode
 from drift_pipeline.scans.code import SNAPSHOT_TABLES, Baseline, ConfigScan, repo_code_states, scan_configs
+from drift_pipeline.scans.perrepo import progress_logger, source_headroom
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.store import DriftStore
 
@@ -56,7 +57,14 @@ def config_snapshots(
             scans: list[ConfigScan] = []
             for org in inventory_orgs(db, day):
                 inventory = db.day_rows("repo_inventory", day, org)
-                scan = scan_configs(source, org, day_end(day), inventory, _baseline(db, day, org))
+                scan = scan_configs(
+                    source,
+                    org,
+                    day_end(day),
+                    inventory,
+                    _baseline(db, day, org),
+                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
+                )
                 db.put_blobs(scan.blobs)
                 db.replace_day(day, org, dict[str, Sequence[dict[str, Any]]](scan.tables))
                 context.log.info(

@@ -30,6 +30,7 @@ from drift_pipeline.scans.infra import (
     stored_observed,
     stored_repos,
 )
+from drift_pipeline.scans.perrepo import progress_logger, source_headroom
 from drift_pipeline.scans.process import LIVE_FOR
 from drift_pipeline.store import DriftStore
 
@@ -99,7 +100,13 @@ def infra_observations(
             scans: list[InfraScan] = []
             for org in inventory_orgs(db, day):
                 scan = scan_infra(
-                    source, org, day, db.day_rows("repo_inventory", day, org), world=the_world, region=regions[0]
+                    source,
+                    org,
+                    day,
+                    db.day_rows("repo_inventory", day, org),
+                    world=the_world,
+                    region=regions[0],
+                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
                 )
                 _store(db, scan)
                 failed[day] += [{"org": org, **e} for e in scan.errors]

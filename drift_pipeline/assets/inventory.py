@@ -11,6 +11,7 @@ from drift_pipeline.assets.metadata import RequestMeter, check_every_day, md_tab
 from drift_pipeline.assets.partitions import WRITER, partition_days
 from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.scans.inventory import scan_inventory
+from drift_pipeline.scans.perrepo import progress_logger, source_headroom
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.store import DriftStore
 
@@ -61,7 +62,14 @@ def repo_inventory(
             for org in orgs:
                 prev_day = db.latest_day_before("repo_inventory", day, org)
                 baseline = {r["repo"]: r for r in db.day_rows("repo_inventory", prev_day, org)} if prev_day else {}
-                result = scan_inventory(source, org, day_end(day), baseline, day_end(prev_day) if prev_day else None)
+                result = scan_inventory(
+                    source,
+                    org,
+                    day_end(day),
+                    baseline,
+                    day_end(prev_day) if prev_day else None,
+                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
+                )
                 db.replace_day(day, org, {"repo_inventory": result.rows})
                 context.log.info(
                     f"{org} {day}: {len(result.rows)} repos, {sum(bool(r['in_scope']) for r in result.rows)} in scope"

@@ -27,6 +27,7 @@ from drift_pipeline.assets.partitions import WRITER, partition_days
 from drift_pipeline.resources import DriftStoreResource, GitHubResource
 from drift_pipeline.rules.process import FAMILY, RepoProcess
 from drift_pipeline.scans import process_codec
+from drift_pipeline.scans.perrepo import progress_logger, source_headroom
 from drift_pipeline.scans.process import LIVE_FOR, SETTINGS_DOMAIN, ProcessScan, scan_process
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.sources.github_process import ProcessReader
@@ -86,7 +87,14 @@ def process_observations(context: dg.AssetExecutionContext, github: GitHubResour
         for day in days:
             scans: list[ProcessScan] = []
             for org in inventory_orgs(db, day):
-                scan = scan_process(source, org, day, db.day_rows("repo_inventory", day, org), reader=reader)
+                scan = scan_process(
+                    source,
+                    org,
+                    day,
+                    db.day_rows("repo_inventory", day, org),
+                    reader=reader,
+                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
+                )
                 _store(db, scan)
                 failed[day] += [{"org": org, **e} for e in scan.errors]
                 context.log.info(

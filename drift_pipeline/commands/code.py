@@ -27,6 +27,7 @@ from drift_pipeline.commands._filing import (
     report_failures,
 )
 from drift_pipeline.commands._output import emit, json_option, progress
+from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
 from drift_pipeline.errors import ExitCode, NotFound, UsageError, redact
 from drift_pipeline.rules.findings import RULES
 from drift_pipeline.scans.reading import CodeSource
@@ -185,6 +186,7 @@ def _check_repos(source: CodeSource, owner: str, repos: tuple[str, ...], path: s
 @db_option
 @auto_close_option
 @json_option
+@no_progress_option
 def scan(
     path: str | None,
     org: str | None,
@@ -197,6 +199,7 @@ def scan(
     db: str,
     auto_close: bool,
     as_json: bool,
+    no_progress: bool,
 ) -> int:
     """Scan for code drift and print the findings.
 
@@ -211,7 +214,8 @@ def scan(
     source, owner = _source(path, org, concurrency)
     _check_repos(source, owner, repos, path)
     progress(f"scanning {owner} at {at:%Y-%m-%d %H:%M} UTC against {since_hours:g}h before")
-    result = scan_window(source, owner, at, baseline_at, day, only=repos or None)
+    with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
+        result = scan_window(source, owner, at, baseline_at, day, only=repos or None, progress=phase)
     active = {s["repo"] for s in result.scan.tables["config_scan_status"] if s["mode"] == "read"}
     findings = [f for f in result.findings if all_repos or f.repo in active]
     payload = {

@@ -19,6 +19,7 @@ import click
 
 from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan, report_failures
 from drift_pipeline.commands._output import emit, json_option, progress
+from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
 from drift_pipeline.commands.code import _check_repos, _source, _text
 from drift_pipeline.errors import ExitCode, UsageError
 from drift_pipeline.scans.infra import assume_failures, read_world, scan_infra
@@ -60,6 +61,7 @@ def _accounts(given: tuple[str, ...]) -> dict[str, str]:
 @db_option
 @auto_close_option
 @json_option
+@no_progress_option
 def scan(
     org: str | None,
     repos: tuple[str, ...],
@@ -69,6 +71,7 @@ def scan(
     db: str,
     auto_close: bool,
     as_json: bool,
+    no_progress: bool,
 ) -> int:
     """Scan for infra drift now (AWS is observable only live) and print the findings."""
     if org is None:
@@ -81,9 +84,12 @@ def scan(
     day = at.date()
     access = AwsAccess(region_name=scan_regions[0], endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
     progress(f"scanning {owner} infra at {at:%Y-%m-%d %H:%M} UTC in {', '.join(accounts)} ({', '.join(scan_regions)})")
-    inventory = scan_inventory(source, owner, at, only=repos or None)
-    world = read_world(access, account_refs(accounts), scan_regions, now=at)
-    result = scan_infra(source, owner, day, inventory.rows, world=world, region=scan_regions[0], now=at)
+    with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
+        inventory = scan_inventory(source, owner, at, only=repos or None, progress=phase("inventory"))
+        world = read_world(access, account_refs(accounts), scan_regions, now=at)
+        result = scan_infra(
+            source, owner, day, inventory.rows, world=world, region=scan_regions[0], now=at, progress=phase("infra")
+        )
     findings = result.findings()
     listed = {e["repo"] for e in inventory.errors}
     errors = inventory.errors + [e for e in result.errors if e["repo"] not in listed]

@@ -15,6 +15,7 @@ import click
 
 from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan, report_failures
 from drift_pipeline.commands._output import emit, json_option, progress
+from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
 from drift_pipeline.commands.code import (
     MAX_CONCURRENCY,
     _check_repos,
@@ -65,6 +66,7 @@ def process_group() -> None:
 @db_option
 @auto_close_option
 @json_option
+@no_progress_option
 def scan(
     org: str | None,
     repos: tuple[str, ...],
@@ -76,6 +78,7 @@ def scan(
     db: str,
     auto_close: bool,
     as_json: bool,
+    no_progress: bool,
 ) -> int:
     """Scan for process drift and print the findings.
 
@@ -91,8 +94,9 @@ def scan(
     assert isinstance(source, GitHubSource)
     _check_repos(source, owner, repos, None)
     progress(f"scanning {owner} process at {at:%Y-%m-%d %H:%M} UTC, activity since {start:%Y-%m-%d %H:%M} UTC")
-    inventory = scan_inventory(source, owner, at, only=repos or None)
-    result = scan_process(source, owner, day, inventory.rows, window=(start, at))
+    with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
+        inventory = scan_inventory(source, owner, at, only=repos or None, progress=phase("inventory"))
+        result = scan_process(source, owner, day, inventory.rows, window=(start, at), progress=phase("process"))
     active = {s["repo"] for s in result.tables["process_scan_status"] if s.get("activity_read")}
     findings = [f for f in result.findings() if all_repos or f.repo in active]
     listed = {e["repo"] for e in inventory.errors}

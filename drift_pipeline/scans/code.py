@@ -21,7 +21,7 @@ from typing import Any
 from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState, looks_secret
 from drift_pipeline.scans.inventory import masked
-from drift_pipeline.scans.perrepo import RepoFailed, failure_message, map_repos, workers_for
+from drift_pipeline.scans.perrepo import Progress, RepoFailed, failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
 from drift_pipeline.standards import RegistryResolver, RepoStandards, analyse_repo
@@ -83,7 +83,13 @@ class ConfigScan:
 
 
 def scan_configs(
-    source: CodeSource, org: str, at: datetime, inventory: Sequence[Mapping[str, Any]], baseline: Baseline | None = None
+    source: CodeSource,
+    org: str,
+    at: datetime,
+    inventory: Sequence[Mapping[str, Any]],
+    baseline: Baseline | None = None,
+    *,
+    progress: Progress | None = None,
 ) -> ConfigScan:
     """Snapshot the standards of every repo in scope (or in the baseline) at ``at``.
 
@@ -100,7 +106,11 @@ def scan_configs(
         return _scan_one(source, records[row["repo"]], row, at, baseline, fetcher)
 
     scan = ConfigScan()
-    for part in map_repos(one, todo, workers_for(source)):
+
+    def failed(part: ConfigScan) -> bool:
+        return any(r.get("mode") == "failed" for r in part.tables.get("config_scan_status", []))
+
+    for part in map_repos(one, todo, workers_for(source), progress=progress, name=lambda r: r["repo"], failed=failed):
         for table, rows in part.tables.items():
             scan.tables[table] += rows
         for sha, text in part.blobs.items():

@@ -43,7 +43,7 @@ from drift_pipeline.rules.infra.records import (
 )
 from drift_pipeline.scans import process_codec
 from drift_pipeline.scans.infra_declared import Declared, declare_repo
-from drift_pipeline.scans.perrepo import failure_message, map_repos, workers_for
+from drift_pipeline.scans.perrepo import Progress, failure_message, map_repos, workers_for
 from drift_pipeline.scans.process import LIVE_FOR
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher
 from drift_pipeline.scans.window import day_end
@@ -183,6 +183,7 @@ def scan_infra(
     region: str,
     now: datetime | None = None,
     only: Sequence[str] | None = None,
+    progress: Progress | None = None,
 ) -> InfraScan:
     """The infra observations of ``org`` on ``day``. ``world`` is read once per run by the caller
     (or lazily, only when the day is observable: pass a callable)."""
@@ -211,7 +212,15 @@ def scan_infra(
         except Exception as exc:
             return row["repo"], failure_message(row["repo"], "reading its declared infra", exc)
 
-    for name, part in map_repos(one, todo, workers_for(source)):
+    parts = map_repos(
+        one,
+        todo,
+        workers_for(source),
+        progress=progress,
+        name=lambda r: r["repo"],
+        failed=lambda p: isinstance(p[1], str),
+    )
+    for name, part in parts:
         if isinstance(part, str):
             scan.tables["infra_scan_status"].append({"repo": name, "mode": "failed", "error": part})
             continue

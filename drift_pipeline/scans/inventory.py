@@ -13,7 +13,7 @@ from typing import Any
 
 from drift_pipeline.errors import NotFound
 from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.scans.perrepo import failure_message, map_repos, workers_for
+from drift_pipeline.scans.perrepo import Progress, failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
 from drift_pipeline.standards import Problem, RepoStandards, analyse_repo
@@ -76,6 +76,8 @@ def scan_inventory(
     baseline_at: datetime | None = None,
     only: Sequence[str] | None = None,
     config_repo: str = CONFIG_REPO,
+    *,
+    progress: Progress | None = None,
 ) -> InventoryResult:
     """Every repo of ``org`` with its head at ``at`` and its scope.
 
@@ -92,7 +94,9 @@ def scan_inventory(
     def one(record: RepoRecord) -> tuple[dict[str, Any], dict[str, str] | None]:
         return _inventory_row(source, org, record, at, baseline.get(record.name), baseline_at, org_config, config_repo)
 
-    results = map_repos(one, records, workers_for(source))
+    results = map_repos(
+        one, records, workers_for(source), progress=progress, name=lambda r: r.name, failed=lambda r: r[1] is not None
+    )
     return InventoryResult([row for row, _ in results], [e for _, e in results if e], org_config)
 
 

@@ -38,7 +38,7 @@ from drift_pipeline.rules.process.records import (
     Workflow,
 )
 from drift_pipeline.scans import process_codec
-from drift_pipeline.scans.perrepo import RepoFailed, failure_message, map_repos, workers_for
+from drift_pipeline.scans.perrepo import Progress, RepoFailed, failure_message, map_repos, workers_for
 from drift_pipeline.scans.process_activity import activity_row, day_commits
 from drift_pipeline.scans.reading import SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.scans.window import day_end
@@ -117,6 +117,7 @@ def scan_process(
     window: tuple[datetime, datetime] | None = None,
     now: datetime | None = None,
     only: Sequence[str] | None = None,
+    progress: Progress | None = None,
 ) -> ProcessScan:
     """The process observations of ``org`` on ``day`` for the in-scope repos of ``inventory``.
 
@@ -135,7 +136,10 @@ def scan_process(
     def one(row: Mapping[str, Any]) -> _Part:
         return _scan_one(reader, fetcher, org, (start, end), row, observed)
 
-    for part in map_repos(one, todo, workers_for(source)):
+    def failed(part: _Part) -> bool:
+        return bool(part.status.get("mode") == "failed")
+
+    for part in map_repos(one, todo, workers_for(source), progress=progress, name=lambda r: r["repo"], failed=failed):
         scan.tables["process_scan_status"].append(part.status)
         scan.tables["process_settings"] += part.settings
         scan.tables["process_activity"] += part.activity

@@ -6,7 +6,7 @@ the code drift between two instants in memory (the CLI's path; the assets store 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -15,6 +15,7 @@ from drift_pipeline.rules import code as code_rules
 from drift_pipeline.rules.code import RepoCode
 from drift_pipeline.scans.code import Baseline, ConfigScan, repo_code_states, scan_configs
 from drift_pipeline.scans.inventory import scan_inventory
+from drift_pipeline.scans.perrepo import Progress
 from drift_pipeline.scans.reading import CodeSource
 
 
@@ -55,16 +56,23 @@ def scan_window(
     baseline_at: datetime,
     scan_date: date,
     only: Sequence[str] | None = None,
+    *,
+    progress: Callable[[str], Progress | None] | None = None,
 ) -> WindowResult:
-    """Code drift between ``baseline_at`` and ``at``, computed without a store."""
-    base_inv = scan_inventory(source, org, baseline_at, only=only)
-    base = scan_configs(source, org, baseline_at, base_inv.rows)
-    inventory = scan_inventory(source, org, at, {r["repo"]: r for r in base_inv.rows}, baseline_at, only=only)
+    """Code drift between ``baseline_at`` and ``at``, computed without a store.
+
+    ``progress``, given a phase's name, gives that phase's progress hook (``scans.perrepo``)."""
+    phase = progress or (lambda _: None)
+    base_inv = scan_inventory(source, org, baseline_at, only=only, progress=phase("baseline inventory"))
+    base = scan_configs(source, org, baseline_at, base_inv.rows, progress=phase("baseline configs"))
+    inventory = scan_inventory(
+        source, org, at, {r["repo"]: r for r in base_inv.rows}, baseline_at, only=only, progress=phase("inventory")
+    )
     baseline = Baseline.from_rows(
         baseline_at,
         *(base.tables[t] for t in ("config_scan_status", "config_snapshots", "config_projects", "config_problems")),
     )
-    scan = scan_configs(source, org, at, inventory.rows, baseline)
+    scan = scan_configs(source, org, at, inventory.rows, baseline, progress=phase("configs"))
     blobs = {**base.blobs, **scan.blobs}
     today = _states(org, scan, blobs)
     before = _states(org, base, blobs)

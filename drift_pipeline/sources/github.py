@@ -25,6 +25,7 @@ exactly the requests a serial one does.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
 import time
@@ -175,6 +176,7 @@ class GitHubSource:
         self._listed = Memo()  # org listings and repos, for this run
         self._window: tuple[datetime, datetime] | None = None
         self._history = Memo()  # (repo, branch) -> commits of the window
+        self.headroom: tuple[int, int] | None = None  # last (x-ratelimit-remaining, x-ratelimit-limit) seen
 
     @property
     def github(self) -> Github:
@@ -218,9 +220,18 @@ class GitHubSource:
                             self._token,
                         )
                     ) from None
+            self._note_headroom(resp_headers)
             if data is not None:
                 payloads.check_content_type(path, resp_headers)
             return resp_headers, data
+
+    def _note_headroom(self, headers: dict[str, Any]) -> None:
+        """Keep the last rate-limit headroom GitHub reported (for progress logs); ignore absent or odd values."""
+        lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
+        remaining, limit = _number(lowered.get("x-ratelimit-remaining")), _number(lowered.get("x-ratelimit-limit"))
+        if remaining is not None and limit is not None and math.isfinite(remaining + limit):
+            with self._lock:
+                self.headroom = (int(remaining), int(limit))
 
     def _wait_at_gate(self, path: str, waited: float) -> float:
         """Wait while a rate limit pauses every worker; fail when the reset is too far away."""
