@@ -17,7 +17,7 @@ from github import GithubException
 
 from drift_pipeline.commands._filing import db_option
 from drift_pipeline.commands._output import emit, json_option, progress
-from drift_pipeline.commands.code import _NAME, _check_repos, _source
+from drift_pipeline.commands._scan import NAME, check_repos, scan_source
 from drift_pipeline.errors import DriftError, ExitCode, UsageError
 from drift_pipeline.issues.audit import DEFAULT_THRESHOLD, AuditResult, run_audit
 from drift_pipeline.issues.client import IssueClient
@@ -35,14 +35,14 @@ def scan_group() -> None:
 
 def _orgs(org: str | None) -> list[str]:
     if org is not None:
-        if not _NAME.match(org) or org.strip(".") == "":
+        if not NAME.match(org) or org.strip(".") == "":
             raise UsageError(f"--org {org!r}: expected a GitHub org or user name (letters, digits, '-', '_', '.')")
         return [org]
     orgs = [o.strip() for o in os.environ.get("DRIFT_ORGS", "").split(",") if o.strip()]
     if not orgs:
         raise UsageError("give --org ORG (or set DRIFT_ORGS, comma-separated orgs)")
     for name in orgs:
-        if not _NAME.match(name) or name.strip(".") == "":
+        if not NAME.match(name) or name.strip(".") == "":
             raise UsageError(f"DRIFT_ORGS: {name!r} is not a GitHub org or user name")
     return orgs
 
@@ -74,15 +74,15 @@ def _threshold(text: str) -> int:
 def audit(org: str | None, threshold_text: str, config_repo: str, dry_run: bool, db: str, as_json: bool) -> int:
     """Count open drift:* issues per repo; open one summary issue a week in the config repo."""
     threshold = _threshold(threshold_text)
-    if not _NAME.match(config_repo) or config_repo.strip(".") == "":
+    if not NAME.match(config_repo) or config_repo.strip(".") == "":
         raise UsageError(f"--config-repo {config_repo!r}: expected a repository name (letters, digits, '-', '_', '.')")
     orgs = _orgs(org)
     now = datetime.now(UTC).replace(microsecond=0)
     results: list[AuditResult] = []
     for name in orgs:
-        source, owner = _source(None, name, 4)
+        source, owner = scan_source(None, name, 4)
         assert isinstance(source, GitHubSource)
-        _check_repos(source, owner, (), None)  # an unknown org is a usage error, not an empty audit
+        check_repos(source, owner, (), None)  # an unknown org is a usage error, not an empty audit
         progress(f"auditing {owner}: repos with more than {threshold} open drift issues")
         try:
             with DriftStore(db) as store:
@@ -100,7 +100,7 @@ def audit(org: str | None, threshold_text: str, config_repo: str, dry_run: bool,
         except (GithubException, OSError) as exc:
             raise DriftError(f"audit of {owner} failed: {describe(exc)}") from None
     payload = {"audits": [_audit_row(r) for r in results], "threshold": threshold, "dry_run": dry_run}
-    emit(payload, as_json=as_json, text=_text)
+    emit(payload, as_json=as_json, text=render_text)
     return ExitCode.FINDINGS if any(r.repos for r in results) else ExitCode.OK
 
 
@@ -128,7 +128,7 @@ def _audit_row(r: AuditResult) -> dict[str, Any]:
     }
 
 
-def _text(payload: dict[str, Any]) -> str:
+def render_text(payload: dict[str, Any]) -> str:
     lines = []
     for a in payload["audits"]:
         for repo in a["repos"]:

@@ -17,11 +17,11 @@ from typing import Any
 
 import click
 
-from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan, report_failures
-from drift_pipeline.commands._output import emit, json_option, progress
+from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan
+from drift_pipeline.commands._output import json_option, progress
 from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
-from drift_pipeline.commands.code import _check_repos, _source, _text
-from drift_pipeline.errors import ExitCode, UsageError
+from drift_pipeline.commands._scan import check_repos, finish, scan_source
+from drift_pipeline.errors import UsageError
 from drift_pipeline.scans.infra import assume_failures, read_world, scan_infra
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS, DEFAULT_REGION, AwsAccess, account_refs
@@ -78,8 +78,8 @@ def scan(
         raise UsageError("--org ORG is required (the repos declaring [infra] are read from GitHub)")
     scan_regions = _regions(regions)
     accounts = _accounts(envs)
-    source, owner = _source(None, org, 8)
-    _check_repos(source, owner, repos, None)
+    source, owner = scan_source(None, org, 8)
+    check_repos(source, owner, repos, None)
     at = datetime.now(UTC).replace(microsecond=0)
     day = at.date()
     access = AwsAccess(region_name=scan_regions[0], endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
@@ -116,15 +116,5 @@ def scan(
     status = result.tables["infra_scan_status"]
     evaluation = Evaluation(owner, "infra", status, [result.coverage()], findings) if auto_close else None
     filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=evaluation)
-    payload.update(filing.payload)
-    emit(payload, as_json=as_json, text=_text)
-    for miss in unreached:
-        progress(f"AWS account {miss['account']} ({miss['env']}) not reached: {miss['code']}")
-    if errors:
-        progress(f"{len(errors)} repo(s) could not be scanned")
-    report_failures(filing.failures)
-    if filing.failures:
-        return ExitCode.RUNTIME
-    if findings:
-        return ExitCode.FINDINGS
-    return ExitCode.RUNTIME if errors else ExitCode.OK
+    notes = [f"AWS account {m['account']} ({m['env']}) not reached: {m['code']}" for m in unreached]
+    return finish(payload, as_json=as_json, findings=findings, errors=errors, filing=filing, notes=notes)

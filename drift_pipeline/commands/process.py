@@ -13,19 +13,19 @@ from typing import Any
 
 import click
 
-from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan, report_failures
-from drift_pipeline.commands._output import emit, json_option, progress
+from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan
+from drift_pipeline.commands._output import json_option, progress
 from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
-from drift_pipeline.commands.code import (
+from drift_pipeline.commands._scan import (
     MAX_CONCURRENCY,
-    _check_repos,
-    _concurrency,
-    _instants,
-    _since,
-    _source,
-    _text,
+    check_repos,
+    finish,
+    parse_concurrency,
+    parse_since,
+    scan_instants,
+    scan_source,
 )
-from drift_pipeline.errors import ExitCode, UsageError
+from drift_pipeline.errors import UsageError
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.process import scan_process
 from drift_pipeline.sources.github import GitHubSource
@@ -87,12 +87,12 @@ def scan(
     """
     if org is None:
         raise UsageError("--org ORG is required (process settings are read from GitHub)")
-    since_hours = _since(since_text)
-    concurrency = _concurrency(concurrency_text)
-    at, start, day = _instants(scan_date, since_hours)
-    source, owner = _source(None, org, concurrency)
+    since_hours = parse_since(since_text)
+    concurrency = parse_concurrency(concurrency_text)
+    at, start, day = scan_instants(scan_date, since_hours)
+    source, owner = scan_source(None, org, concurrency)
     assert isinstance(source, GitHubSource)
-    _check_repos(source, owner, repos, None)
+    check_repos(source, owner, repos, None)
     progress(f"scanning {owner} process at {at:%Y-%m-%d %H:%M} UTC, activity since {start:%Y-%m-%d %H:%M} UTC")
     with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
         inventory = scan_inventory(source, owner, at, only=repos or None, progress=phase("inventory"))
@@ -122,15 +122,5 @@ def scan(
     status = result.tables["process_scan_status"]
     evaluation = Evaluation(owner, "process", status, [result.coverage()], result.findings()) if auto_close else None
     filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=evaluation)
-    payload.update(filing.payload)
-    emit(payload, as_json=as_json, text=_text)
-    if not result.observed_settings:
-        progress(f"settings not observed: {result.reason}")
-    if errors:
-        progress(f"{len(errors)} repo(s) could not be scanned")
-    report_failures(filing.failures)
-    if filing.failures:
-        return ExitCode.RUNTIME
-    if findings:
-        return ExitCode.FINDINGS
-    return ExitCode.RUNTIME if errors else ExitCode.OK
+    notes = [] if result.observed_settings else [f"settings not observed: {result.reason}"]
+    return finish(payload, as_json=as_json, findings=findings, errors=errors, filing=filing, notes=notes)

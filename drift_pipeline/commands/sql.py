@@ -13,7 +13,7 @@ import io
 import json
 import math
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -153,18 +153,41 @@ def render_csv(result: Result) -> str:
     return buffer.getvalue().rstrip("\n")
 
 
+def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--db``, ``--wait`` and ``--timeout``: how every read-only command reaches the file (sql, trends)."""
+    for option in (
+        click.option(
+            "--timeout",
+            type=click.FloatRange(0.1, 3600),
+            default=60.0,
+            show_default=True,
+            help="Seconds the query may run before it is stopped (a running query holds up writes).",
+        ),
+        click.option(
+            "--wait",
+            type=click.FloatRange(0, 3600),
+            default=30.0,
+            show_default=True,
+            help="Seconds to wait, with backoff, while a writer holds the file; then exit 3.",
+        ),
+        click.option(
+            "--db",
+            "db",
+            envvar="DRIFT_DB_PATH",
+            default=DEFAULT_DB_PATH,
+            help="The DuckDB file (default: $DRIFT_DB_PATH, else data/drift.duckdb).",
+        ),
+    ):
+        command = option(command)
+    return command
+
+
 @click.command(
     "sql",
     epilog="Example: drift sql \"SELECT scan_date, rule, count(*) AS n FROM drift_findings GROUP BY ALL ORDER BY ALL\"",
 )
 @click.argument("query")
-@click.option(
-    "--db",
-    "db",
-    envvar="DRIFT_DB_PATH",
-    default=DEFAULT_DB_PATH,
-    help="The DuckDB file (default: $DRIFT_DB_PATH, else data/drift.duckdb).",
-)
+@read_options
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV (header + rows) on stdout.")
 @click.option(
@@ -173,20 +196,6 @@ def render_csv(result: Result) -> str:
     default=1000,
     show_default=True,
     help=f"Rows printed at most (1..{MAX_LIMIT}); says so on stderr when the result is cut.",
-)
-@click.option(
-    "--wait",
-    type=click.FloatRange(0, 3600),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait, with backoff, while a writer holds the file; then exit 3.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 3600),
-    default=60.0,
-    show_default=True,
-    help="Seconds the query may run before it is stopped (a running query holds up writes).",
 )
 def sql_command(query: str, db: str, as_json: bool, as_csv: bool, limit: int, wait: float, timeout: float) -> None:
     """Run a read-only SQL query on the drift DuckDB file and print the result.

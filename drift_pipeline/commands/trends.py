@@ -20,10 +20,9 @@ from typing import Any
 import click
 
 from drift_pipeline.commands._output import json_option, to_json
-from drift_pipeline.commands.sql import MAX_LIMIT, Result, plain, render_csv, render_table, run_query
+from drift_pipeline.commands.sql import MAX_LIMIT, Result, plain, read_options, render_csv, render_table, run_query
 from drift_pipeline.commands.trends_chart import CHART_FORMATS, draw
 from drift_pipeline.errors import UsageError
-from drift_pipeline.store import DEFAULT_DB_PATH
 from drift_pipeline.store_views import VIEWS
 
 NOT_OBSERVED = "not observed"
@@ -136,27 +135,7 @@ def _check_chart(chart: str) -> Path:
 @json_option
 @click.option("--csv", "as_csv", is_flag=True, help="Print CSV on stdout (not observed: empty cell).")
 @click.option("--chart", default=None, metavar="FILE", help="Also draw the trend to FILE.png, FILE.svg or FILE.html.")
-@click.option(
-    "--db",
-    "db",
-    envvar="DRIFT_DB_PATH",
-    default=DEFAULT_DB_PATH,
-    help="The DuckDB file (default: $DRIFT_DB_PATH, else data/drift.duckdb).",
-)
-@click.option(
-    "--wait",
-    type=click.FloatRange(0, 3600),
-    default=30.0,
-    show_default=True,
-    help="Seconds to wait, with backoff, while a writer holds the file; then exit 3.",
-)
-@click.option(
-    "--timeout",
-    type=click.FloatRange(0.1, 3600),
-    default=60.0,
-    show_default=True,
-    help="Seconds the query may run before it is stopped.",
-)
+@read_options
 def trends_command(
     days: int, by: str, as_json: bool, as_csv: bool, chart: str | None, db: str, wait: float, timeout: float
 ) -> None:

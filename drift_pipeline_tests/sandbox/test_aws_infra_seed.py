@@ -19,7 +19,8 @@ FAST = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10)
 DRIFT_TAGS = ("drift:repo", "drift:project", "drift:env", "drift:commit")
 
 
-def _repos() -> list[InfraRepo]:
+def scenario_repos() -> list[InfraRepo]:
+    """The five repos of the infra scenario (the inventory tests read the same world)."""
     return [
         InfraRepo(
             full_name="acme/orders",
@@ -62,7 +63,7 @@ def sandbox():
 def scenario(sandbox):
     """Deployed once per module; the tests below only read it."""
     sandbox.reset()
-    return deploy_org_infra(sandbox, _repos(), seed=0)
+    return deploy_org_infra(sandbox, scenario_repos(), seed=0)
 
 
 @pytest.fixture(scope="module")
@@ -268,7 +269,7 @@ def test_pre_release_without_prod_is_listed_as_expected_not_drift(scenario):
 
 def test_same_repos_and_seed_give_the_same_scenario_description(scenario, scratch):
     scratch.reset()
-    again = deploy_org_infra(scratch.url, _repos(), seed=0)  # another server, by endpoint URL
+    again = deploy_org_infra(scratch.url, scenario_repos(), seed=0)  # another server, by endpoint URL
     assert again.describe() == scenario.describe()
     assert [(d.kind, d.repo, d.env, d.subject) for d in again.drifts] == [
         (d.kind, d.repo, d.env, d.subject) for d in scenario.drifts
@@ -276,7 +277,7 @@ def test_same_repos_and_seed_give_the_same_scenario_description(scenario, scratc
 
 
 def test_deploy_with_fewer_than_three_active_repos_raises_value_error(scratch):
-    repos = [r for r in _repos() if r.full_name != "acme/catalog"]
+    repos = [r for r in scenario_repos() if r.full_name != "acme/catalog"]
     with pytest.raises(ValueError, match="at least 3 active repos"):
         deploy_org_infra(scratch, repos)
 
@@ -290,7 +291,7 @@ def test_deploy_without_a_security_group_to_open_raises_value_error(scratch):
 
 def test_deploy_onto_an_existing_stack_asks_for_a_reset(scratch):
     scratch.reset()
-    repos = _repos()
+    repos = scenario_repos()
     first = repos[0]
     scratch.session("dev").client("cloudformation").create_stack(
         StackName="orders-api-dev",

@@ -18,7 +18,6 @@ from datetime import UTC, date, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from botocore.config import Config
 
 from drift_pipeline.rules.infra import FAMILY, evaluate
 from drift_pipeline.rules.infra.records import (
@@ -29,45 +28,14 @@ from drift_pipeline.rules.infra.records import (
 )
 from drift_pipeline.rules.infra.template import expected_env
 from drift_pipeline.sandbox.aws import AwsSandbox
-from drift_pipeline.sandbox.infra_seed import InfraRepo, InfraScenario, deploy_org_infra, stack_template
+from drift_pipeline.sandbox.infra_seed import InfraScenario, deploy_org_infra
 from drift_pipeline.sources.aws import AccountRef, AccountSession, AwsAccess, account_refs, account_session
 from drift_pipeline.sources.aws_inventory import _document, newest_backup, read_account, read_inventories
+from drift_pipeline_tests.sandbox.test_aws_infra_seed import FAST, scenario_repos
 
-FAST = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=10)
 DAY = date(2026, 11, 26)
 SECRET_VALUE = "ghp_" + "Z" * 36  # a token-looking value planted in a Lambda's environment
 WIDENED_ACTION = "s3:DeleteObject"
-
-
-def _repos() -> list[InfraRepo]:
-    return [
-        InfraRepo(
-            full_name="acme/orders", stacks={"orders-api": stack_template("orders-api", variant=1)}, commit_sha="a" * 40
-        ),
-        InfraRepo(
-            full_name="acme/payments",
-            project="services/api",
-            stacks={"payments-api": stack_template("payments-api")},
-            commit_sha="b" * 40,
-        ),
-        InfraRepo(
-            full_name="acme/catalog",
-            stacks={"catalog-api": stack_template("catalog-api", variant=2)},
-            commit_sha="c" * 40,
-        ),
-        InfraRepo(
-            full_name="acme/search",
-            status="pre-release",
-            stacks={"search-api": stack_template("search-api")},
-            commit_sha="d" * 40,
-        ),
-        InfraRepo(
-            full_name="acme/billing",
-            status="deprecated",
-            stacks={"billing-api": stack_template("billing-api")},
-            commit_sha="e" * 40,
-        ),
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +48,7 @@ def sandbox() -> Iterator[AwsSandbox]:
 def world(sandbox: AwsSandbox) -> tuple[InfraScenario, dict[str, str]]:
     """The seeded scenario plus this module's own out-of-band changes (moto state is per process: reset)."""
     sandbox.reset()
-    scenario = deploy_org_infra(sandbox, _repos(), seed=0)
+    scenario = deploy_org_infra(sandbox, scenario_repos(), seed=0)
     injected: dict[str, str] = {}
     # Widen the second statement of the app role's inline policy of an active repo nobody else drifted.
     drifted = {(d.repo, d.env) for d in scenario.expected_findings()}
@@ -119,7 +87,7 @@ def _connect(sandbox: AwsSandbox):
 def _expected(scenario: InfraScenario, inventories: dict[str, AccountInventory], region: str) -> dict[str, RepoInfra]:
     """Expectations as the declared_infra asset builds them: committed templates x deployed stacks."""
     out = {}
-    for repo in _repos():
+    for repo in scenario_repos():
         org, name = repo.full_name.split("/")
         envs = []
         for env, account in repo.accounts.items():

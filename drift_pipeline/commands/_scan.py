@@ -1,0 +1,185 @@
+"""What the scan commands share (``drift code|process|infra scan``, ``drift scan audit``).
+
+Flag parsing with one clear message per bad value, the source (local clones or GitHub from the
+environment), the scan instants, the text rendering of a scan's payload, and the tail that prints it,
+reports filing failures and decides the exit code. One home, so the scans never diverge.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import urllib.parse
+from collections.abc import Sequence
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from drift_pipeline.commands._filing import filing_text, report_failures
+from drift_pipeline.commands._output import emit, progress
+from drift_pipeline.errors import ExitCode, NotFound, UsageError, redact
+from drift_pipeline.rules.findings import RULES
+from drift_pipeline.scans.reading import CodeSource
+from drift_pipeline.scans.window import day_end, parse_day
+from drift_pipeline.sources.git_local import GitLocalSource
+from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
+
+MAX_SINCE_HOURS = 20 * 366 * 24  # twenty years
+MAX_CONCURRENCY = 32
+TOKEN = re.compile(r"^[\x21-\x7e]+$")
+NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
+
+
+def scan_source(path: str | None, org: str | None, concurrency: int) -> tuple[CodeSource, str]:
+    if path is not None and org is not None:
+        raise UsageError("give --path or --org, not both")
+    if path is not None:
+        source = GitLocalSource(clones_dir(path))
+        return source, source.org
+    if org is not None:
+        if not NAME.match(org) or org.strip(".") == "":
+            raise UsageError(f"--org {org!r}: expected a GitHub org or user name (letters, digits, '-', '_', '.')")
+        token = os.environ.get("GITHUB_TOKEN", "").strip()
+        if not token:
+            raise UsageError("--org needs a token in the GITHUB_TOKEN environment variable")
+        if not TOKEN.match(token):
+            raise UsageError("GITHUB_TOKEN holds spaces, control or non-ASCII characters; expected one token")
+        return GitHubSource(api_url(), token, concurrency=concurrency), org
+    raise UsageError("give --path DIR (local clones) or --org ORG (GitHub)")
+
+
+def clones_dir(path: str) -> Path:
+    if not path.strip():
+        raise UsageError("--path '': expected a git clone or a folder of clones")
+    where = Path(path)
+    if not where.exists():
+        raise UsageError(f"--path {path}: no such directory")
+    if not where.is_dir():
+        raise UsageError(f"--path {path}: a file, not a directory (give a git clone or a folder of clones)")
+    if not os.access(where, os.R_OK | os.X_OK):
+        raise UsageError(f"--path {path}: not readable (permission denied)")
+    return where
+
+
+def api_url() -> str:
+    raw = os.environ.get("GITHUB_API_URL", "").strip() or DEFAULT_API_URL
+    try:
+        url = urllib.parse.urlsplit(raw)
+        ok = url.scheme in ("http", "https") and bool(url.hostname) and (url.port is None or url.port > 0)
+    except ValueError:  # a port that is not a number, a malformed IPv6 host
+        ok = False
+    if not ok:
+        raise UsageError(
+            f"GITHUB_API_URL {redact(raw)!r}: expected an http(s) URL such as {DEFAULT_API_URL} "
+            "(GitHub Enterprise Server: https://HOST/api/v3)"
+        )
+    return raw
+
+
+def parse_since(text: str) -> float:
+    try:
+        hours = float(text)
+    except ValueError:
+        hours = math.nan
+    if not math.isfinite(hours) or not 0 < hours <= MAX_SINCE_HOURS:
+        raise UsageError(
+            f"--since {text!r}: expected a number of hours above 0 and at most {MAX_SINCE_HOURS} (twenty years)"
+        )
+    return hours
+
+
+def parse_concurrency(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_CONCURRENCY:
+        raise UsageError(f"--concurrency {text!r}: expected a whole number from 1 to {MAX_CONCURRENCY}")
+    return value
+
+
+def scan_instants(scan_date: str | None, since_hours: float) -> tuple[datetime, datetime, date]:
+    """The scan instant, the baseline instant and the scan date."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    if scan_date is None:
+        at, day = now, now.date()
+    else:
+        try:
+            day = parse_day(scan_date)
+        except ValueError:
+            raise UsageError(f"--date {scan_date!r}: expected YYYY-MM-DD") from None
+        if day > now.date():
+            raise UsageError(f"--date {scan_date}: in the future (today is {now.date()} UTC)")
+        at = min(day_end(day), now)
+    try:
+        baseline_at = at - timedelta(hours=since_hours)
+    except OverflowError:
+        baseline_at = EPOCH - timedelta(days=1)
+    if baseline_at < EPOCH:
+        raise UsageError(f"--date {day} with --since {since_hours:g}: the baseline falls before 1970")
+    return at, baseline_at, day
+
+
+def check_repos(source: CodeSource, owner: str, repos: tuple[str, ...], path: str | None) -> None:
+    """Every --repo is a name of a repo the source lists (the listing is kept for the scan)."""
+    for name in repos:
+        if not NAME.match(name) or name.strip(".") == "":
+            raise UsageError(f"--repo {name!r}: expected a repository name (letters, digits, '-', '_', '.')")
+    try:
+        listed = {r.name for r in source.list_repos(owner)}
+    except NotFound:
+        raise UsageError(f"--org {owner}: no such org or user (or the token may not see it)") from None
+    except OSError as exc:  # a folder of clones we may not read
+        raise UsageError(f"--path {path}: cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
+    missing = [name for name in repos if name not in listed]
+    if missing:
+        where = f"under --path {path}" if path is not None else f"in {owner}"
+        raise UsageError(f"--repo {missing[0]}: no such repository {where} ({len(listed)} listed)")
+
+
+def render_text(payload: dict[str, Any]) -> str:
+    lines = []
+    for f in payload["findings"]:
+        spec = RULES.get(f["rule"])
+        where = f["repo"] + ("" if f["project"] == "." else f" ({f['project']})")
+        lines.append(f"{f['severity'].upper():7} {where}: {f['message']}  [{f['rule']}]")
+        if spec:
+            lines.append(f"        fix: {spec.fix}")
+        if f.get("commit_url"):
+            lines.append(f"        commit: {f['commit_url']}")
+    for e in payload["errors"]:
+        named = e["error"].startswith(f"{e['repo']}: ")
+        lines.append(f"FAILED  {e['error'] if named else e['repo'] + ': ' + e['error']}")
+    lines.extend(filing_text(payload))
+    s = payload["summary"]
+    lines.append(
+        f"{s['findings']} finding(s) in {s['repos_changed']} changed of {s['repos_in_scope']} "
+        f"in-scope repos ({s['repos']} listed), {s['api_requests']} API requests"
+    )
+    return "\n".join(lines)
+
+
+def finish(
+    payload: dict[str, Any],
+    *,
+    as_json: bool,
+    findings: Sequence[Any],
+    errors: Sequence[Any],
+    filing: Any,
+    notes: Sequence[str] = (),
+) -> ExitCode:
+    """Print a scan's payload (with what was filed) and decide its exit code: one tail for every scan."""
+    payload.update(filing.payload)
+    emit(payload, as_json=as_json, text=render_text)
+    for note in notes:
+        progress(note)
+    if errors:
+        progress(f"{len(errors)} repo(s) could not be scanned")
+    report_failures(filing.failures)
+    if filing.failures:
+        return ExitCode.RUNTIME
+    if findings:
+        return ExitCode.FINDINGS
+    return ExitCode.RUNTIME if errors else ExitCode.OK
