@@ -43,17 +43,10 @@ import hashlib
 
 import duckdb
 
+from drift_pipeline.rules.process.common import ACTIVITY_RULES
+
 __all__ = ["ACTIVITY_RULES", "DOMAINS", "MACROS", "VIEWS", "view_changes"]
 
-# process rules about what happened on the default branch (DESIGN "process, activity"): backfilled exactly
-ACTIVITY_RULES = (
-    "review_bypassed",
-    "commit_convention_violated",
-    "ticket_reference_missing",
-    "branch_name_violated",
-    "pr_too_large",
-    "pr_missing_issue_reference",
-)
 # domain -> category of its findings
 DOMAINS = {"code": "code", "process_activity": "process", "process_settings": "process", "infra": "infra"}
 

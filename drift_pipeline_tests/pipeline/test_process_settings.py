@@ -12,6 +12,7 @@ from drift_pipeline.assets.findings import drift_findings
 from drift_pipeline.assets.inventory import repo_inventory
 from drift_pipeline.assets.process import process_drift, process_observations
 from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
+from drift_pipeline.rules.process.common import ACTIVITY_RULES as _ACTIVITY_RULES
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.processfixture import (
@@ -48,8 +49,7 @@ SETTINGS_RULES = {
         "required_workflow_missing",
     },
 }
-ACTIVITY_RULES = {"review_bypassed", "commit_convention_violated", "pr_too_large", "pr_missing_issue_reference"}
-ACTIVITY_RULES |= {"branch_name_violated", "ticket_reference_missing"}
+ACTIVITY_RULES = set(_ACTIVITY_RULES)
 
 
 @pytest.fixture(scope="module")

@@ -172,6 +172,17 @@ SPECS: tuple[RuleSpec, ...] = (
     ),
 )
 SPEC = {s.id: s for s in SPECS}
+# The rules about what happened on the default branch (DESIGN "process, activity"): history, so they
+# backfill exactly; every other process rule judges live settings. The trend views read this split.
+ACTIVITY_RULES: tuple[str, ...] = (
+    "review_bypassed",
+    "commit_convention_violated",
+    "ticket_reference_missing",
+    "branch_name_violated",
+    "pr_too_large",
+    "pr_missing_issue_reference",
+)
+assert set(ACTIVITY_RULES) <= set(SPEC)
 _RANK = {"info": 0, "warning": 1, "error": 2}
 
 
