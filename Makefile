@@ -5,7 +5,7 @@ PYTHON ?= python3
 UV := $(PYTHON) -m uv
 PYTEST_ARGS ?=
 
-.PHONY: install browser test lint format demo clean
+.PHONY: install browser postgres test lint format demo bench clean
 CHROMIUM ?= /usr/bin/chromium
 
 install:
@@ -34,11 +34,30 @@ browser:
 	  test -x $(CHROMIUM) || echo "make browser: $(CHROMIUM) could not be installed; the UI test will be skipped" >&2; \
 	}
 
-test: install browser
+# Debian's PostgreSQL server binaries for the instance-storage and DuckLake-catalog tests: each test
+# starts a private cluster on loopback in a temp dir. Installed once when initdb cannot be found;
+# where it cannot be installed those tests are skipped with a reason.
+postgres:
+	@command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if command -v apt-get >/dev/null 2>&1; then \
+	    SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	    $$SUDO apt-get update -qq >/dev/null 2>&1 && \
+	    DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql >/dev/null 2>&1; \
+	  fi; \
+	  command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+	    echo "make postgres: PostgreSQL could not be installed; its tests will be skipped" >&2; \
+	}
+
+test: install browser postgres
 	@$(UV) run --frozen --no-sync pytest -n 2 -q $(PYTEST_ARGS)
 
 demo: install
 	@$(UV) run --frozen --no-sync python -m drift_pipeline.demo
+
+# The scale benchmark (not part of `make test`): prints a table, writes benchmarks/results/*.json.
+BENCH_ARGS ?=
+bench: install
+	@$(UV) run --frozen --no-sync python benchmarks/pipeline.py $(BENCH_ARGS)
 
 clean:
 	rm -rf .venv .pytest_cache data .dagster_home .sandbox build
