@@ -1,7 +1,9 @@
 """Trend views of the DuckDB store: the questions users ask, answered in SQL, created with the schema.
 
-``store._schema_changes`` appends :func:`view_changes`, so every store that prepares the file (any
-pipeline write) creates or updates these views; a reader of an up-to-date file never writes. Each
+``store_schema.schema_changes`` appends :func:`view_changes`, so every store that prepares the file (any
+pipeline write) creates or updates these views; a reader of an up-to-date file never writes. A
+DuckLake catalog keeps the views but not macros: there each session creates the table macros as
+temporary ones (:func:`macro_statements`). Each
 view carries a comment with the hash of its definition, so a changed definition is replaced once and
 an unchanged one is left alone. Column names are stable (extend, never rename): README queries,
 ``drift trends`` and dashboards use them.
@@ -45,7 +47,7 @@ import duckdb
 
 from drift_pipeline.rules.process.common import ACTIVITY_RULES
 
-__all__ = ["ACTIVITY_RULES", "DOMAINS", "MACROS", "VIEWS", "view_changes"]
+__all__ = ["ACTIVITY_RULES", "DOMAINS", "MACROS", "VIEWS", "macro_statements", "view_changes"]
 
 # domain -> category of its findings
 DOMAINS = {"code": "code", "process_activity": "process", "process_settings": "process", "infra": "infra"}
@@ -215,32 +217,41 @@ def _signature(text: str) -> str:
     return "drift-view " + hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
 
 
-def _statements() -> list[tuple[str, str, list[str]]]:
+def _statements(*, macros: bool = True) -> list[tuple[str, str, list[str]]]:
     """(kind, name, statements creating it) in dependency order (views before the macros that use them)."""
     out = []
     for name, body in VIEWS.items():
         sig = _signature(body)
         out.append(("view", name, [f"CREATE OR REPLACE VIEW {name} AS {body}", f"COMMENT ON VIEW {name} IS '{sig}'"]))
-    for name, (params, body) in MACROS.items():
-        sig = _signature(params + body)
-        out.append(
-            (
-                "macro",
-                name,
-                [
-                    f"CREATE OR REPLACE MACRO {name}({params}) AS TABLE {body}",
-                    f"COMMENT ON MACRO TABLE {name} IS '{sig}'",
-                ],
+    if macros:
+        for name, (params, body) in MACROS.items():
+            sig = _signature(params + body)
+            out.append(
+                (
+                    "macro",
+                    name,
+                    [
+                        f"CREATE OR REPLACE MACRO {name}({params}) AS TABLE {body}",
+                        f"COMMENT ON MACRO TABLE {name} IS '{sig}'",
+                    ],
+                )
             )
-        )
     return out
 
 
-def view_changes(con: duckdb.DuckDBPyConnection) -> list[str]:
-    """The statements that create the trend views that are missing or defined differently in the file."""
+def macro_statements() -> list[str]:
+    """The table macros as temporary ones, for a session on a catalog that keeps no macros (DuckLake)."""
+    return [f"CREATE OR REPLACE TEMP MACRO {name}({params}) AS TABLE {body}" for name, (params, body) in MACROS.items()]
+
+
+def view_changes(con: duckdb.DuckDBPyConnection, *, macros: bool = True) -> list[str]:
+    """The statements that create the trend views (and, with ``macros``, the table macros) that are
+    missing or defined differently in the current database."""
     have = {
         ("view", name): comment
-        for name, comment in con.execute("SELECT view_name, comment FROM duckdb_views() WHERE NOT internal").fetchall()
+        for name, comment in con.execute(
+            "SELECT view_name, comment FROM duckdb_views() WHERE NOT internal AND database_name = current_database()"
+        ).fetchall()
     }
     have.update(
         (("macro", name), comment)
@@ -250,7 +261,7 @@ def view_changes(con: duckdb.DuckDBPyConnection) -> list[str]:
     )
     changes: list[str] = []
     stale = False  # a view replaced: the ones defined after it are replaced too (they may depend on it)
-    for kind, name, statements in _statements():
+    for kind, name, statements in _statements(macros=macros):
         sig = statements[1].rsplit(" IS ", 1)[1].strip("'")
         if stale or have.get((kind, name)) != sig:
             stale = True
