@@ -158,6 +158,7 @@ def _day_metadata(scans: list[InfraScan]) -> tuple[dict[str, Any], dict[str, Any
         "accounts_not_reached": dg.MetadataValue.json(assume_failures(world) if world else []),
         "read_failures": dg.MetadataValue.int(sum(bool(r.get("read_failure")) for r in inventory)),
         "drift_method": dg.MetadataValue.text(", ".join(world.methods) if world else "not observed"),
+        "drift_method_per_account": dg.MetadataValue.json(world.methods_by_account() if world else {}),
         "preview": md_table(
             ("env", "type", "arn"), [(r["env"], r["type"], r["arn"]) for r in inventory if not r.get("read_failure")]
         ),

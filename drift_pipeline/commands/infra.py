@@ -110,6 +110,7 @@ def scan(
             "regions": scan_regions,
             "accounts_not_reached": unreached,
             "drift_method": ", ".join(world.methods),
+            "drift_method_per_account": world.methods_by_account(),
         },
         "errors": errors,
     }

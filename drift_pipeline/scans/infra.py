@@ -15,46 +15,50 @@ Live-only. AWS is observable only now, with the same cut-off as GitHub settings
 (today and yesterday, UTC). An older day is recorded as not observed (a coverage row, domain
 ``infra``, ``observed = false``), nothing is read from AWS and no infra finding is made.
 
-Drift method: the project's comparison (template at the deployed commit against the described
-resource). The emulator has no CloudFormation drift detection; on real AWS the same comparison
-runs and the metadata names the method (``AccountInventory.drift_method``).
+Drift method, per account: CloudFormation's own drift detection where the service offers it
+(``sources.aws_cfn_drift``), else the project's comparison (template at the deployed commit
+against the described resource; the emulator has no drift detection). Both give the same finding
+shape; the metadata and the CLI summary name the method per account (``World.methods_by_account``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
 
-from drift_pipeline.redaction import mask_json, mask_secrets
+from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules import infra as infra_rules
 from drift_pipeline.rules.base import Finding, make_finding
 from drift_pipeline.rules.findings import RULES
 from drift_pipeline.rules.infra.records import (
-    TAG_CFN_STACK,
-    AccountInventory,
     BackupObservation,
     InfraObserved,
     RepoInfra,
 )
 from drift_pipeline.scans import process_codec
 from drift_pipeline.scans.infra_declared import Declared, declare_repo
+from drift_pipeline.scans.infra_rows import inventory_rows, observed_row, stored_observed, stored_repos
 from drift_pipeline.scans.perrepo import Progress, failure_message, map_repos, workers_for
 from drift_pipeline.scans.process import LIVE_FOR
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.sources.aws import AccountRef, AssumeRoleError, AwsAccess
 from drift_pipeline.sources.aws_inventory import newest_backup, read_inventories
+from drift_pipeline.sources.github_tags import tag_reader
 from drift_pipeline.standards.model import INVALID_CONFIG
 
 INFRA_DOMAIN = "infra"
 TABLES = ("aws_inventory", "declared_infra", "infra_scan_status", "infra_observed")
 PROJECT_COMPARISON = "project comparison"
-METHODS = {"project": PROJECT_COMPARISON, "cloudformation": "CloudFormation drift detection"}
+METHODS = {
+    "project": PROJECT_COMPARISON,
+    "cloudformation": "CloudFormation drift detection",
+    "cloudformation+project": "CloudFormation drift detection (some stacks by project comparison)",
+}
 
 
 def infra_observable(day: date, now: datetime) -> tuple[bool, str | None]:
@@ -79,6 +83,14 @@ class World:
     def methods(self) -> list[str]:
         return sorted({METHODS.get(inv.drift_method, inv.drift_method) for inv in self.observed.accounts.values()})
 
+    def methods_by_account(self) -> dict[str, str]:
+        """``"prod (333333333333)" -> method``: which comparison judged each reached account."""
+        return {
+            f"{self.envs.get(account, '?')} ({account})": METHODS.get(inv.drift_method, inv.drift_method)
+            for account, inv in sorted(self.observed.accounts.items())
+            if inv.reached
+        }
+
 
 def read_world(
     access: AwsAccess,
@@ -97,7 +109,7 @@ def read_world(
         sessions[ref.account_id] = session
         return session
 
-    inventories = read_inventories(refs, connect=connect, regions=regions)
+    inventories = read_inventories(refs, connect=connect, regions=regions, detect_timeout=access.detect_timeout)
     observed = InfraObserved(as_of=now or datetime.now(UTC), accounts=inventories)
     return World(observed, {r.account_id: r.env for r in refs}, sessions)
 
@@ -199,6 +211,7 @@ def scan_infra(
     fetcher = SourceRegistryFetcher(source, org, day_end(day))
     inventories = scan.world.observed.accounts
     todo = [r for r in inventory if (r.get("in_scope") or r.get("error")) and (not only or r["repo"] in only)]
+    tags = tag_reader(source)
 
     def one(row: Mapping[str, Any]) -> tuple[str, Declared | str]:
         if row.get("error"):
@@ -207,7 +220,16 @@ def scan_infra(
             return row["repo"], Declared()
         try:
             return row["repo"], declare_repo(
-                source, fetcher, org, row, accounts=accounts, observed=inventories, region=region
+                source,
+                fetcher,
+                org,
+                row,
+                accounts=accounts,
+                observed=inventories,
+                region=region,
+                tags=tags,
+                until=day_end(day),
+                now=now,
             )
         except Exception as exc:
             return row["repo"], failure_message(row["repo"], "reading its declared infra", exc)
@@ -244,117 +266,6 @@ def scan_infra(
     return scan
 
 
-def _storable(observed: InfraObserved) -> InfraObserved:
-    """The observation as stored for ``infra_drift``: without stack templates and parameter values
-    (the rules read neither; either may hold a literal secret), tags and attributes masked."""
-    accounts = {
-        account: replace(
-            inv,
-            resources=tuple(
-                replace(r, tags=mask_json(dict(r.tags)), attributes=mask_json(dict(r.attributes)))
-                for r in inv.resources
-            ),
-            stacks=tuple(
-                replace(s, template=None, parameters={k: "" for k in s.parameters}, tags=mask_json(dict(s.tags)))
-                for s in inv.stacks
-            ),
-        )
-        for account, inv in observed.accounts.items()
-    }
-    return InfraObserved(observed.as_of, accounts)
-
-
-def observed_row(world: World) -> dict[str, Any]:
-    return {
-        "observed": process_codec.encode(_storable(world.observed)),
-        "backups": process_codec.encode(list(world.observed.backups.values())),
-        "envs": dict(world.envs),
-        "drift_methods": world.methods,
-    }
-
-
-def stored_observed(row: Mapping[str, Any]) -> InfraObserved:
-    """The :class:`InfraObserved` that :func:`observed_row` stored."""
-    observed = process_codec.decode(InfraObserved, row["observed"])
-    backups = [process_codec.decode(BackupObservation, b) for b in json.loads(row["backups"] or "[]")]
-    return InfraObserved(observed.as_of, observed.accounts, {(b.bucket, b.prefix): b for b in backups})
-
-
-def stored_repos(rows: Sequence[Mapping[str, Any]]) -> tuple[dict[str, RepoInfra], list[dict[str, Any]]]:
-    """Each read repo's declared infra and problems, from its ``infra_scan_status`` row."""
-    repos: dict[str, RepoInfra] = {}
-    problems: list[dict[str, Any]] = []
-    for row in rows:
-        if row["mode"] != "read" and not row.get("problems"):
-            continue
-        for data in json.loads(row.get("expected") or "[]"):
-            repo = process_codec.decode(RepoInfra, data)
-            repos[repo.repo if repo.project == "." else f"{repo.repo}:{repo.project}"] = repo
-        problems += [{"repo": row["repo"], **p} for p in _json_list(row.get("problems"))]
-    return repos, problems
-
-
-def _json_list(value: Any) -> list[Any]:
-    return list(json.loads(value) if isinstance(value, str) else value or [])
-
-
-def inventory_rows(world: World) -> list[dict[str, Any]]:
-    """One row per resource and stack of every account, and one per read failure (env var names only)."""
-    rows: list[dict[str, Any]] = []
-    for account, inv in sorted(world.observed.accounts.items()):
-        env = world.envs.get(account)
-        rows += _account_rows(account, env, inv)
-    return rows
-
-
-def _account_rows(account: str, env: str | None, inv: AccountInventory) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    for r in inv.resources:
-        rows.append(
-            {
-                "account": account,
-                "env": env,
-                "region": r.region,
-                "arn": r.arn,
-                "type": r.type,
-                "physical_id": r.physical_id,
-                "stack": r.tags.get(TAG_CFN_STACK),
-                "tags": mask_json(dict(r.tags)),
-                "attributes": mask_json(dict(r.attributes)),
-            }
-        )
-    for s in inv.stacks:
-        rows.append(
-            {
-                "account": account,
-                "env": env,
-                "region": s.region,
-                "arn": s.stack_id,
-                "type": "AWS::CloudFormation::Stack",
-                "physical_id": s.name,
-                "stack": s.name,
-                "tags": mask_json(dict(s.tags)),
-                "attributes": {
-                    "status": s.status,
-                    "resources": [[x.logical_id, x.type, x.physical_id] for x in s.resources],
-                    "parameter_names": sorted(s.parameters),
-                },
-            }
-        )
-    for f in inv.failures:
-        rows.append(
-            {
-                "account": account,
-                "env": env,
-                "region": f.region,
-                "arn": f"read-failure:{f.service}",
-                "type": None,
-                "read_failure": f"{f.code}: {mask_secrets(f.reason)}",
-            }
-        )
-    return rows
-
-
 def assume_failures(world: World) -> list[dict[str, Any]]:
     """The accounts whose role could not be assumed (for metadata and the CLI's summary)."""
     return [
@@ -374,4 +285,6 @@ __all__ = [
     "judge",
     "read_world",
     "scan_infra",
+    "stored_observed",
+    "stored_repos",
 ]

@@ -5,10 +5,12 @@ day's head, the standards engine over it (registries through ``[extends]``), and
 declaring ``[infra]``:
 
 - the commit deployed to each env: the ``drift:commit`` tag of the env's deployed stack when it has
-  one, else the trunk-based convention (``standards.infra_manifest.deployed_commits``: dev = head
-  of the default branch; staging / prod by release tags). Release tags are not read through the
-  GitHub source yet, so without a stack commit tag staging and prod have no deployed commit and
-  nothing is expected there (never a false ``resource_missing``);
+  one, else the trunk-based convention of ``[infra.deploy]`` (``standards.infra_manifest.deployed_commits``:
+  dev = head of the default branch, staging = newest ``v*-rc*`` tag, prod = newest ``v*`` tag without
+  a suffix), the repo's tags read through ``sources.github_tags`` (only when an env needs them; for a
+  past day only tags whose commit existed by the end of that day). No matching tag, or tags that
+  cannot be read, means nothing is deployed there by the convention: nothing is expected (never a
+  false ``resource_missing``), and ``deployed_from`` says why;
 - the templates ``<path>/<stack>.json`` as committed at that commit (a stack whose template is not
   in that commit is not expected in that env: it was added after the deployment);
 - the manifest (``[infra] manifest``, config-relative) at the head, with every entry's line;
@@ -24,8 +26,10 @@ import json
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from drift_pipeline.errors import SourceError
 from drift_pipeline.rules.infra.records import (
     TAG_COMMIT,
     AccountInventory,
@@ -36,6 +40,8 @@ from drift_pipeline.rules.infra.records import (
 )
 from drift_pipeline.rules.infra.template import expected_env
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
+from drift_pipeline.sources.github_tags import TagReader
+from drift_pipeline.sources.records import RepoRecord
 from drift_pipeline.standards import RegistryResolver, analyse_repo
 from drift_pipeline.standards.infra_manifest import (
     Deployment,
@@ -113,10 +119,16 @@ def declare_repo(
     accounts: Mapping[str, str],
     observed: Mapping[str, AccountInventory],
     region: str,
+    tags: TagReader | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
 ) -> Declared:
-    """What one repo declares per env (raises on an unreadable tree: the caller records the failure)."""
+    """What one repo declares per env (raises on an unreadable tree: the caller records the failure).
+
+    ``tags`` reads the repo's release tags (None: a source without tags; tag conventions then find
+    nothing); ``until`` is the end of the scanned day and ``now`` the scan instant."""
     name, head = row["repo"], row["head_sha"]
-    owner, branch = row.get("owner") or org, row.get("default_branch") or "main"
+    owner = row.get("owner") or org
     full = f"{owner}/{name}"
     tree = SourceTreeReader(source, full, source.tree(full, head))
     standards = analyse_repo(tree, RegistryResolver(fetcher=fetcher.for_repo()))
@@ -130,7 +142,11 @@ def declare_repo(
         # the repo's own account map (or the pipeline's), limited to the envs this scan reads
         envs_accounts = {e: a for e, a in (dict(decl.accounts) or dict(accounts)).items() if e in accounts}
         commits, deployed = _stack_commits(decl, envs_accounts, observed)
-        plan = deployed_commits(GitRefs(heads={branch: head}), envs=tuple(envs_accounts), stack_commits=commits)
+        refs = _git_refs(source, tags, full, row, decl, commits, envs_accounts, until)
+        existed = tags.existed_by(full, until, now) if tags and until and now and refs.tags else None
+        plan = deployed_commits(
+            refs, envs=tuple(envs_accounts), convention=decl.deploy, stack_commits=commits, existed=existed
+        )
         manifest = _manifest(tree, project.path, decl, out)
         envs: list[ExpectedEnv] = []
         for env, account in envs_accounts.items():
@@ -169,6 +185,39 @@ def declare_repo(
     return out
 
 
+def _git_refs(
+    source: CodeSource,
+    tags: TagReader | None,
+    full: str,
+    row: Mapping[str, Any],
+    decl: InfraDeclaration,
+    commits: Mapping[str, str | None],
+    envs: Mapping[str, str],
+    until: datetime | None,
+) -> GitRefs:
+    """The branch heads and tags the convention needs for the envs without a stack commit tag."""
+    branch = row.get("default_branch") or "main"
+    heads: dict[str, str] = {branch: row["head_sha"]}
+    rules = [decl.deploy.get(env) for env in envs if not commits.get(env)]
+    for rule in rules:
+        if rule is not None and rule.kind == "branch" and rule.pattern and rule.pattern not in heads and until:
+            owner, _, name = full.partition("/")
+            other = RepoRecord(org=owner, name=name, owner=owner, default_branch=rule.pattern)
+            try:
+                head = source.head_at(other, until)
+            except SourceError:
+                head = None
+            if head is not None:
+                heads[rule.pattern] = head.sha
+    found: Mapping[str, str] = {}
+    if tags is not None and any(r is not None and r.kind == "tag" for r in rules):
+        try:
+            found = tags.tags(full).tags
+        except SourceError as exc:
+            raise SourceError(f"{full}: its tags (for the deployed commits) could not be read: {exc}") from exc
+    return GitRefs(heads=heads, tags=found, default_branch=branch)
+
+
 def _manifest(tree: SourceTreeReader, project: str, decl: InfraDeclaration, out: Declared) -> Manifest | None:
     if not decl.manifest:
         return None
@@ -194,6 +243,11 @@ def _backups(config: Mapping[str, Any]) -> BackupExpectation | None:
     )
 
 
+def _deployed_from(dep: Deployment) -> str:
+    """``stack_tag``, ``tag:v1.2.0``, ``branch:main``: where the env's deployed commit came from."""
+    return f"{dep.source}:{dep.ref}" if dep.ref else dep.source
+
+
 def _rows(repo: str, project: str, env: ExpectedEnv, dep: Deployment) -> list[dict[str, Any]]:
     common: dict[str, Any] = {
         "repo": repo,
@@ -201,7 +255,7 @@ def _rows(repo: str, project: str, env: ExpectedEnv, dep: Deployment) -> list[di
         "env": env.env,
         "account": env.account,
         "deployed_commit": env.commit,
-        "deployed_from": dep.source if env.commit else "none",
+        "deployed_from": _deployed_from(dep) if env.commit else f"none: {dep.note}" if dep.note else "none",
     }
     rows: list[dict[str, Any]] = []
     for stack in env.stacks:

@@ -100,6 +100,13 @@ class AwsAccess:
     role_name: str = DEFAULT_ROLE
     connect_timeout: float = 10.0
     read_timeout: float = 60.0
+    cfn_drift_detection: bool = True  # CloudFormation's own drift detection where offered
+    cfn_drift_timeout: float = 300.0  # seconds per account and region for every stack's detection
+
+    @property
+    def detect_timeout(self) -> float | None:
+        """Seconds CloudFormation drift detection may take per region; None when it is not to be tried."""
+        return self.cfn_drift_timeout if self.cfn_drift_detection else None
 
     def client_config(self) -> Config:
         # The retry config of dagster_aws.utils.construct_boto_client_retry_config (standard mode).

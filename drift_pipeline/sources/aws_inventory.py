@@ -11,7 +11,8 @@ Reads, never judges. Per account (reached by assuming the read-only role, ``sour
   IAM's own calls (the tagging API has no IAM): inline policy documents, attached policies, trust
   policy, tags;
 - CloudFormation stacks with their resources (logical id, physical id, type), template, parameters
-  and tags.
+  and tags; and, where the service offers it, CloudFormation's own drift detection of each stack
+  (``sources.aws_cfn_drift``; ``AccountInventory.drift_method`` says which method judged the account).
 
 A failure is recorded, never raised: an account that cannot be assumed is one ``ReadFailure``
 (service ``sts``) and the other accounts are read; a service that answers with an error is one
@@ -23,6 +24,7 @@ Credentials live only inside the sessions and are never put into a record or a m
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -45,6 +47,7 @@ from drift_pipeline.rules.infra.records import (
     ReadFailure,
 )
 from drift_pipeline.sources.aws import AccountRef, AssumeRoleError, error_code
+from drift_pipeline.sources.aws_cfn_drift import NotOffered, detect_region
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +120,17 @@ def _type_of_arn(arn: str) -> tuple[str, str]:
 class _AccountReader:
     """One account's reads: every call goes through ``_call`` so a failure is recorded, not raised."""
 
-    def __init__(self, session: boto3.Session, account: str, regions: Sequence[str]):
+    def __init__(
+        self, session: boto3.Session, account: str, regions: Sequence[str], detect_timeout: float | None = None
+    ):
         self.session, self.account, self.regions = session, account, tuple(regions)
         self.resources: dict[str, ObservedResource] = {}
         self.stacks: list[ObservedStack] = []
         self.failures: list[ReadFailure] = []
         self.complete: set[str] = set()
+        self.detect_timeout = detect_timeout  # None: CloudFormation drift detection not tried
+        self.detected: bool | None = None  # None: not tried; False: not offered; True: ran
+        self.fallbacks = 0  # stacks judged by the project's comparison although detection ran
 
     def client(self, service: str, region: str) -> Any:
         return self.session.client(service, region_name=region)
@@ -206,6 +214,25 @@ class _AccountReader:
                 continue
             name = summary["StackName"]
             self.guarded("cloudformation", region, self._stack, client, region, name)
+        self._detect(client, region)
+
+    def _detect(self, client: Any, region: str) -> None:
+        """CloudFormation's own drift detection of the region's stacks, while the service offers it."""
+        mine = [i for i, s in enumerate(self.stacks) if s.region == region]
+        if self.detect_timeout is None or self.detected is False or not mine:
+            return
+        try:
+            found = detect_region(client, [self.stacks[i].name for i in mine], timeout=self.detect_timeout)
+        except NotOffered as exc:
+            log.info("AWS account %s: CloudFormation drift detection not offered (%s)", self.account, exc.code)
+            self.detected = False
+            return
+        self.detected = True
+        self.fallbacks += len(found.fallbacks)
+        for i in mine:
+            drift = found.drifts.get(self.stacks[i].name)
+            if drift is not None:
+                self.stacks[i] = dataclasses.replace(self.stacks[i], drift=drift)
 
     def _stack(self, client: Any, region: str, name: str) -> None:
         described = client.describe_stacks(StackName=name)["Stacks"][0]
@@ -319,8 +346,13 @@ class _AccountReader:
             stacks=tuple(sorted(self.stacks, key=lambda s: (s.region, s.name))),
             failures=tuple(self.failures),
             complete_types=frozenset(self.complete),
-            drift_method="project",
+            drift_method=self.method(),
         )
+
+    def method(self) -> str:
+        if not self.detected:
+            return "project"
+        return "cloudformation+project" if self.fallbacks else "cloudformation"
 
 
 def _pages_list(client: Any, operation: str, key: str, **kwargs: Any) -> list[Any]:
@@ -330,9 +362,13 @@ def _pages_list(client: Any, operation: str, key: str, **kwargs: Any) -> list[An
     return list(getattr(client, operation)(**kwargs).get(key, []))
 
 
-def read_account(session: boto3.Session, account: str, regions: Sequence[str]) -> AccountInventory:
-    """Everything one (already reached) account holds in ``regions``; failures recorded, not raised."""
-    return _AccountReader(session, account, regions).read()
+def read_account(
+    session: boto3.Session, account: str, regions: Sequence[str], *, detect_timeout: float | None = None
+) -> AccountInventory:
+    """Everything one (already reached) account holds in ``regions``; failures recorded, not raised.
+
+    ``detect_timeout``: seconds CloudFormation drift detection may take per region (None: not tried)."""
+    return _AccountReader(session, account, regions, detect_timeout).read()
 
 
 def read_inventories(
@@ -341,6 +377,7 @@ def read_inventories(
     connect: Connect,
     regions: Sequence[str],
     concurrency: int = 3,
+    detect_timeout: float | None = None,
 ) -> dict[str, AccountInventory]:
     """Every account's inventory, keyed by account id; one unreachable account does not stop the others."""
 
@@ -351,7 +388,7 @@ def read_inventories(
             log.warning("AWS account %s (%s) not read: %s", ref.account_id, ref.env, exc.code)
             failure = ReadFailure(ref.account_id, "sts", exc.code, redact(str(exc))[:300])
             return AccountInventory(account=ref.account_id, regions=tuple(regions), failures=(failure,))
-        return read_account(session, ref.account_id, regions)
+        return read_account(session, ref.account_id, regions, detect_timeout=detect_timeout)
 
     unique = list({ref.account_id: ref for ref in accounts}.values())
     with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(unique) or 1))) as pool:

@@ -4,7 +4,7 @@ The schema is the check-my-toolkit one (every table strict: an unknown key anywh
 plus the ``[metadata]`` table of the standards.toml successor, plus the keys our own vision uses:
 ``[process.branches] protection / required_reviews / require_status_checks``,
 ``[process.commits] conventional``, ``[process.ci] required_workflows`` and
-``[infra] path / stacks / [infra.accounts] dev|staging|prod``.
+``[infra] path / stacks / [infra.accounts] dev|staging|prod / [infra.deploy] dev|staging|prod``.
 
 Removed keys (ruff ``format``, ``code.formatting.prettier``, ``code.tests``, ``infra.tagging``)
 are simply not in the schema, so they are reported as unknown.
@@ -25,6 +25,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from drift_pipeline.standards.globs import glob_error
+from drift_pipeline.standards.infra_manifest import deploy_ref_problem
 from drift_pipeline.standards.limits import quote
 
 MAX_REGEX_LENGTH = 1024
@@ -549,6 +550,20 @@ PROCESS = Table(
 
 ACCOUNT_ID = Str(r"\d{12}", expected="a 12-digit AWS account id (string)")
 
+
+class DeployRef(Spec):
+    """An ``[infra.deploy]`` value: a tag glob (``"v*"``), ``"branch"`` or ``"branch:<name>"``."""
+
+    expected = 'a tag glob such as "v*-rc*", "branch" or "branch:<name>"'
+
+    def check(self, value: Any, path: KeyPath, out: Report) -> None:
+        why = deploy_ref_problem(value)
+        if why is not None:
+            out.append((path, f"{why}, found {type_name(value)}"))
+
+
+DEPLOY_REF = DeployRef()
+
 INFRA = Table(
     fields={
         "enabled": Bool(),
@@ -556,6 +571,7 @@ INFRA = Table(
         "path": Str(),
         "stacks": STRS,  # vision keys
         "accounts": Table(fields={"dev": ACCOUNT_ID, "staging": ACCOUNT_ID, "prod": ACCOUNT_ID}),
+        "deploy": Table(fields={"dev": DEPLOY_REF, "staging": DEPLOY_REF, "prod": DEPLOY_REF}),
     },
     defaults={"enabled": False, "manifest": "infra-manifest.json"},
     tool=True,

@@ -23,6 +23,7 @@ from typing import Any
 
 from drift_pipeline.rules.base import Finding, RuleSpec, make_finding
 from drift_pipeline.rules.infra.attributes import compare
+from drift_pipeline.rules.infra.cfn import judge_resource
 from drift_pipeline.rules.infra.records import (
     NOT_SCANNED,
     TAG_CFN_STACK,
@@ -168,6 +169,7 @@ def _judge_env(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
     declared: set[str] = set()
     stack_names = _stack_names(env)
     declared.update(s.stack_id for s in inv.stacks if s.name in stack_names)
+    cfn_checked = {s.name: s.drift for s in inv.stacks if s.name in stack_names and s.drift is not None}
 
     for stack in env.stacks:
         if not stack.deployed and "cloudformation" in failed:
@@ -181,12 +183,16 @@ def _judge_env(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
                 {"env": env.env, "account": env.account, "stack": stack.name, "expected": "present", "actual": None},
             )
             continue
+        checked = cfn_checked.get(stack.name)  # CloudFormation's own drift detection, when it ran
         for res in stack.resources:
             subject = f"{env.env}/{stack.name}/{res.logical_id}"
             if res.arn:
                 declared.add(res.arn)
             if res.physical_id:
                 declared.add(res.physical_id)
+            if checked is not None:
+                judge_resource(ctx.add, env, stack, res, checked.get(res.logical_id), _short)
+                continue
             if _SERVICE_OF_TYPE.get(res.type, "tagging") in failed:
                 continue  # could not be read: already reported as infra_not_evaluated
             found = by_arn.get(res.arn or "") or by_physical.get(res.physical_id or "")

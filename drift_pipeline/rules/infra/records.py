@@ -51,6 +51,29 @@ class ObservedStackResource:
 
 
 @dataclass(frozen=True)
+class PropertyDrift:
+    """One difference CloudFormation's drift detection reported (``PropertyDifferences`` item)."""
+
+    path: str  # PropertyPath, e.g. "/SecurityGroupIngress/1"
+    expected: str | None
+    actual: str | None
+    kind: str  # ADD | REMOVE | NOT_EQUAL
+
+
+@dataclass(frozen=True)
+class ResourceDrift:
+    """CloudFormation's drift detection result for one stack resource (``StackResourceDrift``)."""
+
+    logical_id: str
+    physical_id: str
+    type: str
+    status: str  # IN_SYNC | MODIFIED | DELETED | NOT_CHECKED | UNKNOWN
+    expected: Mapping[str, Any] | None = None  # ExpectedProperties (parsed, masked)
+    actual: Mapping[str, Any] | None = None  # ActualProperties (parsed, masked)
+    differences: tuple[PropertyDrift, ...] = ()
+
+
+@dataclass(frozen=True)
 class ObservedStack:
     name: str
     stack_id: str
@@ -61,6 +84,9 @@ class ObservedStack:
     resources: tuple[ObservedStackResource, ...] = ()
     template: Mapping[str, Any] | None = None
     parameters: Mapping[str, str] = field(default_factory=dict)
+    # CloudFormation's own drift detection, per logical id; None: not used for this stack (the
+    # project's comparison of template and described resource judges it)
+    drift: Mapping[str, ResourceDrift] | None = None
 
     @property
     def commit(self) -> str | None:
@@ -89,7 +115,7 @@ class AccountInventory:
     stacks: tuple[ObservedStack, ...] = ()
     failures: tuple[ReadFailure, ...] = ()
     complete_types: frozenset[str] = frozenset()  # types listed by the service itself (untagged included)
-    drift_method: str = "project"  # "project" (template vs described) | "cloudformation"
+    drift_method: str = "project"  # "project" | "cloudformation" | "cloudformation+project" (some stacks fell back)
 
     @property
     def reached(self) -> bool:

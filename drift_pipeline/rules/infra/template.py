@@ -164,6 +164,11 @@ def _attributes(rtype: str, props: Mapping[str, Any], resolver: _Resolver) -> di
     return out
 
 
+def normalised_attributes(rtype: str, properties: Mapping[str, Any]) -> dict[str, Any]:
+    """The normalised attributes of already resolved properties (CloudFormation's Expected/ActualProperties)."""
+    return _attributes(rtype, properties, _Resolver({}, {}, {}, "", "", ""))
+
+
 def declared_stack(
     stack: str,
     name: str,

@@ -31,7 +31,10 @@ moto facts this relies on (moto 5.2.5, measured):
 
 Modules: ``records`` (InfraRepo, DeployedStack, InjectedDrift, InfraScenario), ``templates``
 (``stack_template``), ``deploy`` (``deploy_org_infra``), ``session`` (accounts and tags),
-``drift`` (the injected out-of-band changes).
+``drift`` (the injected out-of-band changes), ``releases`` (``tag_releases``: release tags in a repo's
+git history, for repos deployed without the ``drift:commit`` stack tag: ``InfraRepo(commit_tag=False,
+deployed_at=..., stacks_at=..., release_tags=...)``; what the newest templates add after an env's
+deployed commit is listed as ``added_after_release``, expected state, not drift).
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from drift_pipeline.sandbox.infra_seed.records import (
     InjectedDrift,
     Status,
 )
+from drift_pipeline.sandbox.infra_seed.releases import tag_releases
 from drift_pipeline.sandbox.infra_seed.templates import stack_template
 
 __all__ = [
@@ -68,4 +72,5 @@ __all__ = [
     "Status",
     "deploy_org_infra",
     "stack_template",
+    "tag_releases",
 ]

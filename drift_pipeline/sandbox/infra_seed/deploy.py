@@ -60,7 +60,7 @@ def deploy_org_infra(
     for repo in repos:
         for env in repo.deployed_envs():
             account = repo.accounts[env]
-            for stack, template in repo.stacks.items():
+            for stack, template in repo.stacks_for(env).items():
                 deployed.append(_deploy_stack(session(account), repo, env, stack, template))
 
     drifts: list[InjectedDrift] = []
@@ -107,7 +107,45 @@ def deploy_org_infra(
                         ),
                     )
                 )
+    drifts += _added_after_release(repos)
     return InfraScenario(seed=seed, region=region, deployed=tuple(deployed), drifts=tuple(drifts))
+
+
+def _added_after_release(repos: Sequence[InfraRepo]) -> list[InjectedDrift]:
+    """Stacks and resources of the newest templates that an env's older deployed commit does not have."""
+    out: list[InjectedDrift] = []
+    for repo in repos:
+        for env in repo.deployed_envs():
+            older = repo.stacks_for(env)
+            if older is repo.stacks:
+                continue
+            account = repo.accounts[env]
+            for stack, template in sorted(repo.stacks.items()):
+                name = f"{stack}-{env}"
+                was = older.get(stack)
+                logicals = [None] if was is None else sorted(set(template["Resources"]) - set(was["Resources"]))
+                for logical in logicals:
+                    rtype = "AWS::CloudFormation::Stack" if logical is None else template["Resources"][logical]["Type"]
+                    what = f"stack `{name}`" if logical is None else f"`{logical}` of `{name}`"
+                    out.append(
+                        InjectedDrift(
+                            kind="added_after_release",
+                            repo=repo.full_name,
+                            project=repo.project,
+                            env=env,
+                            account=account,
+                            resource_type=rtype,
+                            resource_id=name if logical is None else f"{name}/{logical}",
+                            arn=None,
+                            stack_name=name,
+                            logical_id=logical,
+                            description=(
+                                f"{what} was added after the commit deployed to {env} "
+                                f"({repo.commit_for(env)[:7]}): not expected there (not `resource_missing`)"
+                            ),
+                        )
+                    )
+    return out
 
 
 def _validate(repos: Sequence[InfraRepo]) -> None:
@@ -117,7 +155,8 @@ def _validate(repos: Sequence[InfraRepo]) -> None:
             raise ValueError(f"{repo.full_name}: unknown status {repo.status!r}")
         if "/" not in repo.full_name:
             raise ValueError(f"InfraRepo.full_name must be 'org/repo', got {repo.full_name!r}")
-        for stack in repo.stacks:
+        stacks = set(repo.stacks).union(*(set(s) for s in repo.stacks_at.values()))
+        for stack in sorted(stacks):
             if not _STACK_NAME.match(stack):
                 raise ValueError(f"{repo.full_name}: invalid stack name {stack!r}")
             for env, account in repo.accounts.items():
@@ -134,11 +173,12 @@ def _validate(repos: Sequence[InfraRepo]) -> None:
         )
 
 
-def _resources_of(repo: InfraRepo, types: Sequence[str]) -> list[tuple[str, str, str]]:
-    """(stack, logical id, type) of the repo's template resources of the given types, sorted."""
+def _resources_of(repo: InfraRepo, types: Sequence[str], env: str | None = None) -> list[tuple[str, str, str]]:
+    """(stack, logical id, type) of the repo's template resources of the given types (in ``env``), sorted."""
     found = []
-    for stack in sorted(repo.stacks):
-        for logical_id, resource in sorted(repo.stacks[stack].get("Resources", {}).items()):
+    stacks = repo.stacks if env is None else repo.stacks_for(env)
+    for stack in sorted(stacks):
+        for logical_id, resource in sorted(stacks[stack].get("Resources", {}).items()):
             if resource.get("Type") in types:
                 found.append((stack, logical_id, resource["Type"]))
     return found
@@ -153,10 +193,10 @@ def _plan_drift(repos: Sequence[InfraRepo], rng: random.Random) -> dict[str, tup
         return bool(r.deployed_envs())
 
     def eligible_missing(r: InfraRepo) -> bool:
-        return bool(r.deployed_envs() and _resources_of(r, _MISSABLE))
+        return any(_resources_of(r, _MISSABLE, e) for e in r.deployed_envs())
 
     def eligible_ingress(r: InfraRepo) -> bool:
-        return bool(r.deployed_envs() and _resources_of(r, (_SG,)))
+        return any(_resources_of(r, (_SG,), e) for e in r.deployed_envs())
 
     for orphan, missing, ingress in permutations(order, 3):
         if eligible_orphan(orphan) and eligible_missing(missing) and eligible_ingress(ingress):
@@ -167,19 +207,13 @@ def _plan_drift(repos: Sequence[InfraRepo], rng: random.Random) -> dict[str, tup
             "templates declare an AWS::S3::Bucket or AWS::SQS::Queue, and one with an "
             "AWS::EC2::SecurityGroup"
         )
-    return {
-        "orphaned": (orphan, rng.choice(orphan.deployed_envs()), rng.choice(_MISSABLE)),
-        "missing": (
-            missing,
-            rng.choice(missing.deployed_envs()),
-            rng.choice(_resources_of(missing, _MISSABLE)),
-        ),
-        "ingress_changed": (
-            ingress,
-            rng.choice(ingress.deployed_envs()),
-            rng.choice(_resources_of(ingress, (_SG,))),
-        ),
-    }
+
+    def pick(repo: InfraRepo, types: Sequence[str]) -> tuple[InfraRepo, str, tuple[str, str, str]]:
+        env = rng.choice([e for e in repo.deployed_envs() if _resources_of(repo, types, e)])
+        return repo, env, rng.choice(_resources_of(repo, types, env))
+
+    orphaned = (orphan, rng.choice(orphan.deployed_envs()), rng.choice(_MISSABLE))
+    return {"orphaned": orphaned, "missing": pick(missing, _MISSABLE), "ingress_changed": pick(ingress, (_SG,))}
 
 
 def _deploy_stack(
@@ -223,5 +257,5 @@ def _deploy_stack(
         stack=stack,
         stack_name=name,
         stack_id=answer["StackId"],
-        commit_sha=repo.commit_sha,
+        commit_sha=repo.commit_for(env),
     )

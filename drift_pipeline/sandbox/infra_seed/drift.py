@@ -119,7 +119,7 @@ def _open_ssh(
             }
         ],
     )
-    declared = repo.stacks[stack]["Resources"][logical_id].get("Properties", {})
+    declared = repo.stacks_for(env)[stack]["Resources"][logical_id].get("Properties", {})
     return InjectedDrift(
         kind="ingress_changed",
         repo=repo.full_name,

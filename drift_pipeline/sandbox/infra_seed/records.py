@@ -12,7 +12,9 @@ from drift_pipeline.sources.aws import (
 )
 
 Status = Literal["active", "pre-release", "deprecated"]
-DriftKind = Literal["orphaned", "missing", "ingress_changed", "deprecated_remaining", "prerelease_not_in_prod"]
+DriftKind = Literal[
+    "orphaned", "missing", "ingress_changed", "deprecated_remaining", "prerelease_not_in_prod", "added_after_release"
+]
 
 TAG_REPO = "drift:repo"
 TAG_PROJECT = "drift:project"
@@ -26,6 +28,7 @@ RULE_FOR_KIND: dict[str, str | None] = {
     "ingress_changed": "attribute_drift",
     "deprecated_remaining": "deprecated_resources_remaining",
     "prerelease_not_in_prod": None,
+    "added_after_release": None,
 }
 
 _STACK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
@@ -44,10 +47,23 @@ class InfraRepo:
     stacks: Mapping[str, Mapping[str, Any]]  # stack name -> template, as committed
     commit_sha: str  # the deployed commit
     accounts: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_ACCOUNTS))
+    # Release tracking by git tags (trunk-based): an env deployed from an older commit, with the
+    # stacks as committed there; ``commit_tag=False`` deploys without the ``drift:commit`` stack tag,
+    # so a scan can only learn the deployed commit from the repo's release tags.
+    deployed_at: Mapping[str, str] = field(default_factory=dict)  # env -> commit sha (default commit_sha)
+    stacks_at: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)  # env -> stacks
+    commit_tag: bool = True
+    release_tags: Mapping[str, str] = field(default_factory=dict)  # git tag -> commit sha, for tag_releases
 
     def deployed_envs(self) -> tuple[str, ...]:
         """Envs this repo is deployed to: all of ``accounts``, without prod when pre-release."""
         return tuple(e for e in self.accounts if not (self.status == "pre-release" and e == _PROD))
+
+    def commit_for(self, env: str) -> str:
+        return self.deployed_at.get(env, self.commit_sha)
+
+    def stacks_for(self, env: str) -> Mapping[str, Mapping[str, Any]]:
+        return self.stacks_at.get(env, self.stacks)
 
 
 @dataclass(frozen=True)

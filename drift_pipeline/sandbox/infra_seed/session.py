@@ -51,8 +51,8 @@ class _Account:
 
 def _drift_tags(repo: InfraRepo, env: str, *, commit: bool = True) -> dict[str, str]:
     tags = {TAG_REPO: repo.full_name, TAG_PROJECT: repo.project, TAG_ENV: env}
-    if commit:
-        tags[TAG_COMMIT] = repo.commit_sha
+    if commit and repo.commit_tag:
+        tags[TAG_COMMIT] = repo.commit_for(env)
     return tags
 
 

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drift_pipeline.sandbox.github.routes import accounts, branches, git_data, issues, pulls, rulesets
+from drift_pipeline.sandbox.github.routes import accounts, branches, git_data, issues, pulls, rulesets, tags
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, iso_cmp, parse_time
 
 __all__ = [
@@ -54,6 +54,7 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("GET", f"{_R}/git/trees/{{sha+}}", git_data.get_tree),
     ("GET", f"{_R}/git/blobs/{{sha}}", git_data.get_blob),
     ("GET", f"{_R}/contents/{{path*}}", git_data.get_contents),
+    ("GET", f"{_R}/tags", tags.list_tags),
     # branches and classic protection: the sub-resources, then the protection, then the branch
     ("GET", f"{_R}/branches", branches.list_branches),
     ("GET", f"{_B}/protection/required_status_checks/contexts", branches.get_status_check_contexts),
