@@ -137,7 +137,7 @@ def test_tag_names_follow_gits_rules(name, ok):
 class _Hostile(BaseHTTPRequestHandler):
     body: object = []
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         data = json.dumps(self.body).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
