@@ -6,11 +6,17 @@ fields, so github.com, GitHub Enterprise Server and the sandbox differ only in c
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Literal
+from urllib.parse import urlsplit
 
+import boto3
+import botocore.exceptions
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field
 
@@ -24,6 +30,7 @@ from drift_pipeline.sources.aws import (
 )
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
 from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore, PersistentCache
+from drift_pipeline.store_lake import LakeConfig, LakeConfigError, LakeStore, LakeUnavailable, S3Access
 
 
 class GitHubResource(dg.ConfigurableResource):
@@ -69,21 +76,104 @@ class ScanScopeResource(dg.ConfigurableResource):
 
 
 class DriftStoreResource(dg.ConfigurableResource):
-    """The DuckDB file holding every snapshot and finding."""
+    """Where every snapshot and finding is kept: the DuckDB file (``backend="duckdb"``, the default) or
+    a DuckLake (``backend="ducklake"``: catalog in SQLite or PostgreSQL, Parquet on S3 or a local path),
+    which admits several writer processes and readers that never block them. The asset code is the same.
 
-    database: str = Field(default=DEFAULT_DB_PATH, description="Path of the DuckDB file.")
+    The lake's S3 access is dagster-aws's ``S3Resource`` (endpoint, region, profile); its credentials
+    come from the standard AWS chain only and are handed to DuckDB as a temporary S3 secret.
+    """
+
+    backend: Literal["duckdb", "ducklake"] = Field(default="duckdb", description="duckdb (a file) or ducklake.")
+    database: str = Field(default=DEFAULT_DB_PATH, description="Path of the DuckDB file (backend duckdb).")
     lock_timeout_seconds: float = Field(
         default=300, ge=0, description="How long a write waits for a reader's lock on the file before failing."
     )
+    lake_catalog: str = Field(
+        default="", description="DuckLake catalog: sqlite:///path or postgresql://user@host:port/db (PGPASSWORD)."
+    )
+    lake_data: str = Field(default="", description="DuckLake data files: s3://bucket/prefix or a directory.")
+    s3: S3Resource | None = Field(default=None, description="S3 access for an s3:// lake_data (endpoint, region).")
+
+    def lake_config(self) -> LakeConfig:
+        config = LakeConfig.parse(self.lake_catalog, self.lake_data)
+        if config.bucket is None:
+            return config
+        return dataclasses.replace(config, s3=_s3_access(self.s3 or S3Resource(), config.bucket))
+
+    def store(self, *, read_only: bool = False) -> DriftStore:
+        """A store of the configured backend (not yet opened: it opens per session)."""
+        if self.backend == "duckdb":
+            return DriftStore(self.database, read_only=read_only, lock_timeout=self.lock_timeout_seconds)
+        return LakeStore(self.lake_config(), read_only=read_only)
 
     @contextmanager
     def open(self) -> Iterator[DriftStore]:
-        store = DriftStore(self.database, lock_timeout=self.lock_timeout_seconds)
+        store = self.store()
         try:
             with store.reading():  # one read-only session for the asset's reads, let go around each write
                 yield store
         finally:
             store.close()
+
+
+def _s3_access(s3: S3Resource, bucket: str) -> S3Access:
+    """What DuckDB needs to reach ``bucket``, from dagster-aws's S3 resource and the AWS credential chain.
+
+    Checks the bucket through the resource's own client, so a wrong name or endpoint says so in one line.
+    """
+    given = [n for n in ("aws_access_key_id", "aws_secret_access_key", "aws_session_token") if getattr(s3, n)]
+    if given:
+        raise LakeConfigError(
+            f"the lake's S3Resource: {', '.join(given)} must not be set; credentials come from the standard "
+            "AWS chain (environment, profile, instance role) only"
+        )
+    session = boto3.session.Session(profile_name=s3.profile_name, region_name=s3.region_name)
+    credentials = session.get_credentials()
+    if credentials is None:
+        raise LakeConfigError(
+            f"no AWS credentials for the lake's bucket {bucket}: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+            "AWS_PROFILE, or run with an instance role"
+        )
+    try:
+        s3.get_client().head_bucket(Bucket=bucket)
+    except botocore.exceptions.ClientError as exc:
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        what = {404: "does not exist", 403: "may not be read with these credentials"}.get(status, f"answered {status}")
+        raise LakeConfigError(f"the lake's bucket {bucket} {what} (endpoint {s3.endpoint_url or 'AWS'})") from None
+    except botocore.exceptions.EndpointConnectionError:
+        raise LakeUnavailable(f"the lake's S3 endpoint {s3.endpoint_url} could not be reached") from None
+    frozen = credentials.get_frozen_credentials()
+    endpoint = urlsplit(s3.endpoint_url) if s3.endpoint_url else None
+    return S3Access(
+        region=s3.region_name or session.region_name or DEFAULT_REGION,
+        endpoint=endpoint.netloc if endpoint else None,
+        use_ssl=s3.use_ssl and (endpoint is None or endpoint.scheme == "https"),
+        url_style="path" if endpoint else "vhost",  # S3-compatible endpoints and emulators want path style
+        key_id=frozen.access_key,
+        secret=frozen.secret_key,
+        session_token=frozen.token,
+    )
+
+
+def store_from_env(env: Mapping[str, str] = os.environ) -> DriftStoreResource:
+    """The store resource from ``DRIFT_STORE`` (duckdb | ducklake), ``DRIFT_DB_PATH`` or
+    ``DRIFT_LAKE_CATALOG`` / ``DRIFT_LAKE_DATA`` (and ``AWS_ENDPOINT_URL_S3`` / ``AWS_ENDPOINT_URL``,
+    ``AWS_REGION`` for an s3:// data path); a wrong value fails here, in one line."""
+    backend = (env.get("DRIFT_STORE") or "duckdb").strip().lower()
+    if backend == "duckdb":
+        return DriftStoreResource(database=env.get("DRIFT_DB_PATH", DEFAULT_DB_PATH))
+    if backend != "ducklake":
+        raise LakeConfigError(f"DRIFT_STORE={backend!r}: expected duckdb (the default) or ducklake")
+    catalog, data = env.get("DRIFT_LAKE_CATALOG", ""), env.get("DRIFT_LAKE_DATA", "")
+    config = LakeConfig.parse(catalog, data)
+    s3 = None
+    if config.bucket:
+        s3 = S3Resource(
+            endpoint_url=env.get("AWS_ENDPOINT_URL_S3") or env.get("AWS_ENDPOINT_URL") or None,
+            region_name=env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
+        )
+    return DriftStoreResource(backend="ducklake", lake_catalog=catalog, lake_data=data, s3=s3)
 
 
 class AwsResource(ResourceWithBoto3Configuration):
@@ -135,7 +225,7 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
             token=dg.EnvVar("GITHUB_TOKEN"),
         ),
         "scope": ScanScopeResource(orgs=os.environ.get("DRIFT_ORGS", "")),
-        "store": DriftStoreResource(database=os.environ.get("DRIFT_DB_PATH", DEFAULT_DB_PATH)),
+        "store": store_from_env(),
         "aws": AwsResource(
             region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,

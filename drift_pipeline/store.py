@@ -116,6 +116,10 @@ class DriftStore:
     def _retry_delays(self) -> Iterator[float]:
         return iter(())
 
+    def _open_lease(self) -> duckdb.DuckDBPyConnection:
+        """The read session that reads share (see :meth:`reading`)."""
+        return self._open(write=False)
+
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
         con = connect(self.path, read_only=not write, lock_timeout=self.lock_timeout)
         try:
@@ -144,7 +148,7 @@ class DriftStore:
         if not write and (shared or self._reading):
             with self._lease_lock:
                 if self._lease is None:
-                    self._lease = self._open(write=False)
+                    self._lease = self._open_lease()
                 self._active.session = (self._lease, False)
                 try:
                     yield self._lease
