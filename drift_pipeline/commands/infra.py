@@ -10,7 +10,6 @@ each account, ``AWS_ENDPOINT_URL`` honoured. The JSON shape and the exit codes a
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -24,10 +23,17 @@ from drift_pipeline.commands._scan import check_repos, finish, scan_source
 from drift_pipeline.errors import UsageError
 from drift_pipeline.scans.infra import assume_failures, read_world, scan_infra
 from drift_pipeline.scans.inventory import scan_inventory
-from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS, DEFAULT_REGION, AwsAccess, account_refs
+from drift_pipeline.sources.aws import (
+    DEFAULT_ACCOUNTS,
+    DEFAULT_REGION,
+    DEFAULT_ROLE,
+    REGION_NAME,
+    AwsAccess,
+    account_refs,
+    aws_settings_from_env,
+)
 
 ENVS = tuple(DEFAULT_ACCOUNTS)
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d{1,2}$")
 
 
 @click.group("infra")
@@ -35,19 +41,20 @@ def infra_group() -> None:
     """Infra drift: what repos declare and have deployed, against the dev / staging / prod AWS accounts."""
 
 
-def _regions(given: tuple[str, ...]) -> list[str]:
+def _regions(given: tuple[str, ...], settings: dict[str, Any]) -> list[str]:
     for region in given:
-        if not _REGION.match(region):
+        if not REGION_NAME.fullmatch(region):
             raise UsageError(f"--region {region!r}: expected an AWS region name such as {DEFAULT_REGION}")
     default = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-    return list(dict.fromkeys(given)) or [default]
+    return list(dict.fromkeys(given)) or settings.get("regions") or [default]
 
 
-def _accounts(given: tuple[str, ...]) -> dict[str, str]:
+def _accounts(given: tuple[str, ...], settings: dict[str, Any]) -> dict[str, str]:
+    known: dict[str, str] = settings.get("accounts") or dict(DEFAULT_ACCOUNTS)
     for env in given:
-        if env not in ENVS:
-            raise UsageError(f"--account {env!r}: expected one of {', '.join(ENVS)}")
-    return {env: DEFAULT_ACCOUNTS[env] for env in ENVS if not given or env in given}
+        if env not in known:
+            raise UsageError(f"--account {env!r}: expected one of {', '.join(known)}")
+    return {env: account for env, account in known.items() if not given or env in given}
 
 
 @infra_group.command("scan")
@@ -73,16 +80,25 @@ def scan(
     as_json: bool,
     no_progress: bool,
 ) -> int:
-    """Scan for infra drift now (AWS is observable only live) and print the findings."""
+    """Scan for infra drift now (AWS is observable only live) and print the findings.
+
+    The accounts, the role assumed in each and the regions come from DRIFT_AWS_ACCOUNTS
+    (dev=111111111111,staging=...,prod=...), DRIFT_AWS_ROLE (default drift-readonly) and
+    DRIFT_AWS_REGIONS (default AWS_REGION) when set."""
     if org is None:
         raise UsageError("--org ORG is required (the repos declaring [infra] are read from GitHub)")
-    scan_regions = _regions(regions)
-    accounts = _accounts(envs)
+    settings = aws_settings_from_env(os.environ)  # DRIFT_AWS_ACCOUNTS / _ROLE / _REGIONS
+    scan_regions = _regions(regions, settings)
+    accounts = _accounts(envs, settings)
     source, owner = scan_source(None, org, 8)
     check_repos(source, owner, repos, None)
     at = datetime.now(UTC).replace(microsecond=0)
     day = at.date()
-    access = AwsAccess(region_name=scan_regions[0], endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None)
+    access = AwsAccess(
+        region_name=scan_regions[0],
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        role_name=settings.get("role_name", DEFAULT_ROLE),
+    )
     progress(f"scanning {owner} infra at {at:%Y-%m-%d %H:%M} UTC in {', '.join(accounts)} ({', '.join(scan_regions)})")
     with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
         inventory = scan_inventory(source, owner, at, only=repos or None, progress=phase("inventory"))

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,13 @@ DEFAULT_ROLE = "drift-readonly"
 DEFAULT_REGION = "eu-west-2"
 SESSION_NAME = "drift-pipeline"
 
-_ACCOUNT_ID = re.compile(r"^\d{12}$")
-_ROLE_NAME = re.compile(r"^[\w+=,.@/-]{1,64}$")
+# ASCII only and whole string: ``\d`` takes any Unicode digit and ``$`` a trailing newline
+_ACCOUNT_ID = re.compile(r"[0-9]{12}", re.ASCII)
+_ROLE_NAME = re.compile(r"[\w+=,.@/-]{1,64}", re.ASCII)
+REGION_NAME = re.compile(r"[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]{1,2}", re.ASCII)
+ENV_ACCOUNTS = "DRIFT_AWS_ACCOUNTS"  # dev=111111111111,staging=222222222222,prod=333333333333
+ENV_ROLE = "DRIFT_AWS_ROLE"  # the role assumed in every account (default drift-readonly)
+ENV_REGIONS = "DRIFT_AWS_REGIONS"  # eu-west-2,us-east-1 (default: the client region)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +62,72 @@ def account_refs(accounts: dict[str, str] | None = None) -> tuple[AccountRef, ..
 
 
 def role_arn(account_id: str, role_name: str = DEFAULT_ROLE) -> str:
-    if not _ACCOUNT_ID.match(str(account_id)):
+    if not _ACCOUNT_ID.fullmatch(str(account_id)):
         raise UsageError(f"AWS account id must be 12 digits, got {account_id!r}")
-    if not _ROLE_NAME.match(role_name):
+    if not _ROLE_NAME.fullmatch(role_name):
         raise UsageError(f"invalid IAM role name {role_name!r}")
     return f"arn:aws:iam::{account_id}:role/{role_name}"
+
+
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def parse_accounts(text: str, *, var: str = ENV_ACCOUNTS) -> dict[str, str]:
+    """``"dev=111111111111,staging=222222222222"`` -> ``{"dev": ..., "staging": ...}`` in the given order.
+
+    Raises :class:`UsageError` with one line naming the variable and the bad part: an env that is not
+    dev / staging / prod, an account id that is not 12 digits, an env or account given twice.
+    """
+    accounts: dict[str, str] = {}
+    parts = [p.strip() for p in text.split(",")]
+    if not any(parts):
+        raise UsageError(f"{var} is empty: expected env=account pairs such as dev=111111111111,prod=333333333333")
+    for part in parts:
+        env, eq, account = (x.strip() for x in part.partition("="))
+        if not eq or not env:
+            raise UsageError(f"{var}: {_shown(part)} is not env=account (e.g. prod=333333333333)")
+        if env not in DEFAULT_ACCOUNTS:
+            raise UsageError(f"{var}: env {_shown(env)} is not one of {', '.join(DEFAULT_ACCOUNTS)}")
+        if not _ACCOUNT_ID.fullmatch(account):
+            raise UsageError(f"{var}: account of {env} must be 12 digits, got {_shown(account)}")
+        if env in accounts:
+            raise UsageError(f"{var}: env {env} is given twice")
+        if account in accounts.values():
+            raise UsageError(f"{var}: account {account} is given for two envs")
+        accounts[env] = account
+    return accounts
+
+
+def parse_role(text: str, *, var: str = ENV_ROLE) -> str:
+    """An IAM role name (``drift-readonly``, ``path/name``), else a one-line :class:`UsageError`."""
+    role = text.strip()
+    if not _ROLE_NAME.fullmatch(role):
+        raise UsageError(f"{var}: {_shown(role)} is not an IAM role name (letters, digits and +=,.@_-/, at most 64)")
+    return role
+
+
+def parse_regions(text: str, *, var: str = ENV_REGIONS) -> list[str]:
+    """``"eu-west-2, us-east-1"`` -> ``["eu-west-2", "us-east-1"]`` (duplicates dropped), else a one-line error."""
+    regions = [r.strip() for r in text.split(",") if r.strip()]
+    if not regions:
+        raise UsageError(f"{var} is empty: expected region names such as {DEFAULT_REGION}")
+    for region in regions:
+        if not REGION_NAME.fullmatch(region):
+            raise UsageError(f"{var}: {_shown(region)} is not an AWS region name such as {DEFAULT_REGION}")
+    return list(dict.fromkeys(regions))
+
+
+def aws_settings_from_env(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The AWS settings the environment gives (only those set): ``accounts``, ``role_name``, ``regions``."""
+    out: dict[str, Any] = {}
+    if environ.get(ENV_ACCOUNTS) is not None:
+        out["accounts"] = parse_accounts(environ[ENV_ACCOUNTS])
+    if environ.get(ENV_ROLE):
+        out["role_name"] = parse_role(environ[ENV_ROLE])
+    if environ.get(ENV_REGIONS):
+        out["regions"] = parse_regions(environ[ENV_REGIONS])
+    return out
 
 
 WRONG_ACCOUNT = "WrongAccount"  # STS answered with credentials of another account

@@ -311,7 +311,7 @@ def deploy_ref_problem(spec: Any) -> str | None:
     """Why ``spec`` is not an ``[infra.deploy]`` value (None: valid). Used by the schema."""
     if not isinstance(spec, str) or not spec.strip():
         return "expected a tag glob such as \"v*\", \"branch\" or \"branch:<name>\""
-    if len(spec) > MAX_TAG_NAME or any(ch.isspace() or ord(ch) < 32 for ch in spec.strip()):
+    if len(spec) > MAX_TAG_NAME or any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 for ch in spec):
         return f"expected a tag glob or branch:<name> of at most {MAX_TAG_NAME} characters without spaces"
     try:
         ref = EnvRef.parse(spec)

@@ -548,7 +548,7 @@ PROCESS = Table(
     }
 )
 
-ACCOUNT_ID = Str(r"\d{12}", expected="a 12-digit AWS account id (string)")
+ACCOUNT_ID = Str(r"[0-9]{12}", expected="a 12-digit AWS account id (string)")
 
 
 class DeployRef(Spec):
