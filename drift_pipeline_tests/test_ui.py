@@ -49,7 +49,8 @@ WORKSPACE_QUERY = """
           pipelines { name }
           schedules { name }
           sensors { name }
-          assetNodes { assetKey { path } groupName isPartitioned }
+          assetNodes { assetKey { path } groupName isPartitioned description
+            owners { __typename ... on TeamAssetOwner { team } ... on UserAssetOwner { email } } }
         } } } } } } }
 """
 
@@ -96,12 +97,29 @@ def _check_graphql(server: Webserver) -> None:
     expected_assets = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     served_assets = {"/".join(n["assetKey"]["path"]): n["groupName"] for n in repository["assetNodes"]}
     assert served_assets == expected_assets
+    # owners (from assets.catalog) and descriptions, so the lineage says what each asset is and who answers for it
+    expected_owners = {key.to_user_string(): sorted(graph.get(key).owners) for key in graph.get_all_asset_keys()}
+    assert all(expected_owners.values()), f"assets without owners: {expected_owners}"
+    served_owners = {
+        "/".join(n["assetKey"]["path"]): sorted(map(_owner, n["owners"])) for n in repository["assetNodes"]
+    }
+    assert served_owners == expected_owners
+    served_descriptions = {"/".join(n["assetKey"]["path"]): n["description"] for n in repository["assetNodes"]}
+    assert served_descriptions == {
+        key.to_user_string(): graph.get(key).description for key in graph.get_all_asset_keys()
+    }
+    assert all(served_descriptions.values()), f"assets without a description: {served_descriptions}"
     partitioned = {key.to_user_string() for key in graph.get_all_asset_keys() if graph.get(key).is_partitioned}
     assert {"/".join(n["assetKey"]["path"]) for n in repository["assetNodes"] if n["isPartitioned"]} == partitioned
 
     assert {p["name"] for p in repository["pipelines"]} == {job.name for job in repo_def.get_all_jobs()}
     assert {s["name"] for s in repository["schedules"]} == {s.name for s in repo_def.schedule_defs}
     assert {s["name"] for s in repository["sensors"]} == {s.name for s in repo_def.sensor_defs}
+
+
+def _owner(node: dict) -> str:
+    """An owner as Dagster's GraphQL API gives it, back in the form the definitions use."""
+    return f"team:{node['team']}" if node["__typename"] == "TeamAssetOwner" else node["email"]
 
 
 REPORT_MUTATION = """
@@ -177,3 +195,13 @@ def test_webserver_serves_every_definition_and_renders_lineage_and_partitions(
     status = {f"Materialized ({len(reported)})", f"Missing ({len(keys) - len(reported)})"}
     assert status <= texts, f"partition status {sorted(status)} not rendered; text: {sorted(texts)}"
     assert partitions_png.stat().st_size > 20_000, "the partitions screenshot is (nearly) empty"
+
+    # (b3) the asset's overview: its description, group and owners (a team shows as its name)
+    overview_png = SHOTS / f"{key}-overview.png"
+    dom = render(f"{webserver.url}/assets/{key}", overview_png, tmp_path / "chromium-overview", (1600, 1400))
+    texts = set(dom_text(dom))
+    node = graph.get(dg.AssetKey(key))
+    shown_owners = {o.removeprefix("team:") for o in node.owners}
+    expected = {"Description", node.description, "Group", node.group_name, "Owners", *shown_owners}
+    assert expected <= texts, f"{sorted(expected - texts)} not rendered on the overview; text: {sorted(texts)}"
+    assert overview_png.stat().st_size > 20_000, "the overview screenshot is (nearly) empty"
