@@ -22,7 +22,7 @@ from drift_pipeline.resources import DriftStoreResource, store_from_env
 from drift_pipeline.store import DriftStore
 from drift_pipeline.store_lake import LakeConfig, LakeConfigError, LakeStore, LakeUnavailable, S3Access
 from drift_pipeline_tests.pg import PostgresServer
-from drift_pipeline_tests.pg import postgres as postgres  # noqa: F401, PLC0414  (the fixture)
+from drift_pipeline_tests.pg import postgres as postgres  # noqa: PLC0414  (the fixture)
 
 D1, D2 = date(2026, 1, 1), date(2026, 1, 2)
 BUCKET = "drift-lake"
