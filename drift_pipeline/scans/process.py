@@ -22,7 +22,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import yaml
 
@@ -188,12 +188,7 @@ def _scan_repo(
         status = {"repo": name, "head_sha": None, "mode": "no_commits", "error": None, "settings_observed": False}
         return _Part(status)
     tree = SourceTreeReader(source, full, source.tree(full, head))
-    try:
-        standards = analyse_repo(tree, RegistryResolver(fetcher=fetcher.for_repo()))
-    except Exception as exc:
-        where = f" (last file read: {tree.last_path})" if tree.last_path else ""
-        raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
-    exp = expectations_for_repo(standards)
+    exp = _expectations(reader, fetcher, name, full, head, tree)
     settings = _settings(reader, full, branch, head, tree, exp) if observed else None
     start, end = window
     pushed = _moved_in(row.get("head_date"), start)
@@ -219,6 +214,24 @@ def _scan_repo(
         part.settings = settings_rows(name, settings, exp)
     part.activity = [activity_row(name, c) for c in commits]
     return part
+
+
+def _expectations(
+    reader: ProcessReader, fetcher: SourceRegistryFetcher, name: str, full: str, head: str, tree: SourceTreeReader
+) -> ProcessExpectations:
+    """The repo's expectations at ``head``: analysed once per head and run while its registries stay put."""
+    known = reader.derived(full, head)
+    if known is not None and fetcher.unchanged(known[1]):
+        return cast(ProcessExpectations, known[0])
+    registries = fetcher.for_repo()
+    try:
+        standards = analyse_repo(tree, RegistryResolver(fetcher=registries))
+    except Exception as exc:
+        where = f" (last file read: {tree.last_path})" if tree.last_path else ""
+        raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
+    exp = expectations_for_repo(standards)
+    reader.remember(full, head, (exp, registries.heads()))
+    return exp
 
 
 def _moved_in(head_date: Any, start: datetime) -> bool:

@@ -49,6 +49,7 @@ from drift_pipeline.sources.throttle import Memo, RateGate, SingleFlight
 DEFAULT_API_URL = "https://api.github.com"
 MAX_CONCURRENCY = 32  # far below GitHub's ~100 concurrent requests secondary limit
 SECONDARY_WAIT = 60.0  # GitHub: without a header, wait at least a minute after a 429
+_DATED = re.compile(r"[?&](since|until)=")
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 _LINK_LAST = re.compile(r'<([^>]+)>;\s*rel="last"')
 MAX_PAGES_AT_ONCE = 100  # a listing longer than this many pages is followed link by link
@@ -174,6 +175,8 @@ class GitHubSource:
         self._flight = SingleFlight()  # sha-addressed reads
         self._written: set[str] = set()  # cache keys this source wrote (this run)
         self._listed = Memo()  # org listings and repos, for this run
+        self._branches = Memo()  # (repo, branch) -> GET /branches/{branch}, for this run
+        self._trees: dict[tuple[str, str], tuple[tuple[TreeEntry, ...], bool]] = {}  # (repo, sha), this run
         self._window: tuple[datetime, datetime] | None = None
         self._history = Memo()  # (repo, branch) -> commits of the window
         self.headroom: tuple[int, int] | None = None  # last (x-ratelimit-remaining, x-ratelimit-limit) seen
@@ -296,7 +299,7 @@ class GitHubSource:
         data = mask_json(data)  # what is kept (and returned) never holds a token-like string
         value = convert(self._path(url), data)
         etag = resp_headers.get("etag")
-        if etag:
+        if etag and not _DATED.search(key):  # a listing bounded by a date is not asked again another day
             keep = {k: v for k, v in resp_headers.items() if k in ("link",)}
             self._cache_set(key, json.dumps({"etag": etag, "headers": keep, "body": data}))
         return resp_headers, value
@@ -397,7 +400,34 @@ class GitHubSource:
         if window and window[0] <= until <= window[1]:
             commits = history.get((repo.full_name, repo.default_branch), lambda: self._window_history(repo, *window))
             return next((c for c in commits if c.date <= until), None)
-        return self._head_query(repo, until)
+        return self._head_from_branch(repo, until) or self._head_query(repo, until)
+
+    def branch(self, full_name: str, branch: str) -> dict[str, Any]:
+        """``GET /repos/{repo}/branches/{branch}`` (its tip commit and ``protected``), once per run."""
+        path = f"/repos/{full_name}/branches/{urllib.parse.quote(branch, safe='')}"
+
+        def convert(p: str, data: Any) -> dict[str, Any]:
+            if not isinstance(data, dict):
+                raise payloads.bad_shape(p, "a JSON object", type(data).__name__)
+            return data
+
+        return self._branches.get((full_name, branch), lambda: self._get("branch", path, None, convert)[1])
+
+    def _head_from_branch(self, repo: RepoRecord, until: datetime) -> CommitRecord | None:
+        """The branch's tip when it is no newer than ``until`` (then it is the head at ``until``, as
+        the commits listing would say); None when it is newer or the answer does not say.
+
+        The nightly scan of yesterday mostly finds tips older than midnight, and the same answer
+        serves the process scan's ``protected``: one request per repo instead of two."""
+        path = f"/repos/{repo.full_name}/branches/{repo.default_branch}"
+        try:
+            commit = self.branch(repo.full_name, repo.default_branch).get("commit")
+            tip = payloads.commit_record(path, commit)
+        except SourceError as exc:  # no such branch (an empty repo), or a tip without a date: ask the listing
+            if exc.status is not None and exc.status not in (404, 409):
+                raise
+            return None
+        return tip if tip.date <= until else None
 
     def _window_history(self, repo: RepoRecord, start: datetime, end: datetime) -> list[CommitRecord]:
         base = self._head_query(repo, start)
@@ -437,19 +467,51 @@ class GitHubSource:
         return [c for c in commits if since is None or c.date > since]
 
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
-        entries, truncated = self._immutable(
-            "tree",
-            f"tree:{full_name}:{sha}",
-            f"/repos/{full_name}/git/trees/{sha}?recursive=1",
-            payloads.tree_entries,
-            payloads.tree_kept,
-        )
+        """The blobs of the tree of commit (or tree) ``sha``: read once, then from the cache.
+
+        The persistent cache keeps one tree per repo, the last one read (``tree:<repo>``, with its
+        sha): what the next day's scan asks for, so the cache grows with the org, not with time.
+        The trees read in this run stay at hand (a changed repo's old and new tree are compared).
+        """
+        entries, truncated = self._tree(full_name, sha)
         if truncated:
             raise SourceError(
                 f"{full_name}: the git tree of {sha[:12]} is too large for one request "
                 "(GitHub truncated it); scan it from a local clone with --path"
             )
         return entries
+
+    def _tree(self, full_name: str, sha: str) -> tuple[tuple[TreeEntry, ...], bool]:
+        where = f"/repos/{full_name}/git/trees/{sha}"
+        with self._lock:
+            known = self._trees.get((full_name, sha))
+        if known is not None:
+            return known
+        key = f"tree:{full_name}"
+        cached = self._cache_get(key)
+        if cached is not None:
+            data = json.loads(cached)
+            if isinstance(data, dict) and data.get("sha") == sha:
+                found = payloads.tree_entries(where, data)
+                with self._lock:
+                    self._trees[(full_name, sha)] = found
+                return found
+
+        def fetch() -> tuple[tuple[TreeEntry, ...], bool]:
+            with self._lock:  # another thread may have read it between our look and our turn
+                again = self._trees.get((full_name, sha))
+            if again is not None:
+                return again
+            _, data = self._raw("tree", self._url(f"{where}?recursive=1"))
+            payloads.tree_entries(where, data)  # checked before it is cached
+            kept = payloads.tree_kept(where, data)
+            self._cache_set(key, json.dumps({"sha": sha, **kept}))
+            found = payloads.tree_entries(where, kept)
+            with self._lock:
+                self._trees[(full_name, sha)] = found
+            return found
+
+        return self._flight.run(f"tree:{full_name}:{sha}", fetch)
 
     def blob_text(self, full_name: str, sha: str) -> str | None:
         """A blob's text; None when it is not UTF-8 text."""

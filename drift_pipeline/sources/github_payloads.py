@@ -87,6 +87,8 @@ def repo_record(path: str, org: str, data: Any) -> RepoRecord:
             f"an object whose 'owner' is {_kind(owner) if 'owner' in item else 'missing'}",
         )
     branch = item.get("default_branch")
+    permissions = item.get("permissions")
+    admin = permissions.get("admin") if isinstance(permissions, dict) else None
     return RepoRecord(
         org=org,
         name=_str(path, item, "name", "a repository"),
@@ -98,6 +100,7 @@ def repo_record(path: str, org: str, data: Any) -> RepoRecord:
         private=bool(item.get("private")),
         pushed_at=parse_time(path, item.get("pushed_at")),
         html_url=item.get("html_url") if isinstance(item.get("html_url"), str) else None,
+        admin=admin if isinstance(admin, bool) else None,
     )
 
 

@@ -15,6 +15,7 @@ has admin rights (``permissions.admin``) is "not protected", any other 404 or 40
 from __future__ import annotations
 
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable
 from datetime import datetime
@@ -85,6 +86,25 @@ class ProcessReader:
         self._pulls = Memo()  # (repo, number) -> PullRequest (a PR merging several commits is read once)
         self._window: tuple[datetime, datetime] | None = None
         self._history = Memo()  # (repo, branch) -> the window's commits, newest first (raw)
+        self._org_rulesets = Memo()  # org ruleset path -> its answer (or NotReadable), for this run
+        self._derived: dict[str, tuple[str, Any]] = {}  # repo -> (head sha, what a scan derived from that tree)
+        self._derived_lock = threading.Lock()
+
+    def derived(self, full_name: str, head: str) -> Any:
+        """What :meth:`remember` kept for ``full_name`` at commit ``head`` in this run (None: nothing).
+
+        A range run reads each day's process settings and activity, but a repo's expectations come
+        from its tree at the day's head, which changes far less often than the days go by: the scan
+        keeps them here, by head, so the days of a run analyse each head once.
+        """
+        with self._derived_lock:
+            known = self._derived.get(full_name)
+        return known[1] if known is not None and known[0] == head else None
+
+    def remember(self, full_name: str, head: str, value: Any) -> None:
+        """Keep ``value`` for ``full_name`` at ``head`` (only the latest head of a repo is kept)."""
+        with self._derived_lock:
+            self._derived[full_name] = (head, value)
 
     def plan_window(self, start: datetime, end: datetime) -> None:
         """Backfills: list each repo's branch history of (start, end] once, not once a day."""
@@ -118,14 +138,24 @@ class ProcessReader:
 
     # -- settings ----------------------------------------------------------------------------
     def admin(self, full_name: str) -> bool | None:
-        """Whether the token has admin rights on the repo (``permissions.admin``); None: not said."""
+        """Whether the token has admin rights on the repo (``permissions.admin``); None: not said.
+
+        The org's listing says it for every repo: one listing per run (a page per 100 repos)
+        instead of one request per repo; a repo the listing does not say it of is read."""
+        owner, _, name = full_name.partition("/")
+        try:
+            listed = next((r for r in self.source.list_repos(owner) if r.name == name), None)
+        except SourceError:
+            listed = None
+        if listed is not None and listed.admin is not None:
+            return listed.admin
         data = self._object("repo", f"/repos/{full_name}")
         value = _dict(data.get("permissions")).get("admin")
         return value if isinstance(value, bool) else None
 
     def branch_protected(self, full_name: str, branch: str) -> bool | None:
         """``protected`` of ``GET /branches/{b}``: true when classic protection or a ruleset applies."""
-        data = self._object("branch", f"/repos/{full_name}/branches/{_q(branch)}")
+        data = self.source.branch(full_name, branch)  # the inventory's head read may have asked already
         value = data.get("protected")
         return value if isinstance(value, bool) else None
 
@@ -150,8 +180,10 @@ class ProcessReader:
         (and for repo rulesets) through the repo, which also serves the org rulesets that apply."""
         setting = f"ruleset {rule.ruleset_id}"
         if rule.ruleset_source_type == "Organization" and rule.ruleset_source:
-            found = self._readable(
-                setting, lambda: self._object("ruleset", f"/orgs/{_q(rule.ruleset_source)}/rulesets/{rule.ruleset_id}")
+            org_path = f"/orgs/{_q(rule.ruleset_source)}/rulesets/{rule.ruleset_id}"
+            # one org ruleset applies to many repos: read once per run
+            found = self._org_rulesets.get(
+                org_path, lambda: self._readable(setting, lambda: self._object("ruleset", org_path))
             )
             if not isinstance(found, NotReadable):
                 return ruleset_record(found)

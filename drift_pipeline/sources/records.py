@@ -18,6 +18,7 @@ class RepoRecord:
     private: bool = True
     pushed_at: datetime | None = None
     html_url: str | None = None
+    admin: bool | None = None  # the token's ``permissions.admin`` on the repo; None: not said
 
     @property
     def full_name(self) -> str:

@@ -116,13 +116,15 @@ def test_a_500_on_the_commits_of_a_repo_named_409_is_an_error_not_an_empty_repo(
     repo = src.get_repo("acme", "svc-409")
     if window:
         src.plan_window(datetime(2026, 5, 30, tzinfo=UTC), datetime(2026, 6, 2, tzinfo=UTC))
-    gh.set_faults(fail_path={"pattern": "^/repos/acme/svc-409/commits$", "status": 500})
+    # the head of a day is asked of the branch first (its tip, when no newer), else of the commits
+    gh.set_faults(fail_path={"pattern": "^/repos/acme/svc-409/(commits|branches/main)$", "status": 500})
     with pytest.raises(SourceError) as err:
         src.head_at(repo, WHEN)
     assert err.value.status == 500 and err.value.api_message == "Server Error"
     assert not isinstance(err.value, NotFound)
     counts = gh.request_counts()
-    assert counts["faults"] == 2 and counts["by_route"][COMMITS] == 2  # the try and its one retry
+    route = COMMITS if window else "GET /repos/{owner}/{repo}/branches/{branch}"
+    assert counts["faults"] == 2 and counts["by_route"][route] == 2  # the try and its one retry
 
 
 def test_a_missing_repo_is_not_found_with_its_status(gh):

@@ -157,8 +157,11 @@ class SandboxState(IssueState):
         description: str = "",
         created_at: datetime | None = None,
         has_issues: bool = True,
+        init: bool = True,
     ) -> Path:
-        """Record a repo and create its bare git repository; returns the repository path."""
+        """Record a repo and create its bare git repository; returns the repository path.
+
+        ``init=False``: the caller has created the repository already (a seeder writing many at once)."""
         if owner not in self.data["orgs"]:
             self.add_user(owner)
         full = f"{owner}/{name}"
@@ -175,7 +178,8 @@ class SandboxState(IssueState):
             "created_at": _iso(created_at),
             "has_issues": has_issues,
         }
-        return init_bare(self.repo_git_dir(owner, name), default_branch)
+        path = self.repo_git_dir(owner, name)
+        return init_bare(path, default_branch) if init else path
 
     def repo(self, owner: str, name: str) -> dict[str, Any]:
         return self.data["repos"][f"{owner}/{name}"]

@@ -8,6 +8,8 @@ import json
 import random
 import re
 import shutil
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -15,7 +17,7 @@ from typing import Any, cast
 import yaml
 
 from drift_pipeline.errors import UsageError
-from drift_pipeline.gitutil import Author
+from drift_pipeline.gitutil import Author, init_bare
 from drift_pipeline.sandbox import seed_files as F
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.seed.catalogue import (
@@ -53,6 +55,9 @@ from drift_pipeline.sandbox.seed.settings import _apply_settings, _org_ruleset
 from drift_pipeline.sandbox.seed.trees import _initial_tree
 from drift_pipeline.standards.org_config import CONFIG_REPO
 
+_GIT_WORKERS = 2  # repositories written at once (git runs outside the GIL)
+_AHEAD = 8  # repos planned ahead of the one whose state is being written
+
 
 def seed_org(
     state_dir: Path | str,
@@ -64,6 +69,7 @@ def seed_org(
     end_date: date | None = None,
     aws: Any = None,
     force: bool = False,
+    change_rate: float | None = None,
 ) -> SeedReport:
     """Seed a demo org into ``state_dir`` and return what a scan should find.
 
@@ -71,11 +77,15 @@ def seed_org(
     top. ``end_date`` is the last day of the ``days``-day window (default ``DEFAULT_END_DATE``).
     ``aws`` (an AWS sandbox object or an endpoint URL) also deploys the infra scenario.
     An org that already exists in the state is refused unless ``force`` (which wipes it first).
+    ``change_rate`` (0..1): the chance per working day that each generated ``service-NN`` repo gets
+    a background commit (benchmarks); by default one in three of them changes with chance 0.1.
     """
     if repos < MIN_REPOS:
         raise UsageError(f"--repos must be at least {MIN_REPOS} (the scripted scenario needs them), got {repos}")
     if days < 1:
         raise UsageError(f"--days must be at least 1, got {days}")
+    if change_rate is not None and not 0 <= change_rate <= 1:
+        raise UsageError(f"change_rate must be between 0 and 1, got {change_rate}")
     if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?", org):
         raise UsageError(f"invalid org name {org!r}")
     end = end_date or DEFAULT_END_DATE
@@ -92,7 +102,7 @@ def seed_org(
             state.add_user(login, name=name, emails=[email_of(name, org)])
     seed_teams(state, org)
 
-    product = _core_specs() + _extra_specs(repos - MIN_REPOS)
+    product = _core_specs() + _extra_specs(repos - MIN_REPOS, change_rate)
     others = _out_of_scope_specs()
     specs = {s.name: s for s in product + others}
     scripted = _scripted_commits(specs, start, days, random.Random(f"{seed}:scripted"), org)
@@ -111,7 +121,8 @@ def seed_org(
 
     _seed_fixed_repos(state, org, start, sorted({t for t in TEAMS}))
 
-    for spec in product + others:
+    def plan(spec: _Spec) -> tuple[_Spec, list[_Commit], list[tuple[_Commit, dict[str, str | bytes | None]]]]:
+        """A repo's commits and the files each changes (its tree and baseline config kept on the spec)."""
         rng = random.Random(f"{seed}:{org}:{spec.name}")
         spec.tree = {}
         initial = _initial_tree(spec, org)
@@ -119,15 +130,6 @@ def seed_org(
         commits[0].change = functools.partial(_copy_of, initial)
         commits += _background_commits(spec, start, days, rng, org) + scripted.get(spec.name, [])
         commits.sort(key=lambda c: c.when)
-        git_dir = state.create_repo(
-            org,
-            spec.name,
-            default_branch=spec.default_branch,
-            private=spec.private,
-            archived=spec.archived,
-            description=spec.description,
-            created_at=commits[0].when,
-        )
         planned: list[tuple[_Commit, dict[str, str | bytes | None]]] = []
         for c in commits:
             if c.when >= window_start and not baseline_cfgs.get(spec.name):
@@ -139,33 +141,67 @@ def seed_org(
                 else:
                     spec.tree[path] = content
             planned.append((c, files))
-        spec.shas = _fast_import(
+        return spec, commits, planned
+
+    def write(spec: _Spec, planned: list[tuple[_Commit, dict[str, str | bytes | None]]]) -> list[str]:
+        """The repo's bare repository with its whole history (git only: runs on a worker thread)."""
+        git_dir = init_bare(state.repo_git_dir(org, spec.name), spec.default_branch)
+        return _fast_import(
             git_dir, spec.default_branch, [(files, c.message, c.author, c.when) for c, files in planned]
         )
-        window = []
-        for (c, files), sha in zip(planned, spec.shas, strict=True):
-            if c.when >= window_start:
-                spec.window_messages.append(c.message)
-                window.append((sha, c.message, c.author, c.when, plans.get(id(c), PrPlan())))
-            for kind, project, description in c.events:
-                ev = SeededEvent(c.when.date(), spec.name, project, kind, tuple(sorted(files)), (sha,), description)
-                if c.background:
-                    background.append(ev)
+
+    # Git writes each repo on a worker thread while the next repos are planned; the state is
+    # changed in the repos' order only (ids stay what a serial seeding gives), a few repos ahead
+    # at most (memory stays flat with the org's size).
+    pending: deque[tuple[_Spec, list[_Commit], list[tuple[_Commit, Any]], Future[list[str]]]] = deque()
+    with ThreadPoolExecutor(max_workers=_GIT_WORKERS, thread_name_prefix="seed-git") as pool:
+        for item in [*product, *others, None]:
+            if item is not None:
+                spec, commits, planned = plan(item)
+                pending.append((spec, commits, planned, pool.submit(write, spec, planned)))
+                if len(pending) < _AHEAD:
                     continue
-                key = f"{c.event_key or sha}:{kind}"
-                events[key] = ev
-                ev_order.append(key)
-            if c.event_key and not c.events:  # a follow-up commit of an earlier event
-                for key in [k for k in events if k.startswith(c.event_key + ":")]:
-                    old = events[key]
-                    events[key] = dataclasses.replace(
-                        old, paths=tuple(sorted(set(old.paths) | set(files))), commit_shas=old.commit_shas + (sha,)
-                    )
-        baseline_cfgs.setdefault(spec.name, json.loads(json.dumps(spec.cfg)))
-        _apply_settings(state, org, spec, baseline_cfgs[spec.name])
-        if spec.product:  # product repos work through pull requests; the others are pushed to
-            process_found += record_pulls(state, org, spec, window)
-            pull_requests += sum(not plan.direct for *_, plan in window)
+            while pending and (item is None or len(pending) >= _AHEAD):
+                spec, commits, planned, shas = pending.popleft()
+                state.create_repo(
+                    org,
+                    spec.name,
+                    default_branch=spec.default_branch,
+                    private=spec.private,
+                    archived=spec.archived,
+                    description=spec.description,
+                    created_at=commits[0].when,
+                    init=False,
+                )
+                spec.shas = shas.result()
+                window = []
+                for (c, files), sha in zip(planned, spec.shas, strict=True):
+                    if c.when >= window_start:
+                        spec.window_messages.append(c.message)
+                        window.append((sha, c.message, c.author, c.when, plans.get(id(c), PrPlan())))
+                    for kind, project, description in c.events:
+                        ev = SeededEvent(
+                            c.when.date(), spec.name, project, kind, tuple(sorted(files)), (sha,), description
+                        )
+                        if c.background:
+                            background.append(ev)
+                            continue
+                        key = f"{c.event_key or sha}:{kind}"
+                        events[key] = ev
+                        ev_order.append(key)
+                    if c.event_key and not c.events:  # a follow-up commit of an earlier event
+                        for key in [k for k in events if k.startswith(c.event_key + ":")]:
+                            old = events[key]
+                            events[key] = dataclasses.replace(
+                                old,
+                                paths=tuple(sorted(set(old.paths) | set(files))),
+                                commit_shas=old.commit_shas + (sha,),
+                            )
+                baseline_cfgs.setdefault(spec.name, json.loads(json.dumps(spec.cfg)))
+                _apply_settings(state, org, spec, baseline_cfgs[spec.name])
+                if spec.product:  # product repos work through pull requests; the others are pushed to
+                    process_found += record_pulls(state, org, spec, window)
+                    pull_requests += sum(not plan.direct for *_, plan in window)
 
     state.add_org_ruleset(org, _org_ruleset())
     state.save()

@@ -263,7 +263,10 @@ _EXTRAS = [
 ]
 
 
-def _extra_specs(count: int) -> list[_Spec]:
+def _extra_specs(count: int, change_rate: float | None = None) -> list[_Spec]:
+    """``count`` quiet product repos; with ``change_rate``, each generated ``service-NN`` repo changes
+    with that chance per working day (instead of one in three repos at 0.1), so a benchmark's org
+    changes at a known rate."""
     specs = []
     for i in range(count):
         if i < len(_EXTRAS):
@@ -292,7 +295,7 @@ def _extra_specs(count: int) -> list[_Spec]:
                 protection="org" if name == "search-api" else "classic" if i % 2 else "ruleset",
                 required_reviews=2 if tier == "production" else 1,
                 declares_conventional=i % 3 == 0,
-                activity=0.1 if i % 3 == 1 else 0.0,
+                activity=(change_rate if change_rate is not None and i >= len(_EXTRAS) else 0.1 if i % 3 == 1 else 0.0),
             )
         )
     return specs
