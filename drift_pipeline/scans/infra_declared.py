@@ -11,9 +11,11 @@ declaring ``[infra]``:
   past day only tags whose commit existed by the end of that day). No matching tag, or tags that
   cannot be read, means nothing is deployed there by the convention: nothing is expected (never a
   false ``resource_missing``), and ``deployed_from`` says why;
-- the templates ``<path>/<stack>.json`` as committed at that commit (a stack whose template is not
-  in that commit is not expected in that env: it was added after the deployment);
-- the manifest (``[infra] manifest``, config-relative) at the head, with every entry's line;
+- the templates ``<path>/<stack>.json`` (or ``.yaml`` / ``.yml`` / ``.template``: ``scans.infra_templates``)
+  as committed at that commit (a stack whose template is not in that commit is not expected in that
+  env: it was added after the deployment);
+- the manifest (``[infra] manifest``, config-relative) as committed at each env's deployed commit,
+  with every entry's line (its problems, and its account-less entries, from the head);
 - ``[process.backups]`` (bucket, prefix, max_age_hours).
 
 A malformed manifest or template is an ``invalid_config`` problem with file and line; the repo's
@@ -22,7 +24,6 @@ other declarations are still judged.
 
 from __future__ import annotations
 
-import json
 import posixpath
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ from drift_pipeline.rules.infra.records import (
     RepoInfra,
 )
 from drift_pipeline.rules.infra.template import expected_env
+from drift_pipeline.scans.infra_templates import EXTENSIONS, parse_template
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.github_tags import TagReader
 from drift_pipeline.sources.records import RepoRecord
@@ -52,9 +54,6 @@ from drift_pipeline.standards.infra_manifest import (
     infra_declaration,
     parse_manifest,
 )
-from drift_pipeline.standards.limits import size_problem
-
-MAX_TEMPLATE_BYTES = 1024 * 1024  # CloudFormation's own limit for a template body is 1 MB
 
 
 @dataclass
@@ -75,24 +74,19 @@ def _join(project: str, path: str) -> str:
     return joined.lstrip("/")
 
 
-def _template(tree: SourceTreeReader, file: str, project: str, out: Declared) -> Mapping[str, Any] | None:
-    text = tree.read_text(file)
-    if text is None:
-        return None
-    too_big = size_problem(text, MAX_TEMPLATE_BYTES)
-    if too_big:
-        out.problems.append(_problem(project, file, None, None, too_big))
-        return None
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as exc:
-        line = getattr(exc, "lineno", None)
-        out.problems.append(_problem(project, file, line, None, f"CloudFormation template is not valid JSON: {exc}"))
-        return None
-    if not isinstance(data, dict) or not isinstance(data.get("Resources"), dict):
-        out.problems.append(_problem(project, file, 1, "Resources", "expected a template object with Resources"))
-        return None
-    return data
+def _template(tree: SourceTreeReader, base: str, project: str, out: Declared) -> Mapping[str, Any] | None:
+    """The stack's template at ``base`` + the first extension the tree has (JSON or YAML)."""
+    for ext in EXTENSIONS:
+        text = tree.read_text(base + ext)
+        if text is None:
+            continue
+        data, problem = parse_template(base + ext, text)
+        if problem is not None:
+            found = _problem(project, base + ext, *problem)
+            if found not in out.problems:  # one per file, however many envs run that commit
+                out.problems.append(found)
+        return data
+    return None
 
 
 def _stack_commits(
@@ -152,16 +146,19 @@ def declare_repo(
         for env, account in envs_accounts.items():
             dep = plan[env]
             templates: dict[str, Mapping[str, Any]] = {}
+            deployed_manifest: Manifest | None = None
             if dep.commit:
                 at = trees.get(dep.commit)
                 if at is None:
                     at = trees[dep.commit] = SourceTreeReader(source, full, source.tree(full, dep.commit))
                 for stack in decl.stacks:
-                    file = _join(project.path, posixpath.join(decl.path or "infra", f"{stack}.json"))
-                    found = _template(at, file, project.path, out)
+                    base_name = _join(project.path, posixpath.join(decl.path or "infra", stack))
+                    found = _template(at, base_name, project.path, out)
                     if found is not None:
                         templates[stack] = found
-            entries = manifest.for_account(account) if manifest else ()
+                # the manifest as committed at the env's deployed commit (its problems: the head's)
+                deployed_manifest = manifest if at is tree else _manifest(at, project.path, decl, None)
+            entries = deployed_manifest.for_account(account) if dep.commit and deployed_manifest else ()
             expected = expected_env(
                 env, account, dep.commit, templates, deployed.get(env, {}), region=region, manifest=entries
             )
@@ -218,7 +215,8 @@ def _git_refs(
     return GitRefs(heads=heads, tags=found, default_branch=branch)
 
 
-def _manifest(tree: SourceTreeReader, project: str, decl: InfraDeclaration, out: Declared) -> Manifest | None:
+def _manifest(tree: SourceTreeReader, project: str, decl: InfraDeclaration, out: Declared | None) -> Manifest | None:
+    """The manifest in ``tree`` (its problems recorded in ``out`` when given)."""
     if not decl.manifest:
         return None
     file = _join(project, decl.manifest)
@@ -226,8 +224,8 @@ def _manifest(tree: SourceTreeReader, project: str, decl: InfraDeclaration, out:
     if text is None:
         return None
     manifest, problems = parse_manifest(file, text)
-    for p in problems:
-        out.problems.append(_problem(project, p.file, p.line, p.key, p.message))
+    if out is not None:
+        out.problems += [_problem(project, p.file, p.line, p.key, p.message) for p in problems]
     return manifest
 
 

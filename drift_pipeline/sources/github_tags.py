@@ -50,7 +50,7 @@ def _tag(path: str, item: Any) -> tuple[str, str] | None:
         raise payloads.bad_shape(path, "a list of tags (objects)", f"a list holding {type(item).__name__}")
     commit = item.get("commit")
     name, sha = item.get("name"), commit.get("sha") if isinstance(commit, dict) else None
-    if not tag_name_ok(name) or not isinstance(sha, str) or not _SHA.match(sha):
+    if not isinstance(name, str) or not tag_name_ok(name) or not isinstance(sha, str) or not _SHA.match(sha):
         return None
     return name, sha
 

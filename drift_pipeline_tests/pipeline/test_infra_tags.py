@@ -14,6 +14,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from botocore.config import Config
@@ -36,8 +37,36 @@ TODAY = datetime.now(UTC).date()
 YESTERDAY = TODAY - timedelta(days=1)
 
 
-def _config(stacks: list[str]) -> str:
-    return '[infra]\npath = "infra"\nstacks = [' + ", ".join(f'"{s}"' for s in stacks) + "]\n"
+def _config(stacks: list[str], *, manifest: bool = False) -> str:
+    head = '[infra]\nenabled = true\nmanifest = "infra-manifest.txt"\n' if manifest else "[infra]\n"
+    return head + 'path = "infra"\nstacks = [' + ", ".join(f'"{s}"' for s in stacks) + "]\n"
+
+
+def _yaml(value: Any, indent: int = 0) -> str:
+    """A template as CloudFormation YAML with short-form intrinsics (!Sub, !GetAtt, !Ref)."""
+    pad = " " * indent
+    if isinstance(value, dict) and len(value) == 1:
+        ((key, arg),) = value.items()
+        if key == "Fn::Sub":
+            return f"!Sub {json.dumps(arg)}"
+        if key == "Fn::GetAtt":
+            return f"!GetAtt {'.'.join(arg)}"
+        if key == "Ref":
+            return f"!Ref {arg}"
+    if isinstance(value, dict):
+        return "".join(f"\n{pad}{json.dumps(k)}: {_yaml(v, indent + 2)}" for k, v in value.items()) or "{}"
+    if isinstance(value, list):
+        return "".join(f"\n{pad}- {_yaml(v, indent + 2).lstrip()}" for v in value) or "[]"
+    return json.dumps(value)
+
+
+def _yaml_template(stack: str) -> str:
+    text = _yaml(stack_template(stack)).lstrip("\n")
+    return text.replace('"AWSTemplateFormatVersion": "2010-09-09"', "AWSTemplateFormatVersion: 2010-09-09") + "\n"
+
+
+OLD_PROD = "arn:aws:sqs:eu-west-2:333333333333:ledger-old-prod"  # in the manifest at v1.0.0: missing
+NEW_PROD = "arn:aws:sqs:eu-west-2:333333333333:ledger-new-prod"  # added to the manifest after v1.0.0
 
 
 def _template(stack: str, variant: int = 0) -> str:
@@ -81,8 +110,9 @@ def torg(tmp_path_factory: pytest.TempPathFactory) -> TagOrg:
         {
             "repo-metadata.yaml": meta,
             "pyproject.toml": "[project]\nname = 'ledger'\n",
-            "check.toml": _config(["ledger-api"]),
+            "check.toml": _config(["ledger-api"], manifest=True),
             "infra/ledger-api.json": _template("ledger-api"),
+            "infra-manifest.txt": f"{OLD_PROD}\n",
         },
         "feat: ledger api",
         ALICE,
@@ -92,9 +122,10 @@ def torg(tmp_path_factory: pytest.TempPathFactory) -> TagOrg:
         ledger,
         "main",
         {
-            "check.toml": _config(["ledger-api", "ledger-worker"]),
+            "check.toml": _config(["ledger-api", "ledger-worker"], manifest=True),
             "infra/ledger-api.json": _template("ledger-api", variant=1),
-            "infra/ledger-worker.json": _template("ledger-worker"),
+            "infra/ledger-worker.yaml": _yaml_template("ledger-worker"),  # YAML, short-form intrinsics
+            "infra-manifest.txt": f"{NEW_PROD}\n",
         },
         "feat: ledger table and worker",
         ALICE,
@@ -141,6 +172,7 @@ def aws(torg: TagOrg) -> Iterator[AwsSandbox]:
         prod = sandbox.session("prod").client("sqs")  # out of band: prod's queue deleted (judged only via v1.0.0)
         prod.delete_queue(QueueUrl=prod.get_queue_url(QueueName="ledger-api-prod-events")["QueueUrl"])
         yield sandbox
+        sandbox.reset()  # moto's state is per process: leave none for the next module
 
 
 @pytest.fixture(scope="module")
@@ -177,17 +209,31 @@ def test_staging_and_prod_come_from_release_tags_and_what_came_after_the_prod_re
         "prod": (torg.a, "tag:v1.0.0"),  # not v1.0.0-beta, latest, vfoo nor v0.9.0
     }
     declared = {
-        (r["env"], r["stack_name"], r.get("logical_id"))
+        (r["env"], r.get("stack_name") or "", r.get("logical_id"))
         for r in result.tables["declared_infra"]
         if r["repo"] == "ledger"
     }
     assert ("prod", "ledger-api-prod", "Queue") in declared
     assert not {d for d in declared if d[0] == "prod" and (d[2] == "Table" or "worker" in d[1])}
     assert {("dev", "ledger-api-dev", "Table"), ("staging", "ledger-worker-staging", "Bucket")} <= declared
+    # the YAML template's short-form intrinsics resolve like the JSON ones: the role's statements name
+    # the deployed queue and bucket (no attribute_drift below), the security group its rules
+    worker = {
+        r["logical_id"]: r["properties"]
+        for r in result.tables["declared_infra"]
+        if r.get("stack_name") == "ledger-worker-dev" and r.get("logical_id")
+    }
+    policy = worker["AppRole"]["inline_policies"]["app-access"]
+    assert policy["#1"]["Resource"] == ["arn:aws:sqs:eu-west-2:111111111111:ledger-worker-dev-events"]
+    assert policy["#2"]["Resource"] == ["arn:aws:s3:::ledger-worker-dev-111111111111/*"]
+    assert worker["SecurityGroup"]["ingress"] == ["tcp/443 from 10.0.0.0/8"]
 
     findings = {(f.rule, f.repo, f.subject) for f in result.findings()}
     # exactly the scenario's drift, plus prod's deleted queue (found only because prod's commit is known)
-    assert findings == expected_keys(torg.scenario) | {("resource_missing", "ledger", "prod/ledger-api-prod/Queue")}
+    assert findings == expected_keys(torg.scenario) | {
+        ("resource_missing", "ledger", "prod/ledger-api-prod/Queue"),
+        ("resource_missing", "ledger", OLD_PROD),  # the manifest as committed at v1.0.0, not the head's
+    }
     after = torg.scenario.of_kind("added_after_release")
     assert {(d.env, d.resource_id) for d in after} == {
         ("prod", "ledger-api-prod/Table"),

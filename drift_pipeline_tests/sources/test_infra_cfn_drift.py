@@ -316,6 +316,7 @@ def test_a_modified_type_the_project_does_not_normalise_gives_one_finding_per_pr
 
 def test_the_emulator_offers_no_detection_so_the_account_is_judged_by_the_project_comparison():
     with AwsSandbox(client_config=Config(retries={"max_attempts": 1}, read_timeout=20)) as sandbox:
+        sandbox.reset()  # moto's state is per process: start clean, leave clean
         session = sandbox.session("dev")
         session.client("cloudformation").create_stack(
             StackName=STACK,
@@ -332,3 +333,4 @@ def test_the_emulator_offers_no_detection_so_the_account_is_judged_by_the_projec
         assert [s.name for s in inv.stacks] == [STACK] and inv.stacks[0].drift is None
         off = read_account(session, sandbox.accounts["dev"], [sandbox.region], detect_timeout=None)
         assert off.drift_method == "project"
+        sandbox.reset()
