@@ -1,6 +1,6 @@
 """Opening the DuckDB file while other sessions may hold it: who holds it, how long to wait.
 
-DuckDB (measured with 2.0.1): across processes, one read-write process excludes every other, and
+DuckDB (measured with 1.5.5, and before with 2.0.1): across processes, one read-write process excludes every other, and
 read-only processes share the file; within one process, a second connection with another
 configuration (read-only vs read-write) is refused while one is open. Opening is where a conflict
 shows, so :func:`connect` retries there with bounded exponential backoff and then raises
@@ -40,7 +40,7 @@ _PID = re.compile(r"\(PID (\d+)\)")
 def lock_conflict(exc: BaseException) -> LockConflict | None:
     """The lock conflict ``exc`` reports when opening a DuckDB file, else None.
 
-    The one place that reads DuckDB's message text. DuckDB (2.0) gives a lock conflict no type or
+    The one place that reads DuckDB's message text. DuckDB (1.5 and 2.0) gives a lock conflict no type or
     field of its own: another process holding the file is a plain ``IOException`` (the same type as
     a missing or unreadable file) whose message reads 'Could not set lock on file "...": Conflicting
     lock is held in <program> (PID n)'; a connection of this process with another configuration is a
