@@ -53,7 +53,9 @@ LIVE_NOTE = (
             "functions, IAM roles and policies through their own calls, and CloudFormation stacks; each with "
             "ARN, type, tags and the attributes drift is checked on (rules, policy documents, public-access "
             "block, encryption, versioning, runtime / memory / timeout, environment variable NAMES only). "
-            "An account or service that could not be read is a row with read_failure. The accounts are read "
+            "An account or service that could not be read is a row with read_failure. Drift is judged by "
+            "CloudFormation's own drift detection where the service offers it, else by the project's comparison "
+            "(metadata drift_method_per_account). The accounts are read "
             "once per run; their rows are stored under each org the run scans. " + LIVE_NOTE,
             metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
         ),
@@ -62,9 +64,11 @@ LIVE_NOTE = (
             group_name="infra",
             deps=[repo_inventory],
             description="Per in-scope repo (project) and env, what should exist: the resources of its "
-            "stacks as committed at the env's deployed commit (stack commit tag, else the trunk-based "
-            "convention), with logical id, physical id, type and declared properties, and its infra "
-            "manifest entries with their line. Pre-release repos expect nothing in prod.",
+            "stacks (JSON or YAML templates) as committed at the env's deployed commit (the stack's "
+            "drift:commit tag, else the repo's [infra.deploy] convention: dev = head of the default branch, "
+            "staging = newest v*-rc* release tag, prod = newest v* release tag without a suffix; deployed_from "
+            "says which), with logical id, physical id, type and declared properties, and its infra "
+            "manifest entries (as committed there) with their line. Pre-release repos expect nothing in prod.",
         ),
     ],
     check_specs=[

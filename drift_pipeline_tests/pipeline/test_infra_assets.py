@@ -182,6 +182,10 @@ def test_the_seeded_scenario_gives_exactly_the_oracles_findings_and_rerunning_ch
     ]
     meta = ipipe.latest_metadata("aws_inventory", DAY)
     assert meta["drift_method"] == "project comparison" and meta["accounts_not_reached"] == []
+    # the emulator offers no CloudFormation drift detection: every account by the project's comparison
+    assert meta["drift_method_per_account"] == {
+        f"{env} ({acct})": "project comparison" for env, acct in aws.accounts.items()
+    }
     assert set(meta["resources_per_account"]) == {f"{env} ({acct})" for env, acct in aws.accounts.items()}
     drift_meta = ipipe.latest_metadata("infra_drift", DAY)
     assert drift_meta["findings_by_rule"] == counts and drift_meta["drift_method"] == "project comparison"

@@ -40,6 +40,8 @@ def test_the_cli_finds_what_the_asset_finds(env, iorg, aws, capsys):
     assert code == 1 and payload["errors"] == [] and payload["schema_version"] == 1
     summary = payload["summary"]
     assert summary["drift_method"] == "project comparison" and summary["accounts_not_reached"] == []
+    assert set(summary["drift_method_per_account"].values()) == {"project comparison"}
+    assert len(summary["drift_method_per_account"]) == 3
     assert {(f["rule"], f["repo"], f["subject"]) for f in payload["findings"]} == expected_keys(
         iorg.scenario
     ) | shared.EXTRA
