@@ -16,6 +16,7 @@ import time
 import urllib.request
 from collections import Counter
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from github import Auth, Github
@@ -25,7 +26,8 @@ from drift_pipeline.demo.workdir import DemoDir, DemoParams
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import DriftStore
 
-ARGS = ["--no-ui", "--days", "7", "--repos", "8"]
+DAYS = 7
+ARGS = ["--no-ui", "--days", str(DAYS), "--repos", "8"]
 NOISE = re.compile(r'HTTP/1\.1" \d{3}|BetaWarning|PreviewWarning|SupersessionWarning|UserWarning|dagster - DEBUG')
 
 
@@ -59,9 +61,33 @@ def test_builds_the_window_and_scripted_findings(built):
     with DriftStore(base / "drift.duckdb", read_only=True) as store:
         days = store.rows("SELECT count(DISTINCT scan_date) AS n FROM repo_inventory")[0]["n"]
         rules = {r["rule"] for r in store.rows("SELECT DISTINCT rule FROM drift_findings")}
-    assert days == 7
+    assert days == DAYS
     assert {"dependency_changed", "check_toml_removed", "tier_ruleset_mismatch", "invalid_config"} <= rules
     assert (base / "SCENARIO.md").read_text().startswith("# Demo org `acme`")
+
+
+def test_history_is_backfilled_then_today_is_scanned_in_full(built):
+    """The window but its last day is one backfill run; the last day (the newest partition) is scanned
+    on its own, as the nightly schedule runs it: the live-only domains are observed on that day only."""
+    base, proc = built
+    backfill = re.search(r"backfilling (\S+) \.\. (\S+) \((\d+) days\) as one run of daily_drift_scan", proc.stdout)
+    today = re.search(r"today's scan of (\S+) ", proc.stdout)
+    assert backfill and today, proc.stdout
+    assert proc.stdout.index("backfill done") < today.start() < proc.stdout.index("today's scan done")
+    with DriftStore(base / "drift.duckdb", read_only=True) as store:
+        days = store.rows("SELECT min(scan_date) AS first, max(scan_date) AS last FROM repo_inventory")[0]
+        coverage = store.rows(
+            "SELECT domain, list(scan_date ORDER BY scan_date) FILTER (observed) AS observed, count(*) AS days "
+            "FROM trend_coverage GROUP BY domain"
+        )
+    assert (str(days["first"]), str(days["last"])) == (backfill.group(1), today.group(1))
+    assert int(backfill.group(3)) == DAYS - 1 and backfill.group(2) < today.group(1)  # the window: history + today
+    observed = {r["domain"]: [str(d) for d in r["observed"] or []] for r in coverage}
+    assert {r["days"] for r in coverage} == {DAYS}
+    assert observed["process_settings"] == observed["infra"] == [today.group(1)]
+    assert len(observed["code"]) == len(observed["process_activity"]) == DAYS
+    line = _line(proc.stdout, "[demo] history per domain")
+    assert f"process_settings: observed on 1 of {DAYS} days" in line and f"code: observed on all {DAYS} days" in line
 
 
 def test_output_is_for_a_person(built):
@@ -118,15 +144,21 @@ def test_issues_filed_into_the_sandbox_with_their_urls(built):
     with DriftStore(base / "drift.duckdb", read_only=True) as store:
         filed = store.rows("SELECT DISTINCT repo, category, number FROM filed_issues WHERE action = 'created'")
     assert len(filed) == count
-    with GitHubSandbox(base / "state") as gh:  # the issues are really in the sandbox's state
+    assert "curl -H 'Authorization: token sandbox-token' URL" in proc.stdout
+    port = urlsplit(shown[0][3]).port
+    # the issues are really in the sandbox's state, and the printed URLs answer (the sandbox on its port again)
+    with GitHubSandbox(base / "state", port=port or 0) as gh:
         client = Github(base_url=gh.url, auth=Auth.Token("sandbox-token"), seconds_between_requests=0)
         for repo, category, number, url in shown:
             issue = client.get_repo(f"acme/{repo}").get_issue(int(number))
             assert f"drift:{category}" in {label.name for label in issue.labels}
-            assert url.endswith(f"/acme/{repo}/issues/{number}")
+            assert url == f"{gh.url}/repos/acme/{repo}/issues/{number}"
+            request = urllib.request.Request(url, headers={"Authorization": "token sandbox-token"})
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                assert json.load(answer)["number"] == int(number)
 
 
-def test_example_queries_run_with_drift_sql(built, capsys):
+def test_example_queries_run_with_drift_sql(built, capsys, tmp_path):
     base, proc = built
     commands = [line.strip() for line in proc.stdout.splitlines() if line.strip().startswith("drift sql ")]
     assert len(commands) == 3
@@ -135,6 +167,50 @@ def test_example_queries_run_with_drift_sql(built, capsys):
         capsys.readouterr()
         assert drift(shlex.split(command)[1:] + ["--json"]) == 0, command
         assert json.loads(capsys.readouterr().out)["rows"], command
+    # the trend command it suggests draws its chart (here into tmp_path)
+    trends = shlex.split(_line(proc.stdout, "         drift trends").strip())
+    chart = tmp_path / "trend.html"
+    assert drift([*trends[1 : trends.index("--chart")], "--chart", str(chart)]) == 0
+    assert chart.stat().st_size > 1000
+
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def readme_queries() -> tuple[list[str], list[str]]:
+    """The README's SQL: the statements of its ```sql blocks, and the queries of its `drift sql` examples."""
+    text = README.read_text()
+    statements = []
+    for block in re.findall(r"^```sql\n(.*?)^```", text, flags=re.M | re.S):
+        code = "\n".join(line for line in block.splitlines() if not line.lstrip().startswith("--"))
+        statements += [" ".join(q.split()) for q in code.split(";") if q.strip()]
+    commands = []
+    for block in re.findall(r"^```sh\n(.*?)^```", text, flags=re.M | re.S):
+        commands += [" ".join(q.split()) for q in re.findall(r'drift sql --db \S+ "(.*?)"', block, flags=re.S)]
+    return statements, commands
+
+
+def test_readme_trend_sql_is_the_set_checked_row_by_row():
+    """Every statement of the README's SQL block is one of test_trends' queries (checked there against
+    exact rows on a hand-built store), and the other way round."""
+    from drift_pipeline_tests.test_trends import README_QUERIES
+
+    statements, commands = readme_queries()
+    assert statements and commands
+    assert sorted(statements) == sorted(" ".join(q.split()) for _, q, _ in README_QUERIES)
+
+
+@pytest.mark.parametrize("kind", ["sql block", "drift sql examples"])
+def test_readme_sql_runs_on_the_demo_database(built, capsys, kind):
+    """Every query the README shows runs on the demo's database through `drift sql` and answers rows."""
+    base, _ = built
+    statements, commands = readme_queries()
+    for query in statements if kind == "sql block" else commands:
+        capsys.readouterr()
+        code = drift(["sql", "--db", str(base / "drift.duckdb"), query, "--json"])
+        out = capsys.readouterr()
+        assert code == 0, f"{query}\n{out.err}"
+        assert json.loads(out.out)["rows"], f"no rows on the demo database: {query}"
 
 
 def test_second_run_reuses_the_build_and_clears_a_stale_pid_file(built, tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import tempfile
 import time
@@ -182,12 +183,9 @@ def _run(opts: DemoOptions, wd: DemoDir, started: float) -> int:
         env = demo_env(wd, github.url, aws.url, start)
         os.environ.update(env)
         if manifest is None:
-            t = time.monotonic()
-            say(f"backfilling {start} .. {end} as one run of daily_drift_scan (code, process and infra) ...")
-            _backfill(start, end)
-            say(f"backfill done ({time.monotonic() - t:.1f} s)")
+            _build(start, end)
         _file_issues(end, github.url, wd.db)
-        print_summary(wd.db, ORG, end, say)
+        print_summary(wd.db, ORG, end, SANDBOX_TOKEN, say)
         elapsed = round(time.monotonic() - started, 1)
         if manifest is None:
             wd.write_manifest(
@@ -199,6 +197,10 @@ def _run(opts: DemoOptions, wd: DemoDir, started: float) -> int:
             )
         say(f"{'built' if manifest is None else 'reused'} in {elapsed:.1f} s")
         if opts.no_ui:
+            say(
+                "the sandboxes stop with this command; to open the issue URLs, serve the GitHub sandbox again: "
+                f"drift sandbox serve --state {shlex.quote(str(wd.state))} --port {urlsplit(github.url).port}"
+            )
             return 0
         write_workspace(wd.workspace)
         return serve(env, wd.workspace, opts.port, lambda pids: wd.record_serving(pids, opts.port), say)
@@ -216,8 +218,42 @@ def _redeploy_aws(aws: Any, opts: DemoOptions, end: date, payload: dict[str, Any
     say(f"AWS scenario deployed again to the emulator ({time.monotonic() - t:.1f} s)")
 
 
-def _backfill(start: date, end: date) -> None:
-    """Run the daily job once over the whole window (a single-run backfill)."""
+def _build(start: date, end: date) -> None:
+    """The history, then today's scan: what a team sees after a backfill and one nightly run.
+
+    The days before ``end`` are one backfill run: code and process activity exactly from git
+    history, process settings and AWS recorded as not observed (live-only: they ended too long
+    ago). ``end`` (the day that ended at the last UTC midnight, the newest daily partition) is
+    then scanned on its own as the nightly schedule scans it today: every domain, live ones
+    observed now.
+    """
+    if start < end:
+        t = time.monotonic()
+        last = end - timedelta(days=1)
+        say(
+            f"backfilling {start} .. {last} ({(end - start).days} days) as one run of daily_drift_scan: code and "
+            "process activity from git history, process settings and AWS recorded as not observed (live-only) ..."
+        )
+        _run_daily_scan(
+            {
+                "dagster/asset_partition_range_start": start.isoformat(),
+                "dagster/asset_partition_range_end": last.isoformat(),
+                "demo": "backfill",
+            },
+            "backfill",
+        )
+        say(f"backfill done ({time.monotonic() - t:.1f} s)")
+    t = time.monotonic()
+    say(
+        f"today's scan of {end} (the newest partition, as the nightly schedule runs it): code, process "
+        "settings and activity, AWS in dev, staging and prod, live domains observed now ..."
+    )
+    _run_daily_scan({"demo": "today"}, "today's scan", partition_key=end.isoformat())
+    say(f"today's scan done ({time.monotonic() - t:.1f} s)")
+
+
+def _run_daily_scan(tags: dict[str, str], what: str, partition_key: str | None = None) -> None:
+    """One run of the daily job (a partition or a single-run range, by its tags) in the demo's instance."""
     quiet_warnings()
     import dagster as dg
 
@@ -226,16 +262,13 @@ def _backfill(start: date, end: date) -> None:
     job = defs.get_job_def("daily_drift_scan")
     result = job.execute_in_process(
         instance=dg.DagsterInstance.get(),
-        tags={
-            "dagster/asset_partition_range_start": start.isoformat(),
-            "dagster/asset_partition_range_end": end.isoformat(),
-            "demo": "backfill",
-        },
+        partition_key=partition_key,
+        tags=tags,
         run_config=QUIET_RUN_CONFIG,
         raise_on_error=False,
     )
     if not result.success:
-        raise DemoFailed(f"the backfill run {result.run_id} failed: see it in the Dagster UI or the log above")
+        raise DemoFailed(f"the {what} run {result.run_id} failed: see it in the Dagster UI or the log above")
 
 
 def _file_issues(day: date, api_url: str, db: Path) -> None:

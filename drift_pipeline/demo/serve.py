@@ -18,7 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 # beta/preview/supersession warnings silenced in every process that loads them (code server, runs).
 QUIET_DEFINITIONS = "drift_pipeline.demo.location"
 DAGSTER_CLI = "drift_pipeline.demo.dagster_cli"  # `python -m dagster`, quiet
-QUIET_LOGGERS = ("werkzeug", "moto", "botocore", "urllib3")
+QUIET_LOGGERS = ("moto", "botocore", "urllib3")
+# The emulators' HTTP server: its access log, and the traceback it prints when an emulator answers a
+# request with a 500 (moto has no detect_stack_drift; the infra source falls back and the infra
+# assets' metadata says which method was used). What failed reaches a person through the product.
+MUTED_LOGGERS = ("werkzeug",)
 # Dagster's run log level for the in-process runs: warnings and errors, not every event.
 QUIET_RUN_CONFIG = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -36,9 +40,12 @@ def quiet_warnings() -> None:
 
 
 def quiet_logs() -> None:
-    """No per-request access logs from the in-process emulators (werkzeug under moto and the sandbox)."""
+    """No per-request access logs or request tracebacks from the in-process emulators (werkzeug under
+    moto and the sandbox); their libraries' errors still show."""
     for name in QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
+    for name in MUTED_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def location_name() -> str:
@@ -83,6 +90,10 @@ def serve(
         say(f"dagster dev stopped by itself (exit {code})")
         return code or 1
     except KeyboardInterrupt:
+        # A second Ctrl-C (a terminal signals the whole group, `uv run` may forward it once more) must
+        # not cut the teardown short: from here on, everything started is stopped regardless.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         say("stopping ...")
         return stop(child)
 

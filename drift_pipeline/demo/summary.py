@@ -7,6 +7,7 @@ import shlex
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from drift_pipeline.store import DriftStore
 
@@ -14,9 +15,9 @@ SHOWN_ISSUES = 5
 SEVERITIES = ("error", "warning", "info")
 # Each runs as `drift sql --db <file> "<query>"` (the demo's test runs every one).
 EXAMPLE_QUERIES = (
-    "SELECT scan_date, category, count(*) AS findings FROM drift_findings GROUP BY ALL ORDER BY ALL",
-    "SELECT repo, count(*) AS findings FROM drift_findings WHERE scan_date = (SELECT max(scan_date) "
-    "FROM drift_findings) GROUP BY repo ORDER BY findings DESC, repo",
+    # the trend views (drift_pipeline.store_views): NULL on a day a domain was not observed, never 0
+    "SELECT scan_date, category, sum(findings) AS findings FROM trend_findings_daily GROUP BY ALL ORDER BY ALL",
+    "SELECT repo, team, findings, distinct_findings, rank FROM trend_top_repos(30) ORDER BY rank, repo LIMIT 10",
     "SELECT repo, category, number, url FROM filed_issues WHERE number IS NOT NULL ORDER BY repo, category",
 )
 
@@ -36,11 +37,36 @@ def repos_line(org: str, listed: int, in_scope: int) -> str:
     return f"{listed} repos listed in {org}, {in_scope} in scope"
 
 
+def coverage_lines(store: DriftStore, org: str) -> list[str]:
+    """Per domain, on how many of the stored days it was observed (``trend_coverage``)."""
+    rows = store.rows(
+        "SELECT domain, count(*) AS days, count(*) FILTER (observed) AS observed, "
+        "min(scan_date) FILTER (observed) AS first FROM trend_coverage WHERE org = ? GROUP BY domain ORDER BY domain",
+        [org],
+    )
+    lines = []
+    for r in rows:
+        days, observed = int(r["days"]), int(r["observed"])
+        if observed == days:
+            lines.append(f"{r['domain']}: observed on all {days} days")
+        else:
+            since = f", from {r['first']}" if observed else ""
+            lines.append(f"{r['domain']}: observed on {observed} of {days} days{since} (the rest NULL, not observed)")
+    return lines
+
+
 def example_commands(db: Path) -> list[str]:
     return [f"drift sql --db {shlex.quote(str(db))} {shlex.quote(q)}" for q in EXAMPLE_QUERIES]
 
 
-def print_summary(db: Path, org: str, day: date, say: Callable[[str], None]) -> None:
+def api_url(html_url: str) -> str:
+    """An issue's API URL from its web address (``/{owner}/{repo}/issues/{n}``): the sandbox serves
+    GitHub's API only, so the API URL is the one a person can open."""
+    parts = urlsplit(html_url)
+    return urlunsplit((parts.scheme, parts.netloc, "/repos" + parts.path, "", ""))
+
+
+def print_summary(db: Path, org: str, day: date, token: str, say: Callable[[str], None]) -> None:
     with DriftStore(db, read_only=True) as store:
         listed, in_scope = repo_counts(store, org, day)
         cells = store.rows(
@@ -52,7 +78,9 @@ def print_summary(db: Path, org: str, day: date, say: Callable[[str], None]) -> 
             "WHERE org = ? AND scan_date = ? AND number IS NOT NULL GROUP BY repo, category ORDER BY repo, category",
             [org, day],
         )
+        coverage = coverage_lines(store, org)
     say(f"repos on {day}: {repos_line(org, listed, in_scope)} (repo_inventory)")
+    say("history per domain (trend_coverage): " + "; ".join(coverage))
     table: dict[str, dict[str, int]] = {}
     for c in cells:
         table.setdefault(c["category"], {})[c["severity"]] = int(c["n"])
@@ -67,11 +95,14 @@ def print_summary(db: Path, org: str, day: date, say: Callable[[str], None]) -> 
             counts = "".join(f"{row.get(s, 0):>9}" for s in severities)
             print("         " + f"{category:<10}" + counts + f"{sum(row.values()):>9}")
     say(f"issues filed in the GitHub sandbox for {day}: {len(issues)}")
+    if issues:
+        print(f"         (its API answers with the token: curl -H 'Authorization: token {token}' URL)")
     for i in issues[:SHOWN_ISSUES]:
-        print(f"         {org}/{i['repo']} [{i['category']}] #{i['number']}  {i['url']}")
+        print(f"         {org}/{i['repo']} [{i['category']}] #{i['number']}  {api_url(i['url'])}")
     if len(issues) > SHOWN_ISSUES:
         print(f"         ... and {len(issues) - SHOWN_ISSUES} more (the third query below lists them all)")
     say(f"DuckDB file: {db}")
-    say("example queries:")
+    say("example queries (findings per day and category, the repos drifting most, the issues filed):")
     for command in example_commands(db):
         print(f"         {command}")
+    print(f"         drift trends --db {shlex.quote(str(db))} --days 30 --by category --chart trend.html")
