@@ -27,6 +27,7 @@ from drift_pipeline_tests.test_store_lake_procs import (
     late_writer,
     reader,
     rows,
+    same_day_writer,
     writer,
 )
 
@@ -93,3 +94,19 @@ def test_a_reader_holding_a_session_never_blocks_a_writer_and_keeps_its_snapshot
     assert retried == 0 and seconds < 15  # never waited for the reader
     assert (before, during, days) == (REPOS, REPOS, 1)  # the reader's snapshot: neither new day nor replacement
     assert after == REPOS + 1  # a new session sees both commits
+
+
+@pytest.mark.parametrize("lake", ["sqlite"], indirect=True)
+def test_two_processes_replacing_the_same_day_leave_one_writers_rows_never_both(lake):
+    go, out = SPAWN.Barrier(2), SPAWN.Queue()
+    racers = [SPAWN.Process(target=same_day_writer, args=(lake, tag, go, out)) for tag in "AB"]
+    for p in racers:
+        p.start()
+    retried = dict(out.get(timeout=TIMEOUT) for _ in racers)
+    for p in racers:
+        p.join(TIMEOUT)
+        assert p.exitcode == 0
+    with LakeStore(lake, read_only=True) as store:
+        left = store.rows("SELECT split_part(repo, '-', 1) AS version, count(*) AS n FROM repo_inventory GROUP BY 1")
+    assert left in ([{"version": f"A{DAYS - 1}", "n": REPOS}], [{"version": f"B{DAYS - 1}", "n": REPOS}]), left
+    print(f"same day raced: last writer wins, units run again {retried}")

@@ -61,3 +61,13 @@ def late_writer(config: LakeConfig, ready: Any, written: Any, out: Any) -> None:
         store.replace_day(START, "acme", {"repo_inventory": [{"repo": "only-one"}]})
         out.put(("writer", time.monotonic() - started, store.retried))
     written.set()
+
+
+def same_day_writer(config: LakeConfig, tag: str, go: Any, out: Any) -> None:
+    """Replace the same (day, org) again and again, racing another process doing the same."""
+    with LakeStore(config) as store:
+        store.days("repo_inventory")
+        go.wait(TIMEOUT)
+        for n in range(DAYS):
+            store.replace_day(START, "acme", {"repo_inventory": [{"repo": f"{tag}{n}-{i}"} for i in range(REPOS)]})
+        out.put((tag, store.retried))
