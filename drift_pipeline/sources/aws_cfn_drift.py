@@ -19,6 +19,7 @@ whose detection fails or does not finish in time falls back to the project's com
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -30,7 +31,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
 from drift_pipeline.redaction import mask_json, redact
-from drift_pipeline.rules.infra.records import PropertyDrift, ResourceDrift
+from drift_pipeline.rules.infra.records import ObservedStack, PropertyDrift, ResourceDrift
 from drift_pipeline.sources.aws import error_code
 
 log = logging.getLogger(__name__)
@@ -185,3 +186,26 @@ def detect_region(
     for stack, why in sorted(result.fallbacks.items()):
         log.warning("CloudFormation drift detection of stack %s not used (project comparison): %s", stack, why)
     return result
+
+
+def with_detection(
+    client: Any, stacks: list[ObservedStack], region: str, timeout: float
+) -> tuple[bool | None, list[ObservedStack], int]:
+    """``stacks`` with the detection results of those in ``region`` attached.
+
+    Returns (offered: None when the region has no stack to ask about, the stacks, how many stacks
+    of the region fell back to the project's comparison)."""
+    mine = [i for i, s in enumerate(stacks) if s.region == region]
+    if not mine:
+        return None, stacks, 0
+    try:
+        found = detect_region(client, [stacks[i].name for i in mine], timeout=timeout)
+    except NotOffered as exc:
+        log.info("CloudFormation drift detection not offered in %s (%s): project comparison", region, exc.code)
+        return False, stacks, 0
+    out = list(stacks)
+    for i in mine:
+        drift = found.drifts.get(out[i].name)
+        if drift is not None:
+            out[i] = dataclasses.replace(out[i], drift=drift)
+    return True, out, len(found.fallbacks)

@@ -24,7 +24,6 @@ Credentials live only inside the sessions and are never put into a record or a m
 from __future__ import annotations
 
 import ast
-import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -47,7 +46,7 @@ from drift_pipeline.rules.infra.records import (
     ReadFailure,
 )
 from drift_pipeline.sources.aws import AccountRef, AssumeRoleError, error_code
-from drift_pipeline.sources.aws_cfn_drift import NotOffered, detect_region
+from drift_pipeline.sources.aws_cfn_drift import with_detection
 
 log = logging.getLogger(__name__)
 
@@ -218,21 +217,15 @@ class _AccountReader:
 
     def _detect(self, client: Any, region: str) -> None:
         """CloudFormation's own drift detection of the region's stacks, while the service offers it."""
-        mine = [i for i, s in enumerate(self.stacks) if s.region == region]
-        if self.detect_timeout is None or self.detected is False or not mine:
+        if self.detect_timeout is None or self.detected is False:
             return
-        try:
-            found = detect_region(client, [self.stacks[i].name for i in mine], timeout=self.detect_timeout)
-        except NotOffered as exc:
-            log.info("AWS account %s: CloudFormation drift detection not offered (%s)", self.account, exc.code)
+        offered, self.stacks, fallbacks = with_detection(client, self.stacks, region, self.detect_timeout)
+        if offered:
+            self.detected, self.fallbacks = True, self.fallbacks + fallbacks
+        elif offered is False and self.detected:  # offered in an earlier region only: these stacks fall back
+            self.fallbacks += sum(s.region == region for s in self.stacks)
+        elif offered is False:
             self.detected = False
-            return
-        self.detected = True
-        self.fallbacks += len(found.fallbacks)
-        for i in mine:
-            drift = found.drifts.get(self.stacks[i].name)
-            if drift is not None:
-                self.stacks[i] = dataclasses.replace(self.stacks[i], drift=drift)
 
     def _stack(self, client: Any, region: str, name: str) -> None:
         described = client.describe_stacks(StackName=name)["Stacks"][0]

@@ -36,6 +36,7 @@ from drift_pipeline.sources.aws_cfn_drift import (
     detect_region,
     not_offered,
     resource_drift,
+    with_detection,
 )
 from drift_pipeline.sources.aws_inventory import read_account
 
@@ -334,3 +335,18 @@ def test_the_emulator_offers_no_detection_so_the_account_is_judged_by_the_projec
         off = read_account(session, sandbox.accounts["dev"], [sandbox.region], detect_timeout=None)
         assert off.drift_method == "project"
         sandbox.reset()
+
+
+def test_results_are_attached_to_the_regions_stacks_only_and_fallbacks_counted(stubbed):
+    client, stub = stubbed
+    here = ObservedStack(STACK, "id-1", ACCOUNT, REGION, "CREATE_COMPLETE")
+    failed = ObservedStack("other-dev", "id-2", ACCOUNT, REGION, "CREATE_COMPLETE")
+    elsewhere = ObservedStack(STACK, "id-3", ACCOUNT, "us-east-1", "CREATE_COMPLETE")
+    stub.add_response("detect_stack_drift", {"StackDriftDetectionId": "det-1"}, {"StackName": STACK})
+    stub.add_client_error("detect_stack_drift", service_error_code="ValidationError", http_status_code=400)
+    stub.add_response("describe_stack_drift_detection_status", _status("DETECTION_COMPLETE"))
+    stub.add_response("describe_stack_resource_drifts", {"StackResourceDrifts": [_queue_deleted()]})
+    offered, stacks, fallbacks = with_detection(client, [here, failed, elsewhere], REGION, 30)
+    assert offered is True and fallbacks == 1
+    assert [None if s.drift is None else sorted(s.drift) for s in stacks] == [["Queue"], None, None]
+    assert with_detection(client, [elsewhere], REGION, 30) == (None, [elsewhere], 0)  # nothing asked
