@@ -546,7 +546,7 @@ def growth(sizes: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, get in costs.items():
         points = []
-        for s in sizes:
+        for s in sorted(sizes, key=lambda s: s["repos"]):
             try:
                 points.append((s["repos"], get(s)))
             except (KeyError, IndexError):

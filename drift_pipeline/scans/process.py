@@ -18,14 +18,17 @@ share it, so they never diverge.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import yaml
 
+from drift_pipeline import standards as standards_package
 from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules import process as process_rules
 from drift_pipeline.rules.base import Finding
@@ -220,8 +223,9 @@ def _expectations(
     reader: ProcessReader, fetcher: SourceRegistryFetcher, name: str, full: str, head: str, tree: SourceTreeReader
 ) -> ProcessExpectations:
     """The repo's expectations at ``head``: analysed once per head and run while its registries stay put."""
-    known = reader.derived(full, head)
+    known = reader.derived(full, head) or _stored(reader.source, full, head)
     if known is not None and fetcher.unchanged(known[1]):
+        reader.remember(full, head, known)
         return cast(ProcessExpectations, known[0])
     registries = fetcher.for_repo()
     try:
@@ -230,8 +234,36 @@ def _expectations(
         where = f" (last file read: {tree.last_path})" if tree.last_path else ""
         raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
     exp = expectations_for_repo(standards)
-    reader.remember(full, head, (exp, registries.heads()))
+    heads = registries.heads()
+    reader.remember(full, head, (exp, heads))
+    stored = {"analysis": _ANALYSIS, "head": head, "registries": heads, "expected": process_codec.encode(exp)}
+    reader.source.remember(f"expected:{full}", json.dumps(stored, sort_keys=True))
     return exp
+
+
+def _stored(source: GitHubSource, full: str, head: str) -> tuple[ProcessExpectations, dict[str, str]] | None:
+    """The expectations an earlier run derived for ``full`` at ``head`` (None: none, another head,
+    or another version of the analysis): the next day's scan of an unchanged repo reads no file."""
+    raw = source.remembered(f"expected:{full}")
+    try:
+        stored = json.loads(raw) if raw else None
+        if not isinstance(stored, dict) or stored.get("analysis") != _ANALYSIS or stored.get("head") != head:
+            return None
+        return process_codec.decode(ProcessExpectations, stored["expected"]), dict(stored["registries"])
+    except (ValueError, KeyError, TypeError):  # written by another version: analyse again
+        return None
+
+
+def _analysis_version() -> str:
+    """A digest of the standards engine's source: stored expectations of another version are not used."""
+    root = Path(standards_package.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+_ANALYSIS = _analysis_version()
 
 
 def _moved_in(head_date: Any, start: datetime) -> bool:

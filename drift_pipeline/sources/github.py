@@ -272,6 +272,14 @@ class GitHubSource:
         with self._lock:
             return self.cache.get(key)
 
+    def remembered(self, key: str) -> str | None:
+        """A value a scan derived and kept in the persistent cache with :meth:`remember` (None: none)."""
+        return self._cache_get(key)
+
+    def remember(self, key: str, value: str) -> None:
+        """Keep a value a scan derived from what it read (one key per repo: it is overwritten)."""
+        self._cache_set(key, value)
+
     def _cache_set(self, key: str, value: str) -> None:
         with self._lock:
             self.cache[key] = value
@@ -287,8 +295,7 @@ class GitHubSource:
         """GET with an ETag: a 304 answers from the cache and costs no rate limit."""
         url = self._url(path)
         key = "etag:" + url + ("?" + urllib.parse.urlencode(sorted(params.items())) if params else "")
-        cached = self._cache_get(key)
-        entry = json.loads(cached) if cached else None
+        entry = self._etag_entry(key)
         headers = {"If-None-Match": entry["etag"]} if entry else None
         resp_headers, data = self._raw(kind, url, params, headers)
         if entry and data is None:  # 304 Not Modified: PyGithub hands back no body
@@ -301,8 +308,40 @@ class GitHubSource:
         etag = resp_headers.get("etag")
         if etag and not _DATED.search(key):  # a listing bounded by a date is not asked again another day
             keep = {k: v for k, v in resp_headers.items() if k in ("link",)}
-            self._cache_set(key, json.dumps({"etag": etag, "headers": keep, "body": data}))
+            self._etag_keep(key, {"etag": etag, "headers": keep, "body": data})
         return resp_headers, value
+
+    def _etag_group(self, key: str) -> str | None:
+        """The cache entry holding ``key``'s ETag answer: one per repo (``etags:<api>/repos/<o>/<r>``).
+
+        A daily scan asks each repo for several settings; one cache entry per repo makes that one
+        lookup of the persistent cache instead of one per answer. None: not a repo's resource."""
+        rest = key[len("etag:") :]
+        if not rest.startswith(self.api_url + "/repos/"):
+            return None
+        parts = rest[len(self.api_url) + 1 :].split("/", 3)
+        if len(parts) < 4:
+            return None
+        return f"etags:{self.api_url}/repos/{parts[1]}/{parts[2]}"
+
+    def _etag_entry(self, key: str) -> dict[str, Any] | None:
+        group = self._etag_group(key)
+        cached = self._cache_get(group or key)
+        if not cached:
+            return None
+        value = json.loads(cached)
+        return value.get(key) if group else value
+
+    def _etag_keep(self, key: str, entry: dict[str, Any]) -> None:
+        group = self._etag_group(key)
+        if group is None:
+            self._cache_set(key, json.dumps(entry))
+            return
+        with self._lock:  # read, change, write back: one thread at a time
+            cached = self.cache.get(group)
+            entries = json.loads(cached) if cached else {}
+            entries[key] = entry
+            self._cache_set(group, json.dumps(entries, sort_keys=True))
 
     def _paginate(
         self, kind: str, path: str, params: dict[str, Any] | None, convert: Callable[[str, Any], T], what: str

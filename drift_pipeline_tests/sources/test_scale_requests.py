@@ -93,3 +93,16 @@ def test_admin_rights_come_from_one_org_listing(gh):
     assert reader.admin("acme/a") is True and reader.admin("acme/b") is True
     routes = gh.request_counts()["by_route"]
     assert routes == {"GET /orgs/{org}/repos": 1}
+
+
+def test_a_repos_etag_answers_share_one_cache_entry_and_come_back_as_304s(gh):
+    cache: dict[str, str] = {}
+    reader = ProcessReader(source(gh, cache))
+    first = (reader.branch_protected("acme/a", "main"), reader.branch_rules("acme/a", "main"))
+    assert [k for k in cache if k.startswith("etag")] == [f"etags:{gh.url}/repos/acme/a"]
+
+    gh.reset_counts()
+    again = ProcessReader(source(gh, cache))  # the next day
+    assert (again.branch_protected("acme/a", "main"), again.branch_rules("acme/a", "main")) == first
+    counts = gh.request_counts()
+    assert counts["total"] == counts["not_modified"] == 2
