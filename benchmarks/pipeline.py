@@ -503,6 +503,8 @@ def bench_size(repos: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any
         if gh is not None:
             gh.stop()
         aws.stop()
+    if args.no_trends:
+        return out
     tdays = args.trend_days if repos <= 1000 else args.trend_days_large
     tdb = root / "trends.duckdb"
     out["trends"] = generate_trends(tdb, repos, tdays)
@@ -572,9 +574,13 @@ def facts() -> dict[str, Any]:
     import dagster
     import duckdb
 
-    commit = subprocess.run(
-        ["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, cwd=ROOT
-    ).stdout.strip()
+    # a copy of a commit outside git (an export) names it in DRIFT_BENCH_COMMIT
+    commit = (
+        os.environ.get("DRIFT_BENCH_COMMIT")
+        or subprocess.run(
+            ["git", "rev-parse", "HEAD"], check=False, capture_output=True, text=True, cwd=ROOT
+        ).stdout.strip()
+    )
     dirty = bool(
         subprocess.run(
             ["git", "status", "--porcelain", "--", "drift_pipeline"],
@@ -622,7 +628,7 @@ def table(sizes: list[dict[str, Any]]) -> str:
                 f"{'':>6} {'storage':<14} DuckDB {st['db_bytes_per_repo_day']:,} B/repo-day, source cache "
                 f"{st['source_cache_bytes_per_repo_day']:,} B/repo-day ({st['source_cache_keys']:,} keys)"
             )
-        t = s["trends"]
+        t = s.get("trends") or {"queries": []}
         for q in t["queries"]:
             lines.append(
                 f"{s['repos']:>6} {'trend ' + str(t['days']) + 'd':<14} {q['best_ms']:>8.1f} ms (first {q['first_ms']:.0f} ms)  {q['query']}"
@@ -652,6 +658,7 @@ def main() -> None:
     parser.add_argument("--trend-days", type=int, default=365, help="days of generated findings")
     parser.add_argument("--trend-days-large", type=int, default=90, help="days of generated findings above 1,000 repos")
     parser.add_argument("--backfill-max-repos", type=int, default=1000, help="skip the backfill above this size")
+    parser.add_argument("--no-trends", action="store_true", help="skip the trend queries")
     parser.add_argument("--routes", action="store_true", help="also print requests by route")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory of the JSON results")
     args = parser.parse_args()
