@@ -1,6 +1,9 @@
 """The Dagster code location: one ``Definitions`` assembled from explicit lists.
 
-The assets come from ``assets.catalog.ASSETS``, derived from the one list of rule families.
+The assets come from ``assets.catalog.ASSETS``, derived from the one list of rule families. What
+differs between deployments is configuration only: the resources (``resources_from_env``), the
+orgs the nightly schedule fans out over (the ``scope`` resource), and the executor
+(``DRIFT_EXECUTOR``; see deploy/README.md).
 """
 
 from __future__ import annotations
@@ -11,15 +14,21 @@ from drift_pipeline.assets.catalog import ASSETS
 from drift_pipeline.issues.dagster_defs import JOBS as ISSUE_JOBS
 from drift_pipeline.issues.dagster_defs import SCHEDULES as ISSUE_SCHEDULES
 from drift_pipeline.issues.dagster_defs import SENSORS as ISSUE_SENSORS
-from drift_pipeline.jobs import daily_scan_job, daily_scan_schedule
-from drift_pipeline.resources import resources_from_env
+from drift_pipeline.jobs import daily_scan_job, daily_scan_schedule_for, executor_from_env
+from drift_pipeline.orgs import configured_orgs
+from drift_pipeline.resources import ScanScopeResource, resources_from_env
 
 __all__ = ["ASSETS", "defs"]
+
+RESOURCES = resources_from_env()
+SCOPE = RESOURCES["scope"]
+assert isinstance(SCOPE, ScanScopeResource)
 
 defs = dg.Definitions(
     assets=ASSETS,
     jobs=[daily_scan_job, *ISSUE_JOBS],
-    schedules=[daily_scan_schedule, *ISSUE_SCHEDULES],
+    schedules=[daily_scan_schedule_for(configured_orgs(SCOPE)), *ISSUE_SCHEDULES],
     sensors=[*ISSUE_SENSORS],
-    resources=resources_from_env(),
+    resources=RESOURCES,
+    executor=executor_from_env(),
 )
