@@ -20,6 +20,7 @@ from drift_pipeline.gitutil import Author, commit_files, git_text, rev_parse
 from drift_pipeline.sandbox.github import conformance, openapi, pulls
 from drift_pipeline.sandbox.github.routes import ROUTES, match
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sandbox.infra_seed import tag_releases
 from drift_pipeline_tests.sandbox.conftest import branch_from, day
 
 KNOWN = conformance.known_deviations()
@@ -81,6 +82,7 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
     pulls.add_review(st, "acme", "svc", pr["number"], user="bob", review_state="APPROVED", when=day(3, 13))
     pulls.merge_pull(st, "acme", "svc", pr["number"], by="alice", committer=ALICE, when=day(3, 14))
     ids["main"] = rev_parse(path, "refs/heads/main")
+    tag_releases(path, {"v1.0.0": ids["main"]})
     ids["blob"] = git_text(path, "rev-parse", "main:README.md").strip()
     st.set_branch_protection("acme", "svc", "main", PROTECTION)
     ids["ruleset"] = st.add_ruleset(
@@ -141,6 +143,10 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
             Call("GET", f"{R}/contents/missing.txt", 404),
         ],
         "GET /repos/{owner}/{repo}/branches": [Call("GET", f"{R}/branches", 200)],
+        "GET /repos/{owner}/{repo}/tags": [
+            Call("GET", f"{R}/tags?per_page=1", 200),
+            Call("GET", "/repos/acme/nope/tags", 404),
+        ],
         "GET /repos/{owner}/{repo}/branches/{branch}/protection/required_status_checks": [
             Call("GET", f"{b}/required_status_checks", 200)
         ],
