@@ -230,6 +230,9 @@ def scan(
     gh: GitHubServer, aws: AwsServer, db: Path, first: date, last: date, args: argparse.Namespace, repos: int
 ) -> dict[str, Any]:
     gh.control("POST", "requests/reset")
+    # each phase starts with a full hour's budget (5,000 core requests, as a token on github.com):
+    # the first full scan of 1,000 repos spends most of one, and the next phase would wait an hour
+    gh.control("POST", "rate_limits", {"reset": True})
     started = time.perf_counter()
     child = subprocess.run(
         [
@@ -636,6 +639,31 @@ def table(sizes: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def merge(paths: list[Path], out: Path) -> None:
+    """One report of the sizes of several runs (each run's machine facts kept with its sizes)."""
+    reports = [json.loads(p.read_text()) for p in paths]
+    sizes = sorted(
+        ({**s, "machine": r["machine"], "settings": r["settings"]} for r in reports for s in r["sizes"]),
+        key=lambda s: s["repos"],
+    )
+    merged = {
+        "machine": reports[-1]["machine"],
+        "settings": reports[-1]["settings"],
+        "targets": TARGETS,
+        "merged_from": [p.name for p in paths],
+        "sizes": sizes,
+        "growth": growth(sizes),
+    }
+    print(table(sizes))
+    machine = merged["machine"]
+    path = (
+        out / f"pipeline-{machine['date'][:10]}-{machine['commit'][:8]}-{'-'.join(str(s['repos']) for s in sizes)}.json"
+    )
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(merged, indent=1, default=str) + "\n")
+    print(f"results: {path}")
+
+
 def main() -> None:
     if len(sys.argv) == 3 and sys.argv[1] == "--scan":
         db, api, aws, first, last, concurrency = json.loads(sys.argv[2])
@@ -659,9 +687,15 @@ def main() -> None:
     parser.add_argument("--trend-days-large", type=int, default=90, help="days of generated findings above 1,000 repos")
     parser.add_argument("--backfill-max-repos", type=int, default=1000, help="skip the backfill above this size")
     parser.add_argument("--no-trends", action="store_true", help="skip the trend queries")
+    parser.add_argument(
+        "--merge", nargs="+", type=Path, help="merge results JSON files of runs at other sizes into one (no run)"
+    )
     parser.add_argument("--routes", action="store_true", help="also print requests by route")
     parser.add_argument("--out", type=Path, default=RESULTS, help="directory of the JSON results")
     args = parser.parse_args()
+    if args.merge:
+        merge(args.merge, args.out)
+        return
     sizes = [int(x) for x in args.repos.split(",") if x.strip()]
     if any(n < 8 for n in sizes) or args.days < 2 or not 1 <= args.concurrency <= 32:
         parser.error("need every --repos >= 8, --days >= 2 and --concurrency 1..32")
