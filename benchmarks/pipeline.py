@@ -338,79 +338,71 @@ def generate_trends(db: Path, repos: int, days: int, seed: int = 0) -> dict[str,
     names = [f"service-{i:05d}" for i in range(repos)]
     open_: dict[str, list[tuple[str, int, str]]] = {n: [] for n in names}  # repo -> [(fp, rule idx, ends on)]
     started = time.perf_counter()
-    rows = 0
     ledger: list[dict[str, Any]] = []
     issue = 0
-    with DriftStore(db) as store:
-        for d in range(days):
-            day = start + timedelta(days=d)
-            findings = []
-            for n in names:
-                eps = [e for e in open_[n] if e[1] > d]
-                if rng.random() < 0.1:
-                    k = rng.randrange(len(RULES))
-                    length = 1 + int(rng.expovariate(1 / 20))
-                    eps.append((f"{n}:{k}:{d}", d + length, str(k)))
-                    if rng.random() < 0.5:
-                        issue += 1
-                        ledger.append(
-                            {
-                                "scan_date": day,
-                                "org": ORG,
-                                "repo": n,
-                                "category": RULES[k][0],
-                                "action": "created",
-                                "number": issue,
-                                "url": f"https://github.example/{ORG}/{n}/issues/{issue}",
-                                "fingerprints": json.dumps([f"{n}:{k}:{d}"]),
-                            }
-                        )
-                open_[n] = eps
-                for fp, _end, k in eps:
-                    category, rule, severity = RULES[int(k)]
-                    findings.append(
+    findings: dict[str, list[Any]] = {c: [] for c in ("scan_date", "repo", "category", "rule", "severity", "fp")}
+    for d in range(days):
+        day = start + timedelta(days=d)
+        for n in names:
+            eps = [e for e in open_[n] if e[1] > d]
+            if rng.random() < 0.1:
+                k = rng.randrange(len(RULES))
+                length = 1 + int(rng.expovariate(1 / 20))
+                eps.append((f"{n}:{k}:{d}", d + length, str(k)))
+                if rng.random() < 0.5:
+                    issue += 1
+                    ledger.append(
                         {
+                            "scan_date": day,
+                            "org": ORG,
                             "repo": n,
-                            "project": ".",
-                            "category": category,
-                            "rule": rule,
-                            "severity": severity,
-                            "message": f"{rule} in {n}",
-                            "subject": fp,
-                            "fingerprint": fp,
+                            "category": RULES[k][0],
+                            "action": "created",
+                            "number": issue,
+                            "url": f"https://github.example/{ORG}/{n}/issues/{issue}",
+                            "fingerprints": json.dumps([f"{n}:{k}:{d}"]),
                         }
                     )
-            live = d % 7 != 3
-            store.replace_day(
-                day,
-                ORG,
-                {
-                    "repo_inventory": [
-                        {
-                            "repo": n,
-                            "team": TEAMS[i % len(TEAMS)],
-                            "tier": TIERS[i % len(TIERS)],
-                            "in_scope": True,
-                        }
-                        for i, n in enumerate(names)
-                    ],
-                    "process_scan_status": [{"repo": n, "mode": "read"} for n in names],
-                    "coverage": [
-                        {"domain": "process_settings", "observed": live, "reason": "live-only"},
-                        {"domain": "infra", "observed": live, "reason": "live-only"},
-                    ],
-                    "drift_findings": findings,
-                },
-            )
-            rows += len(findings)
-        with store.transaction() as con:
-            frame = pd.DataFrame(ledger)
-            con.register("_ledger", frame)
-            cols = ", ".join(frame.columns)
-            con.execute(
-                f"INSERT INTO filed_issues ({cols}) SELECT * REPLACE (fingerprints::JSON AS fingerprints) FROM _ledger"
-            )
-            con.unregister("_ledger")
+            open_[n] = eps
+            for fp, _end, k in eps:
+                category, rule, severity = RULES[int(k)]
+                for col, value in zip(findings, (day, n, category, rule, severity, fp), strict=True):
+                    findings[col].append(value)
+    rows = len(findings["fp"])
+    first = start.isoformat()
+    with DriftStore(db) as store, store.transaction() as con:  # the store's schema, written in bulk
+        con.execute(
+            f"""INSERT INTO repo_inventory (scan_date, org, repo, team, tier, in_scope)
+            SELECT DATE '{first}' + CAST(d AS INTEGER), '{ORG}', printf('service-%05d', i),
+                   ['{"','".join(TEAMS)}'][i % {len(TEAMS)} + 1], ['{"','".join(TIERS)}'][i % {len(TIERS)} + 1], true
+            FROM range({days}) t(d), range({repos}) r(i)"""
+        )
+        con.execute(
+            f"""INSERT INTO process_scan_status (scan_date, org, repo, mode)
+            SELECT DATE '{first}' + CAST(d AS INTEGER), '{ORG}', printf('service-%05d', i), 'read'
+            FROM range({days}) t(d), range({repos}) r(i)"""
+        )
+        con.execute(
+            f"""INSERT INTO coverage (scan_date, org, domain, observed, reason)
+            SELECT DATE '{first}' + CAST(d AS INTEGER), '{ORG}', dom, d % 7 != 3, 'live-only'
+            FROM range({days}) t(d), (VALUES ('process_settings'), ('infra')) v(dom)"""
+        )
+        frame = pd.DataFrame(findings)
+        con.register("_findings", frame)
+        con.execute(
+            f"""INSERT INTO drift_findings (scan_date, org, repo, project, category, rule, severity, message,
+                                            subject, fingerprint)
+            SELECT scan_date, '{ORG}', repo, '.', category, rule, severity, rule || ' in ' || repo, fp, fp
+            FROM _findings"""
+        )
+        con.unregister("_findings")
+        frame = pd.DataFrame(ledger)
+        con.register("_ledger", frame)
+        cols = ", ".join(frame.columns)
+        con.execute(
+            f"INSERT INTO filed_issues ({cols}) SELECT * REPLACE (fingerprints::JSON AS fingerprints) FROM _ledger"
+        )
+        con.unregister("_ledger")
     return {
         "days": days,
         "findings_rows": rows,
