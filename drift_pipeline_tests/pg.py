@@ -68,6 +68,17 @@ class PostgresServer:
         return name
 
 
+def pg_env(server: PostgresServer) -> dict[str, str]:
+    """The environment the Dagster instance profile deploy/postgres/dagster.yaml reads."""
+    return {
+        "DAGSTER_PG_HOST": server.host,
+        "DAGSTER_PG_PORT": str(server.port),
+        "DAGSTER_PG_USERNAME": server.user,
+        "DAGSTER_PG_PASSWORD": server.password,
+        "DAGSTER_PG_DB": server.database,
+    }
+
+
 def bin_dir() -> Path | None:
     """The directory holding initdb and pg_ctl: on PATH, else Debian's newest /usr/lib/postgresql/N/bin."""
     found = shutil.which("initdb")
