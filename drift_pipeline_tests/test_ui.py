@@ -12,12 +12,19 @@ the way a person would set them: the community sign-up dialog is dismissed on th
 its own ``expanded`` URL parameter (what "Expand all groups" writes). The instance is a fresh
 temporary one; materializations of two partitions are reported through the API (what the UI's
 "Report materialization events" does) so the partitions page has a status to show.
+
+A second test serves the instance a small ``drift demo --no-ui`` build leaves: each day's
+materialisation of ``drift_findings`` carries the numbers the UI plots (equal to the store's
+counts), and the asset's overview renders them with its Table / Plots switch and the owners.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +34,7 @@ import pytest
 
 from drift_pipeline.assets.partitions import START_DATE
 from drift_pipeline.definitions import defs
+from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.ui_browser import CHROMIUM, Webserver, is_listening, render, start_webserver, stop_group
 from drift_pipeline_tests.ui_browser import text_nodes as dom_text
 
@@ -205,3 +213,74 @@ def test_webserver_serves_every_definition_and_renders_lineage_and_partitions(
     expected = {"Description", node.description, "Group", node.group_name, "Owners", *shown_owners}
     assert expected <= texts, f"{sorted(expected - texts)} not rendered on the overview; text: {sorted(texts)}"
     assert overview_png.stat().st_size > 20_000, "the overview screenshot is (nearly) empty"
+
+
+MATERIALIZATIONS_QUERY = """
+query Materializations($key: AssetKeyInput!) {
+  assetOrError(assetKey: $key) { __typename
+    ... on Asset { assetMaterializations(limit: 100) { partition
+      metadataEntries { label __typename ... on IntMetadataEntry { intValue } } } } } }
+"""
+# The numbers the UI plots across partitions (Overview → Metadata → Plots): findings_metadata's ints.
+PLOTTED = ("errors", "warnings", "infos", "code_findings", "process_findings", "infra_findings")
+
+
+@pytest.fixture(scope="module")
+def demo_instance(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small `drift demo --no-ui` build: its Dagster instance and DuckDB file, as `make demo` leaves them."""
+    base = tmp_path_factory.mktemp("ui-demo") / "demo"
+    proc = subprocess.run(
+        [sys.executable, "-m", "drift_pipeline.demo", "--no-ui", "--days", "3", "--repos", "8", "--dir", str(base)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return base
+
+
+def test_demo_instance_serves_each_days_findings_numbers_for_the_plots(demo_instance: Path, tmp_path: Path) -> None:
+    """The webserver on the demo's own instance: every day's materialisation of drift_findings carries
+    the numbers the UI plots, equal to the store's counts, and the overview renders them with Plots."""
+    start = json.loads((demo_instance / "seed-report.json").read_text())["start_date"]
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
+    env |= {
+        "DAGSTER_HOME": str(demo_instance / "dagster_home"),
+        "DRIFT_DB_PATH": str(demo_instance / "drift.duckdb"),
+        "DRIFT_START_DATE": start,
+        "DRIFT_ORGS": "acme",
+    }
+    server = start_webserver(ROOT, ROOT / "workspace.yaml", env, tmp_path / "webserver.log")
+    try:
+        server.wait_ready(timeout=180)
+        assert server.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
+        answer = server.graphql(MATERIALIZATIONS_QUERY, {"key": {"path": ["drift_findings"]}})["assetOrError"]
+        assert answer["__typename"] == "Asset", answer
+        served: dict[str, dict[str, int]] = {}
+        for event in answer["assetMaterializations"]:
+            ints = {
+                e["label"]: e["intValue"] for e in event["metadataEntries"] if e["__typename"] == "IntMetadataEntry"
+            }
+            served.setdefault(event["partition"], ints)  # newest first: the day's latest materialisation
+        with DriftStore(demo_instance / "drift.duckdb", read_only=True) as store:
+            rows = store.rows("SELECT scan_date, category, severity, count(*) AS n FROM drift_findings GROUP BY ALL")
+            days = [str(r["d"]) for r in store.rows("SELECT DISTINCT scan_date AS d FROM repo_inventory ORDER BY d")]
+        assert sorted(served) == days and len(days) == 3, served
+        for day in days:
+            counts = {label: 0 for label in PLOTTED}
+            for r in rows:
+                if str(r["scan_date"]) == day:
+                    counts[f"{r['category']}_findings"] += r["n"]
+                    counts[{"error": "errors", "warning": "warnings", "info": "infos"}[r["severity"]]] += r["n"]
+            assert {label: served[day].get(label) for label in PLOTTED} == counts, day
+
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / "demo-drift_findings-overview.png"
+        dom = render(f"{server.url}/assets/drift_findings", shot, tmp_path / "chromium-demo", (1600, 1400))
+        texts = set(dom_text(dom))
+        expected = {"Metadata", "Table", "Plots", "Owners", days[-1], *PLOTTED}
+        assert expected <= texts, f"{sorted(expected - texts)} not rendered; text: {sorted(texts)}"
+    finally:
+        stop_group(server.proc)
+        assert not is_listening(server.port), f"port {server.port} still answers after the webserver was stopped"
