@@ -44,8 +44,9 @@ from drift_pipeline.store_views import macro_statements
 __all__ = ["LakeConfig", "LakeConfigError", "LakeStore", "LakeUnavailable", "S3Access", "extension_path"]
 
 ALIAS = "lake"
-RETRIES = 10  # attempts after the first for a write unit whose commit conflicted
+RETRIES = 12  # attempts after the first for a write unit whose commit conflicted
 FIRST_DELAY, MAX_DELAY = 0.05, 2.0
+INIT_RETRY_DELAYS = (0.1, 0.3, 1.0)  # attaching a catalog another process is initialising right now
 
 
 class LakeConfigError(UsageError):
@@ -196,17 +197,29 @@ def open_lake(config: LakeConfig, *, read_only: bool) -> duckdb.DuckDBPyConnecti
                 raise LakeConfigError("the S3 secret for the DuckLake data path was refused by DuckDB") from None
         _prepare_catalog(config, read_only=read_only)
         options = [f"DATA_PATH {_quote(config.data)}"] + (["READ_ONLY"] if read_only else [])
-        try:
-            con.execute(f"ATTACH {_quote(config.attach_target())} AS {ALIAS} ({', '.join(options)})")
-        except duckdb.Error as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise LakeUnavailable(
-                f"the DuckLake catalog {redact(config.catalog)} could not be opened: {redact(first)}"
-            ) from None
+        _attach(con, f"ATTACH {_quote(config.attach_target())} AS {ALIAS} ({', '.join(options)})", config)
         return con
     except BaseException:
         con.close()
         raise
+
+
+def _attach(con: duckdb.DuckDBPyConnection, statement: str, config: LakeConfig) -> None:
+    """Attach the lake. Two processes attaching a new catalog at once both initialise it, and the loser
+    fails with a plain ``duckdb.Error`` (measured: "database is locked" on SQLite); attaching again finds it
+    initialised. A catalog that cannot be reached is an ``IOException``: said at once, never retried."""
+    for delay in (*INIT_RETRY_DELAYS, None):
+        try:
+            con.execute(statement)
+            return
+        except duckdb.Error as exc:
+            if delay is not None and type(exc) is duckdb.Error:
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                continue
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise LakeUnavailable(
+                f"the DuckLake catalog {redact(config.catalog)} could not be opened: {redact(first)}"
+            ) from None
 
 
 def _prepare_catalog(config: LakeConfig, *, read_only: bool) -> None:
@@ -222,9 +235,15 @@ def _prepare_catalog(config: LakeConfig, *, read_only: bool) -> None:
     if not path.exists():
         if read_only:
             raise LakeUnavailable(f"no DuckLake catalog at {path} (nothing has been written to this lake yet)")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LakeUnavailable(f"the DuckLake catalog {path} cannot be created: {exc.strerror}") from None
     if not config.bucket and not read_only:
-        Path(config.data).mkdir(parents=True, exist_ok=True)
+        try:
+            Path(config.data).mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LakeUnavailable(f"the DuckLake data path {config.data} cannot be created: {exc.strerror}") from None
     if path.exists() and path.stat().st_size >= 100:
         with path.open("rb") as f:
             if f.read(20)[18:20] == b"\x02\x02":
@@ -256,6 +275,11 @@ class LakeStore(DriftStore):
 
     def _exists(self) -> bool:
         return True  # attaching tells: a missing SQLite file is created for a writer, refused for a reader
+
+    def attach(self) -> LakeStore:
+        """Load the extensions and attach the lake now (else the first session does): about 1.5 s."""
+        self._connection()
+        return self
 
     def _connection(self) -> duckdb.DuckDBPyConnection:
         with self._base_lock:

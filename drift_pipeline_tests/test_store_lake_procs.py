@@ -24,9 +24,9 @@ def rows(org: str, day: date) -> dict[str, list[dict[str, Any]]]:
 
 
 def writer(config: LakeConfig, org: str, go: Any, out: Any) -> None:
-    """One writer process (``go``: a barrier of the writers): every day of the range for ``org``, plus blobs and cache keys both writers share."""
-    with LakeStore(config) as store:
-        store.days("repo_inventory")  # the lake attached: both processes start writing together
+    """One writer process (``go``: a barrier of the writers): the schema of a fresh lake (both create it
+    at once), then every day of the range for ``org``, plus blobs and cache keys both writers share."""
+    with LakeStore(config).attach() as store:
         go.wait(TIMEOUT)
         started = time.time()
         for n in range(DAYS):
@@ -65,8 +65,7 @@ def late_writer(config: LakeConfig, ready: Any, written: Any, out: Any) -> None:
 
 def same_day_writer(config: LakeConfig, tag: str, go: Any, out: Any) -> None:
     """Replace the same (day, org) again and again, racing another process doing the same."""
-    with LakeStore(config) as store:
-        store.days("repo_inventory")
+    with LakeStore(config).attach() as store:
         go.wait(TIMEOUT)
         for n in range(DAYS):
             store.replace_day(START, "acme", {"repo_inventory": [{"repo": f"{tag}{n}-{i}"} for i in range(REPOS)]})
