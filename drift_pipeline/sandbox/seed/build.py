@@ -121,7 +121,7 @@ def seed_org(
 
     _seed_fixed_repos(state, org, start, sorted({t for t in TEAMS}))
 
-    def plan(spec: _Spec) -> tuple[_Spec, list[_Commit], list[tuple[_Commit, dict[str, str | bytes | None]]]]:
+    def plan_commits(spec: _Spec) -> tuple[_Spec, list[_Commit], list[tuple[_Commit, dict[str, str | bytes | None]]]]:
         """A repo's commits and the files each changes (its tree and baseline config kept on the spec)."""
         rng = random.Random(f"{seed}:{org}:{spec.name}")
         spec.tree = {}
@@ -157,7 +157,7 @@ def seed_org(
     with ThreadPoolExecutor(max_workers=_GIT_WORKERS, thread_name_prefix="seed-git") as pool:
         for item in [*product, *others, None]:
             if item is not None:
-                spec, commits, planned = plan(item)
+                spec, commits, planned = plan_commits(item)
                 pending.append((spec, commits, planned, pool.submit(write, spec, planned)))
                 if len(pending) < _AHEAD:
                     continue
