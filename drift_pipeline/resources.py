@@ -27,6 +27,7 @@ from drift_pipeline.sources.aws import (
     AccountRef,
     AwsAccess,
     account_refs,
+    aws_settings_from_env,
 )
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
 from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore, PersistentCache
@@ -189,6 +190,12 @@ class AwsResource(ResourceWithBoto3Configuration):
         default_factory=lambda: dict(DEFAULT_ACCOUNTS), description="Env name -> 12-digit AWS account id."
     )
     regions: list[str] = Field(default_factory=list, description="Regions to scan; default: region_name.")
+    cfn_drift_detection: bool = Field(
+        default=True, description="Use CloudFormation's own drift detection where the service offers it."
+    )
+    cfn_drift_timeout_seconds: float = Field(
+        default=300, ge=1, description="Longest wait for CloudFormation drift detection per account and region."
+    )
 
     def access(self) -> AwsAccess:
         given = [
@@ -207,6 +214,8 @@ class AwsResource(ResourceWithBoto3Configuration):
             profile_name=self.profile_name,
             max_attempts=self.max_attempts,
             role_name=self.role_name,
+            cfn_drift_detection=self.cfn_drift_detection,
+            cfn_drift_timeout=self.cfn_drift_timeout_seconds,
         )
 
     def account_refs(self) -> tuple[AccountRef, ...]:
@@ -229,5 +238,6 @@ def resources_from_env() -> dict[str, dg.ConfigurableResource]:
         "aws": AwsResource(
             region_name=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION,
             endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+            **aws_settings_from_env(os.environ),  # DRIFT_AWS_ACCOUNTS / DRIFT_AWS_ROLE / DRIFT_AWS_REGIONS
         ),
     }

@@ -20,6 +20,7 @@ from botocore.config import Config
 
 from drift_pipeline.assets import infra
 from drift_pipeline.assets.inventory import repo_inventory
+from drift_pipeline.errors import UsageError
 from drift_pipeline.resources import AwsResource
 from drift_pipeline.sandbox.aws import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, AwsSandbox
 from drift_pipeline.sandbox.github.server import GitHubSandbox
@@ -272,3 +273,24 @@ def test_the_aws_resource_takes_credentials_only_from_the_standard_chain(monkeyp
     assert resource.region_list() == [access.region_name]
     with pytest.raises(dg.Failure, match="aws_secret_access_key must not be set"):
         AwsResource(aws_secret_access_key="s3cr3t").access()
+
+
+def test_the_code_location_takes_accounts_role_and_regions_from_the_environment(monkeypatch):
+    from drift_pipeline.resources import resources_from_env
+
+    monkeypatch.setenv("DRIFT_AWS_ACCOUNTS", "dev=123456789012,prod=210987654321")
+    monkeypatch.setenv("DRIFT_AWS_ROLE", "audit-ro")
+    monkeypatch.setenv("DRIFT_AWS_REGIONS", "eu-west-1,us-east-1")
+    resource = resources_from_env()["aws"]
+    assert isinstance(resource, AwsResource)
+    assert [(r.env, r.account_id) for r in resource.account_refs()] == [
+        ("dev", "123456789012"),
+        ("prod", "210987654321"),
+    ]
+    assert resource.access().role_name == "audit-ro"
+    assert resource.region_list() == ["eu-west-1", "us-east-1"]
+    assert resource.access().detect_timeout == 300
+
+    monkeypatch.setenv("DRIFT_AWS_ACCOUNTS", "dev=12345")
+    with pytest.raises(UsageError, match="^DRIFT_AWS_ACCOUNTS: account of dev must be 12 digits"):
+        resources_from_env()
