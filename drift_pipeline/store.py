@@ -23,7 +23,7 @@ read-only session until ``flush()``, the store's next write, or ``close()``.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -265,13 +265,33 @@ class DriftStore:
         """Wait before the next attempt (a backend that retries overrides it)."""
 
     # -- daily tables ----------------------------------------------------------------------
-    def replace_day(self, day: date, org: str, tables: dict[str, Sequence[dict[str, Any]]]) -> None:
-        """Replace one day's rows for ``org`` in several tables, in one transaction."""
+    def replace_day(
+        self,
+        day: date,
+        org: str,
+        tables: dict[str, Sequence[dict[str, Any]]],
+        *,
+        coverage: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Replace one day's rows for ``org`` in several tables, in one write unit (retried on a lake).
+
+        ``coverage`` (``domain``, ``observed``, ``reason``) replaces that domain's coverage row of the
+        day in the same unit; other domains' rows are kept.
+        """
 
         def replace(con: duckdb.DuckDBPyConnection) -> None:
             for table, rows in tables.items():
                 con.execute(f"DELETE FROM {table} WHERE scan_date = ? AND org = ?", [day, org])
                 self._insert(con, table, [{**r, "scan_date": day, "org": org} for r in rows])
+            if coverage is not None:
+                con.execute(
+                    "DELETE FROM coverage WHERE scan_date = ? AND org = ? AND domain = ?",
+                    [day, org, coverage["domain"]],
+                )
+                con.execute(
+                    "INSERT INTO coverage (scan_date, org, domain, observed, reason) VALUES (?, ?, ?, ?, ?)",
+                    [day, org, coverage["domain"], coverage["observed"], coverage["reason"]],
+                )
 
         self.write(replace)
 

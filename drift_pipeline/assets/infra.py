@@ -133,17 +133,8 @@ def infra_observations(
 
 
 def _store(db: DriftStore, scan: InfraScan) -> None:
-    """The day's rows of one org and its coverage row, in one transaction (other domains' coverage kept)."""
-    cov = scan.coverage()
-    with db.transaction() as con:
-        db.replace_day(scan.day, scan.org, dict(scan.tables))
-        con.execute(
-            "DELETE FROM coverage WHERE scan_date = ? AND org = ? AND domain = ?", [scan.day, scan.org, cov["domain"]]
-        )
-        con.execute(
-            "INSERT INTO coverage (scan_date, org, domain, observed, reason) VALUES (?, ?, ?, ?, ?)",
-            [scan.day, scan.org, cov["domain"], cov["observed"], cov["reason"]],
-        )
+    """The day's rows of one org and its coverage row, in one write unit (other domains' coverage kept)."""
+    db.replace_day(scan.day, scan.org, dict(scan.tables), coverage=scan.coverage())
 
 
 def _day_metadata(scans: list[InfraScan]) -> tuple[dict[str, Any], dict[str, Any]]:

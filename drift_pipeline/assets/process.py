@@ -112,17 +112,8 @@ def process_observations(context: dg.AssetExecutionContext, github: GitHubResour
 
 
 def _store(db: DriftStore, scan: ProcessScan) -> None:
-    """The day's rows of one org, and its coverage row, in one transaction (other domains' coverage kept)."""
-    cov = scan.coverage()
-    with db.transaction() as con:
-        db.replace_day(scan.day, scan.org, dict(scan.tables))
-        con.execute(
-            "DELETE FROM coverage WHERE scan_date = ? AND org = ? AND domain = ?", [scan.day, scan.org, cov["domain"]]
-        )
-        con.execute(
-            "INSERT INTO coverage (scan_date, org, domain, observed, reason) VALUES (?, ?, ?, ?, ?)",
-            [scan.day, scan.org, cov["domain"], cov["observed"], cov["reason"]],
-        )
+    """The day's rows of one org and its coverage row, in one write unit (other domains' coverage kept)."""
+    db.replace_day(scan.day, scan.org, dict(scan.tables), coverage=scan.coverage())
 
 
 def _json_list(value: Any) -> list[str]:

@@ -193,8 +193,8 @@ def _find_summary(client: IssueClient, full: str, org: str, week: str) -> dict[s
 
 
 def _store(store: DriftStore, result: AuditResult, now: datetime) -> None:
-    with store.transaction() as con:
-        con.execute(
+    store.write(
+        lambda con: con.execute(
             "INSERT INTO audit_reports (week, org, run_at, threshold, action, number, url, repos) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON)",
             [
@@ -208,3 +208,4 @@ def _store(store: DriftStore, result: AuditResult, now: datetime) -> None:
                 json.dumps([asdict(r) | {"total": r.total} for r in result.repos], sort_keys=True),
             ],
         )
+    )

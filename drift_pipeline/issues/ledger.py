@@ -48,13 +48,15 @@ class Entry:
 
 
 def record(store: DriftStore, entries: Sequence[Entry]) -> None:
-    """Append ``entries`` in one transaction."""
+    """Append ``entries`` in one write unit (retried whole on a lake commit conflict)."""
     if not entries:
         return
-    with store.transaction() as con:
+    for e in entries:
+        if e.action not in ACTIONS:
+            raise ValueError(f"filed_issues: unknown action {e.action!r} (expected one of {', '.join(ACTIONS)})")
+
+    def append(con: Any) -> None:
         for e in entries:
-            if e.action not in ACTIONS:
-                raise ValueError(f"filed_issues: unknown action {e.action!r} (expected one of {', '.join(ACTIONS)})")
             con.execute(
                 "INSERT INTO filed_issues (scan_date, org, repo, category, action, number, url, fingerprints, "
                 "target_repo) VALUES (?, ?, ?, ?, ?, ?, ?, ?::JSON, ?)",
@@ -70,6 +72,8 @@ def record(store: DriftStore, entries: Sequence[Entry]) -> None:
                     e.target_repo,
                 ],
             )
+
+    store.write(append)
 
 
 def _json_list(values: Sequence[str]) -> str:

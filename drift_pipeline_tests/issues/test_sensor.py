@@ -35,10 +35,12 @@ def materialise(db: Path, instance: dg.DagsterInstance, day: date, repos: list[s
 
 
 def evaluate(instance: dg.DagsterInstance, db: Path, cursor: str | None = None) -> dg.SensorResult:
-    context = dg.build_sensor_context(
+    # The store resource nests dagster-aws's S3Resource (for a lake): Dagster opens such resources
+    # only inside the context manager, as the daemon does.
+    with dg.build_sensor_context(
         instance=instance, cursor=cursor, resources={"store": DriftStoreResource(database=str(db))}
-    )
-    result = drift_issue_sensor(context)
+    ) as context:
+        result = drift_issue_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
