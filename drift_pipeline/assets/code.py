@@ -55,7 +55,7 @@ def config_snapshots(
         meter = RequestMeter(source)
         for day in days:
             scans: list[ConfigScan] = []
-            for org in inventory_orgs(db, day):
+            for org in inventory_orgs(db, day, context):
                 inventory = db.day_rows("repo_inventory", day, org)
                 scan = scan_configs(
                     source,
@@ -132,7 +132,7 @@ def code_drift(context: dg.AssetExecutionContext, store: DriftStoreResource) -> 
     with store.open() as db:
         for day in days:
             rows: list[dict[str, Any]] = []
-            for org in inventory_orgs(db, day):
+            for org in inventory_orgs(db, day, context):
                 prev = db.latest_day_before("config_scan_status", day, org)
                 findings = FAMILY.evaluate(day, code_states(db, day, org), code_states(db, prev, org) if prev else None)
                 org_rows = [f.row() for f in findings]

@@ -40,7 +40,7 @@ def drift_findings(context: dg.AssetExecutionContext, store: DriftStoreResource)
     with store.open() as db:
         for day in days:
             rows: list[dict[str, Any]] = []
-            for org in inventory_orgs(db, day):
+            for org in inventory_orgs(db, day, context):
                 org_rows = [r for f in FAMILY_ASSETS for r in db.day_rows(f.family.findings_table, day, org)]
                 db.replace_day(day, org, {"drift_findings": org_rows})
                 rows += org_rows

@@ -102,7 +102,7 @@ def infra_observations(
     with github_run(github, store, days) as (db, source):
         for day in days:
             scans: list[InfraScan] = []
-            for org in inventory_orgs(db, day):
+            for org in inventory_orgs(db, day, context):
                 scan = scan_infra(
                     source,
                     org,
@@ -206,7 +206,7 @@ def infra_drift(context: dg.AssetExecutionContext, store: DriftStoreResource) ->
         for day in days:
             rows: list[dict[str, Any]] = []
             methods: set[str] = set()
-            for org in inventory_orgs(db, day):
+            for org in inventory_orgs(db, day, context):
                 org_rows = [f.row() for f in stored_findings(db, day, org, methods)]
                 db.replace_day(day, org, {FAMILY.findings_table: org_rows})
                 rows += org_rows

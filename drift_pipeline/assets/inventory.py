@@ -9,6 +9,7 @@ import dagster as dg
 from drift_pipeline.assets.github_run import github_run
 from drift_pipeline.assets.metadata import RequestMeter, check_every_day, md_table, record_day
 from drift_pipeline.assets.partitions import WRITER, partition_days
+from drift_pipeline.orgs import ORG_TAG
 from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.perrepo import progress_logger, source_headroom
@@ -22,11 +23,17 @@ HISTORY_NOTE = (
 )
 
 
-def inventory_orgs(db: DriftStore, day: date) -> list[str]:
-    """The orgs the inventory recorded for ``day``: the scope of every asset that reads the store."""
-    return [
+def inventory_orgs(db: DriftStore, day: date, context: dg.AssetExecutionContext | None = None) -> list[str]:
+    """The orgs the inventory recorded for ``day``: the scope of every asset that reads the store.
+
+    A run of one org (the per-org fan-out's ``drift/org`` tag) reads only that org, so runs of
+    several orgs of one day never re-scan or rewrite each other's rows.
+    """
+    orgs = [
         r["org"] for r in db.rows("SELECT DISTINCT org FROM repo_inventory WHERE scan_date = ? ORDER BY org", [day])
     ]
+    only = context.run.tags.get(ORG_TAG) if context is not None else None
+    return [o for o in orgs if o == only] if only else orgs
 
 
 @dg.asset(

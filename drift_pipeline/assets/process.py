@@ -86,7 +86,7 @@ def process_observations(context: dg.AssetExecutionContext, github: GitHubResour
             reader.plan_window(day_end(days[0] - timedelta(days=1)), day_end(days[-1]))
         for day in days:
             scans: list[ProcessScan] = []
-            for org in inventory_orgs(db, day):
+            for org in inventory_orgs(db, day, context):
                 scan = scan_process(
                     source,
                     org,
@@ -195,7 +195,7 @@ def process_drift(context: dg.AssetExecutionContext, store: DriftStoreResource) 
     with store.open() as db:
         for day in days:
             rows: list[dict[str, Any]] = []
-            for org in inventory_orgs(db, day):
+            for org in inventory_orgs(db, day, context):
                 observed, expected = process_states(db, day, org)
                 org_rows = [f.row() for f in FAMILY.evaluate(day, observed, expected)]
                 db.replace_day(day, org, {FAMILY.findings_table: org_rows})
