@@ -508,9 +508,10 @@ class GitHubSource:
     def tree(self, full_name: str, sha: str) -> tuple[TreeEntry, ...]:
         """The blobs of the tree of commit (or tree) ``sha``: read once, then from the cache.
 
-        The persistent cache keeps one tree per repo, the last one read (``tree:<repo>``, with its
-        sha): what the next day's scan asks for, so the cache grows with the org, not with time.
-        The trees read in this run stay at hand (a changed repo's old and new tree are compared).
+        The persistent cache keeps, per repo (``tree:<repo>``), the trees the last run read and the
+        one before them: what the next day's scan (and the other assets of a range run) ask for,
+        so the cache grows with the org and its changes, not with time. The trees read in this run
+        stay at hand (a changed repo's old and new tree are compared).
         """
         entries, truncated = self._tree(full_name, sha)
         if truncated:
@@ -527,14 +528,12 @@ class GitHubSource:
         if known is not None:
             return known
         key = f"tree:{full_name}"
-        cached = self._cache_get(key)
-        if cached is not None:
-            data = json.loads(cached)
-            if isinstance(data, dict) and data.get("sha") == sha:
-                found = payloads.tree_entries(where, data)
-                with self._lock:
-                    self._trees[(full_name, sha)] = found
-                return found
+        kept = next((t for t in self._kept_trees(key) if t.get("sha") == sha), None)
+        if kept is not None:
+            found = payloads.tree_entries(where, kept)
+            with self._lock:
+                self._trees[(full_name, sha)] = found
+            return found
 
         def fetch() -> tuple[tuple[TreeEntry, ...], bool]:
             with self._lock:  # another thread may have read it between our look and our turn
@@ -543,14 +542,27 @@ class GitHubSource:
                 return again
             _, data = self._raw("tree", self._url(f"{where}?recursive=1"))
             payloads.tree_entries(where, data)  # checked before it is cached
-            kept = payloads.tree_kept(where, data)
-            self._cache_set(key, json.dumps({"sha": sha, **kept}))
-            found = payloads.tree_entries(where, kept)
+            new = {"sha": sha, **payloads.tree_kept(where, data)}
             with self._lock:
+                # keep the trees this run read of the repo, the one before them (the next day's
+                # "previous head"), and this one: not every tree ever read
+                read = {s for (repo, s) in self._trees if repo == full_name}
+                older = self._kept_trees(key)
+                keep = [t for t in older if t.get("sha") in read] + older[-1:] + [new]
+                unique = {t["sha"]: t for t in keep if isinstance(t.get("sha"), str)}
+                self._cache_set(key, json.dumps({"trees": list(unique.values())}))
+                found = payloads.tree_entries(where, new)
                 self._trees[(full_name, sha)] = found
             return found
 
         return self._flight.run(f"tree:{full_name}:{sha}", fetch)
+
+    def _kept_trees(self, key: str) -> list[dict[str, Any]]:
+        """The trees the persistent cache keeps of a repo, oldest first."""
+        cached = self._cache_get(key)
+        data = json.loads(cached) if cached else {}
+        trees = data.get("trees") if isinstance(data, dict) else None
+        return [t for t in trees if isinstance(t, dict)] if isinstance(trees, list) else []
 
     def blob_text(self, full_name: str, sha: str) -> str | None:
         """A blob's text; None when it is not UTF-8 text."""

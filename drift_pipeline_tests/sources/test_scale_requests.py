@@ -7,6 +7,7 @@ listing bounded by dates keeps no ETag entry; the token's admin right comes from
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -66,7 +67,7 @@ def test_a_head_older_than_the_tip_is_asked_of_the_commits(gh):
     assert routes.get(BRANCH) == 1 and routes.get(COMMITS) == 1
 
 
-def test_the_cache_keeps_the_last_tree_of_each_repo_and_no_dated_listing(gh):
+def test_the_cache_keeps_a_repos_recent_trees_in_one_entry_and_no_dated_listing(gh):
     cache: dict[str, str] = {}
     src = source(gh, cache)
     repo = src.get_repo("acme", "b")
@@ -81,10 +82,12 @@ def test_the_cache_keeps_the_last_tree_of_each_repo_and_no_dated_listing(gh):
     assert [k for k in cache if k.startswith("tree:")] == ["tree:acme/b"]
     assert not [k for k in cache if "until=" in k]
 
-    again = source(gh, cache)  # the next day: the latest tree is served from the cache
+    again = source(gh, cache)  # another asset of the run, or the next day: both trees from the cache
     gh.reset_counts()
     assert again.tree("acme/b", new.sha) == src.tree("acme/b", new.sha)
+    assert again.tree("acme/b", old.sha) == src.tree("acme/b", old.sha)
     assert gh.request_counts()["total"] == 0
+    assert [t["sha"] for t in json.loads(cache["tree:acme/b"])["trees"]] == [old.sha, new.sha]
 
 
 def test_admin_rights_come_from_one_org_listing(gh):
