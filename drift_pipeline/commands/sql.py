@@ -1,9 +1,24 @@
-"""``drift sql "SELECT ..."``: query the DuckDB file without ever holding up the pipeline for long.
+"""``drift sql "SELECT ..."``: query the store without ever holding up the pipeline.
 
-The file is opened read-only for the query only (read-only sessions share the file, and the
-pipeline's writes wait for them), with no access to other files (no COPY TO, ATTACH, read_csv,
-INSTALL), and closed before anything is printed. A query that runs longer than ``--timeout`` is
-stopped. While a writer holds the file, opening waits ``--wait`` seconds with backoff, then exits 3.
+The DuckDB file (the default profile, ``--db`` / ``DRIFT_DB_PATH``) is opened read-only for the query
+only (read-only sessions share the file, and the pipeline's writes wait for them), with no access to
+other files (no COPY TO, ATTACH, read_csv, INSTALL), and closed before anything is printed. While a
+writer holds the file, opening waits ``--wait`` seconds with backoff, then exits 3.
+
+With ``DRIFT_STORE=ducklake`` the query reads the lake the pipeline writes (``store_from_env``: the same
+``DRIFT_LAKE_CATALOG`` / ``DRIFT_LAKE_DATA``), through ``LakeStore``'s read-only session: the lake is
+attached READ_ONLY and the query reads one snapshot, so writers are never blocked and never waited for.
+Measured with DuckDB 1.5.5 and DuckLake 1.0 once the lake is attached: ``enable_external_access=false``
+blocks the lake's own Parquet files too unless their directory is in ``allowed_directories`` (that is
+set to the data path alone; the SQLite catalog needs no entry), and ``lock_configuration`` holds. Three
+things get past those settings, so the lake session also checks the statement before running it
+(structured: the statement type and DuckDB's own parse tree, never the text): ``ATTACH`` (a DuckLake or
+SQLite catalog attaches, read-write, even with external access off), ``COPY ... TO`` into the data
+path, and table functions that reach outside (``sqlite_scan`` reads any SQLite file,
+``postgres_query``, ``query``) or write (``ducklake_cleanup_old_files`` deletes the lake's files
+scheduled for deletion even on a read-only attach; ``ducklake_merge_adjacent_files`` writes a Parquet
+file before its commit fails). So on the lake only SELECT statements run (SHOW, DESCRIBE, SUMMARIZE and
+FROM-first included) and only the table functions of :data:`LAKE_TABLE_FUNCTIONS`.
 """
 
 from __future__ import annotations
@@ -12,8 +27,10 @@ import csv
 import io
 import json
 import math
+import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -25,9 +42,11 @@ import click
 import duckdb
 
 from drift_pipeline.commands._output import json_option, progress, to_json
-from drift_pipeline.errors import DriftError, ExitCode, UsageError
+from drift_pipeline.errors import DriftError, ExitCode, UsageError, redact
 from drift_pipeline.store import DEFAULT_DB_PATH
+from drift_pipeline.store_lake import LakeStore, LakeUnavailable
 from drift_pipeline.store_lock import connect
+from drift_pipeline.store_views import MACROS
 
 MAX_LIMIT = 100_000  # rows printed at most, whatever --limit says
 CELL_WIDTH = 60  # characters of one cell in the table format
@@ -53,18 +72,134 @@ class Result:
     truncated: bool
 
 
-def run_query(path: Path, query: str, *, limit: int, wait: float, timeout: float) -> Result:
-    """Run ``query`` on a read-only, sandboxed session of ``path``; the file is closed on return."""
+# Table functions a query on the lake may call: DuckDB's own catalog and generators, the store's trend
+# macros, and DuckLake's read-only functions (``ducklake_snapshots('lake')`` or ``lake.snapshots()``).
+LAKE_TABLE_FUNCTIONS = frozenset(
+    {"range", "generate_series", "unnest", "repeat", "repeat_row", "json_each", "json_tree", "summary"}
+    | {"pg_timezone_names", "icu_calendar_names", *MACROS}
+)
+LAKE_READ_FUNCTIONS = frozenset(
+    {"snapshots", "current_snapshot", "last_committed_snapshot", "table_info", "table_changes"}
+    | {"table_insertions", "table_deletions", "list_files", "options", "settings"}
+)
+LAKE_RULES = (
+    "on the lake drift sql runs SELECT statements only (SHOW, DESCRIBE, SUMMARIZE and FROM-first included), "
+    "read-only and without access to other files"
+)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What drift sql and drift trends read: the DuckDB file, or the lake of ``DRIFT_STORE=ducklake``."""
+
+    path: Path | None = None
+    lake: Any = None  # the DriftStoreResource of store_from_env (imported only for a lake: Dagster is slow)
+
+    def describe(self) -> str:
+        return str(self.path) if self.lake is None else redact(self.lake.lake_catalog)
+
+
+def resolve_target(db: str, *, db_given: bool) -> Target:
+    """The DuckDB file ``db``, or the lake when ``DRIFT_STORE`` says so (the pipeline's own setting).
+
+    ``DRIFT_DB_PATH`` is ignored on the lake, as the pipeline ignores it; ``--db`` there is refused."""
+    if not os.environ.get("DRIFT_STORE", "").strip():
+        return Target(path=Path(db).expanduser())
+    from drift_pipeline.resources import store_from_env  # a bad DRIFT_STORE or lake setting: exit 2, one line
+
+    resource = store_from_env(os.environ)
+    if resource.backend != "ducklake":
+        return Target(path=Path(db).expanduser())
+    if db_given:
+        raise UsageError(
+            "--db: DRIFT_STORE=ducklake reads the lake (DRIFT_LAKE_CATALOG, DRIFT_LAKE_DATA), not a DuckDB "
+            "file; unset DRIFT_STORE (or set it to duckdb) to query a file"
+        )
+    return Target(lake=resource)
+
+
+@contextmanager
+def read_session(target: Target, *, wait: float) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only, sandboxed session of ``target``, closed on exit (its reads on a lake: one snapshot)."""
+    if target.lake is not None:
+        with _lake_session(target.lake) as con:
+            yield con
+        return
+    path = target.path
+    assert path is not None
     if not path.is_file():
         raise UsageError(f"--db: {path} does not exist or is not a file (set DRIFT_DB_PATH or pass --db)")
     try:
         con = connect(path, read_only=True, lock_timeout=wait, config={"enable_external_access": False})
     except duckdb.Error as exc:  # not a DuckDB file, unreadable, a newer storage version...
         raise UsageError(f"--db: cannot open {path} as a DuckDB database: {exc}") from None
-    timer = threading.Timer(timeout, con.interrupt)
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute("SET lock_configuration = true")  # the query cannot lift the sandbox
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def _lake_session(resource: Any) -> Iterator[duckdb.DuckDBPyConnection]:
+    store = resource.store(read_only=True)  # LakeConfigError (exit 2) for a wrong setting or bucket
+    assert isinstance(store, LakeStore)
+    try:
+        with store.reading(), store.session() as con:  # attached READ_ONLY; one transaction, one snapshot
+            data = store.config.data.replace("'", "''")
+            con.execute(f"SET allowed_directories = ['{data}']")  # the lake's Parquet files, nothing else
+            con.execute("SET enable_external_access = false")
+            con.execute("SET lock_configuration = true")
+            yield con
+    except duckdb.Error as exc:  # raised while opening (a catalog that is not a DuckLake one, ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LakeUnavailable(
+            f"the DuckLake {redact(resource.lake_catalog)} could not be read: {redact(first)}"
+        ) from None
+    finally:
+        store.close()
+
+
+def check_lake_query(con: duckdb.DuckDBPyConnection, query: str) -> None:
+    """Refuse what the lake's settings let through: any statement but SELECT, and table functions
+    outside :data:`LAKE_TABLE_FUNCTIONS` (decided on the statement types and DuckDB's parse tree)."""
+    for statement in con.extract_statements(query):
+        if statement.type != duckdb.StatementType.SELECT:
+            raise UsageError(f"query refused: {statement.type.name} statement; {LAKE_RULES}")
+    row = con.execute("SELECT json_serialize_sql(?)", [query]).fetchone()
+    tree = json.loads(row[0]) if row else {"error": True}
+    if tree.get("error"):
+        raise UsageError(
+            f"query refused: it cannot be checked ({tree.get('error_message', 'no parse tree')}); {LAKE_RULES}"
+        )
+    for name in sorted(_table_functions(tree)):
+        base = name.removeprefix("ducklake_")
+        if not (name in LAKE_TABLE_FUNCTIONS or name.startswith(("duckdb_", "pragma_")) or base in LAKE_READ_FUNCTIONS):
+            raise UsageError(f"query refused: the table function {name}() is not allowed; {LAKE_RULES}")
+
+
+def _table_functions(node: Any) -> set[str]:
+    """The names of every table function the parse tree calls, at any depth (subqueries, CTEs, joins)."""
+    found: set[str] = set()
+    stack = [node]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if item.get("type") == "TABLE_FUNCTION" and isinstance(item.get("function"), dict):
+                found.add(str(item["function"].get("function_name", "")).lower())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def execute(con: duckdb.DuckDBPyConnection, target: Target, query: str, *, limit: int, timeout: float) -> Result:
+    """Run ``query`` on a session of :func:`read_session`, stopped after ``timeout`` seconds."""
+    timer = threading.Timer(timeout, con.interrupt)
+    try:
+        if target.lake is not None:
+            check_lake_query(con, query)
         timer.start()
         cur = con.execute(query)
         if cur.description is None:
@@ -88,7 +223,12 @@ def run_query(path: Path, query: str, *, limit: int, wait: float, timeout: float
         raise UsageError(f"query failed: {exc}{hint}") from None
     finally:
         timer.cancel()
-        con.close()
+
+
+def run_query(target: Target, query: str, *, limit: int, wait: float, timeout: float) -> Result:
+    """Run ``query`` on a read-only, sandboxed session of ``target``; the session is closed on return."""
+    with read_session(target, wait=wait) as con:
+        return execute(con, target, query, limit=limit, timeout=timeout)
 
 
 def _unique(names: Sequence[str]) -> list[str]:
@@ -154,7 +294,7 @@ def render_csv(result: Result) -> str:
 
 
 def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """``--db``, ``--wait`` and ``--timeout``: how every read-only command reaches the file (sql, trends)."""
+    """``--db``, ``--wait`` and ``--timeout``: how every read-only command reaches the store (sql, trends)."""
     for option in (
         click.option(
             "--timeout",
@@ -168,18 +308,24 @@ def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.FloatRange(0, 3600),
             default=30.0,
             show_default=True,
-            help="Seconds to wait, with backoff, while a writer holds the file; then exit 3.",
+            help="Seconds to wait, with backoff, while a writer holds the DuckDB file; then exit 3 (a lake never waits).",
         ),
         click.option(
             "--db",
             "db",
             envvar="DRIFT_DB_PATH",
             default=DEFAULT_DB_PATH,
-            help="The DuckDB file (default: $DRIFT_DB_PATH, else data/drift.duckdb).",
+            help="The DuckDB file (default: $DRIFT_DB_PATH, else data/drift.duckdb). With DRIFT_STORE=ducklake the "
+            "lake of DRIFT_LAKE_CATALOG / DRIFT_LAKE_DATA is read instead, and --db is refused.",
         ),
     ):
         command = option(command)
     return command
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Whether the option was given on the command line (not from its environment variable or default)."""
+    return ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE
 
 
 @click.command(
@@ -198,18 +344,22 @@ def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
     help=f"Rows printed at most (1..{MAX_LIMIT}); says so on stderr when the result is cut.",
 )
 def sql_command(query: str, db: str, as_json: bool, as_csv: bool, limit: int, wait: float, timeout: float) -> None:
-    """Run a read-only SQL query on the drift DuckDB file and print the result.
+    """Run a read-only SQL query on the drift store and print the result.
 
-    The file is open only while the query runs, read-only and without access to other files, so the
-    pipeline is never held up for long. Exit 2 for an empty, invalid or writing statement or a missing
-    file, 3 when a writer kept the file past --wait or the query ran past --timeout.
+    The DuckDB file is open only while the query runs, read-only and without access to other files, so
+    the pipeline is never held up for long. With DRIFT_STORE=ducklake the query reads one snapshot of the
+    lake, attached read-only, and never blocks a writer; there only SELECT statements run (SHOW,
+    DESCRIBE, SUMMARIZE included), with DuckDB's and DuckLake's read-only table functions, and the only
+    files read are the lake's own (its catalog and its data path). Exit 2 for an empty, invalid or
+    writing statement, a missing file or a wrong lake setting, 3 when a writer kept the file past
+    --wait, the lake's catalog could not be opened or the query ran past --timeout.
     """
     if as_json and as_csv:
         raise UsageError("--json and --csv: choose one output format")
     if not query.strip().strip(";").strip():
         raise UsageError("the query is empty: give one SQL statement, e.g. drift sql \"SHOW TABLES\"")
-    path = Path(db).expanduser()
-    result = run_query(path, query, limit=limit, wait=wait, timeout=timeout)
+    target = resolve_target(db, db_given=given(click.get_current_context(), "db"))
+    result = run_query(target, query, limit=limit, wait=wait, timeout=timeout)
     if result.truncated:
         progress(
             f"drift: showing the first {limit} rows; the result has more (raise --limit, up to {MAX_LIMIT}, "
@@ -220,7 +370,8 @@ def sql_command(query: str, db: str, as_json: bool, as_csv: bool, limit: int, wa
         click.echo(
             to_json(
                 {
-                    "database": str(path),
+                    "database": target.describe(),
+                    "store": "duckdb" if target.lake is None else "ducklake",
                     "columns": result.columns,
                     "rows": rows,
                     "row_count": len(rows),

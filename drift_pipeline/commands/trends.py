@@ -1,9 +1,11 @@
 """``drift trends``: findings per scanned day and group, from the store's trend views.
 
-Reads through ``drift sql``'s read path (:func:`drift_pipeline.commands.sql.run_query`): the file is
-open read-only for one query, without access to other files, and a writer holding it is waited for
-``--wait`` seconds with backoff (then exit 3). The window is the last ``--days`` calendar days ending
-at the latest scanned day in the file (not today: a backfilled file reads the same tomorrow).
+Reads through ``drift sql``'s read path (:func:`drift_pipeline.commands.sql.read_session`): the DuckDB
+file is open read-only for its two queries, without access to other files, and a writer holding it is
+waited for ``--wait`` seconds with backoff (then exit 3); with ``DRIFT_STORE=ducklake`` both queries
+read one snapshot of the lake, attached read-only, and never block a writer. The window is the last
+``--days`` calendar days ending at the latest scanned day in the store (not today: a backfilled store
+reads the same tomorrow).
 
 A cell is NULL ("not observed") when the group's findings come from a domain that was not observed
 that day: ``--by category`` and ``--by rule`` need every domain of the group observed (a process
@@ -18,9 +20,22 @@ from pathlib import Path
 from typing import Any
 
 import click
+import duckdb
 
 from drift_pipeline.commands._output import json_option, to_json
-from drift_pipeline.commands.sql import MAX_LIMIT, Result, plain, read_options, render_csv, render_table, run_query
+from drift_pipeline.commands.sql import (
+    MAX_LIMIT,
+    Result,
+    Target,
+    execute,
+    given,
+    plain,
+    read_options,
+    read_session,
+    render_csv,
+    render_table,
+    resolve_target,
+)
 from drift_pipeline.commands.trends_chart import CHART_FORMATS, draw
 from drift_pipeline.errors import UsageError
 from drift_pipeline.store_views import VIEWS
@@ -62,13 +77,14 @@ def trends_query(by: str, days: int) -> str:
     """
 
 
-def _missing_views(path: Path, wait: float, timeout: float) -> list[str]:
+def _missing_views(con: duckdb.DuckDBPyConnection, target: Target, timeout: float) -> list[str]:
     names = ", ".join(f"'{v}'" for v in VIEWS)
-    found = run_query(
-        path,
-        f"SELECT view_name FROM duckdb_views() WHERE NOT internal AND view_name IN ({names})",
+    found = execute(
+        con,
+        target,
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND database_name = current_database() "
+        f"AND view_name IN ({names})",
         limit=len(VIEWS),
-        wait=wait,
         timeout=timeout,
     )
     have = {row[0] for row in found.rows}
@@ -123,7 +139,7 @@ def _check_chart(chart: str) -> Path:
     type=click.IntRange(1, 3650),
     default=30,
     show_default=True,
-    help="Calendar days (1..3650) ending at the latest scanned day in the file.",
+    help="Calendar days (1..3650) ending at the latest scanned day in the store.",
 )
 @click.option(
     "--by",
@@ -141,20 +157,23 @@ def trends_command(
 ) -> None:
     """Findings per scanned day, one column per group; "not observed" where a domain was not observed.
 
-    Read-only and short, like drift sql. Exit 2 for a bad flag, a missing file or one written before
-    the trend views existed, 3 when a writer kept the file past --wait.
+    Read-only and short, like drift sql; with DRIFT_STORE=ducklake it reads one snapshot of the lake
+    and never blocks a writer. Exit 2 for a bad flag, a missing file, a wrong lake setting or a store
+    written before the trend views existed, 3 when a writer kept the file past --wait or the lake's
+    catalog could not be opened.
     """
     if as_json and as_csv:
         raise UsageError("--json and --csv: choose one output format")
     chart_path = _check_chart(chart) if chart is not None else None
-    path = Path(db).expanduser()
-    missing = _missing_views(path, wait, timeout)
-    if missing:
-        raise UsageError(
-            f"--db: {path} has no trend views ({', '.join(missing)}): it was written before they existed; "
-            "the next pipeline run on it adds them"
-        )
-    result = run_query(path, trends_query(by, days), limit=MAX_LIMIT, wait=wait, timeout=timeout)
+    target = resolve_target(db, db_given=given(click.get_current_context(), "db"))
+    with read_session(target, wait=wait) as con:
+        missing = _missing_views(con, target, timeout)
+        if missing:
+            raise UsageError(
+                f"{'--db: ' if target.lake is None else ''}{target.describe()} has no trend views "
+                f"({', '.join(missing)}): it was written before they existed; the next pipeline run on it adds them"
+            )
+        result = execute(con, target, trends_query(by, days), limit=MAX_LIMIT, timeout=timeout)
     if result.truncated:
         raise UsageError(f"--days {days} --by {by} gives more than {MAX_LIMIT} cells: narrow --days or --by")
     groups, rows = pivot(result)
@@ -169,7 +188,8 @@ def trends_command(
         click.echo(
             to_json(
                 {
-                    "database": str(path),
+                    "database": target.describe(),
+                    "store": "duckdb" if target.lake is None else "ducklake",
                     "by": by,
                     "days": days,
                     "from": rows[0]["scan_date"] if rows else None,
