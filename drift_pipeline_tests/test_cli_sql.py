@@ -18,6 +18,12 @@ D1 = date(2026, 1, 1)
 REPOS = "SELECT repo, scan_date, config_files FROM repo_inventory ORDER BY repo"
 
 
+@pytest.fixture(autouse=True)
+def _file_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests read the DuckDB file: a DRIFT_STORE=ducklake of the caller's shell must not redirect them."""
+    monkeypatch.delenv("DRIFT_STORE", raising=False)
+
+
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "drift.duckdb"
@@ -161,3 +167,15 @@ def test_drift_sql_never_keeps_the_file(capsys, db):
     DriftStore(db, lock_timeout=0).replace_day(D1, "acme", {"repo_inventory": []})  # no wait needed
     code, out, _ = drift_sql(capsys, "SELECT count(*) AS n FROM repo_inventory", "--db", str(db), "--json")
     assert json.loads(out)["rows"] == [{"n": 0}]
+
+
+def test_drift_store_duckdb_reads_the_file_and_the_lake_profile_refuses_db(capsys, db, monkeypatch, tmp_path):
+    monkeypatch.setenv("DRIFT_STORE", "DuckDB ")  # the pipeline's own spelling rules (store_from_env)
+    code, out, _ = drift_sql(capsys, "SELECT count(*) AS n FROM repo_inventory", "--db", str(db), "--json")
+    assert code == 0 and json.loads(out)["rows"] == [{"n": 2}] and json.loads(out)["store"] == "duckdb"
+    monkeypatch.setenv("DRIFT_STORE", "ducklake")
+    monkeypatch.setenv("DRIFT_LAKE_CATALOG", f"sqlite:///{tmp_path}/catalog.sqlite")
+    monkeypatch.setenv("DRIFT_LAKE_DATA", str(tmp_path / "data"))
+    code, out, err = drift_sql(capsys, "SELECT 1", "--db", str(db))
+    assert code == 2 and out == "" and "--db: DRIFT_STORE=ducklake reads the lake" in err and err.count("\n") == 1
+    assert not (tmp_path / "catalog.sqlite").exists()  # refused before anything was opened

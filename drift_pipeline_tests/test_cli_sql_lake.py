@@ -203,10 +203,10 @@ def test_a_misconfigured_or_unreachable_lake_is_one_line(
 # -- a reader never blocks a writer of another process --------------------------------------------
 @pytest.fixture
 def reader(lake_env: LakeConfig, tmp_path: Path) -> Iterator[subprocess.Popen]:
-    """``drift sql`` in another process, inside a query on the lake that only --timeout ends (20 s)."""
+    """``drift sql`` in another process, inside a query on the lake that only --timeout ends (8 s of query)."""
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from drift_pipeline.cli import main; sys.exit(main())"]
-        + ["sql", SPIN, "--timeout", "20"],
+        + ["sql", SPIN, "--timeout", "8"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -250,7 +250,7 @@ def test_a_reader_holding_drift_sql_open_never_blocks_a_writer(capsys, lake_env,
         assert writer.retried == 0  # the commit never conflicted with the reader
     assert reader.poll() is None and took < 5  # committed while the reader was still inside its query
     _, err = reader.communicate(timeout=60)
-    assert reader.returncode == 3 and "--timeout 20s" in err  # and the reader ended only by its timeout
+    assert reader.returncode == 3 and "--timeout 8s" in err  # and the reader ended only by its timeout
     code, out, _ = drift(capsys, "sql", "SELECT repo FROM repo_inventory WHERE org = 'writer'", "--json")
     assert code == 0 and json.loads(out)["rows"] == [{"repo": "w"}]
 

@@ -207,9 +207,9 @@ def execute(con: duckdb.DuckDBPyConnection, target: Target, query: str, *, limit
         rows = cur.fetchmany(limit + 1)
         return Result(_unique([d[0] for d in cur.description]), rows[:limit], len(rows) > limit)
     except duckdb.InterruptException:
+        why = "" if target.lake is not None else " (a running query makes the pipeline's writes wait)"
         raise QueryTimeout(
-            f"the query ran longer than --timeout {timeout:g}s and was stopped (a running query "
-            "makes the pipeline's writes wait): narrow it, or raise --timeout"
+            f"the query ran longer than --timeout {timeout:g}s and was stopped{why}: narrow it, or raise --timeout"
         ) from None
     except RUNTIME_ERRORS as exc:
         raise DriftError(f"query failed: {exc}") from None
@@ -301,7 +301,7 @@ def read_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.FloatRange(0.1, 3600),
             default=60.0,
             show_default=True,
-            help="Seconds the query may run before it is stopped (a running query holds up writes).",
+            help="Seconds the query may run before it is stopped (on the DuckDB file a running query holds up writes).",
         ),
         click.option(
             "--wait",
