@@ -20,7 +20,8 @@ import pytest
 from drift_pipeline.cli import main
 from drift_pipeline.issues.ledger import Entry, record
 from drift_pipeline.store_lake import LakeConfig, LakeStore
-from drift_pipeline_tests.test_store_lake import BUCKET, aws_env, moto_s3, store_resource  # noqa: F401 (fixtures)
+from drift_pipeline_tests.pg import postgres as postgres  # noqa: PLC0414  (the fixture)
+from drift_pipeline_tests.test_store_lake import BUCKET, aws_env, moto_s3, pg_catalog, store_resource  # noqa: F401
 from drift_pipeline_tests.test_trends import D1, D2, D3, D4, ORG, README_QUERIES, _coverage, _findings, _inventory
 
 BIG = 300  # rows of one write: more than DuckLake inlines into the catalog, so they land as Parquet files
@@ -278,3 +279,23 @@ def test_a_lake_on_s3_is_read_and_other_objects_are_not(capsys, moto_s3, aws_env
     for query in (f"SELECT * FROM 's3://{BUCKET}/outside/secret.csv'", f"COPY (SELECT 1) TO '{data}/x.csv'"):
         code, _, err = drift(capsys, "sql", query)
         assert code == 2 and err.count("\n") == 1, (query, err)
+
+
+# -- a PostgreSQL catalog (the scale-out profile) ------------------------------------------------------
+def test_a_lake_on_postgresql_is_read_and_other_servers_are_not(capsys, postgres, tmp_path, monkeypatch):
+    catalog = pg_catalog(postgres, monkeypatch)  # the password only in PGPASSWORD
+    config = LakeConfig.parse(catalog, str(tmp_path / "data"))
+    with LakeStore(config) as store:
+        store.replace_day(D2, ORG, {"repo_inventory": [{"repo": f"r{i}"} for i in range(BIG)]})
+    for name, value in {
+        "DRIFT_STORE": "ducklake",
+        "DRIFT_LAKE_CATALOG": catalog,
+        "DRIFT_LAKE_DATA": config.data,
+    }.items():
+        monkeypatch.setenv(name, value)
+    code, out, _ = drift(capsys, "sql", "SELECT count(DISTINCT repo) AS n FROM repo_inventory", "--json")
+    assert code == 0 and json.loads(out)["rows"] == [{"n": BIG}]
+    dsn = f"host={postgres.host} port={postgres.port} user={postgres.user} dbname=postgres"
+    for query in (f"SELECT * FROM postgres_query('{dsn}', 'SELECT 1')", f"ATTACH '{dsn}' AS pg (TYPE postgres)"):
+        code, _, err = drift(capsys, "sql", query)
+        assert code == 2 and err.startswith("drift: query refused") and postgres.password not in err, (query, err)
