@@ -76,3 +76,23 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     summary = config.stash.get(_SUMMARY, None)
     if summary is None or not conformance.failed(summary):
         shutil.rmtree(directory, ignore_errors=True)
+
+
+# The caller's shell may select a storage profile or a deployment's settings (DRIFT_STORE=ducklake,
+# DRIFT_AWS_ACCOUNTS, ...): every test starts from the defaults and sets what it tests itself.
+PROFILE_ENV = (
+    "DRIFT_STORE",
+    "DRIFT_LAKE_CATALOG",
+    "DRIFT_LAKE_DATA",
+    "DRIFT_AWS_ACCOUNTS",
+    "DRIFT_AWS_ROLE",
+    "DRIFT_AWS_REGIONS",
+    "DRIFT_EXECUTOR",
+    "DRIFT_CELERY_CONFIG",
+)
+
+
+@pytest.fixture(autouse=True)
+def _default_profile(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROFILE_ENV:
+        monkeypatch.delenv(name, raising=False)

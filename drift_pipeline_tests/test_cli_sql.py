@@ -18,12 +18,6 @@ D1 = date(2026, 1, 1)
 REPOS = "SELECT repo, scan_date, config_files FROM repo_inventory ORDER BY repo"
 
 
-@pytest.fixture(autouse=True)
-def _file_profile(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests read the DuckDB file: a DRIFT_STORE=ducklake of the caller's shell must not redirect them."""
-    monkeypatch.delenv("DRIFT_STORE", raising=False)
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "drift.duckdb"
