@@ -419,8 +419,11 @@ def generate_trends(db: Path, repos: int, days: int, seed: int = 0) -> dict[str,
     }
 
 
-def time_trends(db: Path) -> list[dict[str, Any]]:
-    """Each README query on a fresh read-only connection: the first run and the best of three more."""
+def time_trends(db: Path, runs: int = 3) -> list[dict[str, Any]]:
+    """Each README query on a fresh read-only connection: the first run, then the best and the median
+    of ``runs`` more."""
+    import statistics
+
     import duckdb
 
     out = []
@@ -430,12 +433,18 @@ def time_trends(db: Path) -> list[dict[str, Any]]:
             n = len(con.execute(sql).fetchall())
             first = time.perf_counter() - t
             warm = []
-            for _ in range(3):
+            for _ in range(runs):
                 t = time.perf_counter()
                 con.execute(sql).fetchall()
                 warm.append(time.perf_counter() - t)
         out.append(
-            {"query": title, "rows": n, "first_ms": round(first * 1000, 1), "best_ms": round(min(warm) * 1000, 1)}
+            {
+                "query": title,
+                "rows": n,
+                "first_ms": round(first * 1000, 1),
+                "best_ms": round(min(warm) * 1000, 1),
+                "median_ms": round(statistics.median(warm) * 1000, 1),
+            }
         )
     return out
 
@@ -508,10 +517,15 @@ def bench_size(repos: int, args: argparse.Namespace, tmp: Path) -> dict[str, Any
         aws.stop()
     if args.no_trends:
         return out
+    return bench_trends(repos, args, root, out)
+
+
+def bench_trends(repos: int, args: argparse.Namespace, root: Path, out: dict[str, Any]) -> dict[str, Any]:
+    """The trend phase of one size: generate the findings, time the README queries."""
     tdays = args.trend_days if repos <= 1000 else args.trend_days_large
     tdb = root / "trends.duckdb"
     out["trends"] = generate_trends(tdb, repos, tdays)
-    out["trends"]["queries"] = time_trends(tdb)
+    out["trends"]["queries"] = time_trends(tdb, runs=args.trend_runs)
     out["trends"]["db_bytes"] = tdb.stat().st_size
     _say(
         f"N={repos}: trends over {tdays} days ({out['trends']['findings_rows']:,} findings): "
@@ -688,6 +702,10 @@ def main() -> None:
     parser.add_argument("--backfill-max-repos", type=int, default=1000, help="skip the backfill above this size")
     parser.add_argument("--no-trends", action="store_true", help="skip the trend queries")
     parser.add_argument(
+        "--trends-only", action="store_true", help="run only the trend phase (no sandbox, no scans) at each --repos"
+    )
+    parser.add_argument("--trend-runs", type=int, default=3, help="timed runs of each trend query after the first")
+    parser.add_argument(
         "--merge", nargs="+", type=Path, help="merge results JSON files of runs at other sizes into one (no run)"
     )
     parser.add_argument("--routes", action="store_true", help="also print requests by route")
@@ -697,13 +715,20 @@ def main() -> None:
         merge(args.merge, args.out)
         return
     sizes = [int(x) for x in args.repos.split(",") if x.strip()]
-    if any(n < 8 for n in sizes) or args.days < 2 or not 1 <= args.concurrency <= 32:
-        parser.error("need every --repos >= 8, --days >= 2 and --concurrency 1..32")
+    if any(n < 8 for n in sizes) or args.days < 2 or not 1 <= args.concurrency <= 32 or args.trend_runs < 1:
+        parser.error("need every --repos >= 8, --days >= 2, --concurrency 1..32 and --trend-runs >= 1")
+    if args.trends_only and args.no_trends:
+        parser.error("--trends-only and --no-trends exclude each other")
     machine = facts()
     results = []
     with tempfile.TemporaryDirectory(prefix="drift-bench-") as tmp:
         for n in sizes:
-            results.append(bench_size(n, args, Path(tmp)))
+            if args.trends_only:
+                root = Path(tmp) / f"n{n}"
+                root.mkdir()
+                results.append(bench_trends(n, args, root, {"repos": n}))
+            else:
+                results.append(bench_size(n, args, Path(tmp)))
     print(table(results))
     if args.routes:
         for s in results:
@@ -720,6 +745,8 @@ def main() -> None:
             "change_rate": CHANGE_RATE,
             "trend_days": args.trend_days,
             "trend_days_large": args.trend_days_large,
+            "trend_runs": args.trend_runs,
+            "trends_only": args.trends_only,
         },
         "targets": TARGETS,
         "sizes": results,

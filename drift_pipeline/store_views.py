@@ -53,126 +53,189 @@ __all__ = ["ACTIVITY_RULES", "DOMAINS", "MACROS", "VIEWS", "macro_statements", "
 DOMAINS = {"code": "code", "process_activity": "process", "process_settings": "process", "infra": "infra"}
 
 _ACTIVITY = ", ".join(f"'{r}'" for r in ACTIVITY_RULES)
-_DOMAIN_OF = (
-    f"CASE WHEN category = 'process' THEN CASE WHEN rule IN ({_ACTIVITY}) THEN 'process_activity' "
-    "ELSE 'process_settings' END ELSE category END"
-)
+
+
+def _domain_of(alias: str = "") -> str:
+    """The domain of a finding from its ``category`` and ``rule`` (columns of ``alias``, if given)."""
+    a = f"{alias}." if alias else ""
+    return (
+        f"CASE WHEN {a}category = 'process' THEN CASE WHEN {a}rule IN ({_ACTIVITY}) THEN 'process_activity' "
+        f"ELSE 'process_settings' END ELSE {a}category END"
+    )
+
+
+_DOMAIN_OF = _domain_of()
 _DOMAIN_ROWS = ", ".join(f"('{d}', '{c}')" for d, c in DOMAINS.items())
+
+
+def _per_domain(prefix: str) -> str:
+    """``r.<prefix>_<domain>`` of the domain ``c.domain`` (the pivoted counts of trend_findings_by_repo)."""
+    return "CASE c.domain " + " ".join(f"WHEN '{d}' THEN r.{prefix}_{d}" for d in DOMAINS) + " END"
+
+
+# Performance (365 days x 1,000 repos, benchmarks/pipeline.py --trends-only): every view reads the
+# tables once where it can, and no view uses a CTE twice: DuckDB materializes such a CTE, which
+# stops both filter pushdown (``WHERE rule IN (...)`` reaching the scan) and the pruning of
+# aggregates a query does not use (``count(DISTINCT scan_date)`` when ``days_seen`` is not read).
+# ``count(DISTINCT repo)`` is a count of per-repo groups; findings per repo are pivoted per domain
+# in one pass with the inventory; resolution is an ASOF join; "still open" compares each filed
+# fingerprint's last day with its domain's latest observed day.
+
+# CTEs: scanned days x domains, observed or not and why (no counts): ``obs``. Shared text, not a view,
+# so that each view's query plans it with its own filters.
+_OBSERVED = f"""
+    days AS (
+        SELECT DISTINCT scan_date, org FROM repo_inventory
+        UNION SELECT DISTINCT scan_date, org FROM coverage
+    ),
+    domains(domain, category) AS (VALUES {_DOMAIN_ROWS}),
+    inv_days AS (SELECT DISTINCT scan_date, org FROM repo_inventory),
+    act_days AS (SELECT DISTINCT scan_date, org FROM process_scan_status),
+    cov AS (
+        SELECT scan_date, org, domain, bool_and(observed) AS observed,
+               string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reason
+        FROM coverage GROUP BY ALL
+    ),
+    obs AS (
+        SELECT d.scan_date, d.org, m.domain, m.category,
+            CASE m.domain
+                WHEN 'code' THEN inv_days.org IS NOT NULL
+                WHEN 'process_activity' THEN act_days.org IS NOT NULL
+                ELSE coalesce(cov.observed, false)
+            END AS observed,
+            CASE m.domain
+                WHEN 'code' THEN CASE WHEN inv_days.org IS NULL THEN 'no inventory this day' END
+                WHEN 'process_activity' THEN CASE WHEN act_days.org IS NULL THEN 'process not scanned this day' END
+                ELSE coalesce(cov.reason, CASE WHEN cov.org IS NULL THEN 'not scanned this day' END)
+            END AS reason
+        FROM days d CROSS JOIN domains m
+        LEFT JOIN inv_days ON inv_days.scan_date = d.scan_date AND inv_days.org = d.org
+        LEFT JOIN act_days ON act_days.scan_date = d.scan_date AND act_days.org = d.org
+        LEFT JOIN cov ON cov.scan_date = d.scan_date AND cov.org = d.org AND cov.domain = m.domain
+    )"""
 
 VIEWS: dict[str, str] = {
     "trend_coverage": f"""
-        WITH days AS (
-            SELECT DISTINCT scan_date, org FROM repo_inventory
-            UNION SELECT DISTINCT scan_date, org FROM coverage
-        ),
-        domains(domain, category) AS (VALUES {_DOMAIN_ROWS}),
-        inv AS (SELECT DISTINCT scan_date, org FROM repo_inventory),
-        act AS (SELECT DISTINCT scan_date, org FROM process_scan_status),
-        cov AS (
-            SELECT scan_date, org, domain, bool_and(observed) AS observed,
-                   string_agg(DISTINCT reason, '; ' ORDER BY reason) AS reason
-            FROM coverage GROUP BY ALL
-        ),
-        f AS (SELECT scan_date, org, {_DOMAIN_OF} AS domain, count(*) AS n FROM drift_findings GROUP BY ALL),
-        obs AS (
-            SELECT d.scan_date, d.org, m.domain, m.category,
-                CASE m.domain
-                    WHEN 'code' THEN inv.org IS NOT NULL
-                    WHEN 'process_activity' THEN act.org IS NOT NULL
-                    ELSE coalesce(cov.observed, false)
-                END AS observed,
-                CASE m.domain
-                    WHEN 'code' THEN CASE WHEN inv.org IS NULL THEN 'no inventory this day' END
-                    WHEN 'process_activity' THEN CASE WHEN act.org IS NULL THEN 'process not scanned this day' END
-                    ELSE coalesce(cov.reason, CASE WHEN cov.org IS NULL THEN 'not scanned this day' END)
-                END AS reason
-            FROM days d CROSS JOIN domains m
-            LEFT JOIN inv ON inv.scan_date = d.scan_date AND inv.org = d.org
-            LEFT JOIN act ON act.scan_date = d.scan_date AND act.org = d.org
-            LEFT JOIN cov ON cov.scan_date = d.scan_date AND cov.org = d.org AND cov.domain = m.domain
+        WITH {_OBSERVED},
+        f AS (
+            SELECT scan_date, org, {_DOMAIN_OF} AS domain, CAST(sum(n) AS BIGINT) AS n
+            FROM (SELECT scan_date, org, category, rule, count(*) AS n FROM drift_findings GROUP BY ALL)
+            GROUP BY ALL
         )
         SELECT o.scan_date, o.org, o.domain, o.category, o.observed, o.reason,
                CASE WHEN o.observed THEN coalesce(f.n, 0) END AS findings
         FROM obs o
         LEFT JOIN f ON f.scan_date = o.scan_date AND f.org = o.org AND f.domain = o.domain
     """,
+    # the dense grid (groups x the domain's scanned days) and the day's counts meet in one GROUP BY, not
+    # a LEFT JOIN, so a filter on a group column reaches both
     "trend_findings_daily": f"""
-        WITH f AS (SELECT *, {_DOMAIN_OF} AS domain FROM drift_findings),
-        groups AS (SELECT DISTINCT org, category, rule, severity, domain FROM f),
+        WITH {_OBSERVED},
+        groups AS (SELECT DISTINCT org, category, rule, severity FROM drift_findings),
         counts AS (
-            SELECT scan_date, org, category, rule, severity, count(*) AS n, count(DISTINCT repo) AS repos
-            FROM f GROUP BY ALL
+            SELECT scan_date, org, category, rule, severity, CAST(sum(n) AS BIGINT) AS n, count(*) AS repos
+            FROM (
+                SELECT scan_date, org, category, rule, severity, repo, count(*) AS n FROM drift_findings GROUP BY ALL
+            )
+            GROUP BY ALL
+        ),
+        grid AS (
+            SELECT c.scan_date, c.org, g.category, g.rule, g.severity, c.domain, c.observed
+            FROM groups g JOIN obs c ON c.org = g.org AND c.domain = {_domain_of("g")}
+        ),
+        cells AS (
+            SELECT scan_date, org, category, rule, severity, domain, observed, NULL AS n, NULL AS repos FROM grid
+            UNION ALL
+            SELECT scan_date, org, category, rule, severity, NULL, NULL, n, repos FROM counts
         )
-        SELECT c.scan_date, c.org, g.category, g.rule, g.severity, g.domain, c.observed,
-               CASE WHEN c.observed THEN coalesce(n.n, 0) END AS findings,
-               CASE WHEN c.observed THEN coalesce(n.repos, 0) END AS repos
-        FROM groups g
-        JOIN trend_coverage c ON c.org = g.org AND c.domain = g.domain
-        LEFT JOIN counts n ON n.scan_date = c.scan_date AND n.org = g.org AND n.category = g.category
-            AND n.rule = g.rule AND n.severity = g.severity
+        SELECT scan_date, org, category, rule, severity, any_value(domain) AS domain,
+               any_value(observed) AS observed,
+               CASE WHEN any_value(observed) THEN CAST(coalesce(sum(n), 0) AS BIGINT) END AS findings,
+               CASE WHEN any_value(observed) THEN CAST(coalesce(sum(repos), 0) AS BIGINT) END AS repos
+        FROM cells GROUP BY scan_date, org, category, rule, severity
+        HAVING count(domain) > 0
     """,
+    # one pass over inventory and findings per (day, org, repo): the day's team, tier and scope, and the
+    # counts pivoted per domain; then one row per domain
     "trend_findings_by_repo": f"""
-        WITH f AS (
-            SELECT scan_date, org, repo, {_DOMAIN_OF} AS domain, count(*) AS n,
-                   count(*) FILTER (WHERE severity = 'error') AS errors,
-                   count(*) FILTER (WHERE severity = 'warning') AS warnings
-            FROM drift_findings GROUP BY ALL
+        WITH {_OBSERVED},
+        rows AS (
+            SELECT scan_date, org, repo, team, tier, in_scope, NULL AS fdom, NULL AS severity FROM repo_inventory
+            UNION ALL
+            SELECT scan_date, org, repo, NULL, NULL, NULL, {_DOMAIN_OF}, severity FROM drift_findings
         ),
-        repos AS (
-            SELECT DISTINCT scan_date, org, repo FROM repo_inventory
-            UNION SELECT DISTINCT scan_date, org, repo FROM drift_findings
-        ),
-        inv AS (
+        r AS (
             SELECT scan_date, org, repo, any_value(team) AS team, any_value(tier) AS tier,
-                   any_value(in_scope) AS in_scope
-            FROM repo_inventory GROUP BY ALL
+                   any_value(in_scope) AS in_scope,
+                   count(fdom) FILTER (WHERE fdom = 'code') AS n_code,
+                   count(fdom) FILTER (WHERE fdom = 'code' AND severity = 'error') AS e_code,
+                   count(fdom) FILTER (WHERE fdom = 'code' AND severity = 'warning') AS w_code,
+                   count(fdom) FILTER (WHERE fdom = 'process_activity') AS n_process_activity,
+                   count(fdom) FILTER (WHERE fdom = 'process_activity' AND severity = 'error') AS e_process_activity,
+                   count(fdom) FILTER (WHERE fdom = 'process_activity' AND severity = 'warning') AS w_process_activity,
+                   count(fdom) FILTER (WHERE fdom = 'process_settings') AS n_process_settings,
+                   count(fdom) FILTER (WHERE fdom = 'process_settings' AND severity = 'error') AS e_process_settings,
+                   count(fdom) FILTER (WHERE fdom = 'process_settings' AND severity = 'warning') AS w_process_settings,
+                   count(fdom) FILTER (WHERE fdom = 'infra') AS n_infra,
+                   count(fdom) FILTER (WHERE fdom = 'infra' AND severity = 'error') AS e_infra,
+                   count(fdom) FILTER (WHERE fdom = 'infra' AND severity = 'warning') AS w_infra
+            FROM rows GROUP BY scan_date, org, repo
         )
-        SELECT r.scan_date, r.org, r.repo, i.team, i.tier, i.in_scope, c.domain, c.category, c.observed,
-               CASE WHEN c.observed THEN coalesce(f.n, 0) END AS findings,
-               CASE WHEN c.observed THEN coalesce(f.errors, 0) END AS errors,
-               CASE WHEN c.observed THEN coalesce(f.warnings, 0) END AS warnings
-        FROM repos r
-        JOIN trend_coverage c ON c.scan_date = r.scan_date AND c.org = r.org
-        LEFT JOIN inv i ON i.scan_date = r.scan_date AND i.org = r.org AND i.repo = r.repo
-        LEFT JOIN f ON f.scan_date = r.scan_date AND f.org = r.org AND f.repo = r.repo AND f.domain = c.domain
+        SELECT r.scan_date, r.org, r.repo, r.team, r.tier, r.in_scope, c.domain, c.category, c.observed,
+               CASE WHEN c.observed THEN {_per_domain("n")} END AS findings,
+               CASE WHEN c.observed THEN {_per_domain("e")} END AS errors,
+               CASE WHEN c.observed THEN {_per_domain("w")} END AS warnings
+        FROM r JOIN obs c ON c.scan_date = r.scan_date AND c.org = r.org
     """,
     "trend_resolution": f"""
-        WITH f AS (SELECT *, {_DOMAIN_OF} AS domain FROM drift_findings),
+        WITH {_OBSERVED},
         seen AS (
             SELECT org, fingerprint, any_value(repo) AS repo, any_value(project) AS project,
-                   any_value(category) AS category, any_value(rule) AS rule, any_value(domain) AS domain,
+                   any_value(category) AS category, any_value(rule) AS rule,
                    arg_max(severity, scan_date) AS severity, min(scan_date) AS first_seen,
                    max(scan_date) AS last_seen, count(DISTINCT scan_date) AS days_seen
-            FROM f GROUP BY org, fingerprint
+            FROM drift_findings GROUP BY org, fingerprint
         ),
-        observed AS (SELECT org, domain, scan_date FROM trend_coverage WHERE observed),
-        latest AS (SELECT org, domain, max(scan_date) AS latest FROM observed GROUP BY ALL),
-        resolved AS (
-            SELECT s.org, s.fingerprint, min(o.scan_date) AS resolved_on
-            FROM seen s JOIN observed o ON o.org = s.org AND o.domain = s.domain AND o.scan_date > s.last_seen
-            GROUP BY ALL
-        )
+        s AS (SELECT *, {_DOMAIN_OF} AS domain FROM seen),
+        observed AS (SELECT org, domain, scan_date FROM obs WHERE observed)
         SELECT s.org, s.fingerprint, s.repo, s.project, s.category, s.rule, s.domain, s.severity,
                s.first_seen, s.last_seen, s.days_seen,
-               r.resolved_on IS NULL AS is_open, r.resolved_on,
-               CAST(r.resolved_on - s.first_seen AS INTEGER) AS days_to_resolution
-        FROM seen s
-        LEFT JOIN resolved r ON r.org = s.org AND r.fingerprint = s.fingerprint
+               o.scan_date IS NULL AS is_open, o.scan_date AS resolved_on,
+               CAST(o.scan_date - s.first_seen AS INTEGER) AS days_to_resolution
+        FROM s
+        ASOF LEFT JOIN observed o ON o.org = s.org AND o.domain = s.domain AND o.scan_date > s.last_seen
     """,
-    "trend_issues_weekly": """
-        WITH created AS (
+    # open (as in trend_resolution): no observed day of its domain after its last day
+    "trend_issues_weekly": f"""
+        WITH {_OBSERVED},
+        created AS (
             SELECT CAST(date_trunc('week', scan_date) AS DATE) AS week, org, category,
                    coalesce(url, coalesce(target_repo, repo) || '#' || number) AS issue,
                    coalesce(json_extract_string(fingerprints, '$[*]'), []) AS fps
             FROM filed_issues WHERE action = 'created'
         ),
+        wanted AS (SELECT DISTINCT org, unnest(fps) AS fingerprint FROM created),
+        seen AS (
+            SELECT f.org, f.fingerprint, any_value(f.category) AS category, any_value(f.rule) AS rule,
+                   max(f.scan_date) AS last_seen
+            FROM drift_findings f SEMI JOIN wanted w ON w.org = f.org AND w.fingerprint = f.fingerprint
+            GROUP BY f.org, f.fingerprint
+        ),
+        latest AS (SELECT org, domain, max(scan_date) AS latest FROM obs WHERE observed GROUP BY ALL),
+        open_fps AS (
+            SELECT s.org, s.fingerprint FROM seen s
+            LEFT JOIN latest l ON l.org = s.org AND l.domain = {_domain_of("s")}
+            WHERE l.latest IS NULL OR s.last_seen >= l.latest
+        ),
         issues AS (
-            SELECT week, org, category, issue,
-                   bool_or(EXISTS (
-                       SELECT 1 FROM trend_resolution r
-                       WHERE r.org = c.org AND r.is_open AND list_contains(c.fps, r.fingerprint)
-                   )) AS still_open
-            FROM created c GROUP BY ALL
+            SELECT c.week, c.org, c.category, c.issue, bool_or(o.fingerprint IS NOT NULL) AS still_open
+            FROM (
+                SELECT week, org, category, issue,
+                       unnest(CASE WHEN len(fps) = 0 THEN [NULL::VARCHAR] ELSE fps END) AS fingerprint
+                FROM created
+            ) c
+            LEFT JOIN open_fps o ON o.org = c.org AND o.fingerprint = c.fingerprint
+            GROUP BY ALL
         )
         SELECT week, org, category, count(*) AS filed, count(*) FILTER (WHERE still_open) AS still_open
         FROM issues GROUP BY ALL
@@ -186,7 +249,11 @@ MACROS: dict[str, tuple[str, str]] = {
         """
         WITH win AS (
             SELECT org, last_day, last_day - (CAST(days AS INTEGER) - 1) AS first_day
-            FROM (SELECT org, max(scan_date) AS last_day FROM trend_coverage GROUP BY org)
+            FROM (
+                SELECT org, max(scan_date) AS last_day
+                FROM (SELECT org, scan_date FROM repo_inventory UNION ALL SELECT org, scan_date FROM coverage)
+                GROUP BY org
+            )
         ),
         win_rows AS (
             SELECT f.*, w.first_day, w.last_day FROM drift_findings f
