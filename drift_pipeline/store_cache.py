@@ -2,9 +2,9 @@
 
 Reads load in bulk, writes wait for ``flush()``. A key ``<family>:<rest>`` (``etags:``, ``tree:``,
 ``blob:``, ``expected:``...) is looked up with its whole family: the first lookup of a family loads
-every key of it in one query, and later lookups of that family (present or not) ask the store
-nothing. A scan asks for a few families, so it sends a few queries, not one per repo. A key
-without ``:`` is looked up alone.
+every key of it at once (one query for its keys and sizes, one per ``CHUNK_BYTES`` of values),
+and later lookups of that family (present or not) ask the store nothing. A scan asks for a few
+families, so it sends a few queries, not one per repo. A key without ``:`` is looked up alone.
 
 Memory stays bounded: values read from the store are held zlib-compressed (JSON shrinks about
 tenfold) and each lookup hands back a fresh string the caller may drop; values written wait
@@ -36,8 +36,9 @@ if TYPE_CHECKING:
 __all__ = ["PersistentCache", "family"]
 
 _LOOKUP = "SELECT key, value, stored_at FROM source_cache WHERE key = ?"
-_FAMILY = "SELECT key, value, stored_at FROM source_cache WHERE key >= ? AND key < ?"
-_BATCH = 2048  # rows fetched at a time while a family loads
+_SIZES = "SELECT key, strlen(value) FROM source_cache WHERE key >= ? AND key < ? ORDER BY key"
+_RANGE = "SELECT key, value, stored_at FROM source_cache WHERE key >= ? AND key <= ?"
+CHUNK_BYTES = 8 << 20  # values fetched per query: DuckDB materialises a result (about twice its size)
 _LEVEL = 1  # zlib level: most of the gain at a fraction of the time of the default
 
 
@@ -50,8 +51,9 @@ def family(key: str) -> str | None:
 class PersistentCache(MutableMapping[str, str]):
     """A dict-like view of ``source_cache``: reads load a key's family at once, writes wait for flush()."""
 
-    def __init__(self, store: DriftStore):
+    def __init__(self, store: DriftStore, *, chunk_bytes: int = CHUNK_BYTES):
         self._store = store
+        self._chunk_bytes = chunk_bytes
         self._lock = threading.RLock()
         self._kept: dict[str, bytes] = {}  # what the store holds, compressed (loaded or flushed)
         self._dirty: dict[str, str] = {}  # written, not flushed yet
@@ -72,23 +74,35 @@ class PersistentCache(MutableMapping[str, str]):
         return zlib.decompress(packed).decode()
 
     def _load(self, key: str) -> None:
-        """Read ``key`` from the store: with its whole family, unless that family is loaded already."""
+        """Read ``key`` from the store: with its whole family, unless that family is loaded already.
+
+        A family is read in two steps within one read session (one snapshot): its keys and sizes,
+        then its values in key ranges of at most ``chunk_bytes`` each, so that a large family never
+        sits in memory uncompressed at once."""
         fam = family(key)
         if fam in self._families:
             return
-        sql, params = (_LOOKUP, [key]) if fam is None else (_FAMILY, [fam, fam[:-1] + ";"])  # ";" follows ":"
         newest: dict[str, datetime | None] = {}
         with self._store.session(shared=True) as con:
+            if fam is None:
+                self._fetch(con, _LOOKUP, [key], newest)
+                return
             self.queries += 1
-            cur = con.execute(sql, params)
-            while rows := cur.fetchmany(_BATCH):
-                for k, value, stored_at in rows:
-                    if k in self._dirty or (k in newest and not _newer(stored_at, newest[k])):
-                        continue
-                    newest[k] = stored_at
-                    self._kept[k] = zlib.compress(value.encode(), _LEVEL)
-        if fam is not None:
-            self._families.add(fam)
+            sizes = con.execute(_SIZES, [fam, fam[:-1] + ";"]).fetchall()  # ";" follows ":"
+            for lo, hi in _ranges(sizes, self._chunk_bytes):
+                self._fetch(con, _RANGE, [lo, hi], newest)
+        self._families.add(fam)
+
+    def _fetch(
+        self, con: duckdb.DuckDBPyConnection, sql: str, params: list[str], newest: dict[str, datetime | None]
+    ) -> None:
+        """Keep the rows of one query, compressed; of a key's several rows (a lake) the newest."""
+        self.queries += 1
+        for k, value, stored_at in con.execute(sql, params).fetchall():
+            if k in self._dirty or (k in newest and not _newer(stored_at, newest[k])):
+                continue
+            newest[k] = stored_at
+            self._kept[k] = zlib.compress(value.encode(), _LEVEL)
 
     def held_bytes(self) -> int:
         """What this cache holds in memory: values read (compressed) and written (until flushed)."""
@@ -134,6 +148,22 @@ class PersistentCache(MutableMapping[str, str]):
             written = len(self._dirty)
             self._dirty.clear()
             return written
+
+
+def _ranges(sizes: list[tuple[str, int]], limit: int) -> list[tuple[str, str]]:
+    """Contiguous ranges ``(first, last)`` of the sorted ``(key, bytes)`` rows, each of at most ``limit``
+    bytes (a single larger value is a range of its own)."""
+    ranges: list[tuple[str, str]] = []
+    first, last, total = None, None, 0
+    for key, size in sizes:
+        if first is not None and last is not None and total + size > limit and key != last:
+            ranges.append((first, last))
+            first, total = None, 0
+        first = key if first is None else first
+        last, total = key, total + size
+    if first is not None and last is not None:
+        ranges.append((first, last))
+    return ranges
 
 
 def _newer(a: datetime | None, b: datetime | None) -> bool:
