@@ -6,8 +6,8 @@ every key of it at once (one query for its keys and sizes, one per ``CHUNK_BYTES
 and later lookups of that family (present or not) ask the store nothing. A scan asks for a few
 families, so it sends a few queries, not one per repo. A key without ``:`` is looked up alone.
 
-Memory stays bounded: values read from the store are held zlib-compressed (JSON shrinks about
-tenfold) and each lookup hands back a fresh string the caller may drop; values written wait
+Memory stays bounded: values read from the store are held zlib-compressed (a scan's cache shrinks
+about fivefold) and each lookup hands back a fresh string the caller may drop; values written wait
 uncompressed until ``flush()``, then are held compressed like the rest.
 
 Lookups share the store's read session (opening costs tens of milliseconds): ``flush()`` (or
