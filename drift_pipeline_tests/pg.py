@@ -21,7 +21,6 @@ import os
 import pwd
 import secrets
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from drift_pipeline_tests.ports import free_port
 
 SUPERUSER = "drift"
 RUN_AS = "postgres"  # the OS user that owns the cluster when the tests run as root
@@ -112,12 +113,6 @@ def unavailable() -> str | None:
     return None
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _cmd(user: str | None, *args: str | Path) -> list[str]:
     argv = [str(a) for a in args]
     return ["runuser", "-u", user, "--", *argv] if user else argv
@@ -171,7 +166,7 @@ def private_postgres(database: str = "drift") -> Iterator[PostgresServer]:
         )
         log = root / "server.log"
         for _attempt in range(3):  # a free port can be taken between probing and listening: try another
-            port = _free_port()
+            port = free_port()
             options = (
                 f"-c listen_addresses=127.0.0.1 -c port={port} -c unix_socket_directories={data} "
                 "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=100"

@@ -25,6 +25,7 @@ from drift_pipeline.cli import main as drift
 from drift_pipeline.demo.workdir import DemoDir, DemoParams
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import DriftStore
+from drift_pipeline_tests.ports import free_port, is_listening
 
 DAYS = 7
 ARGS = ["--no-ui", "--days", str(DAYS), "--repos", "8"]
@@ -264,23 +265,11 @@ def test_a_demo_building_in_the_folder_is_left_alone(built):
     assert {p.name: p.stat().st_mtime_ns for p in base.iterdir()} == before
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _listening(port: int) -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", port)) == 0
-
-
 def test_serves_the_ui_refuses_a_second_demo_and_stops_on_ctrl_c(built):
     """`make demo` as a person runs it: the UI and daemon up, Ctrl-C to the terminal's group, all gone."""
     base, _ = built
     wd = DemoDir(base)
-    port = _free_port()
+    port = free_port()
     cmd = [sys.executable, "-m", "drift_pipeline.demo", *ARGS[1:], "--dir", str(base), "--port", str(port)]
     proc = subprocess.Popen(
         cmd,
@@ -313,7 +302,7 @@ def test_serves_the_ui_refuses_a_second_demo_and_stops_on_ctrl_c(built):
         with pytest.raises(ProcessLookupError):
             os.killpg(group, 0)
     sandbox_ports = json.loads(wd.manifest_path.read_text())["ports"].values()
-    assert not any(_listening(p) for p in [port, *sandbox_ports])
+    assert not any(is_listening(p) for p in [port, *sandbox_ports])
     assert not wd.serving_path.exists()
     assert [line for line in out.splitlines() if NOISE.search(line) or "Traceback" in line] == []
     assert "stopping" in out
@@ -355,7 +344,7 @@ def test_ctrl_c_while_building_stops_everything(tmp_path, args, code):
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == code, first + out
     assert "interrupted before the demo was ready" in out
-    assert not _listening(int(aws.group(1)))
+    assert not is_listening(int(aws.group(1)))
     assert not (base / "manifest.json").exists() and not (base / "serving.json").exists()
 
 

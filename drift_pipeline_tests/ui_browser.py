@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
@@ -18,6 +17,8 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
+
+from drift_pipeline_tests.ports import free_port, is_listening
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for Debian's Chromium on a closed network, as root, with no profile of its own.
@@ -31,18 +32,6 @@ CHROMIUM_FLAGS = (
     "--disable-component-update",
     "--disable-sync",
 )
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def is_listening(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.settimeout(1)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 def stop_group(proc: subprocess.Popen[Any], grace: float = 20) -> None:
@@ -109,7 +98,29 @@ class Webserver:
         raise AssertionError(f"/server_info did not answer within {timeout:.0f}s:\n{self.log_tail()}")
 
 
-def start_webserver(root: Path, workspace: Path, env: dict[str, str], log: Path) -> Webserver:
+def start_webserver(
+    root: Path, workspace: Path, env: dict[str, str], log: Path, *, ready_timeout: float = 180, attempts: int = 3
+) -> Webserver:
+    """Start ``dagster-webserver`` on a free port and wait until it serves ``/server_info``.
+
+    A port can still be taken between choosing it and the server's bind (other tests start servers
+    at the same time): when our server has exited while the port answers, another process holds it,
+    and the server is started again on another port.
+    """
+    for attempt in range(attempts):
+        server = _launch_webserver(root, workspace, env, log)
+        try:
+            server.wait_ready(timeout=ready_timeout)
+            return server
+        except AssertionError:
+            lost_port = server.proc.poll() is not None and is_listening(server.port)
+            stop_group(server.proc)
+            if not lost_port or attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _launch_webserver(root: Path, workspace: Path, env: dict[str, str], log: Path) -> Webserver:
     port = free_port()
     cmd = [
         str(root / ".venv" / "bin" / "dagster-webserver"),
