@@ -18,11 +18,10 @@ from pathlib import Path
 import pytest
 
 from drift_pipeline.cli import main
-from drift_pipeline.issues.ledger import Entry, record
 from drift_pipeline.store_lake import LakeConfig, LakeStore
 from drift_pipeline_tests.pg import postgres as postgres  # noqa: PLC0414  (the fixture)
 from drift_pipeline_tests.test_store_lake import BUCKET, aws_env, moto_s3, pg_catalog, store_resource  # noqa: F401
-from drift_pipeline_tests.test_trends import D1, D2, D3, D4, ORG, README_QUERIES, _coverage, _findings, _inventory
+from drift_pipeline_tests.test_trends import D1, D2, D3, D4, ORG, README_QUERIES, fill_trend_store
 
 BIG = 300  # rows of one write: more than DuckLake inlines into the catalog, so they land as Parquet files
 SPIN = "SELECT count(*) AS n FROM repo_inventory, range(1000000000000)"  # runs until --timeout stops it
@@ -35,25 +34,7 @@ def lake(tmp_path_factory: pytest.TempPathFactory) -> LakeConfig:
     root = tmp_path_factory.mktemp("lake")
     config = LakeConfig.parse(f"sqlite:///{root}/catalog.sqlite", str(root / "data"))
     with LakeStore(config) as store:
-        for day in (D1, D2, D3, D4):
-            tables = {
-                "repo_inventory": _inventory(day),
-                "process_scan_status": [{"repo": r, "mode": "read"} for r in "abc"],
-                "coverage": _coverage(day),
-                "drift_findings": _findings(day),
-            }
-            store.replace_day(day, ORG, tables)
-        record(
-            store,
-            [
-                Entry(D1, ORG, "a", "code", "created", 1, "https://gh/acme/a/issues/1", ("c1",)),
-                Entry(D2, ORG, "a", "process", "created", 2, "https://gh/acme/a/issues/2", ("s1",)),
-                Entry(D2, ORG, "b", "process", "found", 3, "https://gh/acme/b/issues/3", ("s2",)),
-                Entry(D2, ORG, "c", "infra", "created", 4, "https://gh/acme/c/issues/4", ("i1",)),
-                Entry(D4, ORG, "b", "process", "created", 5, "https://gh/acme/b/issues/5", ("p1",)),
-                Entry(D4, ORG, "c", "code", "failed"),
-            ],
-        )
+        fill_trend_store(store)
         for rows in ("old", "new"):
             store.replace_day(
                 D1, "big", {"config_scan_status": [{"repo": f"{rows}{i}", "mode": "read"} for i in range(BIG)]}

@@ -141,32 +141,38 @@ def _coverage(day: date) -> list[dict[str, Any]]:
     return rows
 
 
+def fill_trend_store(store: DriftStore) -> None:
+    """The four days of the trend tests and their issue ledger, written through the store interface
+    (a DuckDB file here, a DuckLake in ``test_cli_sql_lake``)."""
+    for day in (D1, D2, D3, D4):
+        store.replace_day(
+            day,
+            ORG,
+            {
+                "repo_inventory": _inventory(day),
+                "process_scan_status": [{"repo": r, "mode": "read"} for r in "abc"],
+                "coverage": _coverage(day),
+                "drift_findings": _findings(day),
+            },
+        )
+    record(
+        store,
+        [
+            Entry(D1, ORG, "a", "code", "created", 1, "https://gh/acme/a/issues/1", ("c1",)),
+            Entry(D2, ORG, "a", "process", "created", 2, "https://gh/acme/a/issues/2", ("s1",)),
+            Entry(D2, ORG, "b", "process", "found", 3, "https://gh/acme/b/issues/3", ("s2",)),
+            Entry(D2, ORG, "c", "infra", "created", 4, "https://gh/acme/c/issues/4", ("i1",)),
+            Entry(D4, ORG, "b", "process", "created", 5, "https://gh/acme/b/issues/5", ("p1",)),
+            Entry(D4, ORG, "c", "code", "failed"),
+        ],
+    )
+
+
 @pytest.fixture(scope="module")
 def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("trends") / "drift.duckdb"
     with DriftStore(path) as store:
-        for day in (D1, D2, D3, D4):
-            store.replace_day(
-                day,
-                ORG,
-                {
-                    "repo_inventory": _inventory(day),
-                    "process_scan_status": [{"repo": r, "mode": "read"} for r in "abc"],
-                    "coverage": _coverage(day),
-                    "drift_findings": _findings(day),
-                },
-            )
-        record(
-            store,
-            [
-                Entry(D1, ORG, "a", "code", "created", 1, "https://gh/acme/a/issues/1", ("c1",)),
-                Entry(D2, ORG, "a", "process", "created", 2, "https://gh/acme/a/issues/2", ("s1",)),
-                Entry(D2, ORG, "b", "process", "found", 3, "https://gh/acme/b/issues/3", ("s2",)),
-                Entry(D2, ORG, "c", "infra", "created", 4, "https://gh/acme/c/issues/4", ("i1",)),
-                Entry(D4, ORG, "b", "process", "created", 5, "https://gh/acme/b/issues/5", ("p1",)),
-                Entry(D4, ORG, "c", "code", "failed"),
-            ],
-        )
+        fill_trend_store(store)
     return path
 
 
