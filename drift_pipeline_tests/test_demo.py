@@ -175,12 +175,14 @@ def test_example_queries_run_with_drift_sql(built, capsys, tmp_path):
     assert chart.stat().st_size > 1000
 
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+TREND_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 
 
 def readme_queries() -> tuple[list[str], list[str]]:
-    """The README's SQL: the statements of its ```sql blocks, and the queries of its `drift sql` examples."""
-    text = README.read_text()
+    """The docs' SQL (README and docs/): the statements of their ```sql blocks, and the queries of
+    their `drift sql` examples."""
+    text = "\n".join(page.read_text() for page in TREND_DOCS)
     statements = []
     for block in re.findall(r"^```sql\n(.*?)^```", text, flags=re.M | re.S):
         code = "\n".join(line for line in block.splitlines() if not line.lstrip().startswith("--"))
