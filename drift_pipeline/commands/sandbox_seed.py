@@ -125,7 +125,11 @@ def seed_command(
         )
     except UsageError:
         raise
+        from drift_pipeline.sandbox.github.apps import seed_app
+
+        app = seed_app(state_dir, [org])
     except Exception as exc:  # git, OS and AWS (botocore) failures alike: runtime, exit 3
         raise runtime_failure(f"seeding org {org!r} into {state_dir} failed", exc) from exc
+    progress(f"GitHub App {app['slug']!r} (id {app['app_id']}) installed on {org}: {state_dir}/github-app.json")
     progress(f"seeded {len(report.repos) + 2} repos, {len(report.events)} scripted events")
     emit({"report": dataclasses.asdict(report)}, as_json=as_json, text=lambda _payload: report.describe())
