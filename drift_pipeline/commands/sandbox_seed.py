@@ -6,6 +6,7 @@ import dataclasses
 import socket
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -127,7 +128,7 @@ def seed_command(
         raise
         from drift_pipeline.sandbox.github.apps import seed_app
 
-        app = seed_app(state_dir, [org])
+        app: dict[str, Any] = seed_app(state_dir, [org])
     except Exception as exc:  # git, OS and AWS (botocore) failures alike: runtime, exit 3
         raise runtime_failure(f"seeding org {org!r} into {state_dir} failed", exc) from exc
     progress(f"GitHub App {app['slug']!r} (id {app['app_id']}) installed on {org}: {state_dir}/github-app.json")

@@ -177,10 +177,11 @@ def seed_app(
     app_id: int = 424242,
     slug: str = "drift-pipeline",
     permissions: dict[str, str] | None = None,
+    name: str = "github-app",
 ) -> dict[str, Any]:
     """Register a GitHub App installed on ``orgs`` in the sandbox state at ``state_dir``.
 
-    Writes the private key to ``github-app.pem`` (mode 0600) and ``github-app.json``
+    Writes the private key to ``<name>.pem`` (mode 0600) and ``<name>.json``
     (``app_id``, ``private_key_path``, ``slug``, ``installation_id`` of the first org) beside
     ``state.json``, and returns that JSON.
     """
@@ -192,7 +193,7 @@ def seed_app(
 
     root = Path(state_dir)
     private, public = generate_key()
-    key_path = root / "github-app.pem"
+    key_path = root / f"{name}.pem"
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(private)
@@ -209,5 +210,5 @@ def seed_app(
         "slug": slug,
         "installation_id": min(inst),
     }
-    (root / "github-app.json").write_text(json.dumps(config, indent=2) + "\n")
+    (root / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
     return config

@@ -193,9 +193,9 @@ class GitHubApp:
 
         try:
             token, info = self._authenticate(request, path)
-        except Unauthorized as err:
+        except Unauthorized as refused:
             self.counters.add(key, 401)
-            return self._error(err, {})
+            return self._error(refused, {})
         if token is None or info is None:
             err = Unauthorized(
                 "Requires authentication" if token is None else "Bad credentials",

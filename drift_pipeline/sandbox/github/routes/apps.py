@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import string
 from typing import Any
 
 from drift_pipeline.sandbox.github import apps, render
@@ -98,7 +99,7 @@ def create_access_token(ctx: Ctx, installation_id: str) -> Any:
         raise NotFound(
             documentation_url="https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
         )
-    token = "ghs_" + secrets.token_urlsafe(27)
+    token = "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
     ttl = ctx.app_token_ttl
     info = ctx.mutate(lambda s: apps.mint(s.data, int(app["id"]), int(installation_id), token, ttl))
     return Reply(
