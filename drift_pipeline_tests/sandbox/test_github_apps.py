@@ -165,3 +165,15 @@ def test_full_installation_reads_protection(sandbox: tuple[GitHubSandbox, dict])
     gh, config = sandbox
     protection: Any = _installation_client(gh, config).get_repo("acme/svc").get_branch("main").get_protection()
     assert protection.required_status_checks.contexts == ["ci"]
+
+
+def test_drift_sandbox_seed_writes_github_app_json_usable_by_pygithub(tmp_path: Path) -> None:
+    from drift_pipeline.cli import main
+
+    state = tmp_path / "state"
+    assert main(["sandbox", "seed", "--state", str(state), "--repos", "8", "--days", "3", "--json"]) == 0
+    config = json.loads((state / "github-app.json").read_text())
+    assert set(config) == {"app_id", "private_key_path", "slug", "installation_id"}
+    with GitHubSandbox(state, installation_token_ttl=60) as gh:
+        repos = _installation_client(gh, config).get_organization("acme").get_repos()
+        assert repos.totalCount >= 8
