@@ -10,7 +10,7 @@ import dataclasses
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import boto3
@@ -30,6 +30,7 @@ from drift_pipeline.sources.aws import (
     aws_settings_from_env,
 )
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
+from drift_pipeline.sources.github_auth import APP_ENV, AppCredentials, app_credentials_from_env, installation_auth
 from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore, PersistentCache
 from drift_pipeline.store_lake import LakeConfig, LakeConfigError, LakeStore, LakeUnavailable, S3Access
 
@@ -50,11 +51,29 @@ class GitHubResource(dg.ConfigurableResource):
     concurrency: int = Field(
         default=8, ge=1, le=32, description="Requests in flight at most (GitHub's secondary limit is about 100)."
     )
+    app_id: str | None = Field(default=None, description="GitHub App id; EnvVar('GITHUB_APP_ID').")
+    app_private_key: str | None = Field(default=None, description="App key (PEM); EnvVar('GITHUB_APP_PRIVATE_KEY').")
+    app_private_key_path: str | None = Field(default=None, description="App key file; GITHUB_APP_PRIVATE_KEY_PATH.")
+    app_installation_id: str | None = Field(default=None, description="Installation; else found for app_org.")
+    app_org: str | None = Field(default=None, description="Org whose App installation to use (first of DRIFT_ORGS).")
+
+    def app_credentials(self) -> AppCredentials | None:
+        """The App to authenticate as (None: the token); GITHUB_TOKEN wins when both are set."""
+        env = {
+            "GITHUB_TOKEN": self.token or "",
+            "GITHUB_APP_ID": self.app_id or "",
+            "GITHUB_APP_PRIVATE_KEY": self.app_private_key or "",
+            "GITHUB_APP_PRIVATE_KEY_PATH": self.app_private_key_path or "",
+            "GITHUB_APP_INSTALLATION_ID": self.app_installation_id or "",
+        }
+        return app_credentials_from_env(env)
 
     def source(self, cache: PersistentCache | None = None) -> GitHubSource:
+        creds = self.app_credentials()
         return GitHubSource(
             self.api_url,
-            self.token,
+            None if creds else self.token,
+            auth=installation_auth(self.api_url, creds, self.app_org) if creds else None,
             cache=cache,
             retries=self.retries,
             backoff=self.backoff_seconds,
@@ -226,12 +245,26 @@ class AwsResource(ResourceWithBoto3Configuration):
         return list(self.regions) or [self.region_name or DEFAULT_REGION]
 
 
+def github_auth_from_env(env: Mapping[str, str]) -> dict[str, Any]:
+    """The GitHub resource's secrets as ``dg.EnvVar`` (resolved at run time, never in the
+    definitions), for the variables that are set; GITHUB_TOKEN also when nothing is."""
+    fields = dict(
+        zip(APP_ENV, ("app_id", "app_private_key", "app_private_key_path", "app_installation_id"), strict=True)
+    )
+    out: dict[str, Any] = {f: dg.EnvVar(name) for name, f in fields.items() if (env.get(name) or "").strip()}
+    if (env.get("GITHUB_TOKEN") or "").strip() or not out:
+        out["token"] = dg.EnvVar("GITHUB_TOKEN")
+    if out.keys() - {"token"}:
+        orgs = [o.strip() for o in (env.get("DRIFT_ORGS") or "").split(",") if o.strip()]
+        out["app_org"] = orgs[0] if orgs else None
+    return out
+
+
 def resources_from_env() -> dict[str, dg.ConfigurableResource]:
     """The resources the deployed code location uses, read from the environment."""
     return {
         "github": GitHubResource(
-            api_url=os.environ.get("GITHUB_API_URL", DEFAULT_API_URL),
-            token=dg.EnvVar("GITHUB_TOKEN"),
+            api_url=os.environ.get("GITHUB_API_URL", DEFAULT_API_URL), **github_auth_from_env(os.environ)
         ),
         "scope": ScanScopeResource(orgs=os.environ.get("DRIFT_ORGS", "")),
         "store": store_from_env(),

@@ -8,6 +8,7 @@ from drift_pipeline.commands.audit import scan_group
 from drift_pipeline.commands.code import code_group
 from drift_pipeline.commands.config import config_group
 from drift_pipeline.commands.demo import demo_command
+from drift_pipeline.commands.doctor import doctor_command
 from drift_pipeline.commands.infra import infra_group
 from drift_pipeline.commands.process import process_group
 from drift_pipeline.commands.sandbox import sandbox_group
@@ -18,6 +19,7 @@ COMMANDS: list[click.Command] = [
     code_group,
     config_group,
     demo_command,
+    doctor_command,
     infra_group,
     process_group,
     sandbox_group,

@@ -24,6 +24,7 @@ from drift_pipeline.scans.reading import CodeSource
 from drift_pipeline.scans.window import day_end, parse_day
 from drift_pipeline.sources.git_local import GitLocalSource
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
+from drift_pipeline.sources.github_auth import app_credentials_from_env, installation_auth
 
 MAX_SINCE_HOURS = 20 * 366 * 24  # twenty years
 MAX_CONCURRENCY = 32
@@ -42,8 +43,15 @@ def scan_source(path: str | None, org: str | None, concurrency: int) -> tuple[Co
         if not NAME.match(org) or org.strip(".") == "":
             raise UsageError(f"--org {org!r}: expected a GitHub org or user name (letters, digits, '-', '_', '.')")
         token = os.environ.get("GITHUB_TOKEN", "").strip()
+        app = app_credentials_from_env(os.environ)
+        if app is not None:  # a GitHub App (and no GITHUB_TOKEN)
+            url = api_url()
+            return GitHubSource(url, None, auth=installation_auth(url, app, org), concurrency=concurrency), org
         if not token:
-            raise UsageError("--org needs a token in the GITHUB_TOKEN environment variable")
+            raise UsageError(
+                "--org needs a token in the GITHUB_TOKEN environment variable, or a GitHub App "
+                "(GITHUB_APP_ID and GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_PATH)"
+            )
         if not TOKEN.match(token):
             raise UsageError("GITHUB_TOKEN holds spaces, control or non-ASCII characters; expected one token")
         return GitHubSource(api_url(), token, concurrency=concurrency), org

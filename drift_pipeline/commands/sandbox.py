@@ -48,13 +48,21 @@ def sandbox_group() -> None:
     help="Port to listen on (0: any free port).",
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to bind.")
-def serve(state_dir: Path, port: int, host: str) -> None:
+@click.option(
+    "--installation-token-ttl",
+    "token_ttl",
+    type=click.IntRange(1, 86400),
+    default=3600,
+    show_default=True,
+    help="Seconds a GitHub App installation token lives (GitHub: 3600); short values test refresh.",
+)
+def serve(state_dir: Path, port: int, host: str, token_ttl: int) -> None:
     """Serve the GitHub REST sandbox in the foreground until SIGINT/SIGTERM."""
     from drift_pipeline.sandbox.github.server import GitHubSandbox
     from drift_pipeline.sandbox.github.state import DEFAULT_TOKEN
 
     try:
-        sandbox = GitHubSandbox(state_dir, host=host, port=port).start()
+        sandbox = GitHubSandbox(state_dir, host=host, port=port, installation_token_ttl=token_ttl).start()
     except ValueError as exc:  # state.json is not JSON
         raise runtime_failure(f"cannot read the sandbox state in {state_dir}", exc) from exc
     except OSError as exc:  # port taken, host not ours, state directory not writable

@@ -6,6 +6,7 @@ import dataclasses
 import socket
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import click
@@ -123,9 +124,13 @@ def seed_command(
         report = seed_org(
             state_dir, org=org, repos=repos, days=days, seed=seed, end_date=end, aws=aws_endpoint, force=force
         )
+        from drift_pipeline.sandbox.github.apps import seed_app
+
+        app: dict[str, Any] = seed_app(state_dir, [org])  # github-app.json + the App's key
     except UsageError:
         raise
     except Exception as exc:  # git, OS and AWS (botocore) failures alike: runtime, exit 3
         raise runtime_failure(f"seeding org {org!r} into {state_dir} failed", exc) from exc
+    progress(f"GitHub App {app['slug']!r} (id {app['app_id']}) installed on {org}: {state_dir}/github-app.json")
     progress(f"seeded {len(report.repos) + 2} repos, {len(report.events)} scripted events")
     emit({"report": dataclasses.asdict(report)}, as_json=as_json, text=lambda _payload: report.describe())

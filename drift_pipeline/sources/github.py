@@ -136,7 +136,10 @@ class GitHubSource:
         seconds_between_requests: float = 0.0,
         seconds_between_writes: float = 1.0,
         concurrency: int = 8,
+        auth: Auth.Auth | None = None,
     ):
+        """``token`` (a personal token) or ``auth`` (e.g. a GitHub App installation's
+        :class:`Auth.AppInstallationAuth` from :mod:`github_auth`, which refreshes itself)."""
         if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
             raise UsageError(
                 f"GitHub concurrency (requests in flight) must be a whole number from 1 to "
@@ -157,7 +160,7 @@ class GitHubSource:
         )
         self._gh = Github(
             base_url=self.api_url,
-            auth=Auth.Token(token) if token else None,
+            auth=Auth.Token(token) if token else auth,
             per_page=per_page,
             retry=retry,
             timeout=timeout,

@@ -30,7 +30,7 @@ from werkzeug.serving import WSGIRequestHandler, get_sockaddr, make_server, sele
 from werkzeug.wrappers import Request, Response
 
 from drift_pipeline.gitutil import GitError
-from drift_pipeline.sandbox.github import conformance, routes
+from drift_pipeline.sandbox.github import apps, conformance, routes
 from drift_pipeline.sandbox.github.errors import ApiError, NotFound, Unauthorized
 from drift_pipeline.sandbox.github.faults import FaultState
 from drift_pipeline.sandbox.github.state import SandboxState
@@ -155,8 +155,13 @@ class GitHubApp:
     """The WSGI application (use :class:`GitHubSandbox` to serve it)."""
 
     def __init__(
-        self, state_dir: Path | str, faults: dict[str, Any] | None = None, rate_limits: dict[str, int] | None = None
+        self,
+        state_dir: Path | str,
+        faults: dict[str, Any] | None = None,
+        rate_limits: dict[str, int] | None = None,
+        installation_token_ttl: int = apps.DEFAULT_TOKEN_TTL,
     ):
+        self.installation_token_ttl = installation_token_ttl
         self.store = _Store(Path(state_dir))
         self.faults = FaultState()
         self.faults.update(faults)
@@ -186,7 +191,11 @@ class GitHubApp:
         route, params, path_known = routes.match(method, path)
         key = route.key if route else f"{method} (unmatched)"
 
-        token, info = self._authenticate(request)
+        try:
+            token, info = self._authenticate(request, path)
+        except Unauthorized as refused:
+            self.counters.add(key, 401)
+            return self._error(refused, {})
         if token is None or info is None:
             err = Unauthorized(
                 "Requires authentication" if token is None else "Bad credentials",
@@ -194,6 +203,11 @@ class GitHubApp:
             )
             self.counters.add(key, 401)
             return self._error(err, {})
+        denied = apps.permission_error(info, method, path)
+        if denied is not None:
+            self.counters.add(key, 403)
+            return self._error(denied, self._common_headers())
+        token = info.get("rate_key", token)  # an installation's tokens share one budget
 
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
@@ -248,13 +262,15 @@ class GitHubApp:
         return response
 
     # -- pieces ------------------------------------------------------------------------------
-    def _authenticate(self, request: Request) -> tuple[str | None, dict[str, Any] | None]:
+    def _authenticate(self, request: Request, path: str) -> tuple[str | None, dict[str, Any] | None]:
         header = request.headers.get("Authorization", "")
         m = re.match(r"^(?:token|bearer)\s+(\S+)$", header.strip(), re.I)
         if not m:
             return None, None
         token = m.group(1)
-        return token, self.store.current().token(token)
+        if apps.is_app_path(path) and apps.is_jwt(token):
+            return token, apps.verify_jwt(self.store.current().data, token)
+        return token, apps.token_info(self.store.current().token(token))
 
     def _rate_headers(self, token: str | None, resource: str) -> dict[str, str]:
         r = self.rate_limits.peek(token or "", resource)
@@ -311,6 +327,7 @@ class GitHubApp:
             mutate=mutate,
             limits=self.rate_limits.limits,
             rate=lambda resource: self.rate_limits.peek(token or "", resource),
+            app_token_ttl=self.installation_token_ttl,
         )
         try:
             result = route.handler(ctx, **params)
@@ -417,8 +434,11 @@ class GitHubSandbox:
         port: int = 0,
         faults: dict[str, Any] | None = None,
         rate_limits: dict[str, int] | None = None,
+        installation_token_ttl: int = apps.DEFAULT_TOKEN_TTL,
     ):
-        self.app = GitHubApp(state_dir, faults=faults, rate_limits=rate_limits)
+        self.app = GitHubApp(
+            state_dir, faults=faults, rate_limits=rate_limits, installation_token_ttl=installation_token_ttl
+        )
         self.host, self.port = host, port
         self._server: Any = None
         self._thread: threading.Thread | None = None

@@ -125,6 +125,19 @@ class SandboxState(IssueState):
             raise ValueError(f"token kind {kind!r} not one of {TOKEN_KINDS}")
         self.data["tokens"][token] = {"login": login, "admin": admin, "kind": kind}
 
+    def add_app(
+        self, app_id: int, *, slug: str, owner: str, public_key: str, installations: dict[int, dict[str, Any]]
+    ) -> None:
+        """A GitHub App (see :mod:`apps`): ``installations`` maps an installation id to
+        ``{"account": org, "permissions": {"contents": "read", ...}}``."""
+        self.data.setdefault("apps", {})[str(app_id)] = {
+            "id": app_id,
+            "slug": slug,
+            "owner": owner,
+            "public_key": public_key,
+            "installations": {str(k): dict(v) for k, v in installations.items()},
+        }
+
     def add_team(
         self, org: str, slug: str, *, members: tuple[str, ...] | list[str] = (), repos: list[str] | None = None
     ) -> None:

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drift_pipeline.sandbox.github.routes import accounts, branches, git_data, issues, pulls, rulesets, tags
+from drift_pipeline.sandbox.github.routes import accounts, apps, branches, git_data, issues, pulls, rulesets, tags
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, iso_cmp, parse_time
 
 __all__ = [
@@ -95,6 +95,11 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("GET", f"{_R}/pulls/{{number}}", pulls.get_pull),
     ("GET", f"{_R}/pulls/{{number}}/reviews", pulls.list_reviews),
     ("GET", f"{_R}/pulls/{{number}}/files", pulls.list_files),
+    # GitHub Apps (authenticated by the App's JWT)
+    ("GET", "/app", apps.get_app),
+    ("GET", "/app/installations", apps.list_installations),
+    ("POST", "/app/installations/{installation_id}/access_tokens", apps.create_access_token),
+    ("GET", "/orgs/{org}/installation", apps.get_org_installation),
     # misc
     ("GET", "/rate_limit", accounts.get_rate_limit),
 )

@@ -47,6 +47,7 @@ class Ctx:
     limits: dict[str, int]
     rate: Callable[[str], dict[str, Any]]
     link: str | None = None
+    app_token_ttl: int = 3600  # seconds an installation token minted now lives
 
     def json(self) -> dict[str, Any]:
         data = self.json_value()

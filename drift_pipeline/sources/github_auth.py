@@ -1,0 +1,137 @@
+"""How drift-pipeline authenticates to GitHub: a token, or a GitHub App's installation.
+
+Configuration (environment only):
+
+- ``GITHUB_TOKEN``: a personal (classic or fine-grained) token;
+- ``GITHUB_APP_ID`` with the App's private key as ``GITHUB_APP_PRIVATE_KEY`` (PEM text) or
+  ``GITHUB_APP_PRIVATE_KEY_PATH`` (a PEM file); optional ``GITHUB_APP_INSTALLATION_ID``, else the
+  installation on the org is found through ``GET /orgs/{org}/installation``.
+
+App variables set and ``GITHUB_TOKEN`` not: the App. Both set: the token wins, said once in the
+log. The App path uses PyGithub's own :class:`github.Auth.AppInstallationAuth`, which mints an
+installation token and mints a new one before it expires (PyGithub's threshold is 20 s), so a
+long scan never sends an expired token. The private key and minted tokens never appear in a
+message: :class:`AppCredentials` hides the key from ``repr`` and every error says which
+variable is wrong, never its value.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from github import Auth, GithubException, GithubIntegration
+
+from drift_pipeline.errors import UsageError
+
+log = logging.getLogger(__name__)
+
+APP_ENV = ("GITHUB_APP_ID", "GITHUB_APP_PRIVATE_KEY", "GITHUB_APP_PRIVATE_KEY_PATH", "GITHUB_APP_INSTALLATION_ID")
+_said_both = threading.Event()
+
+
+@dataclass(frozen=True)
+class AppCredentials:
+    """A GitHub App's id, private key (PEM, hidden from ``repr``) and optional installation."""
+
+    app_id: int
+    private_key: str = field(repr=False)
+    installation_id: int | None = None
+
+
+def _positive_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) <= 0:
+        raise UsageError(
+            f"{name}: expected a positive whole number (the App's numeric id), got a value of {len(raw)} characters"
+        )
+    return int(raw)
+
+
+def _private_key(env: Mapping[str, str]) -> str:
+    text = (env.get("GITHUB_APP_PRIVATE_KEY") or "").strip()
+    path = (env.get("GITHUB_APP_PRIVATE_KEY_PATH") or "").strip()
+    if text and path:
+        raise UsageError("set GITHUB_APP_PRIVATE_KEY or GITHUB_APP_PRIVATE_KEY_PATH, not both")
+    if path:
+        try:
+            text = Path(path).read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(
+                f"GITHUB_APP_PRIVATE_KEY_PATH {path}: cannot read the key file ({type(exc).__name__})"
+            ) from None
+        where = f"GITHUB_APP_PRIVATE_KEY_PATH {path}"
+    else:
+        where = "GITHUB_APP_PRIVATE_KEY"
+    if not text:
+        raise UsageError(
+            "GITHUB_APP_ID is set but no key: set GITHUB_APP_PRIVATE_KEY (PEM) or GITHUB_APP_PRIVATE_KEY_PATH"
+        )
+    if "-----BEGIN" not in text or "PRIVATE KEY-----" not in text:
+        raise UsageError(f"{where}: expected a PEM private key (-----BEGIN ... PRIVATE KEY-----)")
+    try:
+        from cryptography.hazmat.primitives.serialization import load_pem_private_key
+
+        load_pem_private_key(text.encode(), password=None)
+    except (ValueError, TypeError):
+        raise UsageError(f"{where}: not a readable unencrypted PEM private key") from None
+    return text
+
+
+def app_credentials_from_env(env: Mapping[str, str] | None = None) -> AppCredentials | None:
+    """The App configured in ``env`` (default: the process environment), or None when none is.
+
+    A token in ``GITHUB_TOKEN`` wins over App variables; the choice is logged once."""
+    env = os.environ if env is None else env
+    app_id = _positive_int(env, "GITHUB_APP_ID")
+    if app_id is None:
+        if any((env.get(n) or "").strip() for n in APP_ENV[1:]):
+            raise UsageError("GitHub App key or installation set without GITHUB_APP_ID")
+        return None
+    if (env.get("GITHUB_TOKEN") or "").strip():
+        if not _said_both.is_set():
+            _said_both.set()
+            log.warning("both GITHUB_TOKEN and GITHUB_APP_ID are set: authenticating with GITHUB_TOKEN")
+        return None
+    return AppCredentials(app_id, _private_key(env), _positive_int(env, "GITHUB_APP_INSTALLATION_ID"))
+
+
+def _integration(api_url: str, creds: AppCredentials) -> GithubIntegration:
+    return GithubIntegration(base_url=api_url.rstrip("/"), auth=Auth.AppAuth(creds.app_id, creds.private_key))
+
+
+def installation_id(api_url: str, creds: AppCredentials, org: str | None) -> int:
+    """The installation to authenticate as: the configured one, else the App's installation on ``org``."""
+    if creds.installation_id is not None:
+        return creds.installation_id
+    if not org:
+        raise UsageError("GitHub App: set GITHUB_APP_INSTALLATION_ID or name the org (DRIFT_ORGS / --org)")
+    try:
+        return int(_integration(api_url, creds).get_org_installation(org).id)
+    except GithubException as exc:
+        if exc.status == 404:
+            raise UsageError(
+                f"GitHub App {creds.app_id} is not installed on {org!r} (GET /orgs/{org}/installation: 404)"
+            ) from None
+        if exc.status == 401:
+            raise UsageError(
+                f"GitHub App {creds.app_id}: GitHub refused its JWT (401); check GITHUB_APP_ID and the key"
+            ) from None
+        raise UsageError(f"GitHub App {creds.app_id}: GET /orgs/{org}/installation answered {exc.status}") from None
+
+
+def installation_auth(api_url: str, creds: AppCredentials, org: str | None) -> Auth.AppInstallationAuth:
+    """PyGithub's installation auth (mints and refreshes tokens) for ``org``'s installation."""
+    inst = installation_id(api_url, creds, org)
+    return Auth.AppAuth(creds.app_id, creds.private_key).get_installation_auth(inst)
+
+
+def bot_login(api_url: str, creds: AppCredentials) -> str:
+    """The login GitHub gives the App's issues and comments: ``<slug>[bot]``."""
+    return f"{_integration(api_url, creds).get_app().slug}[bot]"
