@@ -32,12 +32,13 @@ from drift_pipeline.sandbox.seed.catalogue import (
     _Spec,
     email_of,
 )
+from drift_pipeline.sandbox.seed.configs import backup_bucket
 from drift_pipeline.sandbox.seed.expectations import _process_expectations, _projects, _scope
+from drift_pipeline.sandbox.seed.fastimport import _fast_import
 from drift_pipeline.sandbox.seed.history import (
     _background_commits,
     _baseline_commits,
     _Commit,
-    _fast_import,
     _scripted_commits,
     scripted_days,
 )
@@ -344,6 +345,7 @@ def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> str:
             stacks={st: stack_template(st) for st in s.cfg["infra"]["stacks"]},
             commit_sha=s.shas[-1],
             accounts=dict(s.cfg["infra"]["accounts"]),
+            stale_backup=("prod", backup_bucket(s), s.backups) if s.backups else None,
         )
         for s in specs
         if s.cfg.get("infra", {}).get("enabled")
