@@ -246,7 +246,8 @@ def seed_org(
                 expectations[spec.name] = tuple(k for k, _ in found)
                 details[spec.name] = tuple(f"{k}: {d}" for k, d in found)
 
-    aws_text, infra_cases = None, ()
+    aws_text: str | None = None
+    infra_cases: tuple[tuple[str, str, str], ...] = ()
     if aws is not None:
         aws_text, infra_cases = _deploy_infra(aws, org, [s for s in product if s.infra], seed)
 
