@@ -23,7 +23,9 @@ from github import Auth, Github
 
 from drift_pipeline.cli import main as drift
 from drift_pipeline.demo.workdir import DemoDir, DemoParams
+from drift_pipeline.rules.findings import RULES
 from drift_pipeline.sandbox.github.server import GitHubSandbox
+from drift_pipeline.sandbox.seed.cases import NOT_SCRIPTED
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.ports import free_port, is_listening
 
@@ -65,6 +67,35 @@ def test_builds_the_window_and_scripted_findings(built):
     assert days == DAYS
     assert {"dependency_changed", "check_toml_removed", "tier_ruleset_mismatch", "invalid_config"} <= rules
     assert (base / "SCENARIO.md").read_text().startswith("# Demo org `acme`")
+
+
+# The rule ids the demo cannot show, and why (the seed says the same in SCENARIO.md).
+UNSCRIPTED = {
+    # needs a token that may not read one repo's setting; the sandbox's token is org-wide admin
+    "process_not_evaluated",
+}
+
+
+def test_every_rule_id_is_seen_on_the_day_the_scenario_says(built):
+    """Every rule id of the product's families is in the store but the unscriptable ones; the summary
+    counts them; every case of SCENARIO.md's table is a stored finding of its repo on its day."""
+    base, proc = built
+    with DriftStore(base / "drift.duckdb", read_only=True) as store:
+        rows = store.rows("SELECT DISTINCT scan_date, repo, rule FROM drift_findings")
+    seen = {r["rule"] for r in rows}
+    assert set(RULES) - seen == UNSCRIPTED == set(NOT_SCRIPTED)
+    assert seen <= set(RULES)
+    line = _line(proc.stdout, "[demo] " + f"{len(RULES) - len(UNSCRIPTED)} of {len(RULES)} rule ids seen")
+    assert line.endswith("not seen: " + ", ".join(sorted(UNSCRIPTED)))
+    report = json.loads((base / "seed-report.json").read_text())
+    found = {(str(r["scan_date"]), r["repo"], r["rule"]) for r in rows}
+    cases = {(c["day"], c["repo"], c["rule"]) for c in report["cases"]}
+    assert cases <= found, sorted(cases - found)
+    assert {rule for _, _, rule in cases} == set(RULES) - UNSCRIPTED
+    scenario = (base / "SCENARIO.md").read_text()
+    table = scenario[scenario.index("## Every rule id") :]
+    for rule in RULES:
+        assert f"| `{rule}` |" in table, rule
 
 
 def test_history_is_backfilled_then_today_is_scanned_in_full(built):

@@ -9,11 +9,14 @@ Virtual time stands still while a fetch is pending, so the app's GraphQL answers
 when it is dumped, on a slow machine too; no DevTools client is needed. Two UI states are set
 the way a person would set them: the community sign-up dialog is dismissed on the server
 (``setNuxSeen``, what its Skip button does) and the lineage page's groups are expanded through
-its own ``expanded`` URL parameter (what "Expand all groups" writes). The instance is a fresh
+its own ``expanded`` URL parameter (what "Expand all groups" writes); before the dismissal, the
+fresh instance's first lineage render shows the dialog over the page (the covering check's control). The instance is a fresh
 temporary one; materializations of two partitions are reported through the API (what the UI's
 "Report materialization events" does) so the partitions page has a status to show.
 
-A second test serves the instance a small ``drift demo --no-ui`` build leaves: each day's
+A second test serves the instance a small ``drift demo --no-ui`` build leaves: it starts with the
+community dialog dismissed, so the first load shows the lineage uncovered (no dialog in the DOM, the
+screenshot not darkened by a backdrop); each day's
 materialisation of ``drift_findings`` carries the numbers the UI plots (equal to the store's
 counts), and the asset's overview renders them with its Table / Plots switch and the owners.
 """
@@ -166,14 +169,20 @@ def test_webserver_serves_every_definition_and_renders_lineage_and_partitions(
     # (a) every asset (with its group), job, schedule and sensor of `defs` is loaded, per GraphQL
     _check_graphql(webserver)
 
-    # the community dialog a first visit on localhost shows, dismissed as its Skip button does
-    assert webserver.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
-
     shutil.rmtree(SHOTS, ignore_errors=True)
     SHOTS.mkdir(parents=True)
     graph = defs.get_repository_def().asset_graph
     assets = {key.to_user_string(): graph.get(key).group_name for key in graph.get_all_asset_keys()}
     groups = {g for g in assets.values() if g}
+
+    # a fresh instance: the community dialog a first visit on localhost shows covers the lineage (what
+    # the demo's instance must not do; this is the check's own proof that it sees a covering dialog)
+    assert webserver.graphql("{ shouldShowNux }")["shouldShowNux"] is True
+    covered_png = SHOTS / "asset-lineage-first-visit-fresh-instance.png"
+    dom = render(f"{webserver.url}/asset-groups", covered_png, tmp_path / "chromium-nux", (1600, 1000))
+    assert _covering(dom, covered_png) == (True, True), "the fresh instance's dialog was not seen over the lineage"
+    # dismissed as its Skip button does
+    assert webserver.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
 
     # (b1) the global asset lineage, every group expanded: each asset and each group renders
     lineage_png = SHOTS / "asset-lineage.png"
@@ -215,6 +224,25 @@ def test_webserver_serves_every_definition_and_renders_lineage_and_partitions(
     assert overview_png.stat().st_size > 20_000, "the overview screenshot is (nearly) empty"
 
 
+# The community dialog: a Blueprint dialog in an open overlay whose grey backdrop dims the page.
+COMMUNITY_NUX_TITLE = "Join the Dagster community"
+LIGHT = 240  # luminance (0..255) from which a pixel counts as the page's white
+# The bare lineage page is mostly white (measured: 96% of its pixels); under the dialog's backdrop only
+# the dialog itself is (15%).
+UNCOVERED_SHARE = 0.5
+
+
+def _covering(dom: str, png: Path) -> tuple[bool, bool]:
+    """Whether a modal dialog covers the page: (a dialog in the DOM, the screenshot's page dimmed)."""
+    from PIL import Image
+
+    assert png.stat().st_size > 20_000, f"{png} is (nearly) empty"
+    dialog = 'role="dialog"' in dom or "bp5-overlay-open" in dom or COMMUNITY_NUX_TITLE in dom_text(dom)
+    with Image.open(png) as image:
+        histogram = image.convert("L").histogram()
+    return dialog, sum(histogram[LIGHT:]) / sum(histogram) < UNCOVERED_SHARE
+
+
 MATERIALIZATIONS_QUERY = """
 query Materializations($key: AssetKeyInput!) {
   assetOrError(assetKey: $key) { __typename
@@ -254,7 +282,15 @@ def test_demo_instance_serves_each_days_findings_numbers_for_the_plots(demo_inst
     server = start_webserver(ROOT, ROOT / "workspace.yaml", env, tmp_path / "webserver.log")
     try:
         server.wait_ready(timeout=180)
-        assert server.graphql("mutation { setNuxSeen }")["setNuxSeen"] is True
+        # the demo's instance starts with the community dialog dismissed: the first load shows the lineage
+        assert server.graphql("{ shouldShowNux }")["shouldShowNux"] is False
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        first_png = SHOTS / "demo-first-load-lineage.png"
+        dom = render(f"{server.url}/asset-groups", first_png, tmp_path / "chromium-first", (1600, 1000))
+        assert _covering(dom, first_png) == (False, False), "something covers the lineage on the demo's first load"
+        graph = defs.get_repository_def().asset_graph
+        groups = {graph.get(k).group_name for k in graph.get_all_asset_keys()}
+        assert groups <= set(dom_text(dom)), "the lineage's asset groups are not on the demo's first page"
         answer = server.graphql(MATERIALIZATIONS_QUERY, {"key": {"path": ["drift_findings"]}})["assetOrError"]
         assert answer["__typename"] == "Asset", answer
         served: dict[str, dict[str, int]] = {}
@@ -275,7 +311,6 @@ def test_demo_instance_serves_each_days_findings_numbers_for_the_plots(demo_inst
                     counts[{"error": "errors", "warning": "warnings", "info": "infos"}[r["severity"]]] += r["n"]
             assert {label: served[day].get(label) for label in PLOTTED} == counts, day
 
-        SHOTS.mkdir(parents=True, exist_ok=True)
         shot = SHOTS / "demo-drift_findings-overview.png"
         dom = render(f"{server.url}/assets/drift_findings", shot, tmp_path / "chromium-demo", (1600, 1400))
         texts = set(dom_text(dom))

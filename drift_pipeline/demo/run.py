@@ -155,6 +155,7 @@ def _run(opts: DemoOptions, wd: DemoDir, started: float) -> int:
         wd.clear()
         wd.home.mkdir(parents=True)
         shutil.copy(ROOT / "dagster.yaml", wd.home / "dagster.yaml")
+    wd.dismiss_community_nux()  # also in an instance a build before this one made
     ports = {k: int(v) for k, v in (manifest or {}).get("ports", {}).items()}
     with _sandboxes(wd, ports) as (aws, github):
         say(f"AWS sandbox (moto; {', '.join(f'{k}={v}' for k, v in aws.accounts.items())}) at {aws.url}")

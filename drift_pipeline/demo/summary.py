@@ -1,5 +1,6 @@
 """What the demo prints for a person once the store is filled: one count of repos, the latest
-day's findings by category and severity, the issues filed, where the DuckDB file is, and queries."""
+day's findings by category and severity, how many of the product's rule ids the history shows, the
+issues filed, where the DuckDB file is, and queries."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from drift_pipeline.rules.findings import RULES
 from drift_pipeline.store import DriftStore
 
 SHOWN_ISSUES = 5
@@ -55,6 +57,19 @@ def coverage_lines(store: DriftStore, org: str) -> list[str]:
     return lines
 
 
+def rules_seen(store: DriftStore, org: str) -> set[str]:
+    """The rule ids of ``org``'s stored findings, over every stored day."""
+    return {r["rule"] for r in store.rows("SELECT DISTINCT rule FROM drift_findings WHERE org = ?", [org])}
+
+
+def rules_line(seen: set[str]) -> str:
+    """``N of M rule ids seen``: M is every rule id of the product's rule families (``rules.findings.RULES``)."""
+    known = [rule for rule in RULES if rule in seen]
+    missing = [rule for rule in RULES if rule not in seen]
+    line = f"{len(known)} of {len(RULES)} rule ids seen (drift_findings, every day; the cases: SCENARIO.md)"
+    return line + (f"; not seen: {', '.join(missing)}" if missing else "")
+
+
 def example_commands(db: Path) -> list[str]:
     return [f"drift sql --db {shlex.quote(str(db))} {shlex.quote(q)}" for q in EXAMPLE_QUERIES]
 
@@ -79,8 +94,10 @@ def print_summary(db: Path, org: str, day: date, token: str, say: Callable[[str]
             [org, day],
         )
         coverage = coverage_lines(store, org)
+        seen = rules_seen(store, org)
     say(f"repos on {day}: {repos_line(org, listed, in_scope)} (repo_inventory)")
     say("history per domain (trend_coverage): " + "; ".join(coverage))
+    say(rules_line(seen))
     table: dict[str, dict[str, int]] = {}
     for c in cells:
         table.setdefault(c["category"], {})[c["severity"]] = int(c["n"])

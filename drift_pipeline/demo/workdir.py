@@ -7,6 +7,8 @@
   it and leaves every file alone.
 - ``serving.json``: the serving demo's PID, the ``dagster dev`` PID and the UI port, so a second
   demo can say where the live one is; stale when none of those PIDs lives and the port is closed.
+- ``dagster_home/``: the Dagster instance (``dagster.yaml``, runs, and ``.nux/nux.yaml``: the
+  community modal already dismissed).
 """
 
 from __future__ import annotations
@@ -146,6 +148,15 @@ class DemoDir:
         tmp = self.manifest_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True))
         tmp.replace(self.manifest_path)
+
+    def dismiss_community_nux(self) -> None:
+        """Record in the Dagster instance that its "Join the Dagster community" modal was seen, as the
+        UI's dismissal does (``$DAGSTER_HOME/.nux/nux.yaml``, whose existence is what counts), so the
+        first look at the UI is the lineage, not a modal over it."""
+        nux = self.home / ".nux" / "nux.yaml"
+        nux.parent.mkdir(parents=True, exist_ok=True)
+        if not nux.exists():
+            nux.write_text("seen: 1\n")
 
     def clear(self) -> None:
         """Remove everything a build made (the lock stays: this process holds it)."""

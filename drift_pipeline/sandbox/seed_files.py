@@ -452,6 +452,12 @@ def registry_readme(org: str) -> str:
     )
 
 
+def husky_hook(hook: str) -> str:
+    """A husky git hook script (``.husky/<hook>``)."""
+    command = {"pre-commit": "pnpm lint-staged", "commit-msg": 'pnpm commitlint --edit "$1"'}.get(hook, "pnpm test")
+    return f"{command}\n"
+
+
 def env_file(service: str) -> str:
     return (
         f"# local settings for {service}\n"

@@ -19,7 +19,13 @@ from drift_pipeline.sandbox.seed import SeedReport, seed_org
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.test_process_settings import PROCESS, resources
 
-ORACLE_ACTIVITY = {"review_bypassed", "pr_too_large", "pr_missing_issue_reference", "branch_name_violated"}
+ORACLE_ACTIVITY = {
+    "review_bypassed",
+    "pr_too_large",
+    "pr_missing_issue_reference",
+    "branch_name_violated",
+    "ticket_reference_missing",
+}
 YESTERDAY = datetime.now(UTC).date() - timedelta(days=1)
 
 

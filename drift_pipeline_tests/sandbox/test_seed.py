@@ -149,8 +149,14 @@ def test_monorepo_has_a_workspace_root_and_packages_with_and_without_config(seed
     assert json.loads(git_text(git_dir(seeded, "data-platform"), "show", "HEAD:package.json"))["workspaces"]
     projects = {p.path: p for p in repo.projects}
     assert projects["services/ingest"].language == "python" and projects["services/ingest"].config
-    assert projects["packages/ui-kit"].config is None
     assert projects["packages/metrics-client"].config is None
+    # ui-kit got its check.toml on the last day, extending a ruleset the registry does not have
+    assert projects["packages/ui-kit"].config == "check.toml"
+    (added,) = seeded.events_of("check_toml_added")
+    assert (added.repo, added.project, added.day) == ("data-platform", "packages/ui-kit", END)
+    ui_kit = tomli.loads(git_text(git_dir(seeded, "data-platform"), "show", "HEAD:packages/ui-kit/check.toml"))
+    assert ui_kit["extends"]["rulesets"] == ["typescript-library-internal"]
+    assert not (REGISTRY_DATA / "rulesets" / "typescript-library-internal.toml").exists()
     assert "." not in projects
 
 
@@ -197,12 +203,27 @@ def test_process_settings_mirror_configs_except_the_deliberate_violations(seeded
     assert org_rs["conditions"]["repository_name"] == {"include": ["*"], "exclude": ["legacy-*"], "protected": False}
     assert "acme/reporting-service" not in state["protections"] and "acme/reporting-service" not in state["rulesets"]
     assert seeded.process_expectations == {
-        "payments-service": ("required_reviews_too_low",),
-        "data-platform": ("codeowners_invalid",),
-        "inventory-service": ("commit_convention_violated",),
-        "admin-console": ("status_checks_missing", "forbidden_file_present"),
+        "orders-api": ("branches_not_up_to_date", "hooks_missing", "tag_protection_missing"),
+        "payments-service": ("required_reviews_too_low", "signed_commits_not_required", "codeowners_rule_mismatch"),
+        "data-platform": ("code_owner_review_not_required", "codeowners_invalid", "required_file_missing"),
+        "inventory-service": ("bypass_actor_mismatch", "commit_convention_violated"),
+        "admin-console": ("status_checks_missing", "admins_not_enforced", "forbidden_file_present"),
         "notifications-worker": ("stale_reviews_not_dismissed", "codeowners_invalid"),
-        "reporting-service": ("branch_protection_missing", "codeowners_missing"),
+        "reporting-service": ("branch_protection_missing", "codeowners_missing", "required_workflow_missing"),
+    }
+    # each deviation is in the stored settings, not only in the oracle
+    assert orders["required_status_checks"]["strict"] is False
+    assert not [r for r in state["rulesets"].get("acme/orders-api", []) if r["target"] == "tag"]
+    payments = state["protections"]["acme/payments-service"]["main"]
+    assert payments["required_signatures"] == {"enabled": False}
+    assert state["protections"]["acme/admin-console"]["main"]["enforce_admins"] is False
+    platform = state["rulesets"]["acme/data-platform"][0]
+    pull = next(r for r in platform["rules"] if r["type"] == "pull_request")
+    assert pull["parameters"]["require_code_owner_review"] is False
+    inventory = next(r for r in state["rulesets"]["acme/inventory-service"] if r["target"] == "branch")
+    assert {(a["actor_type"], a["actor_id"]) for a in inventory["bypass_actors"]} == {
+        ("Integration", 901),
+        ("RepositoryRole", 5),
     }
 
 

@@ -31,7 +31,13 @@ from drift_pipeline.sandbox.seed.catalogue import BRANCH_PATTERN, UNKNOWN_TEAM
 from drift_pipeline.standards.process_expectations import build_expectations
 from drift_pipeline_tests.sandbox.conftest import github_client
 
-ACTIVITY_RULES = {"review_bypassed", "pr_too_large", "pr_missing_issue_reference", "branch_name_violated"}
+ACTIVITY_RULES = {
+    "review_bypassed",
+    "pr_too_large",
+    "pr_missing_issue_reference",
+    "branch_name_violated",
+    "ticket_reference_missing",
+}
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from itertools import permutations
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from drift_pipeline.sandbox.aws import AwsSandbox
-from drift_pipeline.sandbox.infra_seed.drift import _delete_resource, _open_ssh, _orphan
+from drift_pipeline.sandbox.infra_seed.drift import _delete_resource, _not_scanned, _open_ssh, _orphan, _stale_backup
 from drift_pipeline.sandbox.infra_seed.records import (
     _MISSABLE,
     _PROD,
@@ -24,6 +24,7 @@ from drift_pipeline.sandbox.infra_seed.records import (
 )
 from drift_pipeline.sandbox.infra_seed.session import _Account, _connector, _drift_tags, _tag_resource
 from drift_pipeline.sources.aws import (
+    DEFAULT_ACCOUNTS,
     DEFAULT_REGION,
 )
 
@@ -34,6 +35,7 @@ def deploy_org_infra(
     *,
     seed: int = 0,
     region: str = DEFAULT_REGION,
+    scanned_accounts: Collection[str] = tuple(DEFAULT_ACCOUNTS.values()),
 ) -> InfraScenario:
     """Deploy every repo's stacks to its envs, inject drift chosen by ``seed``, say what it did.
 
@@ -42,6 +44,10 @@ def deploy_org_infra(
     resources are the drift). Three active repos then each get one drift: an orphaned tagged
     resource outside any stack, a bucket or queue deleted out of band, and an extra
     ``0.0.0.0/0`` port 22 ingress rule.
+
+    A repo's ``stale_backup`` gets its backup bucket without a backup under the declared prefix, and
+    an env deployed to an account outside ``scanned_accounts`` (the accounts the scan reads) is listed
+    as not evaluable there.
 
     Expects an emulator without these stacks (fresh, or after ``reset()``): an existing stack
     raises ``RuntimeError`` and leaves what was deployed so far (reset and retry).
@@ -108,6 +114,12 @@ def deploy_org_infra(
                     )
                 )
     drifts += _added_after_release(repos)
+    for repo in repos:
+        if repo.stale_backup is not None:
+            drifts.append(_stale_backup(session, repo))
+        drifts += [
+            _not_scanned(repo, env) for env in repo.deployed_envs() if repo.accounts[env] not in scanned_accounts
+        ]
     return InfraScenario(seed=seed, region=region, deployed=tuple(deployed), drifts=tuple(drifts))
 
 

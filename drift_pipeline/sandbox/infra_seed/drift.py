@@ -1,4 +1,6 @@
-"""The out-of-band changes: an orphaned resource, a deleted resource, an SSH rule opened to the world."""
+"""The out-of-band changes: an orphaned resource, a deleted resource, an SSH rule opened to the world;
+and what a scan cannot judge as fine: a backup prefix left empty, an env moved to an account the scan
+does not read."""
 
 from __future__ import annotations
 
@@ -139,4 +141,52 @@ def _open_ssh(
             "added": dict(rule),
             "declared": copy.deepcopy(list(declared.get("SecurityGroupIngress", []))),
         },
+    )
+
+
+def _stale_backup(session: Callable[[str], _Account], repo: InfraRepo) -> InjectedDrift:
+    """The backup bucket with a manual dump beside the declared prefix and nothing under it."""
+    assert repo.stale_backup is not None
+    env, bucket, prefix = repo.stale_backup
+    account = repo.accounts[env]
+    s3 = session(account).client("s3")
+    s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": session(account).region})
+    manual = prefix.rstrip("/").rsplit("/", 1)[0] + "/manual/pre-migration.sql.gz"
+    s3.put_object(Bucket=bucket, Key=manual, Body=b"-- manual ledger dump before the scheduler migration\n")
+    return InjectedDrift(
+        kind="backup_stale",
+        repo=repo.full_name,
+        project=repo.project,
+        env=env,
+        account=account,
+        resource_type="AWS::S3::Bucket",
+        resource_id=f"s3://{bucket}/{prefix}",
+        arn=f"arn:aws:s3:::{bucket}",
+        stack_name=None,
+        logical_id=None,
+        description=(
+            f"no backup under `s3://{bucket}/{prefix}`: the nightly export stopped writing when its job moved "
+            f"to the new scheduler; the bucket holds only a manual dump (`{manual}`)"
+        ),
+    )
+
+
+def _not_scanned(repo: InfraRepo, env: str) -> InjectedDrift:
+    """An env of the repo deployed to an account the scan's accounts do not include."""
+    account = repo.accounts[env]
+    return InjectedDrift(
+        kind="account_not_scanned",
+        repo=repo.full_name,
+        project=repo.project,
+        env=env,
+        account=account,
+        resource_type="AWS::CloudFormation::Stack",
+        resource_id=account,
+        arn=None,
+        stack_name=None,
+        logical_id=None,
+        description=(
+            f"{env} moved to the new account {account}, which the drift scan's read-only role is not "
+            "deployed to yet: its infra cannot be judged (not `resource_missing`)"
+        ),
     )

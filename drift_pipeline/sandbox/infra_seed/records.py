@@ -13,7 +13,14 @@ from drift_pipeline.sources.aws import (
 
 Status = Literal["active", "pre-release", "deprecated"]
 DriftKind = Literal[
-    "orphaned", "missing", "ingress_changed", "deprecated_remaining", "prerelease_not_in_prod", "added_after_release"
+    "orphaned",
+    "missing",
+    "ingress_changed",
+    "deprecated_remaining",
+    "prerelease_not_in_prod",
+    "added_after_release",
+    "backup_stale",
+    "account_not_scanned",
 ]
 
 TAG_REPO = "drift:repo"
@@ -27,6 +34,8 @@ RULE_FOR_KIND: dict[str, str | None] = {
     "missing": "resource_missing",
     "ingress_changed": "attribute_drift",
     "deprecated_remaining": "deprecated_resources_remaining",
+    "backup_stale": "backup_stale",
+    "account_not_scanned": "infra_not_evaluated",
     "prerelease_not_in_prod": None,
     "added_after_release": None,
 }
@@ -54,6 +63,9 @@ class InfraRepo:
     stacks_at: Mapping[str, Mapping[str, Mapping[str, Any]]] = field(default_factory=dict)  # env -> stacks
     commit_tag: bool = True
     release_tags: Mapping[str, str] = field(default_factory=dict)  # git tag -> commit sha, for tag_releases
+    # ``[process.backups]`` (env, bucket, prefix): the bucket is created in that env's account, its
+    # nightly job never wrote under ``prefix`` (only a manual dump elsewhere), so its backups are stale
+    stale_backup: tuple[str, str, str] | None = None
 
     def deployed_envs(self) -> tuple[str, ...]:
         """Envs this repo is deployed to: all of ``accounts``, without prod when pre-release."""

@@ -21,9 +21,10 @@ repo does not reshuffle the others), and the library never reads the clock. The 
 :class:`SeedReport` says what a scan of the result should find.
 
 Modules: ``catalogue`` (the cast, repo specs), ``configs`` (their standards configs), ``trees`` (file trees),
-``history`` (baseline, background and scripted commits; ``git fast-import``), ``settings``
-(protection and rulesets), ``expectations`` (the oracle: scope, projects, process findings),
-``report`` (``SeedReport`` and its rendering), ``build`` (``seed_org``).
+``history`` (baseline, background and scripted commits), ``fastimport`` (``git fast-import``), ``settings``
+(protection and rulesets, and their deliberate ``DEVIATIONS``), ``expectations`` (the oracle: scope,
+projects, process findings), ``cases`` (every rule id's case with its day and cause, and the rule ids
+seed data cannot show), ``report`` (``SeedReport`` and its rendering), ``build`` (``seed_org``).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from drift_pipeline.sandbox.seed.report import (
     README_BEGIN,
     README_END,
     README_STATE_DIR,
+    SeededCase,
     SeededEvent,
     SeededProject,
     SeededRepo,
@@ -58,6 +60,7 @@ __all__ = [
     "REGISTRY_REPO",
     "TEAMS",
     "SeedReport",
+    "SeededCase",
     "SeededEvent",
     "SeededProject",
     "SeededRepo",

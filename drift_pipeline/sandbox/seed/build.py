@@ -20,7 +20,9 @@ from drift_pipeline.errors import UsageError
 from drift_pipeline.gitutil import Author, init_bare
 from drift_pipeline.sandbox import seed_files as F
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sandbox.seed.cases import NOT_SCRIPTED, rule_cases
 from drift_pipeline.sandbox.seed.catalogue import (
+    CONVENTIONAL,
     DEFAULT_END_DATE,
     MIN_REPOS,
     REGISTRY_DATA,
@@ -32,12 +34,13 @@ from drift_pipeline.sandbox.seed.catalogue import (
     _Spec,
     email_of,
 )
+from drift_pipeline.sandbox.seed.configs import backup_bucket
 from drift_pipeline.sandbox.seed.expectations import _process_expectations, _projects, _scope
+from drift_pipeline.sandbox.seed.fastimport import _fast_import
 from drift_pipeline.sandbox.seed.history import (
     _background_commits,
     _baseline_commits,
     _Commit,
-    _fast_import,
     _scripted_commits,
     scripted_days,
 )
@@ -112,6 +115,7 @@ def seed_org(
         plans[id(c)] = plan
     process_found: list[SeededProcessFinding] = []
     pull_requests = 0
+    bad_messages: dict[str, date] = {}  # repo -> the day of its first non-conventional window commit
 
     events: dict[str, SeededEvent] = {}
     ev_order: list[str] = []
@@ -178,6 +182,8 @@ def seed_org(
                 for (c, files), sha in zip(planned, spec.shas, strict=True):
                     if c.when >= window_start:
                         spec.window_messages.append(c.message)
+                        if not CONVENTIONAL.match(c.message):
+                            bad_messages.setdefault(spec.name, c.when.date())
                         window.append((sha, c.message, c.author, c.when, plans.get(id(c), PrPlan())))
                     for kind, project, description in c.events:
                         ev = SeededEvent(
@@ -240,11 +246,13 @@ def seed_org(
                 expectations[spec.name] = tuple(k for k, _ in found)
                 details[spec.name] = tuple(f"{k}: {d}" for k, d in found)
 
-    aws_text = None
+    aws_text: str | None = None
+    infra_cases: tuple[tuple[str, str, str], ...] = ()
     if aws is not None:
-        aws_text = _deploy_infra(aws, org, [s for s in product if s.infra], seed)
+        aws_text, infra_cases = _deploy_infra(aws, org, [s for s in product if s.infra], seed)
 
     ordered = sorted((events[k] for k in dict.fromkeys(ev_order)), key=lambda e: (e.day, e.repo, e.kind))
+    first_bad = {(name, "commit_convention_violated"): day for name, day in bad_messages.items()}
     return SeedReport(
         org=org,
         state_dir=str(Path(state_dir)),
@@ -260,6 +268,8 @@ def seed_org(
         aws=aws_text,
         process_activity=tuple(sorted(process_found, key=lambda f: (f.day, f.repo, f.rule))),
         pull_requests=pull_requests,
+        cases=rule_cases(end, tuple(ordered), details, tuple(process_found), infra_cases, first_bad),
+        not_scripted=dict(NOT_SCRIPTED),
     )
 
 
@@ -333,7 +343,8 @@ def _seed_fixed_repos(state: SandboxState, org: str, start: date, teams: list[st
     )
 
 
-def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> str:
+def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> tuple[str, tuple[tuple[str, str, str], ...]]:
+    """Deploy the infra scenario: its description and (rule, repo, what) per finding a scan must make."""
     from drift_pipeline.sandbox.infra_seed import InfraRepo, Status, deploy_org_infra, stack_template
 
     infra_repos = [
@@ -344,12 +355,17 @@ def _deploy_infra(aws: Any, org: str, specs: list[_Spec], seed: int) -> str:
             stacks={st: stack_template(st) for st in s.cfg["infra"]["stacks"]},
             commit_sha=s.shas[-1],
             accounts=dict(s.cfg["infra"]["accounts"]),
+            stale_backup=("prod", backup_bucket(s), s.backups) if s.backups else None,
         )
         for s in specs
         if s.cfg.get("infra", {}).get("enabled")
     ]
     scenario = deploy_org_infra(aws, infra_repos, seed=seed)
-    return scenario.describe()
+    cases = tuple(
+        (str(d.rule), d.repo.split("/", 1)[1], f"{d.env} ({d.account}): {d.description}")
+        for d in scenario.expected_findings()
+    )
+    return scenario.describe(), cases
 
 
 def _org_exists(state: SandboxState, org: str) -> bool:

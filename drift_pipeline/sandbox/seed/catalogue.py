@@ -71,7 +71,15 @@ class _Spec:
     forbidden_env: bool = False
     tag_protection: bool = False
     coverage: bool = False
-    deviations: tuple[str, ...] = ()  # settings deliberately not matching the config
+    deviations: tuple[str, ...] = ()  # settings deliberately not matching the config (settings.DEVIATIONS)
+    tickets: str | None = None  # [process.tickets] pattern, checked in branch names
+    codeowners_rules: tuple[tuple[str, tuple[str, ...]], ...] = ()  # [process.codeowners] rules
+    changesets: bool = False  # [process.changesets] enabled
+    hooks: tuple[str, ...] = ()  # [process.hooks] husky hooks required (the tree has the first only)
+    bypass_actors: tuple[tuple[str, int, str], ...] = ()  # ruleset bypass_actors declared
+    backups: str | None = None  # [process.backups] prefix (bucket: <name>-backups-<prod account>)
+    moved_accounts: tuple[tuple[str, str], ...] = ()  # [infra.accounts] envs moved to another account
+    ci_removed: bool = False  # its CI workflow deleted before the window
     default_branch: str = "main"
     archived: bool = False
     private: bool = True
@@ -105,6 +113,9 @@ def _core_specs() -> list[_Spec]:
             enforce_admins=False,  # so an org owner can push to main directly (the process scenario)
             coverage=True,
             declares_conventional=True,
+            tag_protection=True,
+            hooks=("pre-commit", "commit-msg"),
+            deviations=("not_strict", "no_tag_ruleset"),
             activity=0.3,
         ),
         _Spec(
@@ -128,6 +139,11 @@ def _core_specs() -> list[_Spec]:
             infra=True,
             protection="classic",
             required_reviews=1,
+            signed_commits=True,
+            tickets="PAY-[0-9]+",
+            codeowners_rules=(("*", ("@{org}/payments",)), ("/infra/", ("@{org}/payments", "@{org}/platform"))),
+            backups="ledger/nightly/",
+            deviations=("unsigned",),
             activity=0.15,
         ),
         _Spec(
@@ -138,6 +154,8 @@ def _core_specs() -> list[_Spec]:
             "active",
             "Data platform monorepo: ops console, shared packages and the ingest service.",
             codeowners="invalid",
+            changesets=True,
+            deviations=("code_owner_review_off",),
             activity=0.3,
         ),
         _Spec(
@@ -152,6 +170,9 @@ def _core_specs() -> list[_Spec]:
             tag_protection=True,
             declares_conventional=True,
             conventional_messages=False,
+            enforce_admins=False,
+            bypass_actors=(("Integration", 901, "always"),),  # the release bot
+            deviations=("extra_bypass",),
             activity=0.1,
         ),
         _Spec(
@@ -164,7 +185,7 @@ def _core_specs() -> list[_Spec]:
             frontend=True,
             protection="classic",
             forbidden_env=True,
-            deviations=("status_check_missing",),
+            deviations=("status_check_missing", "admins_exempt"),
         ),
         _Spec(
             "notifications-worker",
@@ -175,6 +196,7 @@ def _core_specs() -> list[_Spec]:
             "Email and SMS notifications worker (pre-release).",
             infra=True,
             codeowners="unknown-team",
+            moved_accounts=(("staging", "444444444444"),),
             deviations=("stale_not_dismissed",),
             activity=0.1,
         ),
@@ -188,6 +210,7 @@ def _core_specs() -> list[_Spec]:
             infra=True,
             protection="none",
             codeowners="missing",
+            ci_removed=True,
             default_branch="master",
         ),
     ]

@@ -67,6 +67,11 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
     }
     if spec.signed_commits:
         ruleset["require_signed_commits"] = True
+    if spec.bypass_actors:
+        ruleset["bypass_actors"] = [
+            F.Inline(actor_type=kind, actor_id=actor_id, bypass_mode=mode)
+            for kind, actor_id, mode in spec.bypass_actors
+        ]
     process["repo"] = {
         "enabled": True,
         "require_branch_protection": True,
@@ -80,6 +85,32 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
     process["pr"] = {"enabled": True, "max_files": PR_MAX_FILES, "max_lines": PR_MAX_LINES, "require_issue": True}
     if spec.declares_conventional:
         process["commits"] = {"enabled": True, "conventional": True, "types": COMMIT_TYPES}
+    if spec.tickets:
+        process["tickets"] = {
+            "enabled": True,
+            "pattern": spec.tickets,
+            "require_in_commits": False,
+            "require_in_branch": True,
+        }
+    if spec.codeowners_rules:
+        process["codeowners"] = {
+            "enabled": True,
+            "rules": [
+                F.Inline(pattern=pattern, owners=[o.format(org=org) for o in owners])
+                for pattern, owners in spec.codeowners_rules
+            ],
+        }
+    if spec.changesets:
+        process["changesets"] = {"enabled": True}
+    if spec.hooks:
+        process["hooks"] = {"enabled": True, "require_husky": True, "require_hooks": list(spec.hooks)}
+    if spec.backups:
+        process["backups"] = {
+            "enabled": True,
+            "bucket": backup_bucket(spec),
+            "prefix": spec.backups,
+            "max_age_hours": 26,
+        }
     if spec.forbidden_env or spec.tier == "production":
         process["forbidden_files"] = {
             "enabled": True,
@@ -88,8 +119,14 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
         }
     cfg["process"] = process
     if spec.infra:
-        cfg["infra"] = {"enabled": True, "path": "infra", "stacks": [spec.name], "accounts": dict(DEFAULT_ACCOUNTS)}
+        accounts = {**DEFAULT_ACCOUNTS, **dict(spec.moved_accounts)}
+        cfg["infra"] = {"enabled": True, "path": "infra", "stacks": [spec.name], "accounts": accounts}
     return cfg
+
+
+def backup_bucket(spec: _Spec) -> str:
+    """The S3 bucket a repo's ``[process.backups]`` names (in prod; bucket names are global)."""
+    return f"{spec.name}-backups-{DEFAULT_ACCOUNTS['prod']}"
 
 
 def _config_text(spec: _Spec, cfg: dict[str, Any]) -> str:

@@ -84,6 +84,13 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
             found.append(("signed_commits_not_required", "expected signed commits"))
         if rs.get("enforce_admins") and not prot["admins"]:
             found.append(("admins_not_enforced", "expected admins included"))
+        if "bypass_actors" in rs:
+            want = sorted(
+                (a["actor_type"], a.get("actor_id"), a.get("bypass_mode", "always")) for a in rs["bypass_actors"]
+            )
+            have = sorted((a["actor_type"], a.get("actor_id"), a.get("bypass_mode", "always")) for a in prot["bypass"])
+            if want != have:
+                found.append(("bypass_actor_mismatch", f"expected bypass actors {want}, actual {have}"))
     if repo.get("enabled") and repo.get("require_codeowners"):
         owners = next(
             (spec.tree[p] for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS") if p in spec.tree), None
@@ -92,11 +99,14 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
             found.append(("codeowners_missing", "require_codeowners = true but there is no CODEOWNERS file"))
         elif (problem := _codeowners_problem(str(owners), org)) is not None:
             found.append(("codeowners_invalid", f".github/CODEOWNERS {problem}"))
+    found += _codeowners_rules(spec, process.get("codeowners") or {})
     ff = process.get("forbidden_files") or {}
     if ff.get("enabled"):
         hits = sorted(p for p in spec.tree for g in ff.get("files", []) if _forbidden_match(g, p))
         if hits:
             found.append(("forbidden_file_present", f"{', '.join(hits)} matches {ff['files']}"))
+    if (process.get("changesets") or {}).get("enabled") and ".changeset/config.json" not in spec.tree:
+        found.append(("required_file_missing", ".changeset/config.json is missing ([process.changesets] enabled)"))
     ci = process.get("ci") or {}
     if ci.get("enabled"):
         for wf in ci.get("require_workflows", []):
@@ -112,10 +122,41 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
                     f"{len(bad)} commit(s) in the window are not conventional, e.g. {bad[0]!r}",
                 )
             )
+    hooks = process.get("hooks") or {}
+    if hooks.get("enabled") and hooks.get("require_husky", True):
+        wanted = [".husky/"] + [f".husky/{h}" for h in hooks.get("require_hooks", [])]
+        missing = [
+            p for p in wanted if not (any(t.startswith(p) for t in spec.tree) if p.endswith("/") else p in spec.tree)
+        ]
+        if missing:
+            found.append(("hooks_missing", f"git hooks missing: {', '.join(missing)}"))
     tp = repo.get("tag_protection")
-    if repo.get("enabled") and tp and spec.protection == "none":
+    if repo.get("enabled") and tp and "no_tag_ruleset" in spec.deviations:
         found.append(("tag_protection_missing", f"no tag ruleset for {tp.get('patterns')}"))
     return found
+
+
+def _codeowners_rules(spec: _Spec, table: dict[str, Any]) -> list[tuple[str, str]]:
+    """``codeowners_rule_mismatch`` per pattern whose owners differ from ``[process.codeowners]`` rules."""
+    text = next((spec.tree[p] for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS") if p in spec.tree), None)
+    if not table.get("enabled") or text is None:
+        return []
+    have: dict[str, list[str]] = {}
+    for line in str(text).splitlines():
+        parts = line.split("#", 1)[0].split()
+        if parts:
+            have[parts[0]] = parts[1:]
+    want = {r["pattern"]: list(r["owners"]) for r in table.get("rules", [])}
+    out = []
+    for pattern in list(want) + [p for p in have if p not in want]:
+        if have.get(pattern) != want.get(pattern) and (pattern in want or have[pattern]):
+            out.append(
+                (
+                    "codeowners_rule_mismatch",
+                    f"rule {pattern}: expected {want.get(pattern)}, found {have.get(pattern)}",
+                )
+            )
+    return out
 
 
 # -- scope and projects ---------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Every commit is planned as a ``_Commit`` (date, message, author, and a change computed from the
 repo's tree at that point), then a repo's whole linear history is written with one
-``git fast-import``.
+``git fast-import`` (``fastimport``).
 """
 
 from __future__ import annotations
@@ -11,13 +11,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from typing import Any
 
-from drift_pipeline.gitutil import Author, git
+from drift_pipeline.gitutil import Author
 from drift_pipeline.sandbox import seed_files as F
 from drift_pipeline.sandbox.seed.catalogue import TEAMS, _Spec, email_of
-from drift_pipeline.sandbox.seed.configs import _config_text
+from drift_pipeline.sandbox.seed.configs import _config_text, _package_config
 
 
 def scripted_days(days: int) -> dict[int, int]:
@@ -104,6 +103,16 @@ def _baseline_commits(spec: _Spec, start: date, rng: random.Random, org: str) ->
                 "chore: add local env for docker compose",
                 _author(spec, rng, org),
                 lambda s: {".env": F.env_file(s.name)},
+            )
+        )
+    if spec.ci_removed:
+        when = start - timedelta(days=rng.randint(3, 20))
+        commits.append(
+            _Commit(
+                _at(when, rng),
+                _msg(spec, "ci: remove the CI workflow (the service is deprecated)", "remove ci"),
+                _author(spec, rng, org),
+                lambda s: {".github/workflows/ci.yml": None},
             )
         )
     return commits
@@ -348,39 +357,25 @@ def _scripted_commits(
         lambda s: {"ruff.toml": F.ruff_toml(line_length=120, ignore=["E501", "B008"])},
         [("dependency_changed", ".", "ruff.toml: line-length 100 -> 120, B008 ignored")],
     )
+
+    # day 7 (the ruff day): the config-less monorepo package gets a check.toml naming a ruleset the
+    # registry does not have
+    def ui_kit_config(s: _Spec) -> dict[str, str]:
+        return {"packages/ui-kit/check.toml": _package_config("typescript-library-internal", org)}
+
+    add(
+        "data-platform",
+        _at(ruff_day, rng, 9, 11),
+        "chore(ui-kit): add standards config",
+        ui_kit_config,
+        [
+            ("check_toml_added", "packages/ui-kit", "packages/ui-kit/check.toml added"),
+            (
+                "registry_unresolved",
+                "packages/ui-kit",
+                "packages/ui-kit/check.toml extends typescript-library-internal, a ruleset the registry "
+                "standards-community does not have (announced, never published)",
+            ),
+        ],
+    )
     return out
-
-
-def _fast_import(
-    repo: Path, branch: str, commits: list[tuple[dict[str, str | bytes | None], str, Author, datetime]]
-) -> list[str]:
-    """Write a whole linear history onto ``branch`` with one ``git fast-import``; return the shas.
-
-    The same objects ``gitutil.commit_files`` would make, one commit per entry (files mapped to
-    ``None`` are deleted), with explicit dates, but one git process per repository instead of
-    several per file: what keeps seeding hundreds of repos for a benchmark fast.
-    """
-    out = bytearray()
-    for mark, (files, message, author, when) in enumerate(commits, 1):
-        stamp = f"{int(when.timestamp())} +0000"
-        msg = (message + "\n").encode()
-        out += (
-            f"commit refs/heads/{branch}\nmark :{mark}\n"
-            f"author {author.name} <{author.email}> {stamp}\n"
-            f"committer {author.name} <{author.email}> {stamp}\n"
-            f"data {len(msg)}\n"
-        ).encode() + msg
-        for path, content in sorted(files.items()):
-            if content is None:
-                out += f"D {path}\n".encode()
-                continue
-            data = content.encode() if isinstance(content, str) else content
-            out += f"M 100644 inline {path}\ndata {len(data)}\n".encode() + data + b"\n"
-        out += b"\n"
-    marks = Path(repo) / "seed-marks"  # ``repo`` is the bare repository itself
-    try:
-        git(repo, "fast-import", "--quiet", "--date-format=raw", f"--export-marks={marks}", input=bytes(out))
-        by_mark = dict(line.split(" ", 1) for line in marks.read_text().splitlines())
-    finally:
-        marks.unlink(missing_ok=True)
-    return [by_mark[f":{i}"].strip() for i in range(1, len(commits) + 1)]

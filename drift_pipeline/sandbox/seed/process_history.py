@@ -138,6 +138,9 @@ def _pr_finding(
     elif plan.finding == "branch_name_violated":
         expected, actual = {"pattern": BRANCH_PATTERN}, p["head_ref"]
         what = f"PR #{n} merged from branch {p['head_ref']!r}"
+    elif plan.finding == "ticket_reference_missing":
+        expected, actual = {"pattern": spec.tickets, "in": "branch name"}, p["head_ref"]
+        what = f"PR #{n} merged from branch {p['head_ref']!r}, named after the incident, not a {spec.tickets} ticket"
     else:
         raise ValueError(f"no oracle for {plan.finding}")
     return SeededProcessFinding(day, spec.name, plan.finding, f"pr#{n}", expected, actual, what)
@@ -211,6 +214,14 @@ def process_commits(
             author(specs["admin-console"]),
             _append(_src_file(specs["admin-console"]), "export const KEEP_REDIRECT = true;\n"),
             PrPlan(branch="quick-fix-login-redirect", finding="branch_name_violated"),
+        ),
+        (
+            "payments-service",
+            at(day(6), 10, 12),
+            "fix(refunds): stop double refunds on retried webhooks",
+            author(pay),
+            _append(_src_file(pay), "REFUND_IDEMPOTENCY_WINDOW_S = 86400\n"),
+            PrPlan(branch="fix/INC-2291-double-refunds", finding="ticket_reference_missing"),
         ),
     ]
 

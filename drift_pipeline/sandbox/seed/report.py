@@ -61,6 +61,17 @@ class SeededProcessFinding:
 
 
 @dataclass(frozen=True)
+class SeededCase:
+    """One scripted case of one rule id: the day a scan first shows it, the repo, what happened."""
+
+    rule: str
+    category: str  # "code" | "process" | "infra"
+    day: date
+    repo: str
+    what: str
+
+
+@dataclass(frozen=True)
 class SeedReport:
     org: str
     state_dir: str
@@ -76,6 +87,12 @@ class SeedReport:
     aws: str | None = None  # InfraScenario.describe() when AWS was seeded
     process_activity: tuple[SeededProcessFinding, ...] = ()  # what a process scan of the window must find
     pull_requests: int = 0  # merged PRs in the window (every other window commit of a product repo)
+    cases: tuple[SeededCase, ...] = ()  # every scripted case, by category and rule (cases.rule_cases)
+    not_scripted: dict[str, str] = dataclasses.field(default_factory=dict)  # rule id -> why the demo lacks it
+
+    def rules_shown(self) -> set[str]:
+        """The rule ids the scripted history makes a scan raise."""
+        return {c.rule for c in self.cases}
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(json.dumps(dataclasses.asdict(self), default=_json_default))
@@ -172,6 +189,17 @@ def _describe(r: SeedReport) -> str:
         lines.append("None.")
     for e in r.background_commits:
         lines.append(f"- {e.day} {e.repo}: {e.description} ({e.commit_shas[0][:7]})")
+    lines += ["", "## Every rule id: where and when the demo shows it", ""]
+    lines += [
+        f"{len(r.rules_shown())} rule ids in {len(r.cases)} cases. Settings and AWS are live-only: a scan sees "
+        "them on the last day (today's scan); code and activity on the day their commits landed.",
+        "",
+        "| rule | category | day | repo | case |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| `{c.rule}` | {c.category} | {c.day} | {c.repo} | {c.what.replace('|', '/')} |" for c in r.cases]
+    for rule, why in sorted(r.not_scripted.items()):
+        lines.append(f"| `{rule}` | - | - | - | not scripted: {why} |")
     lines += ["", "## AWS", ""]
     lines.append(
         r.aws

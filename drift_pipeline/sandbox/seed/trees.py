@@ -85,7 +85,10 @@ def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
     if spec.config_file:
         spec.cfg = _build_config(spec, org)
         files[spec.config_file] = _config_text(spec, spec.cfg)
-    if spec.codeowners == "valid":
+    if spec.codeowners == "valid" and spec.codeowners_rules:  # the standard's patterns, infra/ not updated
+        extra = [(pattern, f"@{org}/{spec.team}") for pattern, _ in spec.codeowners_rules if pattern != "*"]
+        files[".github/CODEOWNERS"] = F.codeowners(org, spec.team, extra=extra)
+    elif spec.codeowners == "valid":
         files[".github/CODEOWNERS"] = F.codeowners(org, spec.team)
     elif spec.codeowners == "invalid":
         files[".github/CODEOWNERS"] = F.codeowners(
@@ -99,6 +102,8 @@ def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
         )
     elif spec.codeowners == "unknown-team":  # the team does not exist in the org
         files[".github/CODEOWNERS"] = F.codeowners(org, spec.team, extra=[("/src/", f"@{org}/{UNKNOWN_TEAM}")])
+    if spec.hooks:  # husky with the first hook only (the others were never added)
+        files[".husky/" + spec.hooks[0]] = F.husky_hook(spec.hooks[0])
     if spec.infra:
         from drift_pipeline.sandbox.infra_seed import stack_template
 
