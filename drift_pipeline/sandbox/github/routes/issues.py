@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift_pipeline.sandbox.github import render, render_pulls
+from drift_pipeline.sandbox.github import render, render_pulls, validation
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, iso_cmp
 
@@ -51,6 +51,7 @@ def create_issue(ctx: Ctx, owner: str, repo: str) -> Any:
     """Open an issue (labels are created when absent) → 201; 403 archived, 410 issues disabled."""
     ctx.state.issue_access(owner, repo, write=True)
     data = ctx.json()
+    validation.issue(data, create=True)
     assignees = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
     issue = ctx.mutate(
         lambda st: st.create_issue(
@@ -79,6 +80,7 @@ def update_issue(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
     n = _number(number)
     ctx.state.issue_access(owner, repo, number=n, write=True)
     data = ctx.json()
+    validation.issue(data, create=False)
     issue = ctx.mutate(lambda st: st.update_issue(owner, repo, n, data))
     return _issue_json(ctx, owner, repo, issue)
 
@@ -100,6 +102,7 @@ def create_comment(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
     n = _number(number)
     ctx.state.issue_access(owner, repo, number=n, write=True)
     data = ctx.json()
+    validation.comment(data)
     c = ctx.mutate(lambda st: st.add_comment(owner, repo, n, body=data.get("body") or "", user=ctx.token["login"]))
     return Reply(render.comment(ctx.base, full_name(ctx, owner, repo), c, ctx.ids), status=201)
 
@@ -114,6 +117,7 @@ def create_label(ctx: Ctx, owner: str, repo: str) -> Any:
     """Create a label (422 already_exists) → 201; 403 archived."""
     ctx.state.repo_access(owner, repo, write=True)
     data = ctx.json()
+    validation.label(data, create=True)
     lab = ctx.mutate(
         lambda st: st.create_label(
             owner,
@@ -135,6 +139,7 @@ def update_label(ctx: Ctx, owner: str, repo: str, name: str) -> Any:
     """Update a label: new_name (issues follow), color, description; 403 archived."""
     ctx.state.repo_access(owner, repo, write=True)
     data = ctx.json()
+    validation.label(data, create=False)
     lab = ctx.mutate(lambda st: st.update_label(owner, repo, name, data))
     return render.label(ctx.base, full_name(ctx, owner, repo), lab)
 
