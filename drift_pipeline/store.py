@@ -76,6 +76,10 @@ class DriftStore:
         """Let go of the shared read session; nothing else stays open between calls."""
         self._release_lease()
 
+    def release_reads(self) -> None:
+        """Let go of the shared read session now (before waiting on something a writer may hold)."""
+        self._release_lease()
+
     def __enter__(self) -> DriftStore:
         return self
 

@@ -124,6 +124,10 @@ TABLES: dict[str, str] = {
         action VARCHAR NOT NULL, number INTEGER, url VARCHAR, fingerprints JSON, target_repo VARCHAR,
         recorded_at TIMESTAMPTZ DEFAULT current_timestamp
     """,
+    # the key that signs the filing markers, and when signing began (drift_pipeline.issues.signing)
+    "marker_keys": """
+        created_at TIMESTAMPTZ NOT NULL, secret VARCHAR
+    """,
     # one row per weekly audit run (drift_pipeline.issues.audit writes it)
     "audit_reports": """
         week VARCHAR NOT NULL, org VARCHAR NOT NULL, run_at TIMESTAMPTZ NOT NULL, threshold INTEGER,

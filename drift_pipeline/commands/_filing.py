@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
@@ -106,7 +107,14 @@ def file_scan(
         filing = Filing({"would_file": would_file(findings)})
         if auto_close is not None:
             report = FilingReport()
-            auto_close.close(IssueFiler(source.github, None, RULES, dry_run=True), day, report)
+            # the marker key of --db, read only, so the preview trusts the markers a real run would
+            store = DriftStore(db, read_only=True) if Path(db).is_file() else None
+            try:
+                filer = IssueFiler(source.github, store, RULES, dry_run=True, app_slug=app_slug(source))
+                auto_close.close(filer, day, report)
+            finally:
+                if store is not None:
+                    store.close()
             filing.payload["would_close"] = [_issue_row(o, {}) for o in report.outcomes]
             filing.failures.update(report.failures)
         return filing
@@ -115,7 +123,7 @@ def file_scan(
         return Filing({"issues": []})
     try:
         with DriftStore(db) as store:
-            filer = IssueFiler(source.github, store, RULES)
+            filer = IssueFiler(source.github, store, RULES, app_slug=app_slug(source))
             report = filer.file_day(day, groups)
             if auto_close is not None:
                 auto_close.close(filer, day, report)
@@ -124,6 +132,13 @@ def file_scan(
         failures = {f"{g.full_name} {g.category}": f"--db {db}: {describe(exc)}" for g in groups}
         return Filing({"issues": []}, failures or {"(auto_close)": f"--db {db}: {describe(exc)}"})
     return Filing({"issues": [_issue_row(o, known) for o in report.outcomes]}, dict(report.failures))
+
+
+def app_slug(source: object) -> str | None:
+    """The GitHub App slug a source authenticated as an App installation exposes (``app_slug``), else None:
+    the filer's identity is then ``<slug>[bot]`` instead of the token's ``GET /user`` login."""
+    slug = getattr(source, "app_slug", None)
+    return slug if isinstance(slug, str) and slug else None
 
 
 def _issue_row(o: Outcome, known: Mapping[tuple[str, str, str], tuple[int | None, str | None]]) -> dict[str, Any]:

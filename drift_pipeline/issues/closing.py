@@ -9,7 +9,8 @@ scan's own rows (the stored tables for the job, the same rows in memory for the 
 - no ``*_not_evaluated`` finding of that category names it that day;
 - for the live-only domains (process settings, infra) the day's ``coverage`` row says observed.
 
-An open issue of ours (it carries our marker) is closed when none of its marker's fingerprints is
+An open issue of ours (it carries our trusted marker: authored by the filing identity, signed; see
+``markers``) is closed when none of its marker's fingerprints is
 among the repo's findings of the day. Routed issues (in the config repo) are left alone.
 """
 
@@ -22,7 +23,6 @@ from typing import Any
 from drift_pipeline.issues import ledger
 from drift_pipeline.issues.filing import FilingReport, IssueFiler, Outcome, describe
 from drift_pipeline.issues.ledger import Entry
-from drift_pipeline.issues.render import parse_markers
 from drift_pipeline.store import DriftStore
 
 STATUS_TABLES = {"code": "config_scan_status", "process": "process_scan_status", "infra": "infra_scan_status"}
@@ -122,7 +122,7 @@ def _close_repo(filer: IssueFiler, day: date, org: str, repo: str, category: str
     for issue in filer._labelled_issues(full, f"drift:{category}"):
         if issue.get("state") != "open":
             continue
-        marks = [m for m in parse_markers(issue.get("body")) if m.get("category") == category]
+        marks = [m for m in filer.markers(issue, full) if m.get("category") == category]
         if not marks or any(str(m.get("scan_date")) > day.isoformat() for m in marks):
             continue  # not filed by us, or about a later scan than this one
         fingerprints = tuple(sorted({str(fp) for m in marks for fp in m.get("fingerprints", [])}))

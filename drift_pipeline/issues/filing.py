@@ -17,6 +17,12 @@ All requests go through :class:`IssueClient` on PyGithub's ``Requester`` (the tr
 (GitHub allows about 80 a minute; 0.75 s or more keeps under it); rate limits are waited out. A
 failure of one group is recorded and the others continue; the caller fails the run with the list.
 
+Only the product's own markers count (``markers``): in issues and comments authored by the filing
+identity (``identity``, learnt once per run from the API), as the last thing in the text, and
+signed with this installation's key (``signing``; unsigned ones only in texts older than signing).
+Every marker posted is signed for the repo it is posted in. The lookup and the create of a group are
+one critical section across processes (``claim``): two filers started together file one issue.
+
 Every title, body and comment passes :func:`guard` right before it is sent: a token-like string
 that survived rendering stops the post (:class:`SecretInBody`).
 """
@@ -32,17 +38,17 @@ from typing import Any, Literal
 
 from github import Github, GithubException
 
-from drift_pipeline.issues import ledger
+from drift_pipeline.issues import ledger, signing
+from drift_pipeline.issues.claim import DEFAULT_WAIT, FilingLocks
 from drift_pipeline.issues.client import IssueClient, guard
+from drift_pipeline.issues.identity import filer_identity
 from drift_pipeline.issues.ledger import Entry
+from drift_pipeline.issues.markers import MARKER, PART_MARKER, REPEAT_MARKER, Trust
 from drift_pipeline.issues.render import (
     LABEL_COLOURS,
     LABEL_DESCRIPTIONS,
-    PART_MARKER,
-    REPEAT_MARKER,
     IssueGroup,
     RenderedIssue,
-    parse_markers,
     render,
     repeat_comment,
 )
@@ -98,6 +104,9 @@ class IssueFiler:
 
     ``after_create(issue_number)`` runs after an issue was created and before it is recorded: a
     documented seam through which a test injects the crash that exactly-once must survive.
+
+    ``app_slug``: set by GitHub App authentication (the identity is then ``<slug>[bot]``); else the
+    identity is the token's ``GET /user`` login. ``lock_wait`` bounds the wait for another filer.
     """
 
     def __init__(
@@ -112,6 +121,8 @@ class IssueFiler:
         after_create: Callable[[int], None] | None = None,
         config_repo: str = DEFAULT_CONFIG_REPO,
         sleep: Callable[[float], None] = time.sleep,
+        app_slug: str | None = None,
+        lock_wait: float = DEFAULT_WAIT,
     ):
         if on_repeat not in ON_REPEAT:
             raise ValueError(f"on_repeat must be one of {', '.join(ON_REPEAT)}, got {on_repeat!r}")
@@ -125,6 +136,33 @@ class IssueFiler:
         self.after_create = after_create
         self.config_repo = config_repo
         self._repos: dict[str, dict[str, Any]] = {}
+        self.app_slug = app_slug
+        self._trust: Trust | None = None
+        self.locks = FilingLocks(store, wait=lock_wait) if store is not None and not dry_run else None
+
+    @property
+    def trust(self) -> Trust:
+        """Who files and the marker key: learnt once per filer (one filing run)."""
+        if self._trust is None:
+            identity = filer_identity(self.client, self.app_slug)
+            if self.store is None:
+                key = signing.fresh_key()
+            elif self.locks is None:
+                key = signing.load_key(self.store, create=False)
+            else:
+                self.store.release_reads()
+                with self.locks.hold("marker-key"):  # a lake admits concurrent writers: one key only
+                    key = signing.load_key(self.store)
+            self._trust = Trust(identity, key)
+        return self._trust
+
+    def seal(self, text: str, full: str) -> str:
+        """``text`` with its trailing marker signed for ``full`` (a dry run shows it unsigned)."""
+        return text if self.dry_run else self.trust.key.seal(text, full)
+
+    def markers(self, item: Mapping[str, Any], full: str, kind: str = MARKER) -> list[dict[str, Any]]:
+        """The trusted markers of an issue or comment of ``full`` (see ``markers.Trust``)."""
+        return self.trust.markers(item, full, kind)
 
     # -- the day ---------------------------------------------------------------------------
     def file_day(self, day: date, groups: Sequence[IssueGroup]) -> FilingReport:
@@ -133,7 +171,7 @@ class IssueFiler:
         for group in groups:
             key = f"{group.full_name} {group.category}"
             try:
-                report.outcomes.append(self._file_group(group, recorded))
+                report.outcomes.append(self._file_group_once(group, recorded))
             except Exception as exc:  # one group's failure is recorded; the others are still filed
                 report.failures[key] = describe(exc)
                 if self.store is not None and not self.dry_run:
@@ -150,15 +188,25 @@ class IssueFiler:
                         report.failures[key] += f"; recording the failure failed too: {describe(rec_exc)}"
         return report
 
-    def _file_group(self, group: IssueGroup, recorded: list[dict[str, Any]]) -> Outcome:
-        day, full = group.scan_date, self._target(group)
+    def _file_group_once(self, group: IssueGroup, recorded: list[dict[str, Any]]) -> Outcome:
+        """:meth:`_file_group` inside the group's critical section (none in a dry run)."""
         known = ledger.covered(recorded, group.org, group.repo, group.category, ledger.FILED)
         if set(group.fingerprints) <= known:
             return self._outcome(group, "already_filed")
+        self.trust  # noqa: B018  (learnt before the lock: a failure to learn it holds nothing)
+        if self.locks is None:
+            return self._file_group(group, known)
+        if self.store is not None:
+            self.store.release_reads()  # a DuckDB read session of ours would block the lock holder's write
+        with self.locks.hold(f"{group.org}/{group.repo} {group.category}".casefold()):
+            return self._file_group(group, known)
+
+    def _file_group(self, group: IssueGroup, known: set[str]) -> Outcome:
+        day, full = group.scan_date, self._target(group)
         issues = list(self._labelled_issues(full, f"drift:{group.category}"))
         on_github: set[str] = set()
         for issue in issues:
-            for m in parse_markers(issue.get("body")):
+            for m in self.markers(issue, full):
                 if m.get("scan_date") == day.isoformat() and m.get("category") == group.category:
                     on_github |= set(m["fingerprints"])
                     if tuple(sorted(m["fingerprints"])) == group.fingerprints:
@@ -169,12 +217,12 @@ class IssueFiler:
             return self._outcome(group, "already_filed")
         if new != set(group.fingerprints):
             group = replace(group, findings=tuple(f for f in group.findings if f["fingerprint"] in new))
-        repeat = self._open_repeat(issues, group)
+        repeat = self._open_repeat(issues, group, full)
         if repeat is not None and self.on_repeat != "new_issue":
             if self.on_repeat == "skip":
                 return self._record(group, "skipped_repeat", repeat, full)
             return self._comment_repeat(group, repeat, full)
-        rendered = render(group, self.rules)
+        rendered = self._sealed(render(group, self.rules), full)
         if full != group.full_name:  # routed: the config repo holds issues of many repos
             rendered = replace(rendered, title=f"{rendered.title} in {group.repo}")
         texts = [("title", rendered.title), ("body", rendered.body)]
@@ -195,28 +243,33 @@ class IssueFiler:
             self.write("POST", f"/repos/{full}/issues/{created['number']}/comments", {"body": comment})
         return self._record(group, "created", created, full, rendered)
 
+    def _sealed(self, rendered: RenderedIssue, full: str) -> RenderedIssue:
+        """The issue with the markers of its body and continuation comments signed for ``full``."""
+        comments = tuple(self.seal(c, full) for c in rendered.comments)
+        return replace(rendered, body=self.seal(rendered.body, full), comments=comments)
+
     def _post_missing_parts(self, group: IssueGroup, issue: Mapping[str, Any], full: str) -> None:
         """Continuation comments of an issue found by its marker that are not on it yet."""
-        rendered = render(group, self.rules)
+        rendered = self._sealed(render(group, self.rules), full)
         if not rendered.comments or self.dry_run:
             return
         number = issue["number"]
         posted = {
             m.get("part")
             for c in self.client.paginate(f"/repos/{full}/issues/{number}/comments", {})
-            for m in parse_markers(c.get("body"), PART_MARKER)
+            for m in self.markers(c, full, PART_MARKER)
             if tuple(sorted(m["fingerprints"])) == group.fingerprints
         }
         for part, comment in enumerate(rendered.comments, 2):
             if part not in posted:
                 self.write("POST", f"/repos/{full}/issues/{number}/comments", {"body": comment})
 
-    def _open_repeat(self, issues: list[dict[str, Any]], group: IssueGroup) -> dict[str, Any] | None:
-        """The newest open issue from an earlier day whose marker lists exactly these fingerprints."""
+    def _open_repeat(self, issues: list[dict[str, Any]], group: IssueGroup, full: str) -> dict[str, Any] | None:
+        """The newest open issue from an earlier day whose trusted marker lists exactly these fingerprints."""
         for issue in sorted(issues, key=lambda i: -int(i["number"])):
             if issue.get("state") != "open":
                 continue
-            for m in parse_markers(issue.get("body")):
+            for m in self.markers(issue, full):
                 if (
                     m.get("category") == group.category
                     and m.get("scan_date") != group.scan_date.isoformat()
@@ -229,10 +282,11 @@ class IssueFiler:
         number = issue["number"]
         day = group.scan_date.isoformat()
         for comment in self.client.paginate(f"/repos/{full}/issues/{number}/comments", {}):
-            for m in parse_markers(comment.get("body"), REPEAT_MARKER):
+            for m in self.markers(comment, full, REPEAT_MARKER):
                 if m.get("scan_date") == day and tuple(sorted(m["fingerprints"])) == group.fingerprints:
                     return self._record(group, "commented", issue, full)  # commented before, record lost
-        text = guard(f"comment on {full}#{number}", repeat_comment(group.scan_date, group.category, group.fingerprints))
+        text = repeat_comment(group.scan_date, group.category, group.fingerprints)
+        text = guard(f"comment on {full}#{number}", self.seal(text, full))
         if self.dry_run:
             return self._outcome(group, "would_comment", issue=None, number=number, url=issue.get("html_url"))
         self.write("POST", f"/repos/{full}/issues/{number}/comments", {"body": text})

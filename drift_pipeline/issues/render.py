@@ -23,6 +23,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from drift_pipeline.issues.markers import (  # noqa: F401  (the markers' home; re-exported for callers)
+    MARKER,
+    PART_MARKER,
+    REPEAT_MARKER,
+    marker,
+    parse_markers,
+)
 from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules.base import RuleSpec
 
@@ -31,10 +38,6 @@ PAGE_BUDGET = 60_000  # what a page may hold before its footer and marker
 DIFF_CAP = 20_000  # characters of one diff shown in an issue
 MAX_COMMITS = 20  # commits listed per finding
 TABLE_ROWS = 200  # summary rows per table slice
-MARKER = "drift-pipeline"
-REPEAT_MARKER = "drift-pipeline-repeat"
-PART_MARKER = "drift-pipeline-part"  # a continuation comment: which part of which issue
-_MARKER_RE = re.compile(r"<!-- (drift-pipeline(?:-repeat|-part)?): (\{.*?\}) -->")
 
 TITLES = {
     "code": "[drift:code] Configuration changes detected",
@@ -109,31 +112,6 @@ def group_findings(rows: Iterable[Mapping[str, Any]]) -> list[IssueGroup]:
 
 def _day(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def marker(
-    scan_date: date, category: str, fingerprints: Sequence[str], kind: str = MARKER, part: int | None = None
-) -> str:
-    data: dict[str, Any] = {"category": category, "fingerprints": sorted(fingerprints)}
-    data["scan_date"] = scan_date.isoformat()
-    if part is not None:
-        data["part"] = part
-    return f"<!-- {kind}: {json.dumps(data, sort_keys=True)} -->"
-
-
-def parse_markers(text: str | None, kind: str = MARKER) -> list[dict[str, Any]]:
-    """The markers of ``kind`` in an issue body or comment (malformed ones are ignored)."""
-    found = []
-    for match in _MARKER_RE.finditer(text or ""):
-        if match.group(1) != kind:
-            continue
-        try:
-            data = json.loads(match.group(2))
-        except ValueError:
-            continue
-        if isinstance(data, dict) and isinstance(data.get("fingerprints"), list):
-            found.append(data)
-    return found
 
 
 def title_for(group: IssueGroup) -> str:

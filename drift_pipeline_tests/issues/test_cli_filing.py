@@ -26,6 +26,8 @@ def env(sandbox, monkeypatch, tmp_path):  # noqa: F811
     monkeypatch.setenv("GITHUB_API_URL", sandbox.url)
     monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token")
     monkeypatch.setenv("DRIFT_DB_PATH", str(db))
+    # one installation's key across the module's tests (they share the sandbox, each has its own --db)
+    monkeypatch.setenv("DRIFT_MARKER_KEY", "k" * 40)
     monkeypatch.delenv("DRIFT_ORGS", raising=False)
     return sandbox, db
 

@@ -51,6 +51,7 @@ def test_a_day_files_one_issue_per_repo_and_category_and_a_second_run_files_noth
         assert RULES["check_toml_changed"].fix in code.body and "Scan date: 2026-03-05" in code.body
         assert "- Expected: `2`\n- Actual: `0`" in process.body
         [marker] = parse_markers(code.body)
+        assert code.body.endswith(" -->") and len(marker.pop("sig")) == 64  # signed, last in the body
         assert marker == {
             "category": "code",
             "fingerprints": [code_finding(DAY1, repo)["fingerprint"]],
