@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from drift_pipeline.issues import inert
 from drift_pipeline.issues.client import IssueClient
 from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules.base import CATEGORIES
@@ -111,16 +112,19 @@ def render_summary(org: str, week: str, loads: list[RepoLoad], threshold: int) -
     head += "|---" * (len(CATEGORIES) + 5) + "|\n"
     rows = []
     for load in loads:
-        links = " ".join(f"[{u.rsplit('/', 1)[-1]}]({u})" for u in load.links[:30])
+        links = " ".join(inert.issue_link(u) for u in load.links[:30])
         more = f" … +{len(load.links) - 30}" if len(load.links) > 30 else ""
-        counts = " | ".join(str(load.open.get(c, 0)) for c in CATEGORIES)
-        rows.append(
-            f"| `{org}/{load.repo}` | {load.team or ''} | {load.tier or ''} | {counts} | {load.oldest_days} | "
-            f"{links}{more} |\n"
+        counts = " | ".join(str(int(load.open.get(c, 0))) for c in CATEGORIES)
+        repo, team, tier = (
+            inert.cell(f"{org}/{load.repo}"),
+            inert.text(load.team or "", 100),
+            inert.text(load.tier or "", 40),
         )
+        rows.append(f"| {repo} | {team} | {tier} | {counts} | {int(load.oldest_days)} | {links}{more} |\n")
     marker = f"<!-- {AUDIT_MARKER}: {json.dumps({'org': org, 'week': week}, sort_keys=True)} -->"
     body = (
-        f"## Weekly drift audit, {week}\n\nRepos of `{org}` with more than {threshold} open `drift:*` issues.\n\n"
+        f"## Weekly drift audit, {week}\n\n"
+        f"Repos of {inert.code(org)} with more than {threshold} open `drift:*` issues.\n\n"
         + head
         + "".join(rows)
         + f"\n---\n_Created by drift-pipeline's weekly audit_\n\n{marker}"

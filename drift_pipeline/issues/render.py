@@ -9,8 +9,14 @@ spec's text), the scan date and a hidden marker::
 
 Nothing is cut silently: the page is packed block by block (header, summary table slices, one
 block per finding) into the body and, when it would pass :data:`PAGE_BUDGET`, into continuation
-comments, each saying which part it is. Every text goes through ``mask_secrets``; the filer checks
-again before it posts.
+comments, each saying which part it is (a block split across parts closes its open fence and
+reopens it in the next part).
+
+Only the product's own text is markup: every string of a finding (message, subject, project,
+details, diff, commits' shas, links, authors, dates and subjects) goes through
+:mod:`drift_pipeline.issues.inert`, which masks secrets and makes it inert (code spans, fences,
+neutralised prose, links only of a GitHub commit page's shape). So the hidden marker written here
+is the only ``<!-- drift-pipeline`` a body holds. The filer checks for secrets again before it posts.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from drift_pipeline.issues import inert
 from drift_pipeline.issues.markers import (  # noqa: F401  (the markers' home; re-exported for callers)
     MARKER,
     PART_MARKER,
@@ -37,6 +44,7 @@ MAX_BODY = 65_536  # GitHub's limit for an issue body or comment
 PAGE_BUDGET = 60_000  # what a page may hold before its footer and marker
 DIFF_CAP = 20_000  # characters of one diff shown in an issue
 MAX_COMMITS = 20  # commits listed per finding
+VALUE_CAP = 5_000  # characters of one detail value shown in a fence
 TABLE_ROWS = 200  # summary rows per table slice
 
 TITLES = {
@@ -136,12 +144,12 @@ def render(group: IssueGroup, rules: Mapping[str, RuleSpec]) -> RenderedIssue:
     title = title_for(group)
     header = (
         f"## {title.split('] ', 1)[-1]}\n\n"
-        f"Repository: `{group.full_name}`  \nScan date: {group.scan_date.isoformat()}  \n"
+        f"Repository: {inert.code(group.full_name)}  \nScan date: {group.scan_date.isoformat()}  \n"
         f"Findings: {len(group.findings)}\n"
     )
     blocks = [header, *_summary_tables(group.findings, rules)]
     blocks += ["### Findings\n"] + [_finding_block(i, f, rules) for i, f in enumerate(group.findings, 1)]
-    pages = _pack([mask_secrets(b) for b in blocks])
+    pages = _pack(blocks)
     tail = f"\n{FOOTER} for scan date {group.scan_date.isoformat()}\n\n" + marker(
         group.scan_date, group.category, group.fingerprints
     )
@@ -158,20 +166,16 @@ def render(group: IssueGroup, rules: Mapping[str, RuleSpec]) -> RenderedIssue:
     )
 
 
-def _cell(text: Any) -> str:
-    return str(text if text is not None else "").replace("|", "\\|").replace("\n", " ")[:200]
-
-
 def _summary_tables(findings: Sequence[Mapping[str, Any]], rules: Mapping[str, RuleSpec]) -> list[str]:
     head = "### Summary\n\n| # | Severity | Rule | Project | Subject | Commit |\n|---|---|---|---|---|---|\n"
     rows = []
     for i, f in enumerate(findings, 1):
-        sha, url = f.get("commit_sha"), f.get("commit_url")
-        commit = f"[{sha[:7]}]({url})" if sha and url else (f"`{sha[:7]}`" if sha else "")
-        title = rules[f["rule"]].title if f["rule"] in rules else f["rule"]
+        sha = f.get("commit_sha")
+        commit = inert.commit_link(sha, f.get("commit_url")) if sha else ""
+        title = rules[f["rule"]].title if f["rule"] in rules else "Unknown rule"
         rows.append(
-            f"| {i} | {f['severity']} | {_cell(title)} (`{f['rule']}`) | `{_cell(f['project'])}` | "
-            f"`{_cell(f.get('subject'))}` | {commit} |\n"
+            f"| {i} | {inert.text(f['severity'], 20)} | {title} ({inert.cell(f['rule'])}) | "
+            f"{inert.cell(f['project'])} | {inert.cell(f.get('subject'))} | {commit} |\n"
         )
     return [head + "".join(rows[k : k + TABLE_ROWS]) for k in range(0, len(rows), TABLE_ROWS)] or [head]
 
@@ -186,15 +190,15 @@ def _details(finding: Mapping[str, Any]) -> dict[str, Any]:
     return dict(raw) if isinstance(raw, Mapping) else {}
 
 
-def _fence(text: str, lang: str = "") -> str:
-    longest = max((len(m) for m in re.findall(r"`+", text)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{lang}\n{text.rstrip(chr(10))}\n{ticks}\n"
-
-
 def _value(value: Any) -> str:
     text = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
-    return f"`{text}`" if "\n" not in text and len(text) < 200 and "`" not in text else "\n" + _fence(text)
+    if "\n" not in text and len(text) < 200:
+        return inert.code(text)
+    note = ""
+    if len(text) > VALUE_CAP:
+        note = f"_Value cut: {len(text) - VALUE_CAP:,} of {len(text):,} characters not shown._\n"
+        text = text[:VALUE_CAP]
+    return "\n" + inert.fence(text) + note
 
 
 _SHOWN = {"expected", "actual", "diff", "diff_withheld", "diff_truncated", "commits"}
@@ -203,13 +207,17 @@ _SHOWN = {"expected", "actual", "diff", "diff_withheld", "diff_truncated", "comm
 def _finding_block(index: int, f: Mapping[str, Any], rules: Mapping[str, RuleSpec]) -> str:
     spec = rules.get(f["rule"])
     details = _details(f)
-    out = [f"#### {index}. {spec.title if spec else f['rule']}: `{f.get('subject')}`\n\n"]
-    out.append(f"{f['message']}\n\nRule `{f['rule']}` · severity {f['severity']} · project `{f['project']}`\n\n")
+    title = spec.title if spec else "Unknown rule"
+    out = [f"#### {index}. {title}: {inert.code(f.get('subject'))}\n\n"]
+    out.append(
+        f"{inert.text(f['message'])}\n\nRule {inert.code(f['rule'])} · severity {inert.text(f['severity'], 20)} "
+        f"· project {inert.code(f['project'])}\n\n"
+    )
     if "expected" in details or "actual" in details:
         out.append(f"- Expected: {_value(details.get('expected'))}\n- Actual: {_value(details.get('actual'))}\n")
     rest = {k: v for k, v in sorted(details.items()) if k not in _SHOWN and v not in (None, "", [], {})}
     for key, value in rest.items():
-        out.append(f"- {key}: {_value(value)}\n")
+        out.append(f"- {inert.text(key, 60)}: {_value(value)}\n")
     out.append("\n")
     out.append(_diff_section(details))
     out.append(_commits_section(f, details))
@@ -231,7 +239,7 @@ def _diff_section(details: Mapping[str, Any]) -> str:
         diff = cut
     if details.get("diff_truncated"):
         notes.append("_The scan kept only the start of this diff._")
-    return "**Diff**\n\n" + _fence(str(diff), "diff") + "".join(n + "\n" for n in notes) + "\n"
+    return "**Diff**\n\n" + inert.fence(str(diff), "diff") + "".join(n + "\n" for n in notes) + "\n"
 
 
 def _commits_section(f: Mapping[str, Any], details: Mapping[str, Any]) -> str:
@@ -242,12 +250,11 @@ def _commits_section(f: Mapping[str, Any], details: Mapping[str, Any]) -> str:
         return ""
     lines = []
     for c in commits[:MAX_COMMITS]:
-        sha = str(c["sha"])
-        link = f"[{sha[:7]}]({c['url']})" if c.get("url") else f"`{sha[:7]}`"
-        who = f" by {c['author']}" if c.get("author") else ""
-        when = f" on {str(c['date'])[:10]}" if c.get("date") else ""
+        link = inert.commit_link(c["sha"], c.get("url"))
+        who = f" by {inert.text(c['author'], 100)}" if c.get("author") else ""
+        when = f" on {inert.text(str(c['date'])[:10])}" if c.get("date") else ""
         subject = str(c.get("message") or "").split("\n", 1)[0]
-        lines.append(f"- {link}{who}{when}{': ' + _cell(subject) if subject else ''}\n")
+        lines.append(f"- {link}{who}{when}{': ' + inert.text(subject, 200) if subject else ''}\n")
     if len(commits) > MAX_COMMITS:
         lines.append(f"- … and {len(commits) - MAX_COMMITS} more commit(s)\n")
     return "**Commits**\n\n" + "".join(lines) + "\n"
@@ -260,8 +267,7 @@ def _pack(blocks: Sequence[str]) -> list[str]:
     for block in blocks:
         pieces = [block]
         if len(block) > PAGE_BUDGET:
-            size = PAGE_BUDGET - 200
-            pieces = [block[k : k + size] for k in range(0, len(block), size)]
+            pieces = _split(block, PAGE_BUDGET - 400)
             pieces = [
                 p
                 + (
@@ -276,3 +282,31 @@ def _pack(blocks: Sequence[str]) -> list[str]:
                 pages.append("")
             pages[-1] += piece + "\n"
     return pages
+
+
+_FENCE_OPEN = re.compile(r"(`{3,})[a-z]*")
+
+
+def _split(block: str, size: int) -> list[str]:
+    """``block`` in pieces of about ``size`` characters, cut between lines where it can be; a piece
+    that ends inside one of the renderer's fences closes it, and the next piece reopens it, so no
+    part of a fenced text is ever read as markdown."""
+    pieces: list[str] = []
+    current, opener = "", ""  # opener: the fence line we are inside, "" outside any fence
+    for line in block.split("\n"):
+        if not opener and _FENCE_OPEN.fullmatch(line):
+            entering = line
+        elif opener and line == opener.rstrip("abcdefghijklmnopqrstuvwxyz"):
+            entering = ""
+        else:
+            entering = opener
+        chunks = [line[k : k + size] for k in range(0, len(line), size)] or [""]
+        for chunk in chunks:
+            if current and len(current) + len(chunk) + 1 > size:
+                close = "\n" + opener.rstrip("abcdefghijklmnopqrstuvwxyz") if opener else ""
+                pieces.append(current + close)
+                current = opener + "\n" if opener else ""
+            current += chunk + "\n"
+        opener = entering
+    pieces.append(current.rstrip("\n"))
+    return [p for p in pieces if p]

@@ -80,7 +80,7 @@ SPECS: tuple[RuleSpec, ...] = (
         "error",
         "tier_ruleset_mismatch",
         "Rulesets do not match the tier",
-        "Extend a ruleset ending in -<tier>, or correct the tier in repo-metadata.yaml.",
+        "Extend a ruleset ending in `-<tier>`, or correct the tier in `repo-metadata.yaml`.",
     ),
     _rule(
         "error",
@@ -92,7 +92,7 @@ SPECS: tuple[RuleSpec, ...] = (
         "error",
         "registry_unresolved",
         "Ruleset registry could not be resolved",
-        "Check [extends] registry and rulesets: the registry must exist and hold rulesets/<name>.toml.",
+        "Check `[extends]` registry and rulesets: the registry must exist and hold `rulesets/<name>.toml`.",
     ),
 )
 

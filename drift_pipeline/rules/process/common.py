@@ -168,7 +168,7 @@ SPECS: tuple[RuleSpec, ...] = (
         "error",
         "pr_missing_issue_reference",
         "Pull request without issue reference",
-        "Link the pull request to its issue (e.g. 'Closes #123' in the description).",
+        "Link the pull request to its issue (e.g. `Closes #123` in the description).",
     ),
 )
 SPEC = {s.id: s for s in SPECS}
