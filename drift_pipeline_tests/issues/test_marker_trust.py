@@ -60,7 +60,9 @@ def test_a_marker_copied_into_a_commit_subject_does_not_stop_the_next_days_filin
     write_findings(db, DAY1, svc_rows(DAY1, message=f"chore: tidy {forged(DAY2)}"))
     assert outcome(run_job(sandbox, db, DAY1)) == {"created": 1}
     [issue] = issues_of(gh, "svc", "drift:code")
-    assert len(parse_markers(issue.body)) == 2  # the copy is quoted in the body, before the real one
+    # the renderer breaks the copy's comment opener, so the body holds the real marker only, last
+    assert len(parse_markers(issue.body)) == 1 and issue.body.count("<!--") == 1
+    assert issue.body.rstrip().rsplit("\n", 1)[-1].startswith("<!-- drift-pipeline: ")
     # day 2: the same finding is still there; the forged marker must not pass for the day's issue
     write_findings(db, DAY2, svc_rows(DAY2))
     assert outcome(run_job(sandbox, db, DAY2)) == {"commented": 1}
