@@ -56,7 +56,11 @@ class IssueClient:
         try:
             self.write("POST", f"/repos/{full}/labels", {"name": name, "color": colour, "description": description})
         except GithubException as exc:
-            if exc.status != 422:  # 422 already_exists: created meanwhile, which is what we wanted
+            # created meanwhile is what we wanted: only a 422 whose errors say already_exists; any
+            # other 422 (an invalid colour, a name too long) is a real refusal
+            errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
+            codes = {e.get("code") for e in errors if isinstance(e, dict)} if isinstance(errors, list) else set()
+            if exc.status != 422 or "already_exists" not in codes:
                 raise
 
     def paginate(self, path: str, params: dict[str, Any], items_key: str | None = None) -> Iterator[dict[str, Any]]:
