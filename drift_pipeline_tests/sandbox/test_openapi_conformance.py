@@ -62,7 +62,7 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
     st.add_org("beta", company="Beta Ltd", email="it@beta.example", location="Lyon")
     st.add_user("alice", emails=[ALICE.email])
     st.add_user("bob", emails=[BOB.email])
-    st.add_token("reader-token", login="bob", admin=False)
+    st.add_token("reader-token", login="bob", admin=False, kind="app")
     path = st.create_repo("acme", "svc", created_at=datetime(2024, 1, 1))
     ids["c1"] = commit_files(
         path,
@@ -110,6 +110,14 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
     st.create_repo("acme", "old", archived=True)  # read-only: writes answer 403
     st.create_issue("acme", "old", title="before archiving", user="alice", when=day(2), labels=["bug"])
     st.create_repo("acme", "quiet", has_issues=False)  # issue endpoints answer 410
+    # issue 19 (answers as real recordings): token kinds, commit statuses, settings
+    st.add_token("classic-reader", login="bob", admin=False, kind="classic")
+    st.add_token("fine-reader", login="bob", admin=False, kind="fine_grained")
+    st.add_commit_status("acme", "svc", ids["main"], "pending", context="ci/test", when=day(5))
+    st.add_commit_status("acme", "svc", ids["main"], "success", context="ci/test", when=day(5, 13))
+    st.add_commit_status("acme", "svc", ids["main"], "failure", context="lint", description="2 errors", when=day(5))
+    st.set_org_settings("acme", two_factor_requirement_enabled=True, default_repository_permission="write")
+    st.set_repo_settings("acme", "svc", allow_merge_commit=False, delete_branch_on_merge=True)
 
 
 def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
@@ -117,7 +125,7 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
     n, pr, main = ids["issue"], ids["pr"], ids["main"]
     b = f"{R}/branches/main/protection"
     old, quiet = "/repos/acme/old", "/repos/acme/quiet"
-    return {
+    calls = {
         "GET /user": [Call("GET", "/user", 200), Call("GET", "/user", 401, token=None)],
         "GET /users/{user}": [Call("GET", "/users/alice", 200), Call("GET", "/users/acme", 200)],
         "GET /orgs/{org}": [
@@ -258,6 +266,26 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
         "GET /orgs/{org}/rulesets/{ruleset_id}": [Call("GET", f"/orgs/acme/rulesets/{ids['org_ruleset']}", 200)],
         "GET /rate_limit": [Call("GET", "/rate_limit", 200)],
     }
+    # issue 19 (the sandbox where real recordings disagree with it)
+    raw = {"Accept": "application/vnd.github.v3.raw"}
+    calls["GET /repos/{owner}/{repo}/commits/{ref}/status"] = [
+        Call("GET", f"{R}/commits/main/status", 200),
+        Call("GET", f"{R}/commits/feature/x/status", 200),  # no statuses: pending, none listed
+        Call("GET", f"{R}/commits/{'0' * 40}/status", 404),
+    ]
+    calls["GET /repos/{owner}/{repo}/commits/{ref}/statuses"] = [
+        Call("GET", f"{R}/commits/{main}/statuses", 200),
+        Call("GET", f"{R}/commits/feature/x/statuses", 200),
+    ]
+    calls["GET /repos/{owner}/{repo}/branches/{branch}/protection"] += [
+        Call("GET", b, 404, token="classic-reader"),
+        Call("GET", b, 403, token="fine-reader"),
+    ]
+    calls["GET /orgs/{org}"] += [Call("GET", "/orgs/acme", 200, token="classic-reader")]  # not an owner
+    calls["GET /repos/{owner}/{repo}"] += [Call("GET", R, 200, token="classic-reader"), Call("GET", R, 401, token="x")]
+    calls["GET /repos/{owner}/{repo}/contents/{path}"] += [Call("GET", f"{R}/contents/README.md", 200, headers=raw)]
+    calls["GET /repos/{owner}/{repo}/git/blobs/{sha}"] += [Call("GET", f"{R}/git/blobs/{ids['blob']}", 200, headers=raw)]
+    return calls
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ from typing import Any
 
 import jwt
 
-from drift_pipeline.sandbox.github.errors import Forbidden, Unauthorized
+from drift_pipeline.sandbox.github.errors import Forbidden, Unauthorized, not_accessible
 
 CLOCK_SKEW = 60
 MAX_JWT_LIFETIME = 600
@@ -126,9 +126,10 @@ def expires_iso(epoch: int) -> str:
 
 
 def permission_error(info: dict[str, Any], method: str, path: str) -> Forbidden | None:
-    """GitHub's 403 when an installation token lacks the permission ``path`` needs."""
+    """GitHub's 403 when an installation token (or a fine-grained personal access token, which
+    GitHub refuses "by personal access token") lacks the permission ``path`` needs."""
     perms = info.get("permissions")
-    if info.get("kind") != "app" or perms is None:
+    if info.get("kind") not in ("app", "fine_grained") or perms is None:
         return None
     m = re.match(r"^/repos/[^/]+/[^/]+(?:/([^/]+))?", path)
     if m is None:
@@ -140,7 +141,7 @@ def permission_error(info: dict[str, Any], method: str, path: str) -> Forbidden 
     write = method not in ("GET", "HEAD")
     if had == "write" or (had == "read" and not write):
         return None
-    return Forbidden(documentation_url="https://docs.github.com/rest")
+    return not_accessible(str(info["kind"]))
 
 
 FULL_PERMISSIONS = {

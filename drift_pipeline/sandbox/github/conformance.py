@@ -32,6 +32,7 @@ from typing import Any
 from drift_pipeline.sandbox.github import openapi, routes
 
 ENV = "DRIFT_SANDBOX_CONFORMANCE"
+RAW_MEDIA_PREFIXES = ("application/vnd.github.raw", "application/vnd.github.v3.raw")
 
 # Statuses GitHub may give on any operation, documented or not (docs.github.com "Troubleshooting
 # the REST API" / "Rate limits"): 304 to a conditional GET (empty body), 401 without valid
@@ -221,7 +222,9 @@ def observe(request: Any, response: Any) -> None:
     record: dict[str, Any] = {"route": route.key, "status": status}
     try:
         data = response.get_data()
-        is_json = (response.mimetype or "").endswith("json")
+        mimetype = response.mimetype or ""
+        # the raw media type (``application/vnd.github.raw+json`` too) carries a file's bytes, not JSON
+        is_json = mimetype.endswith("json") and not mimetype.startswith(RAW_MEDIA_PREFIXES)
         body = json.loads(data) if data and is_json else None
         has_body = bool(data) and is_json and request.method != "HEAD"
         record["violations"] = [

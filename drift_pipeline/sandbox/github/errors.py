@@ -57,6 +57,20 @@ class Forbidden(ApiError):
     default_message = "Resource not accessible by integration"
 
 
+# GitHub's 403 to a token that lacks a permission, by token kind: an App installation token is
+# refused "by integration", a fine-grained personal access token "by personal access token". A
+# classic personal access token is never told: it gets 404 "Not Found" (see ``state.require_admin``).
+NOT_ACCESSIBLE = {
+    "app": "Resource not accessible by integration",
+    "fine_grained": "Resource not accessible by personal access token",
+}
+
+
+def not_accessible(kind: str, documentation_url: str = DOCS) -> Forbidden:
+    """The 403 a token of ``kind`` (``app`` or ``fine_grained``) gets for what its permissions do not grant."""
+    return Forbidden(NOT_ACCESSIBLE.get(kind, NOT_ACCESSIBLE["app"]), documentation_url=documentation_url)
+
+
 class NotFound(ApiError):
     status = 404
     default_message = "Not Found"

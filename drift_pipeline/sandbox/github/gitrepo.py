@@ -160,6 +160,13 @@ def _tree(path: str, treeish: str, recursive: bool) -> tuple[str, tuple[TreeEntr
     return tree_sha, tuple(ls_tree(path, tree_sha, recursive=recursive, trees=recursive))
 
 
+@functools.lru_cache(maxsize=4096)
+def _last_change_ts(path: str, sha: str, file_path: str) -> int:
+    args = ["log", "-1", "--format=%ct", sha] + (["--", file_path] if file_path else [])
+    out = git_text(path, *args).strip()
+    return int(out) if out else _commit(path, sha).committer_ts
+
+
 @functools.lru_cache(maxsize=2048)
 def _blob(path: str, sha: str) -> bytes:
     return git(path, "cat-file", "blob", sha)
@@ -218,6 +225,10 @@ class GitRepo:
 
     def commit(self, sha: str) -> CommitInfo:
         return _commit(self.path, sha)
+
+    def last_change_ts(self, sha: str, path: str = "") -> int:
+        """The committer time of the newest commit from ``sha`` that touched ``path`` (any, for the root)."""
+        return _last_change_ts(self.path, sha, path.strip("/"))
 
     def commit_diff(self, commit: CommitInfo) -> Diff:
         return _diff(self.path, commit.parents[0] if commit.parents else None, commit.sha)

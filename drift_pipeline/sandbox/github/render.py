@@ -63,7 +63,7 @@ def org(base: str, org_: dict[str, Any], public_repos: int, total_private: int) 
         "members_url": f"{base}/orgs/{q(login)}/members{{/member}}",
         "public_members_url": f"{base}/orgs/{q(login)}/public_members{{/member}}",
         "avatar_url": f"{base}/_sandbox/avatars/{q(login)}",
-        "description": org_.get("description", ""),
+        "description": org_.get("description") or None,  # GitHub: null when unset, never ""
         "name": org_.get("name", login),
         "blog": "",
         "is_verified": False,
@@ -372,6 +372,7 @@ def issue(base: str, full: str, i: dict[str, Any], labels: list[dict[str, Any]],
         "updated_at": i["updated_at"],
         "closed_by": None,
         "author_association": "MEMBER",
+        "performed_via_github_app": None,  # GitHub: the App whose token opened it (not modelled: null)
         "reactions": {
             "url": f"{api}/reactions",
             "total_count": 0,

@@ -23,6 +23,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,8 +38,31 @@ from drift_pipeline.sandbox.github.state import SandboxState
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LIMITS = {"core": 5000, "search": 30}
-WINDOWS = {"core": 3600, "search": 60}
+# Every resource GitHub's ``GET /rate_limit`` reports, with its limit for a user token and its
+# window in seconds (docs.github.com "Rate limits for the REST API"; search, code_search and the
+# other short windows are per minute).
+DEFAULT_LIMITS = {
+    "core": 5000,
+    "search": 30,
+    "graphql": 5000,
+    "integration_manifest": 5000,
+    "source_import": 100,
+    "code_scanning_upload": 1000,
+    "code_scanning_autofix": 10,
+    "actions_runner_registration": 10000,
+    "scim": 15000,
+    "dependency_snapshots": 100,
+    "dependency_sbom": 100,
+    "audit_log": 1750,
+    "audit_log_streaming": 15,
+    "code_search": 10,
+}
+_PER_MINUTE = ("search", "source_import", "code_scanning_autofix", "dependency_snapshots", "dependency_sbom",
+               "audit_log_streaming", "code_search")  # fmt: skip
+WINDOWS = {name: 60 if name in _PER_MINUTE else 3600 for name in DEFAULT_LIMITS}
+# An answer without valid credentials counts against the caller's unauthenticated budget (per
+# address): GitHub's 401 carries those X-RateLimit-* headers.
+ANONYMOUS_LIMITS = {"core": 60, "search": 10}
 
 
 class _Store:
@@ -90,10 +114,10 @@ class _RateLimits:
             entry = self._usage[(token, resource)] = [0, now + WINDOWS.get(resource, 3600)]
         return entry
 
-    def peek(self, token: str, resource: str) -> dict[str, Any]:
+    def peek(self, token: str, resource: str, limit: int | None = None) -> dict[str, Any]:
         with self._lock:
             used, reset = self._entry(token, resource)
-        limit = self.limits.get(resource, DEFAULT_LIMITS["core"])
+        limit = self.limits.get(resource, DEFAULT_LIMITS["core"]) if limit is None else limit
         return {"limit": limit, "used": used, "remaining": max(limit - used, 0), "reset": reset, "resource": resource}
 
     def consume(self, token: str, resource: str) -> None:
@@ -151,6 +175,20 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return any(t.strip() in ("*", etag, bare) or t.strip().removeprefix("W/") == bare for t in header.split(","))
 
 
+def _not_modified(request: Request, headers: dict[str, str]) -> bool:
+    """A conditional GET's answer is 304: ``If-None-Match`` matches the ETag, or (only when no
+    ``If-None-Match`` was sent, RFC 9110) the resource's ``Last-Modified`` is not after ``If-Modified-Since``."""
+    if request.headers.get("If-None-Match"):
+        return _etag_matches(request.headers.get("If-None-Match"), headers["ETag"])
+    since, modified = request.headers.get("If-Modified-Since"), headers.get("Last-Modified")
+    if not since or not modified:
+        return False
+    try:
+        return parsedate_to_datetime(modified) <= parsedate_to_datetime(since)
+    except (TypeError, ValueError):
+        return False
+
+
 class GitHubApp:
     """The WSGI application (use :class:`GitHubSandbox` to serve it)."""
 
@@ -191,27 +229,25 @@ class GitHubApp:
         route, params, path_known = routes.match(method, path)
         key = route.key if route else f"{method} (unmatched)"
 
+        resource = "search" if path.startswith("/search/") else "core"
         try:
             token, info = self._authenticate(request, path)
         except Unauthorized as refused:
-            self.counters.add(key, 401)
-            return self._error(refused, {})
+            return self._unauthorized(request, key, resource, refused)
         if token is None or info is None:
             err = Unauthorized(
                 "Requires authentication" if token is None else "Bad credentials",
                 documentation_url="https://docs.github.com/rest",
             )
-            self.counters.add(key, 401)
-            return self._error(err, {})
+            return self._unauthorized(request, key, resource, err)
+        token = info.get("rate_key", token)  # an installation's tokens share one budget
         denied = apps.permission_error(info, method, path)
         if denied is not None:
             self.counters.add(key, 403)
-            return self._error(denied, self._common_headers())
-        token = info.get("rate_key", token)  # an installation's tokens share one budget
+            return self._error(denied, {**self._common_headers(), **self._rate_headers(token, resource)})
 
         if self.faults.latency_ms:
             time.sleep(self.faults.latency_ms / 1000)
-        resource = "search" if path.startswith("/search/") else "core"
         fault = self.faults.pick(method, path, info["login"])
         if fault is not None:
             headers = self._rate_headers(token, resource)
@@ -272,8 +308,16 @@ class GitHubApp:
             return token, apps.verify_jwt(self.store.current().data, token)
         return token, apps.token_info(self.store.current().token(token))
 
-    def _rate_headers(self, token: str | None, resource: str) -> dict[str, str]:
-        r = self.rate_limits.peek(token or "", resource)
+    def _unauthorized(self, request: Request, key: str, resource: str, err: Unauthorized) -> Response:
+        """A 401, counted against the caller's unauthenticated budget whose headers it carries."""
+        anonymous = f"anonymous:{request.remote_addr}"
+        self.rate_limits.consume(anonymous, resource)
+        self.counters.add(key, 401)
+        headers = {**self._common_headers(), **self._rate_headers(anonymous, resource, ANONYMOUS_LIMITS[resource])}
+        return self._error(err, headers)
+
+    def _rate_headers(self, token: str | None, resource: str, limit: int | None = None) -> dict[str, str]:
+        r = self.rate_limits.peek(token or "", resource, limit)
         return {
             "X-RateLimit-Limit": str(r["limit"]),
             "X-RateLimit-Remaining": str(r["remaining"]),
@@ -344,10 +388,9 @@ class GitHubApp:
             data = reply.body
         else:
             data = json.dumps(reply.body, separators=(",", ":"), ensure_ascii=False).encode()
-        if request.method in ("GET", "HEAD") and reply.status == 200:
-            etag = _etag(data)
-            headers["ETag"] = etag
-            if _etag_matches(request.headers.get("If-None-Match"), etag):
+        if reply.status in (200, 201) and data:  # GitHub tags reads and write answers alike
+            headers["ETag"] = _etag(data)
+            if request.method in ("GET", "HEAD") and reply.status == 200 and _not_modified(request, headers):
                 return Response(b"", status=304, headers=headers)
         return Response(data, status=reply.status, headers=headers, content_type=reply.content_type)
 

@@ -23,7 +23,8 @@ from typing import Any
 
 from drift_pipeline.gitutil import init_bare
 from drift_pipeline.sandbox.github import render_rules
-from drift_pipeline.sandbox.github.errors import Forbidden, NotFound
+from drift_pipeline.sandbox.github import settings
+from drift_pipeline.sandbox.github.errors import NotFound, not_accessible
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
 from drift_pipeline.sandbox.github.matching import (
     codeowners_errors,
@@ -33,17 +34,22 @@ from drift_pipeline.sandbox.github.matching import (
 from drift_pipeline.sandbox.github.state_issues import IssueState, _iso
 
 DEFAULT_TOKEN = "sandbox-token"
-TOKEN_KINDS = ("classic", "app")
+# classic: a personal access token (classic); fine_grained: a fine-grained personal access token;
+# app: a GitHub App installation token ("installation" is accepted as its other name)
+TOKEN_KINDS = ("classic", "fine_grained", "app")
 _PROTECTION_DOCS = "https://docs.github.com/rest/branches/branch-protection#get-branch-protection"
 
 
 def require_admin(token: dict[str, Any] | None, docs: str) -> None:
-    """GitHub's refusal of an admin-only read: a classic token 404 "Not Found", an App 403."""
+    """GitHub's refusal of an admin-only read, by token kind: a classic token (the kind of a token
+    stored without one) 404 "Not Found", a fine-grained token or an App installation token 403
+    "Resource not accessible by personal access token" / "... by integration"."""
     if token is None or token.get("admin", True):
         return
-    if token.get("kind", "app") == "classic":
+    kind = token.get("kind", "classic")
+    if kind == "classic":
         raise NotFound(documentation_url=docs)
-    raise Forbidden(documentation_url=docs)
+    raise not_accessible(kind, docs)
 
 
 def _empty() -> dict[str, Any]:
@@ -104,7 +110,12 @@ class SandboxState(IssueState):
     def add_org(self, login: str, *, name: str | None = None, **profile: str) -> None:
         """An organization; ``profile``: company, email, location (GitHub omits them when unset)."""
         org = self.data["orgs"].setdefault(login, {"login": login, "name": name or login, "id": self.next_id()})
-        org.update({k: v for k, v in profile.items() if k in ("company", "email", "location") and v})
+        org.update({k: v for k, v in profile.items() if k in ("company", "email", "location", "description") and v})
+
+    def set_org_settings(self, login: str, **values: Any) -> None:
+        """An org's owner-only settings (:data:`settings.ORG_OWNER_DEFAULTS`: two_factor_requirement_enabled,
+        default_repository_permission, web_commit_signoff_required, members_can_*, billing_email, ...)."""
+        self.org(login).setdefault("settings", {}).update(settings.check("org", values))
 
     def add_user(self, login: str, *, name: str | None = None, emails: tuple[str, ...] | list[str] = ()) -> None:
         """A user; commits whose author or committer email is one of ``emails`` are attributed to it."""
@@ -114,16 +125,33 @@ class SandboxState(IssueState):
         known = user.setdefault("emails", [])
         known += [e for e in emails if e.lower() not in {k.lower() for k in known}]
 
-    def add_token(self, token: str, *, login: str = "drift-bot", admin: bool = True, kind: str | None = None) -> None:
-        """A token of ``login``. ``admin``: whether it may read repository administration (classic
-        branch protection). ``kind`` says how GitHub refuses that read without admin rights:
-        ``"classic"`` (a personal access token: 404 "Not Found") or ``"app"`` (a GitHub App
-        installation token: 403 "Resource not accessible by integration"). Default: ``"classic"``
-        with admin rights, ``"app"`` without (the sandbox's earlier meaning of ``admin=False``)."""
-        kind = kind or ("classic" if admin else "app")
+    def add_token(
+        self,
+        token: str,
+        *,
+        login: str = "drift-bot",
+        admin: bool = True,
+        kind: str = "classic",
+        permissions: dict[str, str] | None = None,
+    ) -> None:
+        """A token of ``login``, answered as GitHub answers its ``kind``:
+
+        - ``"classic"`` (a personal access token): ``admin`` says whether its user administers the
+          repos and orgs (classic protection, org rulesets, the org's owner-only settings); without,
+          those reads are 404 "Not Found";
+        - ``"fine_grained"`` (a fine-grained personal access token) and ``"app"`` / ``"installation"``
+          (an App installation token) read what ``permissions`` grant (default: every read the
+          scan needs, ``administration`` only with ``admin``); anything else is 403 "Resource not
+          accessible by personal access token" / "... by integration".
+        """
+        kind = "app" if kind == "installation" else kind
         if kind not in TOKEN_KINDS:
-            raise ValueError(f"token kind {kind!r} not one of {TOKEN_KINDS}")
-        self.data["tokens"][token] = {"login": login, "admin": admin, "kind": kind}
+            raise ValueError(f"token kind {kind!r} not one of {(*TOKEN_KINDS, 'installation')}")
+        info: dict[str, Any] = {"login": login, "admin": admin, "kind": kind}
+        if kind != "classic":
+            perms = dict(permissions if permissions is not None else settings.token_permissions(admin))
+            info.update(permissions=perms, admin=perms.get("administration") in ("read", "write"))
+        self.data["tokens"][token] = info
 
     def add_app(
         self, app_id: int, *, slug: str, owner: str, public_key: str, installations: dict[int, dict[str, Any]]
@@ -197,7 +225,25 @@ class SandboxState(IssueState):
     def repo(self, owner: str, name: str) -> dict[str, Any]:
         return self.data["repos"][f"{owner}/{name}"]
 
+    def set_repo_settings(self, owner: str, name: str, **values: Any) -> None:
+        """A repo's merge settings (:data:`settings.REPO_MERGE_DEFAULTS`: allow_squash_merge,
+        delete_branch_on_merge, allow_auto_merge, ...)."""
+        self.repo(owner, name).setdefault("settings", {}).update(settings.check("repo", values))
+
     # -- process settings -------------------------------------------------------------------
+    def add_commit_status(
+        self, owner: str, repo: str, sha: str, state: str, *, context: str = "default", **fields: Any
+    ) -> dict[str, Any]:
+        """A commit status (``state`` error, failure, pending or success) on ``sha``; ``fields``:
+        description, target_url, creator (a login), when (a datetime). Newest last."""
+        if state not in ("error", "failure", "pending", "success"):
+            raise ValueError(f"commit status state {state!r} not one of error, failure, pending, success")
+        status = {"id": self.next_id(), "state": state, "context": context, "created_at": _iso(fields.get("when")),
+                  "description": fields.get("description"), "target_url": fields.get("target_url"),
+                  "creator": fields.get("creator", "drift-bot")}  # fmt: skip
+        self.data.setdefault("statuses", {}).setdefault(f"{owner}/{repo}", {}).setdefault(sha, []).append(status)
+        return status
+
     def set_branch_protection(self, owner: str, repo: str, branch: str, body: dict[str, Any]) -> None:
         """``body`` has the shape of GitHub's ``PUT /repos/{o}/{r}/branches/{b}/protection``."""
         self.data["protections"].setdefault(f"{owner}/{repo}", {})[branch] = body

@@ -84,6 +84,7 @@ class IssueState:
             "color": (color or "ededed").lstrip("#"),
             "description": description,
             "default": False,
+            "updated_at": _now(),  # not rendered: GitHub's Last-Modified of the label
         }
         self.data["labels"].setdefault(f"{r['owner']}/{r['name']}", []).append(lab)
         return lab
@@ -111,6 +112,7 @@ class IssueState:
             lab["color"] = str(fields["color"]).lstrip("#")
         if "description" in fields:
             lab["description"] = fields["description"]
+        lab["updated_at"] = _now()
         return lab
 
     def set_issue_labels(self, owner: str, repo: str, number: int, names: list[Any], *, add: bool) -> list[str]:

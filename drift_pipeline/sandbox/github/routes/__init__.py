@@ -16,7 +16,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from drift_pipeline.sandbox.github.routes import accounts, apps, branches, git_data, issues, pulls, rulesets, tags
+from drift_pipeline.sandbox.github.routes import (
+    accounts,
+    apps,
+    branches,
+    git_data,
+    issues,
+    pulls,
+    rulesets,
+    statuses,
+    tags,
+)
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, iso_cmp, parse_time
 
 __all__ = [
@@ -49,7 +59,9 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     # commits, compare, git data, contents
     ("GET", f"{_R}/commits", git_data.list_commits),
     ("GET", f"{_R}/commits/{{sha}}/pulls", pulls.list_commit_pulls),
-    ("GET", f"{_R}/commits/{{ref+}}", git_data.get_commit),
+    ("GET", f"{_R}/commits/{{ref+}}/status", statuses.get_combined_status),
+    ("GET", f"{_R}/commits/{{ref+}}/statuses", statuses.list_statuses),
+    ("GET", f"{_R}/commits/{{ref+}}", git_data.get_commit),  # last: {ref+} would swallow the suffixes above
     ("GET", f"{_R}/compare/{{basehead+}}", git_data.compare),
     ("GET", f"{_R}/git/trees/{{sha+}}", git_data.get_tree),
     ("GET", f"{_R}/git/blobs/{{sha}}", git_data.get_blob),

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.sandbox.github import render
-from drift_pipeline.sandbox.github.routes.context import Ctx
+from drift_pipeline.sandbox.github import render, settings
+from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, last_modified
 
 
 def get_authenticated_user(ctx: Ctx) -> Any:
@@ -24,10 +24,14 @@ def get_user(ctx: Ctx, user: str) -> Any:
 
 
 def get_org(ctx: Ctx, org: str) -> Any:
-    """An organization."""
+    """An organization; to an owner also its owner-only settings (two_factor_requirement_enabled, ...)."""
     o = ctx.state.org(org)
     repos = ctx.state.repos_of(o["login"])
-    return render.org(ctx.base, o, sum(not r["private"] for r in repos), sum(r["private"] for r in repos))
+    out = render.org(ctx.base, o, sum(not r["private"] for r in repos), sum(r["private"] for r in repos))
+    if settings.is_org_owner(ctx.token):
+        members = {m for t in ctx.state.teams_of(o["login"]).values() for m in t.get("members", [])}
+        out.update(settings.org_owner_fields(o, len(members)))
+    return Reply(out, headers=last_modified(out["updated_at"]))
 
 
 def repo_json(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
@@ -81,8 +85,12 @@ def list_user_repos(ctx: Ctx, user: str) -> Any:
 
 
 def get_repo(ctx: Ctx, owner: str, repo: str) -> Any:
-    """A repository, with pushed_at = the newest commit's date."""
-    return repo_json(ctx, ctx.state.get_repo(owner, repo))
+    """A repository, with pushed_at = the newest commit's date, merge settings and organization."""
+    r = ctx.state.get_repo(owner, repo)
+    out = repo_json(ctx, r)
+    org = out["owner"] if out["owner"]["type"] == "Organization" else None
+    out.update(settings.repo_fields(r, org))
+    return Reply(out, headers=last_modified(out["updated_at"]))
 
 
 def get_rate_limit(ctx: Ctx) -> Any:

@@ -8,9 +8,11 @@ the server applies around every route.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.utils import format_datetime
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
@@ -125,6 +127,33 @@ def parse_time(value: str | None) -> datetime | None:
     except ValueError:
         raise Unprocessable(f"Invalid time: {value}") from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def last_modified(when: str | int | float | None) -> dict[str, str]:
+    """GitHub's ``Last-Modified`` header (an HTTP date) for an ISO 8601 time or a Unix timestamp."""
+    if when is None or when == "":
+        return {}
+    moment = datetime.fromtimestamp(when, UTC) if isinstance(when, int | float) else parse_time(when)
+    return {"Last-Modified": format_datetime(moment.astimezone(UTC), usegmt=True)} if moment else {}
+
+
+# The raw media type of contents and blobs, as a client may spell it; GitHub echoes it in
+# Content-Type (``application/vnd.github.v3.raw; charset=utf-8`` in octokit's recordings) and
+# names it in ``X-GitHub-Media-Type: github.v3; param=raw``.
+_RAW_MEDIA = re.compile(r"application/vnd\.github(?:\.v3)?\.raw(\+json)?(?![\w.+-])", re.I)
+
+
+def raw_reply(ctx: Ctx, data: bytes, headers: dict[str, str] | None = None) -> Reply | None:
+    """The raw bytes as GitHub answers ``Accept: application/vnd.github[.v3].raw``; None for any other Accept."""
+    m = _RAW_MEDIA.search(ctx.headers.get("Accept", "") or "")
+    if m is None:
+        return None
+    media = "github.v3; param=raw" + ("; format=json" if m.group(1) else "")
+    return Reply(
+        data,
+        headers={**(headers or {}), "X-GitHub-Media-Type": media},
+        content_type=f"{m.group(0).lower()}; charset=utf-8",
+    )
 
 
 def iso_cmp(value: str | None) -> str | None:

@@ -10,7 +10,15 @@ from typing import Any
 
 from drift_pipeline.sandbox.github import render
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
-from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, nonempty, parse_time
+from drift_pipeline.sandbox.github.routes.context import (
+    Ctx,
+    Reply,
+    full_name,
+    last_modified,
+    nonempty,
+    parse_time,
+    raw_reply,
+)
 
 
 def list_commits(ctx: Ctx, owner: str, repo: str) -> Any:
@@ -96,9 +104,7 @@ def get_blob(ctx: Ctx, owner: str, repo: str, sha: str) -> Any:
     """A blob, base64."""
     git = ctx.state.git_repo(owner, repo)
     data = git.blob(sha)
-    if "raw" in ctx.headers.get("Accept", ""):
-        return Reply(data, content_type="application/octet-stream")
-    return render.blob(ctx.base, full_name(ctx, owner, repo), sha, data)
+    return raw_reply(ctx, data) or render.blob(ctx.base, full_name(ctx, owner, repo), sha, data)
 
 
 def get_contents(ctx: Ctx, owner: str, repo: str, path: str) -> Any:
@@ -115,9 +121,10 @@ def get_contents(ctx: Ctx, owner: str, repo: str, path: str) -> Any:
     if entry is None:
         raise NotFound(documentation_url="https://docs.github.com/rest/repos/contents#get-repository-content")
     full = full_name(ctx, owner, repo)
+    modified = last_modified(git.last_change_ts(sha, entry.path))
     if entry.type == "tree":
-        return [render.content_entry(ctx.base, full, ref, sha, e) for e in git.list_dir(entry.sha, entry.path)]
+        listing = [render.content_entry(ctx.base, full, ref, sha, e) for e in git.list_dir(entry.sha, entry.path)]
+        return Reply(listing, headers=modified)
     data = git.blob(entry.sha) if entry.type == "blob" else None
-    if data is not None and "raw" in ctx.headers.get("Accept", ""):
-        return Reply(data, content_type="application/octet-stream")
-    return render.content_entry(ctx.base, full, ref, sha, entry, data)
+    raw = raw_reply(ctx, data, modified) if data is not None else None
+    return raw or Reply(render.content_entry(ctx.base, full, ref, sha, entry, data), headers=modified)

@@ -6,7 +6,7 @@ from typing import Any
 
 from drift_pipeline.sandbox.github import render, render_pulls, validation
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
-from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, iso_cmp
+from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, iso_cmp, last_modified
 
 
 def labels_json(ctx: Ctx, owner: str, repo: str, full: str, names: list[str]) -> list[dict[str, Any]]:
@@ -104,7 +104,8 @@ def create_comment(ctx: Ctx, owner: str, repo: str, number: str) -> Any:
     data = ctx.json()
     validation.comment(data)
     c = ctx.mutate(lambda st: st.add_comment(owner, repo, n, body=data.get("body") or "", user=ctx.token["login"]))
-    return Reply(render.comment(ctx.base, full_name(ctx, owner, repo), c, ctx.ids), status=201)
+    out = render.comment(ctx.base, full_name(ctx, owner, repo), c, ctx.ids)
+    return Reply(out, status=201, headers={"Location": out["url"]})
 
 
 def list_labels(ctx: Ctx, owner: str, repo: str) -> Any:
@@ -127,12 +128,15 @@ def create_label(ctx: Ctx, owner: str, repo: str) -> Any:
             description=data.get("description"),
         )
     )
-    return Reply(render.label(ctx.base, full_name(ctx, owner, repo), lab), status=201)
+    out = render.label(ctx.base, full_name(ctx, owner, repo), lab)
+    return Reply(out, status=201, headers={"Location": out["url"]})
 
 
 def get_label(ctx: Ctx, owner: str, repo: str, name: str) -> Any:
     """One label by name."""
-    return render.label(ctx.base, full_name(ctx, owner, repo), ctx.state.label(owner, repo, name))
+    lab = ctx.state.label(owner, repo, name)
+    when = lab.get("updated_at") or ctx.state.get_repo(owner, repo)["created_at"]
+    return Reply(render.label(ctx.base, full_name(ctx, owner, repo), lab), headers=last_modified(when))
 
 
 def update_label(ctx: Ctx, owner: str, repo: str, name: str) -> Any:
