@@ -284,7 +284,9 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
     calls["GET /orgs/{org}"] += [Call("GET", "/orgs/acme", 200, token="classic-reader")]  # not an owner
     calls["GET /repos/{owner}/{repo}"] += [Call("GET", R, 200, token="classic-reader"), Call("GET", R, 401, token="x")]
     calls["GET /repos/{owner}/{repo}/contents/{path}"] += [Call("GET", f"{R}/contents/README.md", 200, headers=raw)]
-    calls["GET /repos/{owner}/{repo}/git/blobs/{sha}"] += [Call("GET", f"{R}/git/blobs/{ids['blob']}", 200, headers=raw)]
+    calls["GET /repos/{owner}/{repo}/git/blobs/{sha}"] += [
+        Call("GET", f"{R}/git/blobs/{ids['blob']}", 200, headers=raw)
+    ]
     return calls
 
 

@@ -22,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from drift_pipeline.gitutil import init_bare
-from drift_pipeline.sandbox.github import render_rules
-from drift_pipeline.sandbox.github import settings
+from drift_pipeline.sandbox.github import render_rules, settings
 from drift_pipeline.sandbox.github.errors import NotFound, not_accessible
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
 from drift_pipeline.sandbox.github.matching import (
