@@ -87,15 +87,17 @@ def test_app_and_installations_through_pygithub(sandbox: tuple[GitHubSandbox, di
 
 
 @pytest.mark.parametrize(
-    ("iat", "exp"),
+    ("iat_offset", "exp_offset"),
     [
-        (time.time() + 300, time.time() + 500),  # issued in the future beyond the skew
-        (time.time() - 600, time.time() - 120),  # expired
-        (time.time() - 30, time.time() + 1200),  # more than 10 minutes ahead
+        (300, 500),  # issued in the future beyond the skew
+        (-600, -120),  # expired
+        (-30, 1200),  # more than 10 minutes ahead
     ],
+    ids=["iat-in-future", "expired", "exp-too-far"],
 )
-def test_jwt_clock_rules(sandbox: tuple[GitHubSandbox, dict], iat: float, exp: float) -> None:
+def test_jwt_clock_rules(sandbox: tuple[GitHubSandbox, dict], iat_offset: int, exp_offset: int) -> None:
     gh, config = sandbox
+    iat, exp = time.time() + iat_offset, time.time() + exp_offset
     assert _get(f"{gh.url}/app", _jwt(config)).status_code == 200
     assert _get(f"{gh.url}/app", _jwt(config, iat=iat, exp=exp)).status_code == 401
 

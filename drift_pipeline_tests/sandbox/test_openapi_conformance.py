@@ -8,16 +8,18 @@ import json
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 import requests
 
 from drift_pipeline.gitutil import Author, commit_files, git_text, rev_parse
-from drift_pipeline.sandbox.github import conformance, openapi, pulls
+from drift_pipeline.sandbox.github import apps, conformance, openapi, pulls
 from drift_pipeline.sandbox.github.routes import ROUTES, match
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.infra_seed import tag_releases
@@ -28,6 +30,7 @@ ALICE = Author("Alice A", "alice@acme.example")
 BOB = Author("Bob B", "bob@acme.example")
 AUTH = {"Authorization": "token sandbox-token"}
 R = "/repos/acme/svc"
+APP_ID, INSTALLATION = 424242, 4242421
 PROTECTION = {
     "required_status_checks": {"strict": True, "contexts": ["ci/test"]},
     "enforce_admins": True,
@@ -105,11 +108,17 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
     issue = st.create_issue("acme", "svc", title="a bug", user="alice", when=day(4), labels=["bug"])
     ids["issue"] = issue["number"]
     ids["spare"] = st.create_issue("acme", "svc", title="spare", user="bob", when=day(5), labels=["bug"])["number"]
+    st.create_issue("acme", "svc", title="labels to rename", user="bob", when=day(5), labels=["stale", "wontfix"])
     st.add_comment("acme", "svc", issue["number"], user="bob", body="seen", when=day(4, 13))
     st.create_repo("acme", "empty")
     st.create_repo("acme", "old", archived=True)  # read-only: writes answer 403
     st.create_issue("acme", "old", title="before archiving", user="alice", when=day(2), labels=["bug"])
     st.create_repo("acme", "quiet", has_issues=False)  # issue endpoints answer 410
+    private, public = apps.generate_key()
+    st.add_app(APP_ID, slug="drift-pipeline", owner="acme", public_key=public,
+               installations={INSTALLATION: {"account": "acme", "permissions": {"contents": "read"}}})  # fmt: skip
+    now = int(time.time())
+    ids["app_jwt"] = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": str(APP_ID)}, private, algorithm="RS256")
     # issue 19 (answers as real recordings): token kinds, commit statuses, settings
     st.add_token("classic-reader", login="bob", admin=False, kind="classic")
     st.add_token("fine-reader", login="bob", admin=False, kind="fine_grained")
@@ -125,6 +134,7 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
     n, pr, main = ids["issue"], ids["pr"], ids["main"]
     b = f"{R}/branches/main/protection"
     old, quiet = "/repos/acme/old", "/repos/acme/quiet"
+    app: dict[str, Any] = {"token": None, "headers": {"Authorization": f"Bearer {ids['app_jwt']}"}}
     calls = {
         "GET /user": [Call("GET", "/user", 200), Call("GET", "/user", 401, token=None)],
         "GET /users/{user}": [Call("GET", "/users/alice", 200), Call("GET", "/users/acme", 200)],
@@ -248,8 +258,9 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
         ],
         "GET /repos/{owner}/{repo}/labels/{name}": [Call("GET", f"{R}/labels/bug", 200)],
         "PATCH /repos/{owner}/{repo}/labels/{name}": [
-            Call("PATCH", f"{R}/labels/ops", 200, json_body={"new_name": "ops:infra", "color": "00ff00"}),
-            Call("PATCH", f"{R}/labels/ops:infra", 422, json_body={"new_name": "bug"}),
+            # labels seeded in build: no route's calls depend on another route's (xdist splits them)
+            Call("PATCH", f"{R}/labels/stale", 200, json_body={"new_name": "stale:old", "color": "00ff00"}),
+            Call("PATCH", f"{R}/labels/wontfix", 422, json_body={"new_name": "bug"}),
             Call("PATCH", f"{R}/labels/nope", 404, json_body={"color": "00ff00"}),
         ],
         "GET /search/issues": [
@@ -265,6 +276,17 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
         "GET /orgs/{org}/rulesets": [Call("GET", "/orgs/acme/rulesets", 200)],
         "GET /orgs/{org}/rulesets/{ruleset_id}": [Call("GET", f"/orgs/acme/rulesets/{ids['org_ruleset']}", 200)],
         "GET /rate_limit": [Call("GET", "/rate_limit", 200)],
+        # the GitHub App routes (issue 19): a JWT of the seeded App, sent as GitHub asks (Bearer)
+        "GET /app": [Call("GET", "/app", 200, **app), Call("GET", "/app", 401)],
+        "GET /app/installations": [Call("GET", "/app/installations", 200, **app)],
+        "POST /app/installations/{installation_id}/access_tokens": [
+            Call("POST", f"/app/installations/{INSTALLATION}/access_tokens", 201, **app),
+            Call("POST", "/app/installations/1/access_tokens", 404, **app),
+        ],
+        "GET /orgs/{org}/installation": [
+            Call("GET", "/orgs/acme/installation", 200, **app),
+            Call("GET", "/orgs/beta/installation", 404, **app),
+        ],
     }
     # issue 19 (the sandbox where real recordings disagree with it)
     raw = {"Accept": "application/vnd.github.v3.raw"}

@@ -71,16 +71,21 @@ def _installation_json(ctx: Ctx, app: dict[str, Any], inst_id: str, inst: dict[s
 
 
 def get_app(ctx: Ctx) -> Any:
+    """Get the authenticated app (JWT only).
+
+    The App the JWT's ``iss`` names, with the union of its installations' permissions."""
     return _app_json(ctx, _jwt_app(ctx))
 
 
 def list_installations(ctx: Ctx) -> Any:
+    """List installations for the authenticated app (JWT only), paginated by installation id."""
     app = _jwt_app(ctx)
     items = sorted(app.get("installations", {}).items(), key=lambda kv: int(kv[0]))
     return [_installation_json(ctx, app, i, inst) for i, inst in ctx.paginate(items)]
 
 
 def get_org_installation(ctx: Ctx, org: str) -> Any:
+    """Get an organization installation for the authenticated app (JWT only); 404 when not installed."""
     app = _jwt_app(ctx)
     for inst_id, inst in app.get("installations", {}).items():
         if inst["account"].lower() == org.lower():
@@ -91,6 +96,9 @@ def get_org_installation(ctx: Ctx, org: str) -> Any:
 
 
 def create_access_token(ctx: Ctx, installation_id: str) -> Any:
+    """Create an installation access token for an app (JWT only).
+
+    A ``ghs_`` token with the installation's permissions, expiring after the server's token TTL."""
     app = _jwt_app(ctx)
     if (
         not installation_id.isdigit()
