@@ -261,6 +261,10 @@ def test_commit_status_routes_are_served_not_swallowed_by_the_commit_route(world
     assert _get(world, f"{R}/commits/main/statuses").json() == []
     missing = _get(world, f"{R}/commits/{'0' * 40}/status")
     assert missing.status_code == 404
+    # commit statuses are a permission of their own: contents alone does not read them
+    refused = _get(world, f"{R}/commits/main/status", token="fine-no-issues")
+    assert (refused.status_code, refused.json()["message"]) == (403, "Resource not accessible by personal access token")
+    assert _get(world, f"{R}/commits/main/status", token="installation").status_code == 200
     commit = github_client(gh.url).get_repo("acme/svc").get_commit(sha)
     status = commit.get_combined_status()
     assert (status.state, status.total_count, {s.context for s in status.statuses}) == (

@@ -45,6 +45,9 @@ _PERMISSION_OF = {
 }
 
 
+_STATUSES_PATH = re.compile(r"^/repos/[^/]+/[^/]+/commits/.+/status(?:es)?$")
+
+
 def is_jwt(token: str) -> bool:
     return bool(_JWT_SHAPE.match(token))
 
@@ -135,6 +138,8 @@ def permission_error(info: dict[str, Any], method: str, path: str) -> Forbidden 
     if m is None:
         return None
     needed = _PERMISSION_OF.get(m.group(1) or "", "metadata")
+    if _STATUSES_PATH.search(path):  # commit statuses are their own permission, not contents
+        needed = "statuses"
     if needed == "metadata":  # branches, rulesets, branch rules; classic protection: state.require_admin
         return None
     had = perms.get(needed)
@@ -151,6 +156,7 @@ FULL_PERMISSIONS = {
     "pull_requests": "read",
     "issues": "write",
     "members": "read",
+    "statuses": "read",
 }
 
 
