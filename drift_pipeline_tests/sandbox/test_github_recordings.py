@@ -10,7 +10,7 @@ import requests
 from github import GithubException
 
 from drift_pipeline.gitutil import commit_files
-from drift_pipeline.sandbox.github.server import DEFAULT_LIMITS
+from drift_pipeline.sandbox.github.ratelimits import DEFAULT_LIMITS
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline_tests.sandbox.conftest import DEV, branch_from, day, github_client
 
