@@ -10,12 +10,14 @@ import requests
 from github import GithubException
 
 from drift_pipeline.gitutil import commit_files
+from drift_pipeline.sandbox.github import apps
 from drift_pipeline.sandbox.github.ratelimits import DEFAULT_LIMITS
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline_tests.sandbox.conftest import DEV, branch_from, day, github_client
 
 AUTH = {"Authorization": "token sandbox-token"}
 R = "/repos/acme/svc"
+APP_ID, MINTED = 77, "ghs_minted-installation-token"
 
 
 def build(st: SandboxState) -> None:
@@ -38,6 +40,10 @@ def build(st: SandboxState) -> None:
     commit_files(public, "main", {"index.html": "<p>hi</p>\n"}, "init", DEV, day(1))
     st.add_ruleset("acme", "svc", {"name": "main", "target": "branch", "enforcement": "active", "rules": []})
     st.add_commit_status("acme", "svc", first, "pending", context="ci/test", when=day(1, 13))
+    _private, public_key = apps.generate_key()
+    st.add_app(APP_ID, slug="drift-app", owner="acme", public_key=public_key,
+               installations={APP_ID * 10: {"account": "acme", "permissions": {"issues": "write"}}})  # fmt: skip
+    apps.mint(st.data, APP_ID, APP_ID * 10, MINTED, 3600)  # what POST .../access_tokens stores
 
 
 @pytest.fixture(scope="module")
@@ -224,11 +230,21 @@ def test_an_org_without_description_says_null_and_one_with_it_says_it(world):
     assert _get(world, "/orgs/beta").json()["description"] == "Beta's org"
 
 
-def test_issues_carry_performed_via_github_app(world):
+def test_issues_carry_performed_via_github_app_the_app_whose_token_opened_them(world):
     url = world[0].url
-    requests.post(f"{url}{R}/issues", json={"title": "x"}, headers=AUTH, timeout=10)
-    issues = _get(world, f"{R}/issues?state=all").json()
-    assert issues and all("performed_via_github_app" in i and i["performed_via_github_app"] is None for i in issues)
+    by_user = requests.post(f"{url}{R}/issues", json={"title": "by a user"}, headers=AUTH, timeout=10).json()
+    assert "performed_via_github_app" in by_user and by_user["performed_via_github_app"] is None
+    minted = {"Authorization": f"token {MINTED}"}
+    by_app = requests.post(f"{url}{R}/issues", json={"title": "by the App"}, headers=minted, timeout=10).json()
+    assert by_app["user"]["login"] == "drift-app[bot]"
+    assert (by_app["performed_via_github_app"]["id"], by_app["performed_via_github_app"]["slug"]) == (
+        APP_ID,
+        "drift-app",
+    )
+    again = _get(world, f"{R}/issues/{by_app['number']}").json()
+    assert again["performed_via_github_app"]["slug"] == "drift-app"
+    issue = github_client(url).get_repo("acme/svc").get_issue(by_app["number"])
+    assert issue.performed_via_github_app.slug == "drift-app"
 
 
 def test_rate_limit_reports_every_resource_github_does(world):

@@ -372,7 +372,7 @@ def issue(base: str, full: str, i: dict[str, Any], labels: list[dict[str, Any]],
         "updated_at": i["updated_at"],
         "closed_by": None,
         "author_association": "MEMBER",
-        "performed_via_github_app": None,  # GitHub: the App whose token opened it (not modelled: null)
+        "performed_via_github_app": None,  # the App whose token opened it: set by routes/issues.py
         "reactions": {
             "url": f"{api}/reactions",
             "total_count": 0,

@@ -6,6 +6,7 @@ from typing import Any
 
 from drift_pipeline.sandbox.github import render, render_pulls, validation
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
+from drift_pipeline.sandbox.github.routes.apps import _app_json as app_json  # the App's one rendering
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, iso_cmp, last_modified
 
 
@@ -17,6 +18,9 @@ def labels_json(ctx: Ctx, owner: str, repo: str, full: str, names: list[str]) ->
 def _issue_json(ctx: Ctx, owner: str, repo: str, issue: dict[str, Any]) -> dict[str, Any]:
     full = full_name(ctx, owner, repo)
     out = render.issue(ctx.base, full, issue, labels_json(ctx, owner, repo, full, issue["labels"]), ctx.ids)
+    app = (ctx.state.data.get("apps") or {}).get(str(issue.get("performed_via_github_app")))
+    if app is not None:  # opened with an App's installation token: GitHub names the App
+        out["performed_via_github_app"] = app_json(ctx, app)
     if "pull" in issue:  # a pull request is an issue: listings carry it with its pull_request key
         out["pull_request"] = render_pulls.issue_pull_key(ctx.base, full, issue)
         out["html_url"] = out["pull_request"]["html_url"]
@@ -53,8 +57,10 @@ def create_issue(ctx: Ctx, owner: str, repo: str) -> Any:
     data = ctx.json()
     validation.issue(data, create=True)
     assignees = list(data.get("assignees") or []) + ([data["assignee"]] if data.get("assignee") else [])
-    issue = ctx.mutate(
-        lambda st: st.create_issue(
+    app_id = ctx.token.get("app_id") if ctx.token.get("kind") == "app" else None
+
+    def create(st: Any) -> dict[str, Any]:
+        issue = st.create_issue(
             owner,
             repo,
             title=data.get("title") or "",
@@ -63,8 +69,11 @@ def create_issue(ctx: Ctx, owner: str, repo: str) -> Any:
             assignees=assignees,
             user=ctx.token["login"],
         )
-    )
-    out = _issue_json(ctx, owner, repo, issue)
+        if app_id is not None:
+            issue["performed_via_github_app"] = int(app_id)
+        return issue
+
+    out = _issue_json(ctx, owner, repo, ctx.mutate(create))
     return Reply(out, status=201, headers={"Location": out["url"]})
 
 
