@@ -230,3 +230,24 @@ def test_change_evidence_materialises_in_a_real_dagster_run(demo: Demo, tmp_path
             assert "orders-api@" in meta["exceptions_preview"] and "bypass by" in meta["exceptions_preview"]
         else:
             assert meta["exceptions"] == 0
+
+
+def test_the_weekly_trend_view_agrees_with_the_report(
+    demo: Demo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """trend_reviews_weekly (share of reviewed changes per tier and week) counts what the report counts."""
+    copy = tmp_path / "drift.duckdb"
+    shutil.copy(demo.db, copy)
+    with DriftStore(copy) as store:  # brings the copy to the schema (the view) as any pipeline write would
+        view = {
+            (str(r["week"]), r["tier"]): (r["changes"], r["reviewed"], r["share_reviewed"])
+            for r in store.rows("SELECT * FROM trend_reviews_weekly WHERE org = ?", [ORG])
+        }
+    report = evidence_json(capsys, demo)
+    weeks = {
+        (w["week"], tier): (t["changes"], t["reviewed"], t["share_reviewed"])
+        for w in report["weeks"]
+        for tier, t in w["tiers"].items()
+    }
+    assert view == weeks and len(view) > 10
+    assert min(share for _, _, share in view.values()) < 1  # the week of the scripted exceptions
