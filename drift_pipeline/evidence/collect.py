@@ -37,8 +37,7 @@ _ACTIVITY = """
 """
 # required approvals per repo and day, as the repo's config declared them that day
 _REQUIRED = """
-    SELECT scan_date, repo, TRY_CAST(json_extract(expected, '$.required_reviews') AS INTEGER) AS required,
-           activity_read
+    SELECT scan_date, repo, TRY_CAST(json_extract(expected, '$.required_reviews') AS INTEGER) AS required
     FROM process_scan_status WHERE org = ? AND scan_date BETWEEN ? AND ?
 """
 _INVENTORY = """

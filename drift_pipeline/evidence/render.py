@@ -222,7 +222,7 @@ A change is a merged pull request or a commit pushed without one, on a default b
 <p>Settings observed on: {observed}.</p><p>Settings not observed (never read as compliant):</p>
 {_spans(report.settings_not_observed)}
 {_settings(report)}
-<p>Days without recorded process activity (changes of those days are not in this report):</p>
+<p>Days without a process scan (changes of those days are not in this report):</p>
 {_spans(report.activity_not_recorded)}</section>
 <section id="changes"><h2>All changes ({len(report.changes)}, exceptions first)</h2>{changes}</section>
 <section id="limits"><h2>What this report cannot know</h2><ul>{limits}</ul></section>

@@ -271,8 +271,8 @@ def build(facts: Facts, *, tiers: Sequence[str] = (), repos: Sequence[str] = ())
     )
     tier_of = {r["repo"]: r.get("tier") for r in sorted(facts.inventory, key=lambda r: r["scan_date"])}
     covered = [r for r in in_scope if (not repos or r in repos) and (not tiers or tier_of.get(r) in tiers)]
-    read_days = {r["scan_date"] for r in facts.required if r.get("activity_read")}
-    unread = [d for d in _days(facts.start, facts.end) if d not in read_days]
+    scanned = {r["scan_date"] for r in facts.required}  # a process scan ran (a head that did not move: no commit)
+    unread = [d for d in _days(facts.start, facts.end) if d not in scanned]
     observed, not_observed, settings = _settings(facts, covered)
     return Report(
         org=facts.org,
@@ -284,7 +284,7 @@ def build(facts: Facts, *, tiers: Sequence[str] = (), repos: Sequence[str] = ())
         by_repo=_groups(changes, "repo"),
         by_tier=_groups(changes, "tier"),
         settings=settings,
-        activity_not_recorded=spans(unread, dict.fromkeys(unread, "no process activity recorded this day")),
+        activity_not_recorded=spans(unread, dict.fromkeys(unread, "no process scan this day")),
         settings_observed_days=observed,
         settings_not_observed=not_observed,
         weeks=_weeks(changes, facts.start, facts.end),

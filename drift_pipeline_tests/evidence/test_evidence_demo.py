@@ -90,6 +90,12 @@ def test_the_counts_equal_plain_queries_on_the_store(demo: Demo, capsys: pytest.
         for g in groups:
             assert g["share_reviewed"] == round(g["reviewed"] / g["changes"], 4)
             assert len(g["exceptions"]) == g["changes"] - g["reviewed"]
+    unscanned = sql(
+        demo,
+        "SELECT scan_date FROM trend_coverage WHERE org = ? AND domain = 'process_activity' AND NOT observed",
+        [ORG],
+    )
+    assert report["coverage"]["activity_not_recorded"] == [] == unscanned  # every day of the demo was scanned
     weeks = report["weeks"]
     assert sum(w["changes"] for w in weeks) == len(rows)
     assert sum(w["exceptions"] for w in weeks) == len(rows) - len(reviewed)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,13 @@ def test_each_verdict_and_the_issue_that_reported_the_bypass(store: Path) -> Non
     assert got[("lax", "e")].verdict == "direct push"
     assert [(g.name, g.changes, g.reviewed) for g in report.by_tier] == [("production", 3, 1), ("prototype", 2, 0)]
     assert report.settings_observed_days == [] and report.settings_not_observed[0]["days"] == 1
+    assert report.activity_not_recorded == []
+    with DriftStore(store, read_only=True) as db:
+        later = build(collect(db.rows, ORG, DAY, DAY + timedelta(days=2)))
+    assert [(s["from"], s["to"], s["days"]) for s in later.activity_not_recorded] == [
+        (DAY + timedelta(days=1), DAY + timedelta(days=2), 2)
+    ]
+    assert later.settings_not_observed[0]["days"] == 3 and len(later.changes) == 5
 
 
 def test_html_keeps_every_store_string_inert(store: Path) -> None:
