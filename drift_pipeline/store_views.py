@@ -33,6 +33,10 @@ with findings) and domain, joined with that day's inventory:
 ``trend_issues_weekly`` — one row per week (Monday, of the findings' scan date), org and category:
     week, org, category, filed (distinct issues created), still_open (of those, issues with at least
     one fingerprint still open in ``trend_resolution``; the ledger does not record closing)
+``trend_reviews_weekly`` — one row per week (Monday, of the change's scan date), org and tier with changes:
+    week, org, tier (that day's inventory), changes (merged PRs and commits pushed without one, on default
+    branches), reviewed (through a PR with at least max(required, 1) approvals at merge, required as the
+    repo's config said that day), share_reviewed (reviewed / changes); ``drift evidence`` has the details
 ``trend_top_repos(days)`` — table macro: repos drifting most over the last ``days`` scanned-calendar
 days ending at the org's latest scanned day:
     org, repo, team, tier (latest in the window), findings (finding-days), distinct_findings,
@@ -239,6 +243,31 @@ VIEWS: dict[str, str] = {
         )
         SELECT week, org, category, count(*) AS filed, count(*) FILTER (WHERE still_open) AS still_open
         FROM issues GROUP BY ALL
+    """,
+    # change evidence per week and tier (drift_pipeline.evidence decides the same "reviewed"): a change is a
+    # merged PR or a commit without one; reviewed = through a PR with max(required, 1) approvals at merge
+    "trend_reviews_weekly": """
+        WITH a AS (
+            SELECT scan_date, org, repo, pr_number, coalesce(approvals, 0) AS approvals,
+                   CASE WHEN pr_number IS NULL THEN commit_sha ELSE 'pr#' || pr_number END AS change
+            FROM process_activity
+        ),
+        c AS (
+            SELECT org, repo, change, max(scan_date) AS scan_date, any_value(pr_number) AS pr_number,
+                   max(approvals) AS approvals
+            FROM a GROUP BY org, repo, change
+        ),
+        j AS (
+            SELECT c.*, i.tier, TRY_CAST(json_extract(s.expected, '$.required_reviews') AS INTEGER) AS required
+            FROM c
+            LEFT JOIN repo_inventory i ON i.org = c.org AND i.scan_date = c.scan_date AND i.repo = c.repo
+            LEFT JOIN process_scan_status s ON s.org = c.org AND s.scan_date = c.scan_date AND s.repo = c.repo
+        )
+        SELECT CAST(date_trunc('week', scan_date) AS DATE) AS week, org, tier, count(*) AS changes,
+               count(*) FILTER (WHERE pr_number IS NOT NULL AND approvals >= greatest(coalesce(required, 0), 1))
+               AS reviewed,
+               round(reviewed / changes, 4) AS share_reviewed
+        FROM j GROUP BY ALL
     """,
 }
 

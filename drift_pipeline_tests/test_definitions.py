@@ -17,6 +17,7 @@ EXPECTED_ASSETS = {
     "declared_infra": "infra",
     "infra_drift": "infra",
     "drift_findings": "findings",
+    "change_evidence": "evidence",
 }
 # Rule ids are a public contract (stored findings, open issues): extend, never rename.
 EXPECTED_RULES = sorted(

@@ -1,12 +1,12 @@
 """Every asset of the code location, in dependency order, derived from the list of rule families.
 
 The inventory (shared by every family), each family's assets (``assets.families``), then the
-union of findings. ``definitions.py`` and the daily job read this one tuple.
+union of findings and the change evidence read from it. ``definitions.py`` and the daily job read this one tuple.
 
 Owners are applied here, once, to every asset (each asset module sets its description and group;
 who answers for the data is a deployment's choice, not the asset's): ``DRIFT_ASSET_OWNERS`` gives
 every asset's owners, ``DRIFT_ASSET_OWNERS_<GROUP>`` (``INVENTORY``, ``CODE``, ``PROCESS``,
-``INFRA``, ``FINDINGS``) those of one group; each a comma-separated list of ``team:NAME`` or email
+``INFRA``, ``FINDINGS``, ``EVIDENCE``) those of one group; each a comma-separated list of ``team:NAME`` or email
 addresses, default :data:`DEFAULT_OWNERS`. A bad value fails the code location's load with a
 message naming the variable and what it expects.
 """
@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 
 import dagster as dg
 
+from drift_pipeline.assets.evidence import change_evidence
 from drift_pipeline.assets.families import FAMILY_ASSETS
 from drift_pipeline.assets.findings import drift_findings
 from drift_pipeline.assets.inventory import repo_inventory
@@ -74,7 +75,7 @@ def with_owners(
 _FAMILY_KEYS = {f.family.category: {k for a in f.assets for k in a.keys} for f in FAMILY_ASSETS}
 
 ASSETS: tuple[dg.AssetsDefinition, ...] = with_owners(
-    (repo_inventory, *(a for f in FAMILY_ASSETS for a in f.assets), drift_findings)
+    (repo_inventory, *(a for f in FAMILY_ASSETS for a in f.assets), drift_findings, change_evidence)
 )
 
 

@@ -9,6 +9,7 @@ from drift_pipeline.commands.code import code_group
 from drift_pipeline.commands.config import config_group
 from drift_pipeline.commands.demo import demo_command
 from drift_pipeline.commands.doctor import doctor_command
+from drift_pipeline.commands.evidence import evidence_command
 from drift_pipeline.commands.infra import infra_group
 from drift_pipeline.commands.process import process_group
 from drift_pipeline.commands.sandbox import sandbox_group
@@ -20,6 +21,7 @@ COMMANDS: list[click.Command] = [
     config_group,
     demo_command,
     doctor_command,
+    evidence_command,
     infra_group,
     process_group,
     sandbox_group,

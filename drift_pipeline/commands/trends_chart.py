@@ -16,7 +16,16 @@ CHART_FORMATS = (".png", ".svg", ".html")
 MAX_LINES = 12  # more groups than this: the busiest ones are drawn, the legend says how many were left out
 
 
-def draw(path: Path, groups: Sequence[str], rows: Sequence[dict[str, Any]], *, by: str, title: str) -> list[str]:
+def draw(
+    path: Path,
+    groups: Sequence[str],
+    rows: Sequence[dict[str, Any]],
+    *,
+    by: str,
+    title: str,
+    xlabel: str = "scan date (UTC)",
+    ylabel: str = "findings",
+) -> list[str]:
     """Write the chart to ``path`` (its suffix picks the format); returns the groups drawn."""
     import matplotlib
 
@@ -34,8 +43,8 @@ def draw(path: Path, groups: Sequence[str], rows: Sequence[dict[str, Any]], *, b
             ax.plot(days, values, marker="o", markersize=3, linewidth=1.5, label=group)
         left_out = len(groups) - len(drawn)
         ax.set_title(title)
-        ax.set_xlabel("scan date (UTC)")
-        ax.set_ylabel("findings")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
         ax.grid(True, alpha=0.3)
         if drawn:
             ax.legend(title=f"by {by}" + (f" ({left_out} more not drawn)" if left_out else ""), fontsize="small")
