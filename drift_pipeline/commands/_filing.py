@@ -26,6 +26,7 @@ from drift_pipeline.issues.filing import FilingReport, IssueFiler, Outcome, desc
 from drift_pipeline.issues.render import group_findings, render
 from drift_pipeline.rules.base import Finding
 from drift_pipeline.rules.findings import RULES
+from drift_pipeline.sources import github_auth
 from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore
 
@@ -135,10 +136,9 @@ def file_scan(
 
 
 def app_slug(source: object) -> str | None:
-    """The GitHub App slug a source authenticated as an App installation exposes (``app_slug``), else None:
+    """The slug of the GitHub App a source authenticates as (``github_auth.app_slug``), else None:
     the filer's identity is then ``<slug>[bot]`` instead of the token's ``GET /user`` login."""
-    slug = getattr(source, "app_slug", None)
-    return slug if isinstance(slug, str) and slug else None
+    return github_auth.app_slug(getattr(source, "github", None))
 
 
 def _issue_row(o: Outcome, known: Mapping[tuple[str, str, str], tuple[int | None, str | None]]) -> dict[str, Any]:

@@ -13,14 +13,17 @@ with a PostgreSQL catalog and its data on S3 has no shared local path: :func:`lo
 None and :class:`FilingLocks` refuses to file (``FilingLockUnavailable``) unless
 ``DRIFT_FILING_LOCK_DIR`` names a directory every filer shares.
 
-Waiting is bounded (``wait`` seconds, polled with backoff); then :class:`FilingBusy` names the
-lock file and the group, and the group is recorded as failed (a retry files what is missing).
+Waiting is bounded (``wait`` seconds, default ``DRIFT_FILING_LOCK_WAIT``, else 120; polled with
+backoff); then :class:`FilingBusy` names the lock file and the group, and the group is recorded as
+failed (a retry files what is missing). A filer holds a group's lock for the few requests of that
+group only (list, label, create, comments), so a long wait means a stuck filer, not a busy one.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import math
 import os
 import random
 import time
@@ -33,8 +36,10 @@ from drift_pipeline.store import DriftStore
 
 BUCKETS = 64
 DEFAULT_WAIT = 120.0  # seconds a filer waits for another one's critical section
+MAX_WAIT = 3600.0
 FIRST_DELAY, MAX_DELAY = 0.02, 1.0
 ENV_DIR = "DRIFT_FILING_LOCK_DIR"
+ENV_WAIT = "DRIFT_FILING_LOCK_WAIT"
 SUFFIX = ".filing-locks"
 
 
@@ -44,6 +49,27 @@ class FilingBusy(DriftError):
 
 class FilingLockUnavailable(UsageError):
     """The store has no local path for the lock files and none is configured."""
+
+
+def group_key(org: str, repo: str, category: str) -> str:
+    """The lock key of one filing group (GitHub names compare without case)."""
+    return f"{org}/{repo} {category}".casefold()
+
+
+def lock_wait(env: Mapping[str, str] | None = None) -> float:
+    """``DRIFT_FILING_LOCK_WAIT`` (seconds, 0 to 3600), else :data:`DEFAULT_WAIT`."""
+    raw = (os.environ if env is None else env).get(ENV_WAIT, "").strip()
+    if not raw:
+        return DEFAULT_WAIT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and 0 <= value <= MAX_WAIT):
+        raise UsageError(
+            f"{ENV_WAIT}={raw[:40]!r}: expected the seconds a filer waits for another, 0 to {MAX_WAIT:.0f}"
+        )
+    return value
 
 
 def lock_dir(store: DriftStore, env: Mapping[str, str] | None = None) -> Path | None:
@@ -72,7 +98,7 @@ class FilingLocks:
         self,
         store: DriftStore,
         *,
-        wait: float = DEFAULT_WAIT,
+        wait: float | None = None,
         env: Mapping[str, str] | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -83,7 +109,7 @@ class FilingLocks:
                 f"filing the same issue: set {ENV_DIR} to a directory every filer shares"
             )
         self.directory = directory
-        self.wait = wait
+        self.wait = lock_wait(env) if wait is None else wait
         self._sleep = sleep
 
     def path(self, key: str) -> Path:
@@ -118,8 +144,8 @@ class FilingLocks:
                 waited = time.monotonic() - start
                 if waited >= self.wait:
                     raise FilingBusy(
-                        f"another filer held the lock {path} for {key} longer than {self.wait:.0f}s; "
-                        "nothing was filed for it: re-run when that filer has finished"
+                        f"another filer held the lock {path} for {key} longer than {self.wait:g}s "
+                        f"({ENV_WAIT}); nothing was filed for it: re-run when that filer has finished"
                     ) from None
                 self._sleep(min(delay * random.uniform(0.8, 1.2), MAX_DELAY, self.wait - waited))
                 delay *= 2

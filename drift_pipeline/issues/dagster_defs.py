@@ -23,6 +23,7 @@ from drift_pipeline.issues.filing import IssueFiler, findings_of_day
 from drift_pipeline.issues.render import group_findings
 from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.rules.findings import RULES
+from drift_pipeline.sources.github_auth import app_slug
 from drift_pipeline.store import DriftStore
 
 FINDINGS = dg.AssetKey("drift_findings")
@@ -65,6 +66,7 @@ def file_drift_issues_op(
             dry_run=config.dry_run,
             max_rate_limit_wait=github.max_rate_limit_wait_seconds,
             config_repo=config.config_repo,
+            app_slug=app_slug(source.github),  # an App files as <slug>[bot]
         )
         report = filer.file_day(day, groups)
         if config.auto_close:

@@ -39,7 +39,7 @@ from typing import Any, Literal
 from github import Github, GithubException
 
 from drift_pipeline.issues import ledger, signing
-from drift_pipeline.issues.claim import DEFAULT_WAIT, FilingLocks
+from drift_pipeline.issues.claim import FilingLocks, group_key
 from drift_pipeline.issues.client import IssueClient, guard
 from drift_pipeline.issues.identity import filer_identity
 from drift_pipeline.issues.ledger import Entry
@@ -106,7 +106,8 @@ class IssueFiler:
     documented seam through which a test injects the crash that exactly-once must survive.
 
     ``app_slug``: set by GitHub App authentication (the identity is then ``<slug>[bot]``); else the
-    identity is the token's ``GET /user`` login. ``lock_wait`` bounds the wait for another filer.
+    identity is the token's ``GET /user`` login. ``lock_wait`` bounds the wait for another filer
+    (None: ``DRIFT_FILING_LOCK_WAIT``, else 120 s; see ``claim``).
     """
 
     def __init__(
@@ -122,7 +123,7 @@ class IssueFiler:
         config_repo: str = DEFAULT_CONFIG_REPO,
         sleep: Callable[[float], None] = time.sleep,
         app_slug: str | None = None,
-        lock_wait: float = DEFAULT_WAIT,
+        lock_wait: float | None = None,
     ):
         if on_repeat not in ON_REPEAT:
             raise ValueError(f"on_repeat must be one of {', '.join(ON_REPEAT)}, got {on_repeat!r}")
@@ -198,7 +199,7 @@ class IssueFiler:
             return self._file_group(group, known)
         if self.store is not None:
             self.store.release_reads()  # a DuckDB read session of ours would block the lock holder's write
-        with self.locks.hold(f"{group.org}/{group.repo} {group.category}".casefold()):
+        with self.locks.hold(group_key(group.org, group.repo, group.category)):
             return self._file_group(group, known)
 
     def _file_group(self, group: IssueGroup, known: set[str]) -> Outcome:

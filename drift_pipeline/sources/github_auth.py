@@ -13,6 +13,10 @@ installation token and mints a new one before it expires (PyGithub's threshold i
 long scan never sends an expired token. The private key and minted tokens never appear in a
 message: :class:`AppCredentials` hides the key from ``repr`` and every error says which
 variable is wrong, never its value.
+
+An App's issues and comments are authored by its bot account, ``<slug>[bot]``; an installation
+token cannot read ``GET /user`` (GitHub answers 403), so the filer learns the slug from the App's
+own ``GET /app`` answer (:func:`app_slug`), signed with the App's JWT.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from github import Auth, GithubException, GithubIntegration
+from github import Auth, Github, GithubException, GithubIntegration
 
 from drift_pipeline.errors import UsageError
 
@@ -135,3 +139,16 @@ def installation_auth(api_url: str, creds: AppCredentials, org: str | None) -> A
 def bot_login(api_url: str, creds: AppCredentials) -> str:
     """The login GitHub gives the App's issues and comments: ``<slug>[bot]``."""
     return f"{_integration(api_url, creds).get_app().slug}[bot]"
+
+
+def app_slug(gh: object) -> str | None:
+    """The slug of the GitHub App whose installation ``gh`` (a PyGithub client) authenticates as,
+    from ``GET /app`` with the App's JWT; None for a token (or anything that is not a client)."""
+    if not isinstance(gh, Github):
+        return None
+    auth = gh.requester.auth
+    if not isinstance(auth, Auth.AppInstallationAuth):
+        return None
+    # the installation auth keeps a requester authenticated with the App's JWT (PyGithub mints with it)
+    slug = GithubIntegration(**auth.requester.kwargs).get_app().slug
+    return slug if isinstance(slug, str) and slug else None
