@@ -38,7 +38,12 @@ _LABELLED: tuple[re.Pattern[str], ...] = (
     re.compile(r"(x-access-token:)[^@\s]+"),
     re.compile(r"(://[^/\s:@]+:)[^@\s/]+(?=@)"),  # user:password@host in URLs
     re.compile(r"(Authorization[\"']?\s*[:=]\s*[\"']?)[^\s\"']+(?:[ \t]+[^\s\"']+)?", re.IGNORECASE),
-    re.compile(r"((?:Bearer|token)\s+)[A-Za-z0-9_\-.=/+]{8,}", re.IGNORECASE),
+    # "Bearer X" / "token X": X looks like a credential (a digit or a symbol in it, or 24+ characters),
+    # never an ordinary word ("the GITHUB_TOKEN environment variable", "a token provided by ...")
+    re.compile(
+        r"(\b(?:Bearer|token)\s+)(?:(?=[A-Za-z.]*[0-9_\-=/+])[A-Za-z0-9_\-.=/+]{8,}|[A-Za-z0-9_\-.=/+]{24,})",
+        re.IGNORECASE,
+    ),
     re.compile(r"(aws_secret_access_key[\"']?\s*[=:]\s*[\"']?)[A-Za-z0-9/+=]{16,}", re.IGNORECASE),
     # key = value assignments whose key names a secret: password=, secret:, api_key=, token: ...
     re.compile(

@@ -61,6 +61,18 @@ RUNTIME_ERRORS = (
 )
 
 
+_DUCKDB_MAGIC = b"DUCK"  # a DuckDB file starts with an 8-byte checksum, then this
+
+
+def _has_duckdb_header(path: Path) -> bool:
+    """Whether ``path`` starts like a DuckDB database file (read from the file, not from an error text)."""
+    try:
+        with path.open("rb") as fh:
+            return fh.read(12)[8:12] == _DUCKDB_MAGIC
+    except OSError:
+        return False
+
+
 class QueryTimeout(DriftError):
     exit_code = ExitCode.RUNTIME
 
@@ -131,7 +143,9 @@ def read_session(target: Target, *, wait: float) -> Iterator[duckdb.DuckDBPyConn
         raise UsageError(f"--db: {path} does not exist or is not a file (set DRIFT_DB_PATH or pass --db)")
     try:
         con = connect(path, read_only=True, lock_timeout=wait, config={"enable_external_access": False})
-    except duckdb.Error as exc:  # not a DuckDB file, unreadable, a newer storage version...
+    except duckdb.Error as exc:  # not a DuckDB file, unreadable, truncated, a newer storage version...
+        if _has_duckdb_header(path):  # the right file, damaged: the store failed, not the caller
+            raise DriftError(f"--db: {path} is a DuckDB database that cannot be read (truncated?): {exc}") from None
         raise UsageError(f"--db: cannot open {path} as a DuckDB database: {exc}") from None
     try:
         con.execute("SET TimeZone = 'UTC'")

@@ -176,8 +176,14 @@ def _expand(pattern: str, directory: str, listing: list[str], pathset: set[str])
         return [full] if full in pathset else []
     if glob_error(full):
         return []
-    rx = compile_glob(full)
-    return [p for p in listing if rx.match(p)]
+    rx, prefix = compile_glob(full), _literal_dirs(full)
+    return [p for p in listing if p.startswith(prefix) and rx.match(p)]
+
+
+def _literal_dirs(pattern: str) -> str:
+    """The whole directories of ``pattern`` before its first wildcard: every path it matches starts so."""
+    cut = next((i for i, c in enumerate(pattern) if c in "*?[{\\"), len(pattern))
+    return pattern[: pattern.rfind("/", 0, cut) + 1]
 
 
 def tracked_for(

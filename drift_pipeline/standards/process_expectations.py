@@ -24,12 +24,12 @@ Semantics:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from drift_pipeline.standards.model import DEFAULT_TIER, TIERS, RepoStandards
+from drift_pipeline.standards.patterns import SYNTAX, pattern_error
 
 TIER_SEVERITY = {"production": "error", "internal": "warning", "prototype": "info"}
 CONVENTIONAL_TYPES = ("feat", "fix", "docs", "style", "refactor", "perf", "test", "build", "ci", "chore", "revert")
@@ -229,10 +229,9 @@ class _Reader:
         value = self.get(table, path, key, str)
         if value is None:
             return None
-        try:
-            re.compile(value)
-        except (re.error, RecursionError, OverflowError) as exc:
-            self.problems.append(f"{path}.{key}: not a valid regular expression ({exc}); ignored")
+        why = pattern_error(value)
+        if why:
+            self.problems.append(f"{path}.{key}: not a valid regular expression in {SYNTAX} ({why}); ignored")
             return None
         return value
 

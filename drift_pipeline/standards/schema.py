@@ -27,8 +27,9 @@ from typing import Any
 from drift_pipeline.standards.globs import glob_error
 from drift_pipeline.standards.infra_manifest import deploy_ref_problem
 from drift_pipeline.standards.limits import quote
+from drift_pipeline.standards.patterns import MAX_PATTERN_LENGTH, SYNTAX, pattern_error
 
-MAX_REGEX_LENGTH = 1024
+MAX_REGEX_LENGTH = MAX_PATTERN_LENGTH
 MAX_LIST_ITEMS = 1000  # no real config lists more; beyond it, items are not checked one by one
 
 KeyPath = tuple[str | int, ...]
@@ -133,6 +134,8 @@ class Glob(Spec):
 
 
 class Regex(Spec):
+    """A pattern from the config: matched by RE2 (linear time), so what RE2 refuses is invalid here."""
+
     expected = "a regular expression (string)"
 
     def check(self, value: Any, path: KeyPath, out: Report) -> None:
@@ -144,12 +147,9 @@ class Regex(Spec):
                 (path, f"expected a regular expression of at most {MAX_REGEX_LENGTH} characters, found {len(value)}")
             )
             return
-        try:
-            re.compile(value)
-        except re.error as exc:
-            out.append((path, f"expected a valid regular expression, found {quote(value)}: {exc}"))
-        except (RecursionError, OverflowError):
-            out.append((path, "expected a valid regular expression, found one nested too deeply"))
+        why = pattern_error(value)
+        if why:
+            out.append((path, f"expected a regular expression in {SYNTAX}, found {quote(value)}: {why}"))
 
 
 class ListOf(Spec):

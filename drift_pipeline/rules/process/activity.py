@@ -12,18 +12,13 @@ from collections.abc import Iterator
 from drift_pipeline.rules.process.common import Context
 from drift_pipeline.rules.process.records import ActivityCommit, ProcessActivity, PullRequest
 from drift_pipeline.standards.globs import GlobError, glob_match
+from drift_pipeline.standards.patterns import escape
+from drift_pipeline.standards.patterns import search as _search
 from drift_pipeline.standards.process_expectations import CONVENTIONAL_TYPES, CommitPolicy
 
 _CONVENTIONAL = re.compile(r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()]*)\))?!?: \S")
 _ISSUE_REF = r"(?:[\w.-]+/[\w.-]+)?#\d+|https?://\S+/issues/\d+"
 DEFAULT_ISSUE_PATTERN = r"\d+"
-
-
-def _search(pattern: str, text: str) -> bool:
-    try:
-        return re.search(pattern, text) is not None
-    except (re.error, RecursionError):
-        return False  # refused by the strict schema already; never crash on it
 
 
 def _glob(pattern: str, path: str) -> bool:
@@ -239,6 +234,6 @@ def _has_issue_reference(ctx: Context, pr: PullRequest, keywords: tuple[str, ...
     text = f"{pr.title}\n{pr.body}"
     refs = [_ISSUE_REF] + ([ctx.exp.tickets.pattern] if ctx.exp.tickets is not None else [])
     if keywords:
-        words = "|".join(re.escape(k) for k in keywords)
+        words = "|".join(escape(k) for k in keywords)
         return any(_search(rf"(?i:\b(?:{words})\b:?\s+)(?:{ref})", text) for ref in refs)
     return any(_search(ref, text) for ref in refs)
