@@ -15,7 +15,7 @@ from typing import Any
 import click
 from github import GithubException
 
-from drift_pipeline.commands._filing import db_option
+from drift_pipeline.commands._filing import app_slug, db_option
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.commands._scan import NAME, check_repos, scan_source
 from drift_pipeline.errors import DriftError, ExitCode, UsageError
@@ -95,6 +95,7 @@ def audit(org: str | None, threshold_text: str, config_repo: str, dry_run: bool,
                         threshold=threshold,
                         config_repo=config_repo,
                         dry_run=dry_run,
+                        app_slug=app_slug(source),
                     )
                 )
         except (GithubException, OSError) as exc:

@@ -18,6 +18,7 @@ from typing import Any
 
 from drift_pipeline.issues import inert
 from drift_pipeline.issues.client import IssueClient
+from drift_pipeline.issues.identity import filer_identity
 from drift_pipeline.redaction import mask_secrets
 from drift_pipeline.rules.base import CATEGORIES
 from drift_pipeline.store import DriftStore
@@ -150,8 +151,13 @@ def run_audit(
     threshold: int = DEFAULT_THRESHOLD,
     config_repo: str = "drift-config",
     dry_run: bool = False,
+    app_slug: str | None = None,
 ) -> AuditResult:
-    """Audit ``org`` for the ISO week of ``now``; at most one summary issue per (org, week)."""
+    """Audit ``org`` for the ISO week of ``now``; at most one summary issue per (org, week).
+
+    A summary already in the config repo counts only when the filing identity opened it
+    (``identity.filer_identity``; ``app_slug`` for a GitHub App): anyone may open an issue with a
+    copy of the marker, and that must not silence the week's summary."""
     if threshold < 0:
         raise ValueError(f"audit threshold must be 0 or more, got {threshold}")
     week = iso_week(now.date())
@@ -168,7 +174,7 @@ def run_audit(
         result.action = "would_create" if dry_run else result.action
         if not dry_run:
             full = f"{org}/{config_repo}"
-            found = _find_summary(client, full, org, week)
+            found = _find_summary(client, full, org, week, filer_identity(client, app_slug))
             if found is not None:
                 result.action, result.number, result.url = "found", found["number"], found.get("html_url")
             else:
@@ -184,8 +190,11 @@ def run_audit(
     return result
 
 
-def _find_summary(client: IssueClient, full: str, org: str, week: str) -> dict[str, Any] | None:
+def _find_summary(client: IssueClient, full: str, org: str, week: str, filer: str) -> dict[str, Any] | None:
     for item in client.paginate(f"/repos/{full}/issues", {"state": "all", "labels": AUDIT_LABEL, "per_page": 100}):
+        author = (item.get("user") or {}).get("login") if isinstance(item.get("user"), dict) else None
+        if not isinstance(author, str) or author.lower() != filer.lower():
+            continue  # not ours: its marker, copied or not, decides nothing
         for match in _MARKER_RE.finditer(str(item.get("body") or "")):
             try:
                 data = json.loads(match.group(1))

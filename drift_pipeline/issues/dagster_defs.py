@@ -156,7 +156,9 @@ def drift_audit_op(
     scope: ScanScopeResource,
 ) -> dg.Output[dict[str, str]]:
     now = datetime.fromisoformat(config.at) if config.at else datetime.now(UTC)
-    client = IssueClient(github.source().github, max_rate_limit_wait=github.max_rate_limit_wait_seconds)
+    gh = github.source().github
+    client = IssueClient(gh, max_rate_limit_wait=github.max_rate_limit_wait_seconds)
+    slug = app_slug(gh)  # an App's summaries are authored by <slug>[bot]
     actions: dict[str, str] = {}
     with store.open() as db:
         for org in scope.org_list():
@@ -168,6 +170,7 @@ def drift_audit_op(
                 threshold=config.threshold,
                 config_repo=config.config_repo,
                 dry_run=config.dry_run,
+                app_slug=slug,
             )
             actions[org] = result.action
             context.log.info(

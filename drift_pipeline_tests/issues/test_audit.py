@@ -7,10 +7,13 @@ from pathlib import Path
 
 import dagster as dg
 
+from drift_pipeline.issues.audit import AUDIT_MARKER
 from drift_pipeline.issues.dagster_defs import drift_audit, weekly_audit_schedule
 from drift_pipeline.resources import ScanScopeResource
+from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.issues.conftest import issues_of, resources
+from drift_pipeline_tests.sandbox.conftest import github_client
 
 MONDAY = "2026-03-09T03:00:00+00:00"
 
@@ -70,6 +73,24 @@ def test_a_lost_audit_record_still_opens_no_second_summary(sandbox, gh, tmp_path
     assert audit(sandbox, other, threshold=4).output_for_node("drift_audit_op") == {"acme": "found"}
     [summary] = issues_of(gh, "drift-config", "drift:audit")
     assert "acme/web" in summary.body and "acme/svc" in summary.body
+
+
+def test_a_summary_marker_copied_by_another_user_does_not_silence_the_weeks_audit(sandbox, gh, tmp_path):
+    db = tmp_path / "drift.duckdb"
+    seed(gh, db)
+    state = SandboxState.open(sandbox.app.store.root)
+    state.add_user("mallory")
+    state.add_token("mallory-token", login="mallory", admin=False, kind="classic")
+    state.save()
+    mallory = github_client(sandbox.url, token="mallory-token")
+    forged = f'<!-- {AUDIT_MARKER}: {{"org": "acme", "week": "2026-W11"}} -->'
+    mallory.get_repo("acme/drift-config").create_issue("nothing to see", body=forged, labels=["drift:audit"])
+    assert audit(sandbox, db).output_for_node("drift_audit_op") == {"acme": "created"}
+    ours = [i for i in issues_of(gh, "drift-config", "drift:audit") if i.user.login != "mallory"]
+    assert [i.title for i in ours] == ["[drift:audit] 1 repo(s) above 5 open drift issues (2026-W11)"]
+    other = tmp_path / "other.duckdb"  # without the record, only our own summary is found
+    assert audit(sandbox, other).output_for_node("drift_audit_op") == {"acme": "found"}
+    assert len(issues_of(gh, "drift-config", "drift:audit")) == 2
 
 
 def test_the_schedule_ticks_monday_three_oclock_london_with_the_week_as_run_key():
