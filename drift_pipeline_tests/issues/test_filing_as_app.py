@@ -30,6 +30,7 @@ from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sources.github_auth import app_slug
 from drift_pipeline_tests.issues.conftest import code_finding, process_finding, write_findings
 from drift_pipeline_tests.pipeline.processfixture import ALICE, DAY, at, build_process_org
+from drift_pipeline_tests.sandbox.conftest import app_github as sandbox_app_github
 from drift_pipeline_tests.sandbox.conftest import github_client
 
 TTL = 5
@@ -66,15 +67,7 @@ def server(module_server: GitHubSandbox, monkeypatch: pytest.MonkeyPatch) -> Git
 
 
 def app_github(server: GitHubSandbox, app: dict[str, Any]) -> GitHubResource:
-    return GitHubResource(
-        api_url=server.url,
-        app_id=str(app["app_id"]),
-        app_private_key_path=app["private_key_path"],
-        app_org="acme",
-        backoff_seconds=0,
-        max_rate_limit_wait_seconds=5,
-        seconds_between_writes=0,
-    )
+    return sandbox_app_github(server.url, app)
 
 
 def counts(server: GitHubSandbox) -> dict[str, Any]:

@@ -16,7 +16,7 @@ import pytest
 
 from drift_pipeline.cli import main
 from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource, github_auth_from_env
+from drift_pipeline.resources import DriftStoreResource, ScanScopeResource, github_auth_from_env
 from drift_pipeline.sandbox.github.apps import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sources import github_auth
@@ -25,6 +25,7 @@ from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.processfixture import DAY, ProcessOrg, build_process_org
 from drift_pipeline_tests.pipeline.test_process_settings import PROCESS, SETTINGS_RULES, by_repo
 from drift_pipeline_tests.pipeline.test_process_settings import resources as token_resources
+from drift_pipeline_tests.sandbox.conftest import app_github
 
 MINT = "POST /app/installations/{installation_id}/access_tokens"
 NO_ADMIN = {"metadata": "read", "contents": "read", "pull_requests": "read", "issues": "write"}
@@ -56,15 +57,7 @@ def run(server: GitHubSandbox, tmp_path: Path) -> Pipeline:
 
 def app_resources(pipe: Pipeline, config: dict) -> dict:
     return {
-        "github": GitHubResource(
-            api_url=pipe.server.url,
-            app_id=str(config["app_id"]),
-            app_private_key_path=config["private_key_path"],
-            app_org="acme",
-            backoff_seconds=0,
-            max_rate_limit_wait_seconds=5,
-            seconds_between_writes=0,
-        ),
+        "github": app_github(pipe.server.url, config),
         "scope": ScanScopeResource(orgs="acme"),
         "store": DriftStoreResource(database=str(pipe.db_path)),
     }

@@ -11,6 +11,7 @@ import pytest
 from github import Auth, Github
 
 from drift_pipeline.gitutil import Author, git
+from drift_pipeline.resources import GitHubResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import DEFAULT_TOKEN, SandboxState
 
@@ -24,6 +25,20 @@ def day(n: int, hour: int = 12) -> datetime:
 
 def branch_from(repo: Path, new: str, start: str) -> None:
     git(repo, "update-ref", f"refs/heads/{new}", start)
+
+
+def app_github(url: str, app: dict[str, Any]) -> GitHubResource:
+    """The github resource authenticating as the App of a ``github-app.json`` (``seed_app``), on org acme,
+    with no pauses of its own (tests make tokens expire, not waits)."""
+    return GitHubResource(
+        api_url=url,
+        app_id=str(app["app_id"]),
+        app_private_key_path=app["private_key_path"],
+        app_org="acme",
+        backoff_seconds=0,
+        max_rate_limit_wait_seconds=5,
+        seconds_between_writes=0,
+    )
 
 
 def github_client(url: str, token: str = DEFAULT_TOKEN, **kw: Any) -> Github:

@@ -23,7 +23,8 @@ def _jwt_app(ctx: Ctx) -> dict[str, Any]:
     return ctx.state.data["apps"][str(ctx.token["app_id"])]
 
 
-def _app_json(ctx: Ctx, app: dict[str, Any]) -> dict[str, Any]:
+def app_json(ctx: Ctx, app: dict[str, Any]) -> dict[str, Any]:
+    """The App as GitHub renders it (GET /app, and an issue's ``performed_via_github_app``)."""
     perms = {}
     for inst in app.get("installations", {}).values():
         perms.update(inst.get("permissions", {}))
@@ -74,7 +75,7 @@ def get_app(ctx: Ctx) -> Any:
     """Get the authenticated app (JWT only).
 
     The App the JWT's ``iss`` names, with the union of its installations' permissions."""
-    return _app_json(ctx, _jwt_app(ctx))
+    return app_json(ctx, _jwt_app(ctx))
 
 
 def list_installations(ctx: Ctx) -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 from drift_pipeline.sandbox.github import render, render_pulls, validation
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
-from drift_pipeline.sandbox.github.routes.apps import _app_json as app_json  # the App's one rendering
+from drift_pipeline.sandbox.github.routes.apps import app_json
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, full_name, iso_cmp, last_modified
 
 
