@@ -38,7 +38,7 @@ import dagster as dg
 warnings.filterwarnings("ignore", category=dg.BetaWarning)  # backfill_policy is beta: not news here
 
 from drift_pipeline.definitions import ASSETS  # noqa: E402
-from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource  # noqa: E402
+from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource  # noqa: E402
 from drift_pipeline.store import DriftStore  # noqa: E402
 
 END_DATE = date(2026, 3, 31)

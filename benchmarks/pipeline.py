@@ -172,7 +172,7 @@ def run_scan(db: str, api: str, aws: str, first: str, last: str, concurrency: in
 
     warnings.filterwarnings("ignore", category=dg.BetaWarning)
     from drift_pipeline.definitions import ASSETS
-    from drift_pipeline.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
+    from drift_pipeline.defs.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
 
     _clock_at(datetime.fromisoformat(last + "T00:00:00+00:00") + timedelta(days=1, hours=2))
     resources = {

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import click
 
 from drift_pipeline import __version__
-from drift_pipeline.errors import DriftError, ExitCode, redact
+from drift_pipeline.core.errors import DriftError, ExitCode, redact
 
 EXIT_CODES_HELP = """\b
 Exit codes:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from drift_pipeline.assets.catalog import ASSETS
-from drift_pipeline.issues.dagster_defs import JOBS as ISSUE_JOBS
-from drift_pipeline.issues.dagster_defs import SCHEDULES as ISSUE_SCHEDULES
-from drift_pipeline.issues.dagster_defs import SENSORS as ISSUE_SENSORS
-from drift_pipeline.jobs import daily_scan_job, daily_scan_schedule_for, executor_from_env
-from drift_pipeline.orgs import configured_orgs
-from drift_pipeline.resources import ScanScopeResource, resources_from_env
+from drift_pipeline.defs.assets.catalog import ASSETS
+from drift_pipeline.defs.issues import JOBS as ISSUE_JOBS
+from drift_pipeline.defs.issues import SCHEDULES as ISSUE_SCHEDULES
+from drift_pipeline.defs.issues import SENSORS as ISSUE_SENSORS
+from drift_pipeline.defs.jobs import daily_scan_job, daily_scan_schedule_for, executor_from_env
+from drift_pipeline.defs.orgs import configured_orgs
+from drift_pipeline.defs.resources import ScanScopeResource, resources_from_env
 
 __all__ = ["ASSETS", "defs"]
 

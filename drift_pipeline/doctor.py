@@ -16,7 +16,7 @@ from urllib.parse import quote
 import requests
 from github import Auth, Github
 
-from drift_pipeline.errors import DriftError
+from drift_pipeline.core.errors import DriftError
 from drift_pipeline.sources.github_auth import app_credentials_from_env, installation_auth
 
 # domain -> (what it reads, the App permission / classic-token right to grant)
@@ -99,7 +99,7 @@ def _probe(gh: Github, org: str, repo: dict[str, Any], kind: str) -> dict[str, A
 
 def check_store(path: str) -> dict[str, Any]:
     from drift_pipeline.store import DriftStore
-    from drift_pipeline.store_lock import StoreBusy
+    from drift_pipeline.store.lock import StoreBusy
 
     try:
         with DriftStore(path, lock_timeout=1.0) as store:

@@ -22,10 +22,10 @@ import dagster as dg
 import pytest
 import yaml
 
-from drift_pipeline.assets.catalog import ASSETS
+from drift_pipeline.defs.assets.catalog import ASSETS
+from drift_pipeline.defs.jobs import CELERY_CONFIG_ENV, EXECUTOR_ENV, executor_from_env
+from drift_pipeline.defs.resources import resources_from_env
 from drift_pipeline.demo.serve import stop
-from drift_pipeline.jobs import CELERY_CONFIG_ENV, EXECUTOR_ENV, executor_from_env
-from drift_pipeline.resources import resources_from_env
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.pg import PostgresServer, pg_env, postgres  # noqa: F401  (the fixture)

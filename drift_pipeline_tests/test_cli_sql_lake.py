@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from drift_pipeline.cli import main
-from drift_pipeline.store_lake import LakeConfig, LakeStore
+from drift_pipeline.store.lake import LakeConfig, LakeStore
 from drift_pipeline_tests.pg import postgres as postgres  # noqa: PLC0414  (the fixture)
 from drift_pipeline_tests.test_store_lake import BUCKET, aws_env, moto_s3, pg_catalog, store_resource  # noqa: F401
 from drift_pipeline_tests.test_trends import D1, D2, D3, D4, ORG, README_QUERIES, fill_trend_store

@@ -3,8 +3,8 @@
 import subprocess
 import sys
 
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.definitions import defs
-from drift_pipeline.rules.findings import RULES
 
 EXPECTED_ASSETS = {
     "repo_inventory": "inventory",
@@ -138,7 +138,7 @@ def test_a_code_drift_day_needs_that_days_and_the_previous_days_snapshots():
 def test_every_family_has_its_findings_asset_in_the_location_and_the_daily_job():
     import dagster as dg
 
-    from drift_pipeline.rules import FAMILIES
+    from drift_pipeline.core.rules import FAMILIES
 
     repo = defs.get_repository_def()
     job_keys = repo.get_job("daily_drift_scan").asset_layer.executable_asset_keys
@@ -188,14 +188,14 @@ def test_every_duckdb_writer_is_in_the_pool_of_one_and_backfills_in_one_run():
 def test_a_family_without_its_assets_module_fails_at_load_naming_the_module(monkeypatch):
     import pytest
 
-    from drift_pipeline.assets.families import family_assets
-    from drift_pipeline.rules.base import RuleFamily, RuleSpec
+    from drift_pipeline.core.rules.base import RuleFamily, RuleSpec
+    from drift_pipeline.defs.assets.families import family_assets
 
     infra = RuleFamily(
         "infra",
         (RuleSpec("backup_stale", "infra", "warning", "Backups", "Back up."),),
         lambda day, observed, expected: [],
     )
-    monkeypatch.setitem(sys.modules, "drift_pipeline.assets.infra", None)  # as if the module did not exist
-    with pytest.raises(ImportError, match=r"create drift_pipeline\.assets\.infra defining FINDINGS and ASSETS"):
+    monkeypatch.setitem(sys.modules, "drift_pipeline.defs.assets.infra", None)  # as if the module did not exist
+    with pytest.raises(ImportError, match=r"create drift_pipeline\.defs\.assets\.infra defining FINDINGS and ASSETS"):
         family_assets(infra)

@@ -22,8 +22,8 @@ import pytest
 from github import Auth, Github
 
 from drift_pipeline.cli import main as drift
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.demo.workdir import DemoDir, DemoParams
-from drift_pipeline.rules.findings import RULES
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.seed.cases import NOT_SCRIPTED
 from drift_pipeline.store import DriftStore

@@ -18,13 +18,13 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from drift_pipeline.assets.catalog import assets_of
-from drift_pipeline.gitutil import commit_files
-from drift_pipeline.jobs import daily_scan_schedule_for
-from drift_pipeline.orgs import ORG_TAG, org_run_config
-from drift_pipeline.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
+from drift_pipeline.defs.assets.catalog import assets_of
+from drift_pipeline.defs.jobs import daily_scan_schedule_for
+from drift_pipeline.defs.orgs import ORG_TAG, org_run_config
+from drift_pipeline.defs.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.pipeline.orgfixture import ALICE, DAY0, DAY2, TS_CONFIG, at, build_org
 

@@ -21,9 +21,9 @@ import psycopg2
 import pytest
 from github import Auth, Github
 
-from drift_pipeline.assets.catalog import assets_of
+from drift_pipeline.defs.assets.catalog import assets_of
+from drift_pipeline.defs.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.demo.serve import DAGSTER_CLI, stop, write_workspace
-from drift_pipeline.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline_tests.pg import PostgresServer, pg_env, postgres  # noqa: F401  (the fixture)
 from drift_pipeline_tests.pipeline.orgfixture import DAY2, build_org

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.assets.inventory import repo_inventory
 from drift_pipeline.cli import main
+from drift_pipeline.defs.assets.inventory import repo_inventory
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.perrepo import progress_logger

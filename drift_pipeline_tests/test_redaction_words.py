@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from drift_pipeline.redaction import MASK, mask_secrets
+from drift_pipeline.core.redaction import MASK, mask_secrets
 
 GHP = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 GHS = "ghs_" + "M1n2B3v4C5x6Z7l8K9j0H1g2F3d4S5a6P7o8"

@@ -11,12 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drift_pipeline.assets.catalog import ASSETS
+from drift_pipeline.defs.assets.catalog import ASSETS
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.seed import seed_org
 from drift_pipeline.store import DriftStore, PersistentCache
-from drift_pipeline.store_cache import _ranges, family
-from drift_pipeline.store_lake import LakeStore
+from drift_pipeline.store.cache import _ranges, family
+from drift_pipeline.store.lake import LakeStore
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.test_store_lake import store_resource
 

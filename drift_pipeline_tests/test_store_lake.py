@@ -18,9 +18,9 @@ import pytest
 from dagster_aws.s3 import S3Resource
 from moto.server import ThreadedMotoServer
 
-from drift_pipeline.resources import DriftStoreResource, store_from_env
+from drift_pipeline.defs.resources import DriftStoreResource, store_from_env
 from drift_pipeline.store import DriftStore
-from drift_pipeline.store_lake import LakeConfig, LakeConfigError, LakeStore, LakeUnavailable, S3Access
+from drift_pipeline.store.lake import LakeConfig, LakeConfigError, LakeStore, LakeUnavailable, S3Access
 from drift_pipeline_tests.pg import PostgresServer
 from drift_pipeline_tests.pg import postgres as postgres  # noqa: PLC0414  (the fixture)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.store_lake import LakeConfig, LakeStore
+from drift_pipeline.store.lake import LakeConfig, LakeStore
 from drift_pipeline_tests.test_store_lake import BUCKET, pg_catalog, store_resource
 from drift_pipeline_tests.test_store_lake import aws_env as aws_env  # noqa: PLC0414 (fixtures)
 from drift_pipeline_tests.test_store_lake import moto_s3 as moto_s3  # noqa: PLC0414

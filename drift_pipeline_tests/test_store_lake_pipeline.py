@@ -11,10 +11,10 @@ from pathlib import Path
 import boto3
 import pytest
 
-from drift_pipeline.resources import DriftStoreResource
+from drift_pipeline.defs.resources import DriftStoreResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import DriftStore
-from drift_pipeline.store_views import MACROS, VIEWS
+from drift_pipeline.store.views import MACROS, VIEWS
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.orgfixture import DAY0, DAY2, OrgFixture, build_org
 from drift_pipeline_tests.test_store_lake import BUCKET, store_resource

@@ -7,7 +7,7 @@ import time
 from datetime import date, timedelta
 from typing import Any
 
-from drift_pipeline.store_lake import LakeConfig, LakeStore
+from drift_pipeline.store.lake import LakeConfig, LakeStore
 
 START = date(2026, 2, 1)
 DAYS = 6

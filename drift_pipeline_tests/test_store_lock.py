@@ -18,9 +18,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from drift_pipeline.errors import ExitCode
+from drift_pipeline.core.errors import ExitCode
 from drift_pipeline.store import DriftStore
-from drift_pipeline.store_lock import LockConflict, StoreBusy, lock_conflict
+from drift_pipeline.store.lock import LockConflict, StoreBusy, lock_conflict
 
 D1, D2, D3 = date(2026, 1, 1), date(2026, 1, 2), date(2026, 1, 3)
 HOLDER_LIMIT = 60.0  # a holder never outlives this, whatever the test does

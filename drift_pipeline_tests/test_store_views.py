@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from drift_pipeline.rules.process.common import ACTIVITY_RULES
+from drift_pipeline.core.rules.process.common import ACTIVITY_RULES
 from drift_pipeline.store import DriftStore
 
 START = date(2026, 2, 2)  # a Monday

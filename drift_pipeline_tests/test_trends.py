@@ -27,7 +27,7 @@ import pytest
 from drift_pipeline.cli import main
 from drift_pipeline.issues.ledger import Entry, record
 from drift_pipeline.store import DriftStore
-from drift_pipeline.store_views import MACROS, VIEWS, view_changes
+from drift_pipeline.store.views import MACROS, VIEWS, view_changes
 from drift_pipeline_tests.test_store_lock import holding
 
 ORG = "acme"

@@ -35,8 +35,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from drift_pipeline.assets.partitions import START_DATE
 from drift_pipeline.definitions import defs
+from drift_pipeline.defs.assets.partitions import START_DATE
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.ui_browser import CHROMIUM, Webserver, is_listening, render, start_webserver, stop_group
 from drift_pipeline_tests.ui_browser import text_nodes as dom_text
@@ -71,7 +71,7 @@ def webserver(tmp_path: Path) -> Iterator[Webserver]:
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(ROOT / "dagster.yaml", home / "dagster.yaml")
-    # What the definitions read at load time (drift_pipeline.resources.resources_from_env and the
+    # What the definitions read at load time (drift_pipeline.defs.resources.resources_from_env and the
     # partitions' start date); the GitHub token is an EnvVar read only when a run starts, so none is given.
     env = {k: v for k, v in os.environ.items() if k != "GITHUB_TOKEN"}
     env |= {

@@ -20,12 +20,12 @@ from typing import Any
 import click
 
 from drift_pipeline.commands._output import progress
+from drift_pipeline.core.rules.base import Finding
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.issues import ledger
 from drift_pipeline.issues.closing import close_resolved, evaluated_repos, present_fingerprints
 from drift_pipeline.issues.filing import FilingReport, IssueFiler, Outcome, describe
 from drift_pipeline.issues.render import group_findings, render
-from drift_pipeline.rules.base import Finding
-from drift_pipeline.rules.findings import RULES
 from drift_pipeline.sources import github_auth
 from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore

@@ -11,6 +11,9 @@ from typing import Any
 
 import click
 
+from drift_pipeline.core.errors import DriftError
+from drift_pipeline.core.redaction import redact
+
 SCHEMA_VERSION = 1
 
 
@@ -40,3 +43,11 @@ def progress(message: str) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+
+
+def runtime_failure(what: str, exc: BaseException) -> DriftError:
+    """A runtime failure (exit 3) as one redacted line: ``<what>: <ExceptionType>: <message>``."""
+    detail = " ".join(str(exc).split()) or "no detail"
+    if not isinstance(exc, DriftError):
+        detail = f"{type(exc).__name__}: {detail}"
+    return DriftError(redact(f"{what}: {detail}"))

@@ -18,8 +18,8 @@ from typing import Any
 
 from drift_pipeline.commands._filing import filing_text, report_failures
 from drift_pipeline.commands._output import emit, progress
-from drift_pipeline.errors import ExitCode, NotFound, UsageError, redact
-from drift_pipeline.rules.findings import RULES
+from drift_pipeline.core.errors import ExitCode, NotFound, UsageError, redact
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.scans.reading import CodeSource
 from drift_pipeline.scans.window import day_end, parse_day
 from drift_pipeline.sources.git_local import GitLocalSource

@@ -18,7 +18,7 @@ from github import GithubException
 from drift_pipeline.commands._filing import app_slug, db_option
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.commands._scan import NAME, check_repos, scan_source
-from drift_pipeline.errors import DriftError, ExitCode, UsageError
+from drift_pipeline.core.errors import DriftError, ExitCode, UsageError
 from drift_pipeline.issues.audit import DEFAULT_THRESHOLD, AuditResult, run_audit
 from drift_pipeline.issues.client import IssueClient
 from drift_pipeline.issues.filing import DEFAULT_CONFIG_REPO, describe

@@ -28,7 +28,7 @@ from drift_pipeline.commands._scan import (
     scan_instants,
     scan_source,
 )
-from drift_pipeline.errors import UsageError
+from drift_pipeline.core.errors import UsageError
 from drift_pipeline.scans.window import scan_window
 
 

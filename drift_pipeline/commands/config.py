@@ -10,15 +10,15 @@ from typing import Any
 import click
 
 from drift_pipeline.commands._output import emit, json_option
-from drift_pipeline.errors import ExitCode, UsageError
-from drift_pipeline.sources.registry_clone import GitCloneFetcher
-from drift_pipeline.standards import (
+from drift_pipeline.core.errors import ExitCode, UsageError
+from drift_pipeline.core.standards import (
     PathCheck,
     Problem,
     RegistryFetcher,
     check_path,
     parse_registry,
 )
+from drift_pipeline.sources.registry_clone import GitCloneFetcher
 
 
 def make_fetcher() -> RegistryFetcher:

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from drift_pipeline.commands._output import emit, json_option
-from drift_pipeline.errors import UsageError
+from drift_pipeline.core.errors import UsageError
 
 
 def _text(report: dict[str, Any]) -> str:

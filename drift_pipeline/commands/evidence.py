@@ -32,11 +32,11 @@ from drift_pipeline.commands.sql import (
     render_table,
     resolve_target,
 )
-from drift_pipeline.errors import DriftError, ExitCode, UsageError, redact
+from drift_pipeline.core.errors import DriftError, ExitCode, UsageError, redact
+from drift_pipeline.core.standards.model import TIERS
 from drift_pipeline.evidence import Query, Report, build, collect, missing_tables, orgs, payload, to_csv, to_html
 from drift_pipeline.evidence.render import CSV_COLUMNS
 from drift_pipeline.evidence.report import NO_TIER, change_id, totals
-from drift_pipeline.standards.model import TIERS
 
 MAX_DAYS = 3660
 

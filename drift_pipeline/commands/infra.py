@@ -20,7 +20,7 @@ from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_op
 from drift_pipeline.commands._output import json_option, progress
 from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
 from drift_pipeline.commands._scan import check_repos, finish, scan_source
-from drift_pipeline.errors import UsageError
+from drift_pipeline.core.errors import UsageError
 from drift_pipeline.scans.infra import assume_failures, read_world, scan_infra
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.sources.aws import (

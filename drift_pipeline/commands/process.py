@@ -25,7 +25,7 @@ from drift_pipeline.commands._scan import (
     scan_instants,
     scan_source,
 )
-from drift_pipeline.errors import UsageError
+from drift_pipeline.core.errors import UsageError
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.process import scan_process
 from drift_pipeline.sources.github import GitHubSource

@@ -14,17 +14,7 @@ from types import FrameType
 
 import click
 
-from drift_pipeline.commands._output import progress
-from drift_pipeline.errors import DriftError
-from drift_pipeline.redaction import redact
-
-
-def runtime_failure(what: str, exc: BaseException) -> DriftError:
-    """A runtime failure (exit 3) as one redacted line: ``<what>: <ExceptionType>: <message>``."""
-    detail = " ".join(str(exc).split()) or "no detail"
-    if not isinstance(exc, DriftError):
-        detail = f"{type(exc).__name__}: {detail}"
-    return DriftError(redact(f"{what}: {detail}"))
+from drift_pipeline.commands._output import progress, runtime_failure
 
 
 @click.group("sandbox")

@@ -11,9 +11,9 @@ from urllib.parse import urlsplit
 
 import click
 
-from drift_pipeline.commands._output import emit, json_option, progress
-from drift_pipeline.errors import UsageError
-from drift_pipeline.redaction import redact
+from drift_pipeline.commands._output import emit, json_option, progress, runtime_failure
+from drift_pipeline.core.errors import UsageError
+from drift_pipeline.core.redaction import redact
 
 _CONNECT_TIMEOUT = 5.0
 
@@ -40,7 +40,6 @@ def _shown(endpoint: str) -> str:
 
 def _check_reachable(endpoint: str) -> None:
     """Fail before seeding anything when nothing listens at ``endpoint`` (runtime failure, exit 3)."""
-    from drift_pipeline.commands.sandbox import runtime_failure
 
     parts = urlsplit(endpoint)
     port = parts.port or (443 if parts.scheme == "https" else 80)
@@ -113,7 +112,6 @@ def seed_command(
     Exit codes: 2 for a bad flag value (or an org that exists without --force), 3 when seeding
     fails while running (AWS endpoint unreachable, git or AWS failure).
     """
-    from drift_pipeline.commands.sandbox import runtime_failure
     from drift_pipeline.sandbox.seed import seed_org
 
     end: date = end_date.date() if end_date else datetime.now(UTC).date()
@@ -124,7 +122,7 @@ def seed_command(
         report = seed_org(
             state_dir, org=org, repos=repos, days=days, seed=seed, end_date=end, aws=aws_endpoint, force=force
         )
-        from drift_pipeline.sandbox.github.apps import seed_app
+        from drift_pipeline.sandbox.github.app_seed import seed_app
 
         app: dict[str, Any] = seed_app(state_dir, [org])  # github-app.json + the App's key
     except UsageError:

@@ -42,11 +42,11 @@ import click
 import duckdb
 
 from drift_pipeline.commands._output import json_option, progress, to_json
-from drift_pipeline.errors import DriftError, ExitCode, UsageError, redact
+from drift_pipeline.core.errors import DriftError, ExitCode, UsageError, redact
 from drift_pipeline.store import DEFAULT_DB_PATH
-from drift_pipeline.store_lake import LakeStore, LakeUnavailable
-from drift_pipeline.store_lock import connect
-from drift_pipeline.store_views import MACROS
+from drift_pipeline.store.lake import LakeStore, LakeUnavailable
+from drift_pipeline.store.lock import connect
+from drift_pipeline.store.views import MACROS
 
 MAX_LIMIT = 100_000  # rows printed at most, whatever --limit says
 CELL_WIDTH = 60  # characters of one cell in the table format
@@ -117,7 +117,7 @@ def resolve_target(db: str, *, db_given: bool) -> Target:
     ``DRIFT_DB_PATH`` is ignored on the lake, as the pipeline ignores it; ``--db`` there is refused."""
     if not os.environ.get("DRIFT_STORE", "").strip():
         return Target(path=Path(db).expanduser())
-    from drift_pipeline.resources import store_from_env  # a bad DRIFT_STORE or lake setting: exit 2, one line
+    from drift_pipeline.defs.resources import store_from_env  # a bad DRIFT_STORE or lake setting: exit 2, one line
 
     resource = store_from_env(os.environ)
     if resource.backend != "ducklake":

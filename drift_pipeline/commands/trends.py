@@ -36,9 +36,9 @@ from drift_pipeline.commands.sql import (
     render_table,
     resolve_target,
 )
-from drift_pipeline.commands.trends_chart import CHART_FORMATS, draw
-from drift_pipeline.errors import UsageError
-from drift_pipeline.store_views import VIEWS
+from drift_pipeline.core.errors import UsageError
+from drift_pipeline.evidence.chart import CHART_FORMATS, draw
+from drift_pipeline.store.views import VIEWS
 
 NOT_OBSERVED = "not observed"
 CHART_PACKAGE = "matplotlib"

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from drift_pipeline.core.errors import DriftError, ExitCode
 from drift_pipeline.demo.serve import (
     QUIET_RUN_CONFIG,
     ROOT,
@@ -27,7 +28,6 @@ from drift_pipeline.demo.serve import (
 )
 from drift_pipeline.demo.summary import print_summary, repos_line
 from drift_pipeline.demo.workdir import DemoBusy, DemoDir, DemoParams, digest, port_answers
-from drift_pipeline.errors import DriftError, ExitCode
 
 ORG = "acme"
 SANDBOX_TOKEN = "sandbox-token"  # the GitHub sandbox's own token, not a secret
@@ -111,8 +111,8 @@ def _report_payload(report: Any) -> dict[str, Any]:
 
 
 def _seed_counts(report: Any) -> tuple[int, int]:
+    from drift_pipeline.core.standards.org_config import CONFIG_REPO
     from drift_pipeline.sandbox.seed import REGISTRY_REPO
-    from drift_pipeline.standards.org_config import CONFIG_REPO
 
     listed = len({r["name"] for r in report["repos"]} | {REGISTRY_REPO, CONFIG_REPO})
     return listed, sum(1 for r in report["repos"] if r["in_scope"])
@@ -277,8 +277,8 @@ def _file_issues(day: date, api_url: str, db: Path) -> None:
     quiet_warnings()
     import dagster as dg
 
-    from drift_pipeline.issues.dagster_defs import file_drift_issues, run_key
-    from drift_pipeline.resources import DriftStoreResource, GitHubResource
+    from drift_pipeline.defs.issues import file_drift_issues, run_key
+    from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource
     from drift_pipeline.store import DriftStore
 
     with DriftStore(db, read_only=True) as store:

@@ -10,14 +10,14 @@ from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from drift_pipeline.rules.findings import RULES
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.store import DriftStore
 
 SHOWN_ISSUES = 5
 SEVERITIES = ("error", "warning", "info")
 # Each runs as `drift sql --db <file> "<query>"` (the demo's test runs every one).
 EXAMPLE_QUERIES = (
-    # the trend views (drift_pipeline.store_views): NULL on a day a domain was not observed, never 0
+    # the trend views (drift_pipeline.store.views): NULL on a day a domain was not observed, never 0
     "SELECT scan_date, category, sum(findings) AS findings FROM trend_findings_daily GROUP BY ALL ORDER BY ALL",
     "SELECT repo, team, findings, distinct_findings, rank FROM trend_top_repos(30) ORDER BY rank, repo LIMIT 10",
     "SELECT repo, category, number, url FROM filed_issues WHERE number IS NOT NULL ORDER BY repo, category",

@@ -163,7 +163,7 @@ def _settings(report: Report) -> str:
 
 def charts(report: Report) -> str:
     """Two inline SVG charts: changes and exceptions per week; share reviewed per tier and week."""
-    from drift_pipeline.commands.trends_chart import draw  # matplotlib: imported only for the HTML
+    from drift_pipeline.evidence.chart import draw  # matplotlib: imported only for the HTML
 
     counts = [{"scan_date": w["week"], "counts": {"changes": w["changes"], "exceptions": w["exceptions"]}}
               for w in report.weeks]  # fmt: skip

@@ -16,11 +16,11 @@ from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules.base import CATEGORIES
 from drift_pipeline.issues import inert
 from drift_pipeline.issues.client import IssueClient
 from drift_pipeline.issues.identity import filer_identity
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules.base import CATEGORIES
 from drift_pipeline.store import DriftStore
 
 AUDIT_LABEL = "drift:audit"

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-from drift_pipeline.errors import DriftError, UsageError
+from drift_pipeline.core.errors import DriftError, UsageError
 from drift_pipeline.store import DriftStore
 
 BUCKETS = 64

@@ -19,7 +19,7 @@ from typing import Any
 
 from github import Github, GithubException
 
-from drift_pipeline.redaction import has_secret
+from drift_pipeline.core.redaction import has_secret
 from drift_pipeline.sources.github import rate_limit_pause
 
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')

@@ -38,6 +38,8 @@ from typing import Any, Literal
 
 from github import Github, GithubException
 
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules.base import RuleSpec
 from drift_pipeline.issues import ledger, signing
 from drift_pipeline.issues.claim import FilingLocks, group_key
 from drift_pipeline.issues.client import IssueClient, guard
@@ -52,8 +54,6 @@ from drift_pipeline.issues.render import (
     render,
     repeat_comment,
 )
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules.base import RuleSpec
 from drift_pipeline.store import DriftStore
 
 OnRepeat = Literal["comment", "new_issue", "skip"]

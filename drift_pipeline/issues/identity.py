@@ -13,7 +13,7 @@ import re
 
 from github import GithubException
 
-from drift_pipeline.errors import SourceError
+from drift_pipeline.core.errors import SourceError
 from drift_pipeline.issues.client import IssueClient
 
 _LOGIN = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:\[bot\])?$")

@@ -31,7 +31,7 @@ import re
 import unicodedata
 from typing import Any
 
-from drift_pipeline.redaction import MASK, mask_secrets
+from drift_pipeline.core.redaction import MASK, mask_secrets
 
 CODE_CAP = 300  # characters of one code span's content
 TEXT_CAP = 1_000  # characters of one prose text

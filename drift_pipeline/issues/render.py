@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules.base import RuleSpec
 from drift_pipeline.issues import inert
 from drift_pipeline.issues.markers import (  # noqa: F401  (the markers' home; re-exported for callers)
     MARKER,
@@ -37,8 +39,6 @@ from drift_pipeline.issues.markers import (  # noqa: F401  (the markers' home; r
     marker,
     parse_markers,
 )
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules.base import RuleSpec
 
 MAX_BODY = 65_536  # GitHub's limit for an issue body or comment
 PAGE_BUDGET = 60_000  # what a page may hold before its footer and marker

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from drift_pipeline.errors import UsageError
+from drift_pipeline.core.errors import UsageError
 from drift_pipeline.issues.markers import MarkerKey
 from drift_pipeline.store import DriftStore
 

@@ -35,7 +35,7 @@ from typing import Any, TextIO
 import boto3
 from botocore.config import Config
 
-from drift_pipeline.redaction import redact
+from drift_pipeline.core.redaction import redact
 from drift_pipeline.sources.aws import (
     DEFAULT_ACCOUNTS,
     DEFAULT_REGION,

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from drift_pipeline.standards.org_config import CONFIG_REPO
+from drift_pipeline.core.standards.org_config import CONFIG_REPO
 
 # -- TOML -----------------------------------------------------------------------------------
 

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState, looks_secret
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState, looks_secret
+from drift_pipeline.core.standards import RegistryResolver, RepoStandards, analyse_repo
 from drift_pipeline.scans.inventory import masked
 from drift_pipeline.scans.perrepo import Progress, RepoFailed, failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
-from drift_pipeline.standards import RegistryResolver, RepoStandards, analyse_repo
 
 CONTENT_KINDS = ("config", "metadata")  # kinds whose content is kept in the snapshot row itself
 MAX_BLOB_CHARS = 256_000

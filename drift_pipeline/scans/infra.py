@@ -30,18 +30,27 @@ from typing import Any
 
 import boto3
 
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules import infra as infra_rules
-from drift_pipeline.rules.base import Finding, make_finding
-from drift_pipeline.rules.findings import RULES
-from drift_pipeline.rules.infra.records import (
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules import infra as infra_rules
+from drift_pipeline.core.rules.base import Finding, make_finding
+from drift_pipeline.core.rules.findings import RULES
+from drift_pipeline.core.rules.infra.records import (
     BackupObservation,
     InfraObserved,
     RepoInfra,
 )
+from drift_pipeline.core.standards.model import INVALID_CONFIG
 from drift_pipeline.scans import process_codec
 from drift_pipeline.scans.infra_declared import Declared, declare_repo
-from drift_pipeline.scans.infra_rows import inventory_rows, observed_row, stored_observed, stored_repos
+from drift_pipeline.scans.infra_rows import (  # noqa: F401  (World and METHODS: re-exported)
+    METHODS,
+    PROJECT_COMPARISON,
+    World,
+    inventory_rows,
+    observed_row,
+    stored_observed,
+    stored_repos,
+)
 from drift_pipeline.scans.perrepo import Progress, failure_message, map_repos, workers_for
 from drift_pipeline.scans.process import LIVE_FOR
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher
@@ -49,16 +58,9 @@ from drift_pipeline.scans.window import day_end
 from drift_pipeline.sources.aws import AccountRef, AssumeRoleError, AwsAccess
 from drift_pipeline.sources.aws_inventory import newest_backup, read_inventories
 from drift_pipeline.sources.github_tags import tag_reader
-from drift_pipeline.standards.model import INVALID_CONFIG
 
 INFRA_DOMAIN = "infra"
 TABLES = ("aws_inventory", "declared_infra", "infra_scan_status", "infra_observed")
-PROJECT_COMPARISON = "project comparison"
-METHODS = {
-    "project": PROJECT_COMPARISON,
-    "cloudformation": "CloudFormation drift detection",
-    "cloudformation+project": "CloudFormation drift detection (some stacks by project comparison)",
-}
 
 
 def infra_observable(day: date, now: datetime) -> tuple[bool, str | None]:
@@ -69,27 +71,6 @@ def infra_observable(day: date, now: datetime) -> tuple[bool, str | None]:
         f"AWS inventories are live-only: {day} ended more than {LIVE_FOR.days} day before the scan "
         f"({now:%Y-%m-%d %H:%M} UTC), so its infra was not observed"
     )
-
-
-@dataclass
-class World:
-    """Every account's inventory of one scan instant, and the sessions that read them (for backups)."""
-
-    observed: InfraObserved
-    envs: Mapping[str, str]  # account id -> env name
-    sessions: dict[str, boto3.Session] = field(default_factory=dict)
-
-    @property
-    def methods(self) -> list[str]:
-        return sorted({METHODS.get(inv.drift_method, inv.drift_method) for inv in self.observed.accounts.values()})
-
-    def methods_by_account(self) -> dict[str, str]:
-        """``"prod (333333333333)" -> method``: which comparison judged each reached account."""
-        return {
-            f"{self.envs.get(account, '?')} ({account})": METHODS.get(inv.drift_method, inv.drift_method)
-            for account, inv in sorted(self.observed.accounts.items())
-            if inv.reached
-        }
 
 
 def read_world(

@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from drift_pipeline.errors import SourceError
-from drift_pipeline.rules.infra.records import (
+from drift_pipeline.core.errors import SourceError
+from drift_pipeline.core.rules.infra.records import (
     TAG_COMMIT,
     AccountInventory,
     BackupExpectation,
@@ -39,13 +39,9 @@ from drift_pipeline.rules.infra.records import (
     ObservedStack,
     RepoInfra,
 )
-from drift_pipeline.rules.infra.template import expected_env
-from drift_pipeline.scans.infra_templates import EXTENSIONS, parse_template
-from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
-from drift_pipeline.sources.github_tags import TagReader
-from drift_pipeline.sources.records import RepoRecord
-from drift_pipeline.standards import RegistryResolver, analyse_repo
-from drift_pipeline.standards.infra_manifest import (
+from drift_pipeline.core.rules.infra.template import expected_env
+from drift_pipeline.core.standards import RegistryResolver, analyse_repo
+from drift_pipeline.core.standards.infra_manifest import (
     Deployment,
     GitRefs,
     InfraDeclaration,
@@ -54,6 +50,10 @@ from drift_pipeline.standards.infra_manifest import (
     infra_declaration,
     parse_manifest,
 )
+from drift_pipeline.scans.infra_templates import EXTENSIONS, parse_template
+from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
+from drift_pipeline.sources.github_tags import TagReader
+from drift_pipeline.sources.records import RepoRecord
 
 
 @dataclass

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field, replace
+from typing import Any
 
-from drift_pipeline.redaction import mask_json, mask_secrets
-from drift_pipeline.rules.infra.records import (
+import boto3
+
+from drift_pipeline.core.redaction import mask_json, mask_secrets
+from drift_pipeline.core.rules.infra.records import (
     TAG_CFN_STACK,
     AccountInventory,
     BackupObservation,
@@ -22,8 +24,33 @@ from drift_pipeline.rules.infra.records import (
 )
 from drift_pipeline.scans import process_codec
 
-if TYPE_CHECKING:
-    from drift_pipeline.scans.infra import World
+PROJECT_COMPARISON = "project comparison"
+METHODS = {
+    "project": PROJECT_COMPARISON,
+    "cloudformation": "CloudFormation drift detection",
+    "cloudformation+project": "CloudFormation drift detection (some stacks by project comparison)",
+}
+
+
+@dataclass
+class World:
+    """Every account's inventory of one scan instant, and the sessions that read them (for backups)."""
+
+    observed: InfraObserved
+    envs: Mapping[str, str]  # account id -> env name
+    sessions: dict[str, boto3.Session] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> list[str]:
+        return sorted({METHODS.get(inv.drift_method, inv.drift_method) for inv in self.observed.accounts.values()})
+
+    def methods_by_account(self) -> dict[str, str]:
+        """``"prod (333333333333)" -> method``: which comparison judged each reached account."""
+        return {
+            f"{self.envs.get(account, '?')} ({account})": METHODS.get(inv.drift_method, inv.drift_method)
+            for account, inv in sorted(self.observed.accounts.items())
+            if inv.reached
+        }
 
 
 def _storable(observed: InfraObserved) -> InfraObserved:

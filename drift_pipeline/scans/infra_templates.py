@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from drift_pipeline.standards.limits import (
+from drift_pipeline.core.standards.limits import (
     InputRejected,
     _BoundedLoader,
     size_problem,

@@ -11,13 +11,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.errors import NotFound
-from drift_pipeline.redaction import mask_secrets
+from drift_pipeline.core.errors import NotFound
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.standards import Problem, RepoStandards, analyse_repo
+from drift_pipeline.core.standards.org_config import CONFIG_FILE, CONFIG_REPO, OrgConfig, parse_org_config
 from drift_pipeline.scans.perrepo import Progress, failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
-from drift_pipeline.standards import Problem, RepoStandards, analyse_repo
-from drift_pipeline.standards.org_config import CONFIG_FILE, CONFIG_REPO, OrgConfig, parse_org_config
 
 
 @dataclass(frozen=True)

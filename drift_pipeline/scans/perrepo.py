@@ -22,9 +22,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
-from drift_pipeline.errors import SourceError
-from drift_pipeline.gitutil import GitError
-from drift_pipeline.redaction import mask_secrets
+from drift_pipeline.core.errors import SourceError
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.sources.gitutil import GitError
 
 T = TypeVar("T")
 R = TypeVar("R")

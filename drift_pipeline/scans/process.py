@@ -28,17 +28,23 @@ from typing import Any, cast
 
 import yaml
 
-from drift_pipeline import standards as standards_package
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules import process as process_rules
-from drift_pipeline.rules.base import Finding
-from drift_pipeline.rules.process.files import workflow_candidates
-from drift_pipeline.rules.process.records import (
+from drift_pipeline.core import standards as standards_package
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules import process as process_rules
+from drift_pipeline.core.rules.base import Finding
+from drift_pipeline.core.rules.process.files import workflow_candidates
+from drift_pipeline.core.rules.process.records import (
     NotReadable,
     ProcessActivity,
     ProcessSettings,
     RepoProcess,
     Workflow,
+)
+from drift_pipeline.core.standards import RegistryResolver, analyse_repo
+from drift_pipeline.core.standards.process_expectations import (
+    CODEOWNERS_PATHS,
+    ProcessExpectations,
+    expectations_for_repo,
 )
 from drift_pipeline.scans import process_codec
 from drift_pipeline.scans.perrepo import Progress, RepoFailed, failure_message, map_repos, workers_for
@@ -47,12 +53,6 @@ from drift_pipeline.scans.reading import SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.sources.github_process import ProcessReader
-from drift_pipeline.standards import RegistryResolver, analyse_repo
-from drift_pipeline.standards.process_expectations import (
-    CODEOWNERS_PATHS,
-    ProcessExpectations,
-    expectations_for_repo,
-)
 
 SETTINGS_DOMAIN = "process_settings"
 LIVE_FOR = timedelta(days=1)

@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules.process.records import ActivityCommit
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules.process.records import ActivityCommit
 from drift_pipeline.sources.github_process import ProcessReader, issue_refs
 
 

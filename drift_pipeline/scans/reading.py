@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Protocol
 
-from drift_pipeline.errors import SourceError
-from drift_pipeline.gitutil import GitError
+from drift_pipeline.core.errors import SourceError
+from drift_pipeline.core.standards.registry import RegistryUnavailable
+from drift_pipeline.sources.gitutil import GitError
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 from drift_pipeline.sources.throttle import Memo
-from drift_pipeline.standards.registry import RegistryUnavailable
 
 
 class CodeSource(Protocol):

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from drift_pipeline.rules import code as code_rules
-from drift_pipeline.rules.code import RepoCode
+from drift_pipeline.core.rules import code as code_rules
+from drift_pipeline.core.rules.code import RepoCode
 from drift_pipeline.scans.code import Baseline, ConfigScan, repo_code_states, scan_configs
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.perrepo import Progress

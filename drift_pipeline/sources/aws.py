@@ -25,7 +25,7 @@ import botocore.session
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drift_pipeline.errors import SourceError, UsageError, redact
+from drift_pipeline.core.errors import SourceError, UsageError, redact
 
 DEFAULT_ACCOUNTS: dict[str, str] = {
     "dev": "111111111111",

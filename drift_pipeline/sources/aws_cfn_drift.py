@@ -4,7 +4,7 @@ Per region of an account: ``detect_stack_drift`` is started for every stack at o
 ``describe_stack_drift_detection_status`` is polled for all of them (bounded: ``timeout`` seconds
 in all, a clear message per stack that did not finish), and for each completed detection
 ``describe_stack_resource_drifts`` (``MODIFIED`` and ``DELETED`` only, paged by ``NextToken``)
-gives the per-resource result as :class:`~drift_pipeline.rules.infra.records.ResourceDrift`
+gives the per-resource result as :class:`~drift_pipeline.core.rules.infra.records.ResourceDrift`
 records. Property documents are parsed and masked as they are read. The rules turn them into the
 same ``attribute_drift`` / ``resource_missing`` findings as the project's comparison
 (``rules.infra.cfn``).
@@ -30,8 +30,8 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from drift_pipeline.redaction import mask_json, redact
-from drift_pipeline.rules.infra.records import ObservedStack, PropertyDrift, ResourceDrift
+from drift_pipeline.core.redaction import mask_json, redact
+from drift_pipeline.core.rules.infra.records import ObservedStack, PropertyDrift, ResourceDrift
 from drift_pipeline.sources.aws import error_code
 
 log = logging.getLogger(__name__)

@@ -34,10 +34,10 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drift_pipeline.redaction import mask_json, mask_secrets, redact
-from drift_pipeline.rules.infra.attributes import BUCKET, FUNCTION, ROLE, SG, sg_rules_from_permissions
-from drift_pipeline.rules.infra.attributes import policy_statements as _statements
-from drift_pipeline.rules.infra.records import (
+from drift_pipeline.core.redaction import mask_json, mask_secrets, redact
+from drift_pipeline.core.rules.infra.attributes import BUCKET, FUNCTION, ROLE, SG, sg_rules_from_permissions
+from drift_pipeline.core.rules.infra.attributes import policy_statements as _statements
+from drift_pipeline.core.rules.infra.records import (
     AccountInventory,
     BackupObservation,
     ObservedResource,

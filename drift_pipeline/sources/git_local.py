@@ -24,8 +24,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from drift_pipeline.errors import NotFound, SourceError, UsageError
-from drift_pipeline.gitutil import GitError, git, git_text, ls_tree, rev_parse
+from drift_pipeline.core.errors import NotFound, SourceError, UsageError
+from drift_pipeline.sources.gitutil import GitError, git, git_text, ls_tree, rev_parse
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
 _LOG_FORMAT = "%H%n%ct%n%an%n%s"  # with -z: NUL between commits; name and subject hold no newline

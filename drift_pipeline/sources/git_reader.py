@@ -1,9 +1,9 @@
 """The tree of one commit of a local git repository, as the standards engine's ``TreeReader``.
 
-No checkout: the listing comes from one ``git ls-tree -r -z`` (through :mod:`drift_pipeline.gitutil`),
+No checkout: the listing comes from one ``git ls-tree -r -z`` (through :mod:`drift_pipeline.sources.gitutil`),
 contents from one long-lived ``git cat-file --batch`` process (started on first read; :meth:`close`
 or ``with`` ends it). A file that is not UTF-8 text raises
-:class:`~drift_pipeline.standards.readers.UnreadableFile` (it exists, so it is not "absent").
+:class:`~drift_pipeline.core.standards.readers.UnreadableFile` (it exists, so it is not "absent").
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import subprocess
 import threading
 from pathlib import Path
 
-from drift_pipeline.gitutil import GIT_ENV, ls_tree
-from drift_pipeline.standards.readers import UnreadableFile, decode_strict
+from drift_pipeline.core.standards.readers import UnreadableFile, decode_strict
+from drift_pipeline.sources.gitutil import GIT_ENV, ls_tree
 
 
 class GitCommitReader:

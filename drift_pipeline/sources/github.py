@@ -40,8 +40,8 @@ import requests
 from github import Auth, Github, GithubException
 from urllib3.util.retry import Retry
 
-from drift_pipeline.errors import NotFound, SourceError, UsageError, redact
-from drift_pipeline.redaction import mask_json
+from drift_pipeline.core.errors import NotFound, SourceError, UsageError, redact
+from drift_pipeline.core.redaction import mask_json
 from drift_pipeline.sources import github_payloads as payloads
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 from drift_pipeline.sources.throttle import Memo, RateGate, SingleFlight

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from github import Auth, Github, GithubException, GithubIntegration
 
-from drift_pipeline.errors import UsageError
+from drift_pipeline.core.errors import UsageError
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 A base URL that is not the REST API (the web UI, a proxy's login page, a GHES host without
 ``/api/v3``) answers with HTML or with JSON of another shape. Every answer is checked here
-before it is used, and a wrong one ends in a :class:`~drift_pipeline.errors.SourceError` that
+before it is used, and a wrong one ends in a :class:`~drift_pipeline.core.errors.SourceError` that
 names the URL path, what was expected and how to fix the base URL, never ``KeyError: 'name'``.
 """
 
@@ -12,8 +12,8 @@ import base64
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.errors import SourceError
-from drift_pipeline.redaction import mask_secrets
+from drift_pipeline.core.errors import SourceError
+from drift_pipeline.core.redaction import mask_secrets
 from drift_pipeline.sources.records import CommitRecord, RepoRecord, TreeEntry
 
 HINT = "is GITHUB_API_URL the REST API base, e.g. https://api.github.com or https://HOST/api/v3?"

@@ -3,7 +3,7 @@
 Every read goes through :class:`~drift_pipeline.sources.github.GitHubSource`'s transport
 (``_get`` / ``_paginate``), so each request is counted, bounded by its ``concurrency``, waits at
 its rate-limit gate and is sent with ``If-None-Match`` when an ETag is known (a 304 costs no rate
-limit). Payloads become the records of :mod:`drift_pipeline.rules.process.records`; nothing here
+limit). Payloads become the records of :mod:`drift_pipeline.core.rules.process.records`; nothing here
 decides what is drift.
 
 What the token may not read is a :class:`NotReadable` with the HTTP status, never "off". Classic
@@ -21,9 +21,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
 
-from drift_pipeline.errors import SourceError
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.rules.process.records import (
+from drift_pipeline.core.errors import SourceError
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.core.rules.process.records import (
     BranchRule,
     BypassActorSeen,
     ChangedFile,

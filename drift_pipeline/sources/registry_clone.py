@@ -13,7 +13,7 @@ with ``GITHUB_API_URL`` at the sandbox, a clone fails with a clear RegistryUnava
 ``drift config check --registry-dir`` is the way to point at a registry. (The scans never clone:
 they read registries through the API, :class:`drift_pipeline.scans.reading.SourceRegistryFetcher`.)
 
-Subprocess is used directly (not :func:`drift_pipeline.gitutil.git`) because a clone needs a
+Subprocess is used directly (not :func:`drift_pipeline.sources.gitutil.git`) because a clone needs a
 timeout; the git environment is gitutil's.
 """
 
@@ -29,10 +29,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from drift_pipeline.gitutil import GIT_ENV
-from drift_pipeline.redaction import redact
-from drift_pipeline.standards.readers import LocalDirReader, TreeReader
-from drift_pipeline.standards.registry import RegistryUnavailable
+from drift_pipeline.core.redaction import redact
+from drift_pipeline.core.standards.readers import LocalDirReader, TreeReader
+from drift_pipeline.core.standards.registry import RegistryUnavailable
+from drift_pipeline.sources.gitutil import GIT_ENV
 
 TOKEN_ENV_VARS = ("CM_REGISTRY_TOKEN", "GITHUB_TOKEN")
 PUBLIC_API_URL = "https://api.github.com"

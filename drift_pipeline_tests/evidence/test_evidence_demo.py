@@ -16,9 +16,9 @@ import dagster as dg
 import numpy
 import pytest
 
-from drift_pipeline.assets.evidence import change_evidence
 from drift_pipeline.cli import main as drift
-from drift_pipeline.resources import DriftStoreResource
+from drift_pipeline.defs.assets.evidence import change_evidence
+from drift_pipeline.defs.resources import DriftStoreResource
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.evidence.conftest import Demo
 from drift_pipeline_tests.ui_browser import CHROMIUM, render, text_nodes

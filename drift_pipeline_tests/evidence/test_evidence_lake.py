@@ -10,12 +10,12 @@ import dagster as dg
 import duckdb
 import pytest
 
-from drift_pipeline.assets.evidence import change_evidence
 from drift_pipeline.cli import main as drift
+from drift_pipeline.defs.assets.evidence import change_evidence
+from drift_pipeline.defs.resources import DriftStoreResource
 from drift_pipeline.evidence.collect import TABLES
-from drift_pipeline.resources import DriftStoreResource
 from drift_pipeline.store import DriftStore
-from drift_pipeline.store_lake import LakeConfig, LakeStore
+from drift_pipeline.store.lake import LakeConfig, LakeStore
 from drift_pipeline_tests.evidence.conftest import Demo
 
 

@@ -12,13 +12,13 @@ import dagster as dg
 import pytest
 from github import Github
 
-from drift_pipeline.gitutil import commit_files
-from drift_pipeline.issues.dagster_defs import file_drift_issues
-from drift_pipeline.resources import DriftStoreResource, GitHubResource
-from drift_pipeline.rules.base import make_finding
-from drift_pipeline.rules.findings import RULES
+from drift_pipeline.core.rules.base import make_finding
+from drift_pipeline.core.rules.findings import RULES
+from drift_pipeline.defs.issues import file_drift_issues
+from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import DEFAULT_TOKEN, SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.sandbox.conftest import DEV, day, github_client
 

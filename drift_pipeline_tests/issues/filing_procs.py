@@ -24,13 +24,13 @@ TIMEOUT = 120
 def open_store(spec: dict[str, str]) -> DriftStore:
     if "db" in spec:
         return DriftStore(spec["db"])
-    from drift_pipeline.store_lake import LakeConfig, LakeStore
+    from drift_pipeline.store.lake import LakeConfig, LakeStore
 
     return LakeStore(LakeConfig.parse(spec["catalog"], spec["data"]))
 
 
 def store_resource(spec: dict[str, str]) -> Any:
-    from drift_pipeline.resources import DriftStoreResource
+    from drift_pipeline.defs.resources import DriftStoreResource
 
     if "db" in spec:
         return DriftStoreResource(database=spec["db"])
@@ -58,8 +58,8 @@ def barrier(directory: Path, n: int) -> None:
 def job(spec: dict[str, str], day: str, api_url: str, directory: Path, n: int) -> None:
     import dagster as dg
 
-    from drift_pipeline.issues.dagster_defs import file_drift_issues
-    from drift_pipeline.resources import GitHubResource
+    from drift_pipeline.defs.issues import file_drift_issues
+    from drift_pipeline.defs.resources import GitHubResource
 
     resources = {
         "github": GitHubResource(api_url=api_url, token="sandbox-token", backoff_seconds=0, seconds_between_writes=0),

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
+from drift_pipeline.defs.issues import drift_audit, weekly_audit_schedule
+from drift_pipeline.defs.resources import ScanScopeResource
 from drift_pipeline.issues.audit import AUDIT_MARKER
-from drift_pipeline.issues.dagster_defs import drift_audit, weekly_audit_schedule
-from drift_pipeline.resources import ScanScopeResource
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.issues.conftest import issues_of, resources

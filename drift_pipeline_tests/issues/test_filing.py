@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.issues.client import SecretInBody
 from drift_pipeline.issues.filing import IssueFiler, findings_of_day
 from drift_pipeline.issues.render import group_findings, parse_markers, render
-from drift_pipeline.rules.findings import RULES
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.issues.conftest import (
     DAY1,

@@ -21,13 +21,13 @@ import duckdb
 import pytest
 
 from drift_pipeline.cli import main
-from drift_pipeline.gitutil import commit_files
-from drift_pipeline.issues.dagster_defs import drift_audit, file_drift_issues
-from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
-from drift_pipeline.sandbox.github.apps import seed_app
+from drift_pipeline.defs.issues import drift_audit, file_drift_issues
+from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
+from drift_pipeline.sandbox.github.app_seed import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sources.github_auth import app_slug
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.issues.conftest import code_finding, process_finding, write_findings
 from drift_pipeline_tests.pipeline.processfixture import ALICE, DAY, at, build_process_org
 from drift_pipeline_tests.sandbox.conftest import app_github as sandbox_app_github

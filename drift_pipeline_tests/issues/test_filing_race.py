@@ -17,7 +17,7 @@ import pytest
 
 from drift_pipeline.issues.claim import ENV_WAIT, FilingLocks, group_key, lock_wait
 from drift_pipeline.store import DriftStore
-from drift_pipeline.store_lake import LakeConfig, LakeStore
+from drift_pipeline.store.lake import LakeConfig, LakeStore
 from drift_pipeline_tests.issues.conftest import DAY1, code_finding
 from drift_pipeline_tests.pipeline import test_process_settings as shared
 from drift_pipeline_tests.pipeline.processfixture import DAY
@@ -119,7 +119,7 @@ def test_two_filing_jobs_on_one_lake_file_one_issue(sandbox, tmp_path):
 
 @pytest.mark.parametrize("raw", ["-1", "nan", "inf", "soon", "3601"])
 def test_a_bad_lock_wait_is_a_clear_usage_error(raw):
-    from drift_pipeline.errors import UsageError
+    from drift_pipeline.core.errors import UsageError
 
     with pytest.raises(UsageError, match=f"{ENV_WAIT}=.*expected the seconds a filer waits for another, 0 to 3600"):
         lock_wait({ENV_WAIT: raw})

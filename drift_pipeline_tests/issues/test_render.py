@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.issues import render as r
-from drift_pipeline.rules.findings import RULES
 from drift_pipeline_tests.issues.conftest import DAY1, TOKEN, code_finding, process_finding
 
 

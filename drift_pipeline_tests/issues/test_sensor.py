@@ -7,9 +7,9 @@ from pathlib import Path
 
 import dagster as dg
 
-from drift_pipeline.assets.findings import drift_findings
-from drift_pipeline.issues.dagster_defs import drift_issue_sensor
-from drift_pipeline.resources import DriftStoreResource
+from drift_pipeline.defs.assets.findings import drift_findings
+from drift_pipeline.defs.issues import drift_issue_sensor
+from drift_pipeline.defs.resources import DriftStoreResource
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.issues.conftest import DAY1, DAY2, code_finding, run_job
 

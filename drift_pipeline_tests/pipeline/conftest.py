@@ -7,8 +7,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from drift_pipeline.assets.catalog import assets_of
-from drift_pipeline.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
+from drift_pipeline.defs.assets.catalog import assets_of
+from drift_pipeline.defs.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.pipeline.orgfixture import OrgFixture, build_org

@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.aws import AwsSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.infra_seed import InfraRepo, InfraScenario, deploy_org_infra, stack_template
+from drift_pipeline.sources.gitutil import Author, commit_files
 
 DAY = datetime.now(UTC).date() - timedelta(days=1)  # the newest daily partition: observed live
 PAST = DAY - timedelta(days=2)  # no longer observable

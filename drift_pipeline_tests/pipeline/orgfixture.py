@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import Author, commit_files
 
 REGISTRY = Path(__file__).resolve().parents[2] / "drift_pipeline" / "sandbox" / "data" / "registry-community"
 ALICE = Author("Alice Doe", "alice@example.com")

@@ -11,9 +11,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.github import pulls
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import Author, commit_files
 
 DAY = datetime.now(UTC).date() - timedelta(days=1)
 MIDDLE = DAY - timedelta(days=1)

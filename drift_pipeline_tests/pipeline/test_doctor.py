@@ -10,7 +10,7 @@ import pytest
 
 from drift_pipeline.cli import main
 from drift_pipeline.sandbox.aws import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, AwsSandbox
-from drift_pipeline.sandbox.github.apps import seed_app
+from drift_pipeline.sandbox.github.app_seed import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline_tests.pipeline.processfixture import CLASSIC_TOKEN, build_process_org
 

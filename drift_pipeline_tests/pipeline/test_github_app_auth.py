@@ -15,9 +15,9 @@ import dagster as dg
 import pytest
 
 from drift_pipeline.cli import main
-from drift_pipeline.redaction import mask_secrets
-from drift_pipeline.resources import DriftStoreResource, ScanScopeResource, github_auth_from_env
-from drift_pipeline.sandbox.github.apps import seed_app
+from drift_pipeline.core.redaction import mask_secrets
+from drift_pipeline.defs.resources import DriftStoreResource, ScanScopeResource, github_auth_from_env
+from drift_pipeline.sandbox.github.app_seed import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sources import github_auth
 from drift_pipeline.sources.github_auth import AppCredentials, app_credentials_from_env, bot_login
@@ -147,7 +147,7 @@ def test_token_wins_over_app_and_says_so_once(apps, monkeypatch, caplog) -> None
     ],
 )
 def test_bad_app_configuration_is_a_clear_usage_error(env: dict, names: str) -> None:
-    from drift_pipeline.errors import UsageError
+    from drift_pipeline.core.errors import UsageError
 
     with pytest.raises(UsageError) as err:
         app_credentials_from_env(env)
@@ -155,7 +155,7 @@ def test_bad_app_configuration_is_a_clear_usage_error(env: dict, names: str) -> 
 
 
 def test_a_broken_pem_never_reaches_the_message(apps) -> None:
-    from drift_pipeline.errors import UsageError
+    from drift_pipeline.core.errors import UsageError
 
     _, full, _ = apps
     pem = Path(full["private_key_path"]).read_text()

@@ -18,10 +18,10 @@ import dagster as dg
 import pytest
 from botocore.config import Config
 
-from drift_pipeline.assets import infra
-from drift_pipeline.assets.inventory import repo_inventory
-from drift_pipeline.errors import UsageError
-from drift_pipeline.resources import AwsResource
+from drift_pipeline.core.errors import UsageError
+from drift_pipeline.defs.assets import infra
+from drift_pipeline.defs.assets.inventory import repo_inventory
+from drift_pipeline.defs.resources import AwsResource
 from drift_pipeline.sandbox.aws import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, AwsSandbox
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.store import TABLES
@@ -263,7 +263,7 @@ def test_an_account_whose_role_cannot_be_assumed_is_not_evaluated_and_the_others
 
 def test_the_aws_resource_takes_credentials_only_from_the_standard_chain(monkeypatch):
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:5055")
-    from drift_pipeline.resources import resources_from_env
+    from drift_pipeline.defs.resources import resources_from_env
 
     resource = resources_from_env()["aws"]
     assert isinstance(resource, AwsResource)
@@ -276,7 +276,7 @@ def test_the_aws_resource_takes_credentials_only_from_the_standard_chain(monkeyp
 
 
 def test_the_code_location_takes_accounts_role_and_regions_from_the_environment(monkeypatch):
-    from drift_pipeline.resources import resources_from_env
+    from drift_pipeline.defs.resources import resources_from_env
 
     monkeypatch.setenv("DRIFT_AWS_ACCOUNTS", "dev=123456789012,prod=210987654321")
     monkeypatch.setenv("DRIFT_AWS_ROLE", "audit-ro")

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from botocore.config import Config
 
-from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.aws import DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY, AwsSandbox
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
@@ -29,6 +28,7 @@ from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.sources.aws import AwsAccess, account_refs
 from drift_pipeline.sources.github import GitHubSource
+from drift_pipeline.sources.gitutil import Author, commit_files
 from drift_pipeline_tests.pipeline.infrafixture import expected_keys
 
 FAST = Config(retries={"max_attempts": 1}, connect_timeout=2, read_timeout=20)

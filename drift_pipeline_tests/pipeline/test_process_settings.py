@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.assets.findings import drift_findings
-from drift_pipeline.assets.inventory import repo_inventory
-from drift_pipeline.assets.process import process_drift, process_observations
-from drift_pipeline.resources import DriftStoreResource, GitHubResource, ScanScopeResource
-from drift_pipeline.rules.process.common import ACTIVITY_RULES as _ACTIVITY_RULES
+from drift_pipeline.core.rules.process.common import ACTIVITY_RULES as _ACTIVITY_RULES
+from drift_pipeline.defs.assets.findings import drift_findings
+from drift_pipeline.defs.assets.inventory import repo_inventory
+from drift_pipeline.defs.assets.process import process_drift, process_observations
+from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.processfixture import (

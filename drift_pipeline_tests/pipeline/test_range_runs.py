@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from datetime import timedelta
 
-from drift_pipeline.assets.code import code_drift
-from drift_pipeline.assets.findings import drift_findings
-from drift_pipeline.resources import DriftStoreResource
-from drift_pipeline.rules.base import make_finding
-from drift_pipeline.rules.code import FAMILY
-from drift_pipeline.rules.findings import RULES
+from drift_pipeline.core.rules.base import make_finding
+from drift_pipeline.core.rules.code import FAMILY
+from drift_pipeline.core.rules.findings import RULES
+from drift_pipeline.defs.assets.code import code_drift
+from drift_pipeline.defs.assets.findings import drift_findings
+from drift_pipeline.defs.resources import DriftStoreResource
 from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.pipeline.orgfixture import DAY0, DAY1, DAY4
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from drift_pipeline.rules.code import (
+from drift_pipeline.core.rules.code import (
     CommitRef,
     ProblemState,
     ProjectState,
@@ -16,7 +16,7 @@ from drift_pipeline.rules.code import (
     evaluate,
     unified_diff,
 )
-from drift_pipeline.rules.findings import RULES, contract_violations
+from drift_pipeline.core.rules.findings import RULES, contract_violations
 
 DAY = date(2026, 5, 4)
 T = datetime(2026, 5, 4, 10, tzinfo=UTC)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from drift_pipeline.rules.findings import contract_violations
-from drift_pipeline.rules.infra import FAMILY, SPECS, evaluate
-from drift_pipeline.rules.infra.attributes import compare, policy_statements, sg_rules_from_permissions
-from drift_pipeline.rules.infra.records import (
+from drift_pipeline.core.rules.findings import contract_violations
+from drift_pipeline.core.rules.infra import FAMILY, SPECS, evaluate
+from drift_pipeline.core.rules.infra.attributes import compare, policy_statements, sg_rules_from_permissions
+from drift_pipeline.core.rules.infra.records import (
     AccountInventory,
     ExpectedEnv,
     InfraObserved,
@@ -21,8 +21,8 @@ from drift_pipeline.rules.infra.records import (
     ReadFailure,
     RepoInfra,
 )
-from drift_pipeline.rules.infra.template import declared_stack, expected_env
-from drift_pipeline.standards.infra_manifest import ManifestEntry
+from drift_pipeline.core.rules.infra.template import declared_stack, expected_env
+from drift_pipeline.core.standards.infra_manifest import ManifestEntry
 
 DAY = date(2026, 11, 26)
 NOW = datetime(2026, 11, 26, 12, tzinfo=UTC)

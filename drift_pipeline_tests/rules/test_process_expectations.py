@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.standards import MappingReader, RegistryResolver, analyse_repo
-from drift_pipeline.standards.process_expectations import (
+from drift_pipeline.core.standards import MappingReader, RegistryResolver, analyse_repo
+from drift_pipeline.core.standards.process_expectations import (
     BypassActor,
     CodeownersRule,
     RequiredFile,

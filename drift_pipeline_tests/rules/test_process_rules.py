@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.rules import FAMILIES
-from drift_pipeline.rules.base import RuleFamily
-from drift_pipeline.rules.findings import FINDING_COLUMNS, registry
-from drift_pipeline.rules.process import FAMILY, branch_statuses, evaluate
-from drift_pipeline.rules.process.activity import convention_problems
-from drift_pipeline.rules.process.records import (
+from drift_pipeline.core.rules import FAMILIES
+from drift_pipeline.core.rules.base import RuleFamily
+from drift_pipeline.core.rules.findings import FINDING_COLUMNS, registry
+from drift_pipeline.core.rules.process import FAMILY, branch_statuses, evaluate
+from drift_pipeline.core.rules.process.activity import convention_problems
+from drift_pipeline.core.rules.process.records import (
     ActivityCommit,
     BranchRule,
     BypassActorSeen,
@@ -34,8 +34,8 @@ from drift_pipeline.rules.process.records import (
     Workflow,
     classic_protection_unavailable,
 )
-from drift_pipeline.standards import MappingReader, RegistryResolver, analyse_repo
-from drift_pipeline.standards.process_expectations import expectations_for_repo
+from drift_pipeline.core.standards import MappingReader, RegistryResolver, analyse_repo
+from drift_pipeline.core.standards.process_expectations import expectations_for_repo
 
 COMMUNITY = Path(__file__).resolve().parents[2] / "drift_pipeline" / "sandbox" / "data" / "registry-community"
 DAY = date(2026, 3, 2)

@@ -6,9 +6,9 @@ from datetime import date
 
 import pytest
 
-from drift_pipeline.rules import FAMILIES
-from drift_pipeline.rules.base import Finding, RuleFamily, RuleSpec, make_finding
-from drift_pipeline.rules.findings import RULES, contract_violations, registry
+from drift_pipeline.core.rules import FAMILIES
+from drift_pipeline.core.rules.base import Finding, RuleFamily, RuleSpec, make_finding
+from drift_pipeline.core.rules.findings import RULES, contract_violations, registry
 
 DAY = date(2026, 5, 4)
 

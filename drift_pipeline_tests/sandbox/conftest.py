@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from github import Auth, Github
 
-from drift_pipeline.gitutil import Author, git
-from drift_pipeline.resources import GitHubResource
+from drift_pipeline.defs.resources import GitHubResource
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import DEFAULT_TOKEN, SandboxState
+from drift_pipeline.sources.gitutil import Author, git
 
 DEV = Author("Dev One", "dev1@example.com")
 

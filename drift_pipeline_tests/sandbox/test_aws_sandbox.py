@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from drift_pipeline.errors import SourceError, UsageError
+from drift_pipeline.core.errors import SourceError, UsageError
 from drift_pipeline.sandbox.aws import AwsSandbox
 from drift_pipeline.sources.aws import DEFAULT_ACCOUNTS, AccountRef, account_refs, account_session
 

@@ -9,8 +9,8 @@ import pytest
 import requests
 from github import GithubException, UnknownObjectException
 
-from drift_pipeline.gitutil import commit_files, git, git_text
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files, git, git_text
 from drift_pipeline_tests.sandbox.conftest import DEV, branch_from, day, github_client
 
 PROTECTION = {

@@ -14,10 +14,10 @@ import pytest
 import requests
 from github import Auth, Github, GithubException, GithubIntegration
 
-from drift_pipeline.gitutil import commit_files
-from drift_pipeline.sandbox.github.apps import seed_app
+from drift_pipeline.sandbox.github.app_seed import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.sandbox.conftest import DEV, day
 
 PROTECTION = {"required_status_checks": {"strict": True, "contexts": ["ci"]}, "enforce_admins": True}

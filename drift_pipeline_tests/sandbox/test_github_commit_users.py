@@ -7,8 +7,8 @@ from datetime import datetime
 import pytest
 import requests
 
-from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import Author, commit_files
 from drift_pipeline_tests.sandbox.conftest import day, github_client
 
 TOM = Author("Tom Becker", "Tom.Becker@acme.example")  # registered as tom.becker@acme.example

@@ -11,10 +11,10 @@ import requests
 from github import GithubException, GithubRetry
 from urllib3.util import Retry
 
-from drift_pipeline.gitutil import commit_files
 from drift_pipeline.sandbox.github.routes import ROUTES
 from drift_pipeline.sandbox.github.server import endpoints_markdown
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.sandbox.conftest import DEV, day, github_client
 
 AUTH = {"Authorization": "token sandbox-token"}

@@ -7,10 +7,10 @@ import pytest
 import requests
 from github import GithubException
 
-from drift_pipeline.gitutil import Author, commit_files, rev_parse
 from drift_pipeline.sandbox.github import pulls
 from drift_pipeline.sandbox.github.openapi import load_subset
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import Author, commit_files, rev_parse
 from drift_pipeline_tests.sandbox.conftest import day, github_client
 
 ALICE = Author("Alice A", "alice@acme.example")

@@ -7,7 +7,6 @@ from datetime import datetime
 import pytest
 import requests
 
-from drift_pipeline.gitutil import commit_files
 from drift_pipeline.sandbox.github.routes import (
     ROUTES,
     TABLE,
@@ -18,6 +17,7 @@ from drift_pipeline.sandbox.github.routes import (
     shadowed,
 )
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.sandbox.conftest import DEV, branch_from, day
 
 AUTH = {"Authorization": "token sandbox-token"}

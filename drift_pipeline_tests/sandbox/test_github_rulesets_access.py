@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 from github import GithubException
 
-from drift_pipeline.gitutil import commit_files
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.sandbox.conftest import DEV, day, github_client
 
 PR_PARAMS = {

@@ -7,10 +7,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from drift_pipeline.gitutil import commit_files
 from drift_pipeline.sandbox.github import conformance
 from drift_pipeline.sandbox.github.routes import match
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.sandbox.conftest import DEV, day
 
 AUTH = {"Authorization": "token sandbox-token"}

@@ -18,11 +18,11 @@ import jwt
 import pytest
 import requests
 
-from drift_pipeline.gitutil import Author, commit_files, git_text, rev_parse
 from drift_pipeline.sandbox.github import apps, conformance, openapi, pulls
 from drift_pipeline.sandbox.github.routes import ROUTES, match
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.infra_seed import tag_releases
+from drift_pipeline.sources.gitutil import Author, commit_files, git_text, rev_parse
 from drift_pipeline_tests.sandbox.conftest import branch_from, day
 
 KNOWN = conformance.known_deviations()

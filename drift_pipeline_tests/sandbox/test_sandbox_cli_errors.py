@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drift_pipeline.cli import main
-from drift_pipeline.errors import ExitCode
+from drift_pipeline.core.errors import ExitCode
 
 TOKEN = "ghp_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8"
 

@@ -10,8 +10,8 @@ import pytest
 import tomli
 
 from drift_pipeline.cli import main
-from drift_pipeline.errors import ExitCode, UsageError
-from drift_pipeline.gitutil import git_text
+from drift_pipeline.core.errors import ExitCode, UsageError
+from drift_pipeline.core.standards.loader import load_config
 from drift_pipeline.sandbox.seed import (
     DEFAULT_END_DATE,
     REGISTRY_DATA,
@@ -19,7 +19,7 @@ from drift_pipeline.sandbox.seed import (
     scripted_days,
     seed_org,
 )
-from drift_pipeline.standards.loader import load_config
+from drift_pipeline.sources.gitutil import git_text
 
 END = date(2026, 3, 13)
 ARGS = {"org": "acme", "repos": 8, "days": 7, "end_date": END}

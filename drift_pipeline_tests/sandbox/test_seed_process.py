@@ -14,10 +14,9 @@ import pytest
 import requests
 import tomli
 
-from drift_pipeline.gitutil import git_text
-from drift_pipeline.rules.process.activity import activity_findings
-from drift_pipeline.rules.process.common import Context
-from drift_pipeline.rules.process.records import (
+from drift_pipeline.core.rules.process.activity import activity_findings
+from drift_pipeline.core.rules.process.common import Context
+from drift_pipeline.core.rules.process.records import (
     ActivityCommit,
     ChangedFile,
     ProcessActivity,
@@ -25,10 +24,11 @@ from drift_pipeline.rules.process.records import (
     RepoProcess,
     Review,
 )
+from drift_pipeline.core.standards.process_expectations import build_expectations
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.seed import SeedReport, seed_org
 from drift_pipeline.sandbox.seed.catalogue import BRANCH_PATTERN, UNKNOWN_TEAM
-from drift_pipeline.standards.process_expectations import build_expectations
+from drift_pipeline.sources.gitutil import git_text
 from drift_pipeline_tests.sandbox.conftest import github_client
 
 ACTIVITY_RULES = {

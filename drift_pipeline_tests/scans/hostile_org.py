@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drift_pipeline.gitutil import commit_files
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.pipeline.orgfixture import (
     ALICE,
     BOB,

@@ -16,12 +16,12 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.gitutil import commit_files
+from drift_pipeline.core.standards.globs import glob_error, glob_match
+from drift_pipeline.core.standards.loader import load_config
+from drift_pipeline.core.standards.patterns import PatternError, compile_pattern, pattern_error, search
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
-from drift_pipeline.standards.globs import glob_error, glob_match
-from drift_pipeline.standards.loader import load_config
-from drift_pipeline.standards.patterns import PatternError, compile_pattern, pattern_error, search
+from drift_pipeline.sources.gitutil import commit_files
 from drift_pipeline_tests.pipeline.processfixture import ALICE, DAY, START, at
 
 META = "tier: production\nstatus: active\nteam: core\n"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from drift_pipeline.rules.infra.template import declared_stack
+from drift_pipeline.core.rules.infra.template import declared_stack
 from drift_pipeline.scans.infra_templates import MAX_TEMPLATE_BYTES, parse_template
 
 YAML = """\

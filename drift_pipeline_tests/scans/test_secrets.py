@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 
 from drift_pipeline.cli import main
-from drift_pipeline.redaction import MASK
+from drift_pipeline.core.redaction import MASK
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.orgfixture import DAY0, DAY1, DAY2
 from drift_pipeline_tests.scans.conftest import clones

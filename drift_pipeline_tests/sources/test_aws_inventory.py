@@ -19,14 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from drift_pipeline.rules.infra import FAMILY, evaluate
-from drift_pipeline.rules.infra.records import (
+from drift_pipeline.core.rules.infra import FAMILY, evaluate
+from drift_pipeline.core.rules.infra.records import (
     AccountInventory,
     BackupExpectation,
     InfraObserved,
     RepoInfra,
 )
-from drift_pipeline.rules.infra.template import expected_env
+from drift_pipeline.core.rules.infra.template import expected_env
 from drift_pipeline.sandbox.aws import AwsSandbox
 from drift_pipeline.sandbox.infra_seed import InfraScenario, deploy_org_infra
 from drift_pipeline.sources.aws import AccountRef, AccountSession, AwsAccess, account_refs, account_session

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.errors import SourceError
-from drift_pipeline.gitutil import Author, commit_files, init_bare
+from drift_pipeline.core.errors import SourceError
+from drift_pipeline.core.standards import analyse_repo
 from drift_pipeline.scans.inventory import scan_inventory
 from drift_pipeline.scans.reading import SourceTreeReader
 from drift_pipeline.sources.git_local import GitLocalSource
-from drift_pipeline.standards import analyse_repo
+from drift_pipeline.sources.gitutil import Author, commit_files, init_bare
 
 ME = Author("Test", "test@example.com")
 DAY1, DAY2, DAY3 = (datetime(2026, 1, d, 12, 0, tzinfo=UTC) for d in (1, 2, 3))

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sources.github import GitHubSource
+from drift_pipeline.sources.gitutil import Author, commit_files
 from drift_pipeline_tests.sources.recording import RecordingSandbox
 
 START = datetime(2026, 6, 1, tzinfo=UTC)

@@ -15,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from drift_pipeline.errors import SourceError
+from drift_pipeline.core.errors import SourceError
 from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.sources.records import RepoRecord
 

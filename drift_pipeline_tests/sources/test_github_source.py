@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from drift_pipeline.errors import NotFound, SourceError, UsageError
-from drift_pipeline.gitutil import Author, commit_files
+from drift_pipeline.core.errors import NotFound, SourceError, UsageError
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sources.github import GitHubSource, rate_limit_pause
+from drift_pipeline.sources.gitutil import Author, commit_files
 
 WHEN = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ME = Author("Dev", "dev@example.com")

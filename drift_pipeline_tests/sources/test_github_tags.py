@@ -17,13 +17,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from drift_pipeline.errors import SourceError
-from drift_pipeline.gitutil import Author, GitError, commit_files, git
+from drift_pipeline.core.errors import SourceError
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.infra_seed import tag_releases
 from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.sources.github_tags import MAX_TAG_NAME, TagReader, tag_name_ok, tag_reader
+from drift_pipeline.sources.gitutil import Author, GitError, commit_files, git
 
 WHEN = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ME = Author("Dev", "dev@example.com")

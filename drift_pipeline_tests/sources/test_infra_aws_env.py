@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from drift_pipeline.cli import main
-from drift_pipeline.errors import UsageError
+from drift_pipeline.core.errors import UsageError
 from drift_pipeline.sources.aws import (
     aws_settings_from_env,
     parse_accounts,

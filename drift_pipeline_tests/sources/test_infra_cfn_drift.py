@@ -18,8 +18,8 @@ import pytest
 from botocore.config import Config
 from botocore.stub import Stubber
 
-from drift_pipeline.rules.infra import evaluate_repo
-from drift_pipeline.rules.infra.records import (
+from drift_pipeline.core.rules.infra import evaluate_repo
+from drift_pipeline.core.rules.infra.records import (
     AccountInventory,
     InfraObserved,
     ObservedResource,
@@ -27,7 +27,7 @@ from drift_pipeline.rules.infra.records import (
     ObservedStackResource,
     RepoInfra,
 )
-from drift_pipeline.rules.infra.template import expected_env
+from drift_pipeline.core.rules.infra.template import expected_env
 from drift_pipeline.sandbox.aws import AwsSandbox
 from drift_pipeline.sandbox.infra_seed import stack_template
 from drift_pipeline.sources.aws_cfn_drift import (

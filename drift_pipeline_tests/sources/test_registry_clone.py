@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 import pytest
 
 from drift_pipeline.commands.config import make_fetcher
-from drift_pipeline.errors import UsageError
-from drift_pipeline.gitutil import Author, commit_files, init_bare
+from drift_pipeline.core.errors import UsageError
+from drift_pipeline.core.standards import MappingReader, RegistryResolver, RegistryUnavailable, analyse_repo
+from drift_pipeline.sources.gitutil import Author, commit_files, init_bare
 from drift_pipeline.sources.registry_clone import GitCloneFetcher, clone_base_for
-from drift_pipeline.standards import MappingReader, RegistryResolver, RegistryUnavailable, analyse_repo
 
 WHEN = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 ME = Author("Test", "test@example.com")

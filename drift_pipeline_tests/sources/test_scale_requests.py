@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from drift_pipeline.gitutil import Author, commit_files
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.sources.github_process import ProcessReader
+from drift_pipeline.sources.gitutil import Author, commit_files
 
 T0 = datetime(2026, 6, 1, 12, tzinfo=UTC)
 ME = Author("Dev", "dev@example.com")

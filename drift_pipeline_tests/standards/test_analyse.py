@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import json
 
-from drift_pipeline.standards import MappingReader, RegistryResolver, analyse_repo, detect_projects
+from drift_pipeline.core.standards import MappingReader, RegistryResolver, analyse_repo, detect_projects
 
 
 def paths(tracked):

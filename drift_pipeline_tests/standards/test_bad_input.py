@@ -9,12 +9,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from drift_pipeline.gitutil import Author, commit_files, init_bare
+from drift_pipeline.core.standards import LocalDirReader, MappingReader, analyse_repo, load_config, parse_metadata_yaml
+from drift_pipeline.core.standards.globs import glob_error
+from drift_pipeline.core.standards.limits import (
+    MAX_CONFIG_BYTES,
+    MAX_DEPTH,
+    MAX_METADATA_BYTES,
+    InputRejected,
+    load_yaml,
+)
+from drift_pipeline.core.standards.org_config import parse_org_config
 from drift_pipeline.sources.git_reader import GitCommitReader
-from drift_pipeline.standards import LocalDirReader, MappingReader, analyse_repo, load_config, parse_metadata_yaml
-from drift_pipeline.standards.globs import glob_error
-from drift_pipeline.standards.limits import MAX_CONFIG_BYTES, MAX_DEPTH, MAX_METADATA_BYTES, InputRejected, load_yaml
-from drift_pipeline.standards.org_config import parse_org_config
+from drift_pipeline.sources.gitutil import Author, commit_files, init_bare
 
 ME = Author("Test", "test@example.com")
 PRODUCTION_EXTENDS = '[extends]\nregistry = "reg"\nrulesets = ["python-production"]\n'
@@ -97,7 +103,7 @@ def test_load_config_when_regex_nested_too_deep_then_problem():
 
 def test_parse_metadata_yaml_when_alias_bomb_then_refused_in_bounded_time_in_subprocess():
     code = (
-        "import sys; from drift_pipeline.standards import parse_metadata_yaml; "
+        "import sys; from drift_pipeline.core.standards import parse_metadata_yaml; "
         "m = parse_metadata_yaml(sys.stdin.read(), 'repo-metadata.yaml'); "
         "print(len(m.problems), m.problems[0].severity, m.tier_known, len(m.problems[0].message))"
     )

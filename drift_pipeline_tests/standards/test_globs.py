@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from drift_pipeline.standards.globs import GlobError, glob_error, glob_match, glob_to_regex
+from drift_pipeline.core.standards.globs import GlobError, glob_error, glob_match, glob_to_regex
 
 
 @pytest.mark.parametrize(

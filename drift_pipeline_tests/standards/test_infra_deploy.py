@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from drift_pipeline.standards.infra_manifest import (
+from drift_pipeline.core.standards.infra_manifest import (
     MAX_TAG_CHECKS,
     EnvRef,
     GitRefs,
@@ -17,7 +17,7 @@ from drift_pipeline.standards.infra_manifest import (
     release_key,
     releases,
 )
-from drift_pipeline.standards.schema import validate
+from drift_pipeline.core.standards.schema import validate
 
 PROD, STAGING = EnvRef.parse("v*"), EnvRef.parse("v*-rc*")
 

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from drift_pipeline.standards.infra_manifest import (
+from drift_pipeline.core.standards.infra_manifest import (
     MAX_MANIFEST_BYTES,
     EnvRef,
     GitRefs,

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from drift_pipeline.standards import apply_defaults, load_config
+from drift_pipeline.core.standards import apply_defaults, load_config
 
 
 def keys(result):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from drift_pipeline.standards import MappingReader, analyse_repo, parse_metadata_yaml
+from drift_pipeline.core.standards import MappingReader, analyse_repo, parse_metadata_yaml
 
 
 def test_parse_metadata_yaml_when_valid_then_values():

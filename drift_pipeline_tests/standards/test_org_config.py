@@ -1,4 +1,4 @@
-from drift_pipeline.standards.org_config import parse_org_config
+from drift_pipeline.core.standards.org_config import parse_org_config
 
 
 def test_exclude_globs_match_repo_names():

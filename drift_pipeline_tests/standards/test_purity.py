@@ -1,11 +1,11 @@
-"""The standards engine stays pure: no Dagster, GitHub, AWS, subprocess or environment variables."""
+"""The core stays pure (standards, rules, redaction, errors): no Dagster, GitHub, AWS, subprocess or environment."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import drift_pipeline.standards as standards
+import drift_pipeline.core as core
 
 FORBIDDEN_MODULES = {
     "subprocess",
@@ -15,9 +15,13 @@ FORBIDDEN_MODULES = {
     "botocore",
     "requests",
     "urllib.request",
-    "drift_pipeline.gitutil",
+    "drift_pipeline.sources.gitutil",
     "drift_pipeline.sources",
     "drift_pipeline.scans",
+    "drift_pipeline.store",
+    "drift_pipeline.issues",
+    "drift_pipeline.defs",
+    "duckdb",
     "os.environ",
     "os.getenv",
 }
@@ -42,10 +46,10 @@ def _violations(path: Path) -> list[str]:
     return out
 
 
-def test_standards_modules_when_parsed_then_import_nothing_impure():
-    folder = Path(standards.__file__).parent
-    files = sorted(folder.glob("*.py"))
-    assert len(files) >= 10
+def test_core_modules_when_parsed_then_import_nothing_impure():
+    folder = Path(core.__file__).parent
+    files = sorted(folder.rglob("*.py"))
+    assert len(files) >= 30
     problems = [v for f in files for v in _violations(f)]
     assert problems == []
 
@@ -53,7 +57,7 @@ def test_standards_modules_when_parsed_then_import_nothing_impure():
 def test_purity_check_when_module_impure_then_reported(tmp_path):
     bad = tmp_path / "bad.py"
     bad.write_text(
-        "import os\nimport subprocess\nfrom drift_pipeline.gitutil import git\nx = os.environ['A']\n"
+        "import os\nimport subprocess\nfrom drift_pipeline.sources.gitutil import git\nx = os.environ['A']\n"
         "from os import getenv\n"
     )
     assert len(_violations(bad)) == 4

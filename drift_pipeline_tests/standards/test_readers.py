@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drift_pipeline.gitutil import Author, commit_files, init_bare
+from drift_pipeline.core.standards import LocalDirReader, MappingReader, TreeReader, analyse_repo
 from drift_pipeline.sources.git_reader import GitCommitReader
-from drift_pipeline.standards import LocalDirReader, MappingReader, TreeReader, analyse_repo
+from drift_pipeline.sources.gitutil import Author, commit_files, init_bare
 
 ME = Author("Test", "test@example.com")
 

@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from drift_pipeline.gitutil import Author
-from drift_pipeline.standards import (
+from drift_pipeline.core.standards import (
     LocalDirReader,
     MappingReader,
     RegistryResolver,
@@ -16,7 +15,8 @@ from drift_pipeline.standards import (
     load_config,
     parse_registry,
 )
-from drift_pipeline.standards.registry import load_ruleset_dir
+from drift_pipeline.core.standards.registry import load_ruleset_dir
+from drift_pipeline.sources.gitutil import Author
 
 WHEN = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 ME = Author("Test", "test@example.com")

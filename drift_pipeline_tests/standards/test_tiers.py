@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from drift_pipeline.standards import MappingReader, RegistryResolver, analyse_repo, check_tier
+from drift_pipeline.core.standards import MappingReader, RegistryResolver, analyse_repo, check_tier
 
 
 @pytest.mark.parametrize("tier", ["production", "internal", "prototype"])

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from drift_pipeline.gitutil import GitError, TreeEntry, git, git_text, ls_tree
 from drift_pipeline.sandbox.github.errors import NotFound
+from drift_pipeline.sources.gitutil import GitError, TreeEntry, git, git_text, ls_tree
 
 _SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 _LOG_FORMAT = "%H%x1f%P%x1f%T%x1f%an%x1f%ae%x1f%at%x1f%cn%x1f%ce%x1f%ct%x1f%B%x1e"

@@ -19,11 +19,11 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.gitutil import Author, GitError, commit_files, git, git_text, rev_parse
 from drift_pipeline.sandbox.github.errors import NotFound, Unprocessable
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.github.state_issues import _iso
+from drift_pipeline.sources.gitutil import Author, GitError, commit_files, git, git_text, rev_parse
 
 REVIEW_STATES = ("APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED")
 _PULL_DOCS = "https://docs.github.com/rest/pulls/pulls#get-a-pull-request"

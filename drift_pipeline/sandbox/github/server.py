@@ -30,12 +30,12 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 from werkzeug.wrappers import Request, Response
 
-from drift_pipeline.gitutil import GitError
 from drift_pipeline.sandbox.github import apps, conformance, routes
 from drift_pipeline.sandbox.github.errors import ApiError, NotFound, Unauthorized
 from drift_pipeline.sandbox.github.faults import FaultState
 from drift_pipeline.sandbox.github.ratelimits import ANONYMOUS_LIMITS, RateLimits
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sources.gitutil import GitError
 
 log = logging.getLogger(__name__)
 

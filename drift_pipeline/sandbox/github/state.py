@@ -21,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from drift_pipeline.gitutil import init_bare
 from drift_pipeline.sandbox.github import render_rules, settings
 from drift_pipeline.sandbox.github.errors import NotFound, not_accessible
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
@@ -31,6 +30,7 @@ from drift_pipeline.sandbox.github.matching import (
     repo_name_matches,
 )
 from drift_pipeline.sandbox.github.state_issues import IssueState, _iso
+from drift_pipeline.sources.gitutil import init_bare
 
 DEFAULT_TOKEN = "sandbox-token"
 # classic: a personal access token (classic); fine_grained: a fine-grained personal access token;

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
-from drift_pipeline.gitutil import git, git_text
+from drift_pipeline.sources.gitutil import git, git_text
 
 
 def tag_releases(git_dir: Path | str, tags: Mapping[str, str], *, annotated: bool = True) -> None:

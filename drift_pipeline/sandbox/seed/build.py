@@ -16,8 +16,8 @@ from typing import Any, cast
 
 import yaml
 
-from drift_pipeline.errors import UsageError
-from drift_pipeline.gitutil import Author, init_bare
+from drift_pipeline.core.errors import UsageError
+from drift_pipeline.core.standards.org_config import CONFIG_REPO
 from drift_pipeline.sandbox import seed_files as F
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.seed.cases import NOT_SCRIPTED, rule_cases
@@ -56,7 +56,7 @@ from drift_pipeline.sandbox.seed.report import (
 )
 from drift_pipeline.sandbox.seed.settings import _apply_settings, _org_ruleset
 from drift_pipeline.sandbox.seed.trees import _initial_tree
-from drift_pipeline.standards.org_config import CONFIG_REPO
+from drift_pipeline.sources.gitutil import Author, init_bare
 
 _GIT_WORKERS = 2  # repositories written at once (git runs outside the GIL)
 _AHEAD = 8  # repos planned ahead of the one whose state is being written

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from drift_pipeline.gitutil import Author, git
+from drift_pipeline.sources.gitutil import Author, git
 
 
 def _fast_import(

@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from drift_pipeline.gitutil import Author
 from drift_pipeline.sandbox import seed_files as F
 from drift_pipeline.sandbox.seed.catalogue import TEAMS, _Spec, email_of
 from drift_pipeline.sandbox.seed.configs import _config_text, _package_config
+from drift_pipeline.sources.gitutil import Author
 
 
 def scripted_days(days: int) -> dict[int, int]:

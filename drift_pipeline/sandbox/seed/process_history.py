@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from drift_pipeline.gitutil import Author
 from drift_pipeline.sandbox.github import pulls
 from drift_pipeline.sandbox.github.state import SandboxState
 from drift_pipeline.sandbox.seed.catalogue import BRANCH_PATTERN, PR_MAX_FILES, PR_MAX_LINES, TEAMS, _Spec, email_of
 from drift_pipeline.sandbox.seed.history import _src_file
 from drift_pipeline.sandbox.seed.report import SeededProcessFinding
+from drift_pipeline.sources.gitutil import Author
 
 TICKET_KEYS = {"orders": "ORD", "web": "WEB", "payments": "PAY", "data": "DATA", "platform": "PLAT"}
 ADMIN = ("Alex Morgan", "alexm")  # an org owner: classic protection without enforce_admins lets them push

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift_pipeline.gitutil import git_text
 from drift_pipeline.sandbox.github.render import node_id, q
 from drift_pipeline.sandbox.github.routes.context import Ctx, full_name
+from drift_pipeline.sources.gitutil import git_text
 
 _FORMAT = "%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)"
 

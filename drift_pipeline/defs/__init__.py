@@ -1,0 +1,1 @@
+"""The Dagster shell: assets, checks, jobs, schedules, sensors and resources."""

@@ -1,0 +1,114 @@
+"""The inventory asset: which repos exist each day and which are in scope. Every domain reads it."""
+
+from collections import defaultdict
+from datetime import date
+from typing import Any
+
+import dagster as dg
+
+from drift_pipeline.defs.assets.github_run import github_run
+from drift_pipeline.defs.assets.metadata import RequestMeter, check_every_day, md_table, record_day
+from drift_pipeline.defs.assets.partitions import WRITER, partition_days
+from drift_pipeline.defs.orgs import ORG_TAG
+from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
+from drift_pipeline.scans.inventory import scan_inventory
+from drift_pipeline.scans.perrepo import progress_logger, source_headroom
+from drift_pipeline.scans.window import day_end
+from drift_pipeline.store import DriftStore
+
+HISTORY_NOTE = (
+    "Past days are rebuilt from git history: a repo's head is the last commit on its default branch "
+    "at the end of the day. An archived repo stays in scope for the days up to and including its "
+    "last push; for later days it is out of scope (reason 'archived')."
+)
+
+
+def inventory_orgs(db: DriftStore, day: date, context: dg.AssetExecutionContext | None = None) -> list[str]:
+    """The orgs the inventory recorded for ``day``: the scope of every asset that reads the store.
+
+    A run of one org (the per-org fan-out's ``drift/org`` tag) reads only that org, so runs of
+    several orgs of one day never re-scan or rewrite each other's rows.
+    """
+    orgs = [
+        r["org"] for r in db.rows("SELECT DISTINCT org FROM repo_inventory WHERE scan_date = ? ORDER BY org", [day])
+    ]
+    only = context.run.tags.get(ORG_TAG) if context is not None else None
+    return [o for o in orgs if o == only] if only else orgs
+
+
+@dg.asset(
+    group_name="inventory",
+    **WRITER,
+    description="Every repo of the org(s) at the end of the scan date: default branch, head commit, "
+    "archived/disabled/fork/owner, and scope (metadata + config present, tier, status, team).",
+    metadata={"history_note": dg.MetadataValue.text(HISTORY_NOTE)},
+    check_specs=[
+        dg.AssetCheckSpec(
+            "inventory_not_empty",
+            asset="repo_inventory",
+            description="On every day of the run, each org listing returned a repo.",
+        ),
+        dg.AssetCheckSpec(
+            "no_repo_failed",
+            asset="repo_inventory",
+            description="On every day of the run, every repo's head and scope was read.",
+        ),
+    ],
+)
+def repo_inventory(
+    context: dg.AssetExecutionContext, github: GitHubResource, scope: ScanScopeResource, store: DriftStoreResource
+) -> dg.MaterializeResult:
+    days, orgs = partition_days(context), scope.org_list()
+    empty: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    failed: dict[date, list[dict[str, Any]]] = defaultdict(list)
+    with github_run(github, store, days) as (db, source):
+        meter = RequestMeter(source)
+        for day in days:
+            rows: list[dict[str, Any]] = []
+            excluded: list[str] = []
+            for org in orgs:
+                prev_day = db.latest_day_before("repo_inventory", day, org)
+                baseline = {r["repo"]: r for r in db.day_rows("repo_inventory", prev_day, org)} if prev_day else {}
+                result = scan_inventory(
+                    source,
+                    org,
+                    day_end(day),
+                    baseline,
+                    day_end(prev_day) if prev_day else None,
+                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
+                )
+                db.replace_day(day, org, {"repo_inventory": result.rows})
+                context.log.info(
+                    f"{org} {day}: {len(result.rows)} repos, {sum(bool(r['in_scope']) for r in result.rows)} in scope"
+                )
+                for problem in result.org_config.problems:
+                    context.log.warning(f"{org}: {problem.describe()}")
+                if not result.rows:
+                    empty[day].append({"org": org, "repos": 0})
+                failed[day] += [
+                    {"org": org, "repo": r["repo"], "error": r["error"]} for r in result.rows if r.get("error")
+                ]
+                rows += result.rows
+                excluded += result.org_config.exclude
+            record_day(context, day, {**_day_metadata(rows, excluded), **meter.since_last()})
+    return dg.MaterializeResult(
+        metadata={"history_note": dg.MetadataValue.text(HISTORY_NOTE)},
+        check_results=[
+            check_every_day("inventory_not_empty", days, empty),
+            check_every_day("no_repo_failed", days, failed, severity=dg.AssetCheckSeverity.WARN),
+        ],
+    )
+
+
+def _day_metadata(rows: list[dict[str, Any]], excluded: list[str]) -> dict[str, dg.MetadataValue]:
+    return {
+        "dagster/row_count": dg.MetadataValue.int(len(rows)),
+        "repos_in_scope": dg.MetadataValue.int(sum(bool(r["in_scope"]) for r in rows)),
+        "repos_carried_forward": dg.MetadataValue.int(sum(bool(r["carried_forward"]) for r in rows)),
+        "repos_failed": dg.MetadataValue.int(sum(bool(r.get("error")) for r in rows)),
+        "excluded_patterns": dg.MetadataValue.json(sorted(set(excluded))),
+        "preview": md_table(
+            ("repo", "in scope", "tier", "status", "why not"),
+            [(r["repo"], r["in_scope"], r.get("tier"), r.get("status"), r.get("scope_reason") or "") for r in rows],
+        ),
+    }
