@@ -13,12 +13,13 @@ install:
 	@$(UV) sync --frozen --quiet
 
 # Lint: ruff (rules and formatting), mypy (configured in pyproject.toml) and the layer table
-# (drift_pipeline_tests/test_layers.py: no upward imports, no circles); clean at every commit.
+# (drift_pipeline_tests/test_layers.py: no upward imports, no circles) and `dg check defs`; clean at every commit.
 lint: install
 	@$(UV) run --frozen --no-sync ruff check .
 	@$(UV) run --frozen --no-sync ruff format --check .
 	@$(UV) run --frozen --no-sync mypy
 	@$(UV) run --frozen --no-sync pytest -q -p no:randomly -n 0 -p no:cacheprovider drift_pipeline_tests/test_layers.py drift_pipeline_tests/standards/test_purity.py
+	@$(UV) run --frozen --no-sync dg check defs
 
 format: install
 	@$(UV) run --frozen --no-sync ruff check --fix .
