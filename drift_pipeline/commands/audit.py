@@ -82,7 +82,7 @@ def audit(org: str | None, threshold_text: str, config_repo: str, dry_run: bool,
     for name in orgs:
         source, owner = scan_source(None, name, 4)
         assert isinstance(source, GitHubSource)
-        check_repos(source, owner, (), None)  # an unknown org is a usage error, not an empty audit
+        owner, _ = check_repos(source, owner, (), None)  # an unknown org is a usage error, not an empty audit
         progress(f"auditing {owner}: repos with more than {threshold} open drift issues")
         try:
             with DriftStore(db) as store:
