@@ -67,3 +67,15 @@ def test_db_on_the_lake_is_a_usage_error(lake_env, capsys):
     assert code == 2
     assert "DRIFT_STORE=ducklake" in capsys.readouterr().err
     assert not (tmp_path / "x.duckdb").exists()
+
+
+def test_the_audit_stores_its_report_in_the_lake(lake_env, capsys):
+    _, config, tmp_path = lake_env
+    assert main(["code", "scan", "--org", "acme", "--date", DAY2.isoformat(), "--json"]) == 1
+    capsys.readouterr()
+    code = main(["scan", "audit", "--org", "acme", "--threshold", "1", "--config-repo", "broken", "--json"])
+    payload = json.loads(capsys.readouterr().out)
+    assert code in (0, 1) and [a["org"] for a in payload["audits"]] == ["acme"]
+    assert not (tmp_path / "file.duckdb").exists()
+    with LakeStore(config) as lake:
+        assert [r["org"] for r in lake.rows("SELECT org FROM audit_reports")] == ["acme"]
