@@ -112,8 +112,8 @@ def file_scan(
         if auto_close is not None:
             report = FilingReport()
             # the marker key of the store, read only, so the preview trusts the markers a real run would
-            where = filing_store(db, read_only=True)
-            store = where.store(read_only=True) if where is not None else None
+            found = filing_store(db, read_only=True)
+            store = found.store(read_only=True) if found is not None else None
             try:
                 filer = IssueFiler(source.github, store, RULES, dry_run=True, app_slug=app_slug(source))
                 auto_close.close(filer, day, report)
