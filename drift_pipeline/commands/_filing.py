@@ -3,8 +3,9 @@
 Without ``--dry-run`` a scan of an org over the API files its findings through
 :class:`~drift_pipeline.issues.filing.IssueFiler`, the code the ``file_drift_issues`` job runs
 (exactly-once by marker, a comment instead of a copy, routing to the config repo, throttle); the
-``filed_issues`` bookkeeping goes to the DuckDB file of ``--db`` (``DRIFT_DB_PATH``, else
-``data/drift.duckdb``, as ``drift sql``). ``--dry-run`` prints what would be filed, rendered by
+``filed_issues`` bookkeeping (and the marker key) goes to the store the pipeline uses: the lake of
+``DRIFT_STORE=ducklake``, else the DuckDB file of ``--db`` (``DRIFT_DB_PATH``, else
+``data/drift.duckdb``), selected as ``drift sql`` selects it (:func:`filing_store`). ``--dry-run`` prints what would be filed, rendered by
 :func:`~drift_pipeline.issues.render.render`, and sends nothing. A scan of local clones (``--path``)
 has no GitHub to file in: it says so once on stderr.
 """
@@ -20,6 +21,8 @@ from typing import Any
 import click
 
 from drift_pipeline.commands._output import progress
+from drift_pipeline.commands.sql import given, resolve_target
+from drift_pipeline.core.errors import redact
 from drift_pipeline.core.rules.base import Finding
 from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.issues import ledger
@@ -108,8 +111,9 @@ def file_scan(
         filing = Filing({"would_file": would_file(findings)})
         if auto_close is not None:
             report = FilingReport()
-            # the marker key of --db, read only, so the preview trusts the markers a real run would
-            store = DriftStore(db, read_only=True) if Path(db).is_file() else None
+            # the marker key of the store, read only, so the preview trusts the markers a real run would
+            found = filing_store(db, read_only=True)
+            store = found.store(read_only=True) if found is not None else None
             try:
                 filer = IssueFiler(source.github, store, RULES, dry_run=True, app_slug=app_slug(source))
                 auto_close.close(filer, day, report)
@@ -122,17 +126,52 @@ def file_scan(
     groups = group_findings(f.row() for f in findings)
     if not groups and auto_close is None:
         return Filing({"issues": []})
+    opened = filing_store(db)
+    assert opened is not None
+    where = opened.describe()
     try:
-        with DriftStore(db) as store:
+        with opened.store() as store:
             filer = IssueFiler(source.github, store, RULES, app_slug=app_slug(source))
             report = filer.file_day(day, groups)
             if auto_close is not None:
                 auto_close.close(filer, day, report)
             known = _known_issues(store, day)
     except Exception as exc:  # the store cannot be opened or written: nothing was filed
-        failures = {f"{g.full_name} {g.category}": f"--db {db}: {describe(exc)}" for g in groups}
-        return Filing({"issues": []}, failures or {"(auto_close)": f"--db {db}: {describe(exc)}"})
+        failures = {f"{g.full_name} {g.category}": f"{where}: {describe(exc)}" for g in groups}
+        return Filing({"issues": []}, failures or {"(auto_close)": f"{where}: {describe(exc)}"})
     return Filing({"issues": [_issue_row(o, known) for o in report.outcomes]}, dict(report.failures))
+
+
+@dataclass(frozen=True)
+class FilingStore:
+    """Where the CLI's filing keeps its ledger, claims and marker key: the pipeline's own store."""
+
+    path: Path | None = None
+    lake: Any = None  # the DriftStoreResource of DRIFT_STORE=ducklake (sql.resolve_target)
+
+    def store(self, *, read_only: bool = False) -> DriftStore:
+        if self.lake is not None:
+            return self.lake.store(read_only=read_only)
+        assert self.path is not None
+        return DriftStore(self.path, read_only=read_only)
+
+    def describe(self) -> str:
+        return f"--db {self.path}" if self.lake is None else f"the lake {redact(self.lake.lake_catalog)}"
+
+
+def filing_store(db: str, *, read_only: bool = False) -> FilingStore | None:
+    """The store the filing uses, selected as the Dagster resources select it (``store_from_env``
+    through :func:`~drift_pipeline.commands.sql.resolve_target`): with ``DRIFT_STORE=ducklake`` the
+    lake, so the ledger and the marker key are the pipeline's; else the DuckDB file ``db``.
+    None: ``read_only`` and no file yet (nothing recorded, no key). ``--db`` on a lake: usage error."""
+    ctx = click.get_current_context(silent=True)
+    target = resolve_target(db, db_given=ctx is not None and given(ctx, "db"))
+    if target.lake is not None:
+        return FilingStore(lake=target.lake)
+    assert target.path is not None
+    if read_only and not target.path.is_file():
+        return None
+    return FilingStore(path=target.path)
 
 
 def app_slug(source: object) -> str | None:

@@ -130,21 +130,40 @@ def scan_instants(scan_date: str | None, since_hours: float) -> tuple[datetime, 
     return at, baseline_at, day
 
 
-def check_repos(source: CodeSource, owner: str, repos: tuple[str, ...], path: str | None) -> None:
-    """Every --repo is a name of a repo the source lists (the listing is kept for the scan)."""
+def check_repos(
+    source: CodeSource, owner: str, repos: tuple[str, ...], path: str | None
+) -> tuple[str, tuple[str, ...]]:
+    """The owner and every --repo as the source spells them (GitHub names are case-insensitive).
+
+    Each --repo must name a repo the source lists; ``ACME`` / ``ADMIN-CONSOLE`` become ``acme`` /
+    ``admin-console`` when that is how the listing spells them, so what the scan reports and stores
+    carries the canonical case. An owner whose listing is empty keeps the spelling it was given.
+    """
     for name in repos:
         if not NAME.match(name) or name.strip(".") == "":
             raise UsageError(f"--repo {name!r}: expected a repository name (letters, digits, '-', '_', '.')")
     try:
-        listed = {r.name for r in source.list_repos(owner)}
+        records = source.list_repos(owner)
     except NotFound:
         raise UsageError(f"--org {owner}: no such org or user (or the token may not see it)") from None
     except OSError as exc:  # a folder of clones we may not read
         raise UsageError(f"--path {path}: cannot be read ({type(exc).__name__}: {exc.strerror or exc})") from None
-    missing = [name for name in repos if name not in listed]
+    canonical = canonical_name(owner, [r.owner for r in records]) or owner
+    names = [r.name for r in records]
+    found = [canonical_name(name, names) for name in repos]
+    missing = [name for name, hit in zip(repos, found, strict=True) if hit is None]
     if missing:
-        where = f"under --path {path}" if path is not None else f"in {owner}"
-        raise UsageError(f"--repo {missing[0]}: no such repository {where} ({len(listed)} listed)")
+        where = f"under --path {path}" if path is not None else f"in {canonical}"
+        raise UsageError(f"--repo {missing[0]}: no such repository {where} ({len(records)} listed)")
+    return canonical, tuple(dict.fromkeys(n for n in found if n is not None))
+
+
+def canonical_name(name: str, known: Sequence[str]) -> str | None:
+    """``name`` as ``known`` spells it (the exact spelling first, else the one equal ignoring case); None: absent."""
+    if name in known:
+        return name
+    folded = name.lower()
+    return next((k for k in known if k.lower() == folded), None)
 
 
 def render_text(payload: dict[str, Any]) -> str:

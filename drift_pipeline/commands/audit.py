@@ -15,7 +15,7 @@ from typing import Any
 import click
 from github import GithubException
 
-from drift_pipeline.commands._filing import app_slug, db_option
+from drift_pipeline.commands._filing import app_slug, db_option, filing_store
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.commands._scan import NAME, check_repos, scan_source
 from drift_pipeline.core.errors import DriftError, ExitCode, UsageError
@@ -23,7 +23,6 @@ from drift_pipeline.issues.audit import DEFAULT_THRESHOLD, AuditResult, run_audi
 from drift_pipeline.issues.client import IssueClient
 from drift_pipeline.issues.filing import DEFAULT_CONFIG_REPO, describe
 from drift_pipeline.sources.github import GitHubSource
-from drift_pipeline.store import DriftStore
 
 MAX_THRESHOLD = 100_000
 
@@ -77,15 +76,17 @@ def audit(org: str | None, threshold_text: str, config_repo: str, dry_run: bool,
     if not NAME.match(config_repo) or config_repo.strip(".") == "":
         raise UsageError(f"--config-repo {config_repo!r}: expected a repository name (letters, digits, '-', '_', '.')")
     orgs = _orgs(org)
+    where = filing_store(db)  # the pipeline's store: with DRIFT_STORE=ducklake the lake
+    assert where is not None
     now = datetime.now(UTC).replace(microsecond=0)
     results: list[AuditResult] = []
     for name in orgs:
         source, owner = scan_source(None, name, 4)
         assert isinstance(source, GitHubSource)
-        check_repos(source, owner, (), None)  # an unknown org is a usage error, not an empty audit
+        owner, _ = check_repos(source, owner, (), None)  # an unknown org is a usage error, not an empty audit
         progress(f"auditing {owner}: repos with more than {threshold} open drift issues")
         try:
-            with DriftStore(db) as store:
+            with where.store() as store:
                 results.append(
                     run_audit(
                         IssueClient(source.github),

@@ -94,7 +94,7 @@ def scan(
     concurrency = parse_concurrency(concurrency_text)
     at, baseline_at, day = scan_instants(scan_date, since_hours)
     source, owner = scan_source(path, org, concurrency)
-    check_repos(source, owner, repos, path)
+    owner, repos = check_repos(source, owner, repos, path)
     progress(f"scanning {owner} at {at:%Y-%m-%d %H:%M} UTC against {since_hours:g}h before")
     with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
         result = scan_window(source, owner, at, baseline_at, day, only=repos or None, progress=phase)

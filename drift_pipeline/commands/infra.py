@@ -91,7 +91,7 @@ def scan(
     scan_regions = _regions(regions, settings)
     accounts = _accounts(envs, settings)
     source, owner = scan_source(None, org, 8)
-    check_repos(source, owner, repos, None)
+    owner, repos = check_repos(source, owner, repos, None)
     at = datetime.now(UTC).replace(microsecond=0)
     day = at.date()
     access = AwsAccess(

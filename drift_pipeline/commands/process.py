@@ -92,7 +92,7 @@ def scan(
     at, start, day = scan_instants(scan_date, since_hours)
     source, owner = scan_source(None, org, concurrency)
     assert isinstance(source, GitHubSource)
-    check_repos(source, owner, repos, None)
+    owner, repos = check_repos(source, owner, repos, None)
     progress(f"scanning {owner} process at {at:%Y-%m-%d %H:%M} UTC, activity since {start:%Y-%m-%d %H:%M} UTC")
     with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
         inventory = scan_inventory(source, owner, at, only=repos or None, progress=phase("inventory"))

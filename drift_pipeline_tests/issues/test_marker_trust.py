@@ -15,11 +15,15 @@ import pytest
 from github import Github
 
 from drift_pipeline.commands._filing import app_slug
+from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.issues.client import IssueClient
+from drift_pipeline.issues.filing import IssueFiler, findings_of_day
 from drift_pipeline.issues.identity import IdentityUnknown, bot_login, filer_identity
-from drift_pipeline.issues.markers import REPEAT_MARKER, marker, parse_markers
+from drift_pipeline.issues.markers import PART_MARKER, REPEAT_MARKER, marker, parse_markers
+from drift_pipeline.issues.render import group_findings, render
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.store import DriftStore
 from drift_pipeline_tests.issues.conftest import DAY1, DAY2, code_finding, issues_of, run_job, write_findings
 from drift_pipeline_tests.sandbox.conftest import github_client
 
@@ -108,6 +112,45 @@ def test_a_forged_still_present_comment_does_not_stand_in_for_the_real_one(sandb
     assert len(ours) == 1 and ours[0].body.startswith("Still present on 2026-03-06")
     assert outcome(run_job(sandbox, db, DAY2)) == {"commented": 1}
     assert len([c for c in issue.get_comments() if c.user.login == "drift-bot"]) == 1
+
+
+@pytest.mark.parametrize("sig", [None, "0" * 64])
+def test_forged_continuation_parts_do_not_stand_in_for_the_missing_ones(sandbox, gh, mallory, tmp_path, sig):
+    """The filer crashed after the create; another user posts copies of every continuation part."""
+    db = tmp_path / "drift.duckdb"
+    big = "+x = 1\n" * 2_500
+    write_findings(db, DAY1, [code_finding(DAY1, "svc", path=f"p{i}/check.toml", diff_extra=big) for i in range(8)])
+
+    def crash(number: int) -> None:  # the documented seam: after the create call, before the parts
+        raise RuntimeError(f"process killed after creating #{number}")
+
+    with DriftStore(db) as store:
+        [group] = group_findings(findings_of_day(store, DAY1))
+        parts = render(group, RULES).comments
+        report = IssueFiler(github_client(sandbox.url), store, RULES, after_create=crash).file_day(DAY1, [group])
+    assert len(parts) >= 1 and "RuntimeError" in report.failures["acme/svc code"]
+    [issue] = issues_of(gh, "svc", "drift:code")
+    theirs = mallory.get_repo("acme/svc").get_issue(issue.number)
+    for k, text in enumerate(parts, 2):  # the renderer's exact text, its part marker last
+        [copied] = parse_markers(text, PART_MARKER)
+        assert copied["part"] == k
+        if sig is not None:
+            text = text.rstrip().removesuffix(" -->").removesuffix("}") + f', "sig": "{sig}"}} -->'
+        theirs.create_comment(text)
+
+    # the retry finds the issue by its own signed marker and posts every part: the copies stand in for none
+    assert outcome(run_job(sandbox, db, DAY1)) == {"found": 1}
+    ours = [c for c in issue.get_comments() if c.user.login == "drift-bot"]
+    assert [c.body.split(")")[0] for c in ours] == [
+        f"_Continued ({k}/{len(parts) + 1}" for k in range(2, len(parts) + 2)
+    ]
+    assert [parse_markers(c.body, PART_MARKER)[0]["part"] for c in ours] == list(range(2, len(parts) + 2))
+    # with the record lost again, the filer's own parts count (nothing reposted) and the copies still do not
+    with DriftStore(db) as store:
+        store.write(lambda con: con.execute("DELETE FROM filed_issues"))
+    assert outcome(run_job(sandbox, db, DAY1)) == {"found": 1}
+    assert len([c for c in issue.get_comments() if c.user.login == "drift-bot"]) == len(parts)
+    assert len([c for c in issue.get_comments() if c.user.login == "mallory"]) == len(parts)
 
 
 def test_an_issue_of_the_previous_version_is_found_and_an_unsigned_marker_written_later_is_not(sandbox, gh, tmp_path):

@@ -269,18 +269,27 @@ class SandboxState(IssueState):
     def token(self, token: str) -> dict[str, Any] | None:
         return self.data["tokens"].get(token)
 
+    def _login(self, table: str, login: str) -> str | None:
+        """The stored key of ``login`` in ``table`` ("orgs" or "users"): GitHub logins are case-insensitive."""
+        accounts = self.data[table]
+        if login in accounts:
+            return login
+        wanted = login.lower()
+        return next((k for k in accounts if k.lower() == wanted), None)
+
     def account(self, login: str) -> tuple[dict[str, Any], str]:
-        """The org or user called ``login`` and its type (``Organization`` or ``User``)."""
-        if login in self.data["orgs"]:
-            return self.data["orgs"][login], "Organization"
-        if login in self.data["users"]:
-            return self.data["users"][login], "User"
+        """The org or user called ``login`` (any case) and its type (``Organization`` or ``User``)."""
+        for table, kind in (("orgs", "Organization"), ("users", "User")):
+            key = self._login(table, login)
+            if key is not None:
+                return self.data[table][key], kind
         raise NotFound()
 
     def org(self, login: str) -> dict[str, Any]:
-        if login not in self.data["orgs"]:
+        key = self._login("orgs", login)
+        if key is None:
             raise NotFound()
-        return self.data["orgs"][login]
+        return self.data["orgs"][key]
 
     def user_for_email(self, email: str) -> str | None:
         """The login a commit email belongs to, as GitHub decides it; None for nobody's email.
@@ -324,8 +333,9 @@ class SandboxState(IssueState):
         return GitRepo(self.repo_git_dir(repo["owner"], repo["name"]))
 
     def repos_of(self, owner: str) -> list[dict[str, Any]]:
-        self.account(owner)
-        return [r for r in self.data["repos"].values() if r["owner"] == owner]
+        """The repos of the account ``owner`` (any case, as GitHub matches it)."""
+        login = str(self.account(owner)[0]["login"]).lower()
+        return [r for r in self.data["repos"].values() if r["owner"].lower() == login]
 
     # -- branch protection and rulesets ---------------------------------------------------------
     def protection(self, owner: str, repo: str, branch: str, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -370,9 +380,9 @@ class SandboxState(IssueState):
 
     def org_rulesets(self, org: str, *, token: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """An org's rulesets: org admins only (404 to a classic token without, 403 to an App)."""
-        self.org(org)
+        login = self.org(org)["login"]
         require_admin(token, "https://docs.github.com/rest/orgs/rules#get-all-organization-repository-rulesets")
-        return list(self.data["org_rulesets"].get(org, []))
+        return list(self.data["org_rulesets"].get(login, []))
 
     def org_ruleset(self, org: str, ruleset_id: int, *, token: dict[str, Any] | None = None) -> dict[str, Any]:
         for rs in self.org_rulesets(org, token=token):
