@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drift_pipeline.core.standards.globs import compile_glob, glob_error, has_magic
-from drift_pipeline.core.standards.limits import MAX_CONFIG_BYTES, MAX_JSON_BYTES
+from drift_pipeline.core.standards.limits import MAX_CONFIG_BYTES, MAX_JSON_BYTES, MAX_LIST_ITEMS
 from drift_pipeline.core.standards.loader import CONFIG_NAMES, line_index, load_config
 from drift_pipeline.core.standards.metadata import DEFAULT_METADATA, join, metadata_for_dir
 from drift_pipeline.core.standards.model import (
@@ -51,7 +51,7 @@ from drift_pipeline.core.standards.model import (
 )
 from drift_pipeline.core.standards.readers import TreeReader, read_checked
 from drift_pipeline.core.standards.registry import RegistryResolver, deep_merge
-from drift_pipeline.core.standards.schema import MAX_LIST_ITEMS, apply_defaults
+from drift_pipeline.core.standards.schema import apply_defaults
 from drift_pipeline.core.standards.tiers import check_tier
 
 IGNORED_DIRS = frozenset(
