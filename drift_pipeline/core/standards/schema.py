@@ -25,7 +25,7 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from drift_pipeline.core.standards.infra_manifest import deploy_ref_problem
+from drift_pipeline.core.standards.infra_deploy import deploy_ref_problem
 from drift_pipeline.core.standards.schema_code import CODE
 from drift_pipeline.core.standards.schema_process import PROCESS
 from drift_pipeline.core.standards.specs import (
