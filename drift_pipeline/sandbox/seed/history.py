@@ -162,6 +162,11 @@ def _set(cfg: dict[str, Any], keys: list[str], value: Any) -> None:
 def _scripted_commits(
     specs: dict[str, _Spec], start: date, days: int, rng: random.Random, org: str
 ) -> dict[str, list[_Commit]]:
+    """The scripted events of the demo history, repo -> commits, in day order.
+
+    Long because it is the scenario's script: one ``add`` per scripted event, day by day; split up,
+    the story the demo tells would be scattered over several functions.
+    """
     slot = scripted_days(days)
 
     def day(n: int) -> date:
