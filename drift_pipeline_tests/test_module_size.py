@@ -42,7 +42,6 @@ ALLOWED: dict[str, int] = {
     "commands/sandbox_seed.py::seed_command": 78,
     "commands/trends.py::trends_command": 72,
     "core/rules/infra/evaluate.py::_judge_env": 107,
-    "core/standards/registry.py::RegistryResolver.resolve": 93,
     "defs/assets/infra.py::infra_observations": 87,
     "defs/assets/inventory.py::repo_inventory": 62,
     "defs/assets/process.py::process_observations": 65,
