@@ -98,8 +98,7 @@ def _probe(gh: Github, org: str, repo: dict[str, Any], kind: str) -> dict[str, A
 
 
 def check_store(path: str) -> dict[str, Any]:
-    from drift_pipeline.store import DriftStore
-    from drift_pipeline.store.lock import StoreBusy
+    from drift_pipeline.store import DriftStore, StoreBusy
 
     try:
         with DriftStore(path, lock_timeout=1.0) as store:

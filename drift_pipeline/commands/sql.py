@@ -43,10 +43,7 @@ import duckdb
 
 from drift_pipeline.commands._output import json_option, progress, to_json
 from drift_pipeline.core.errors import DriftError, ExitCode, UsageError, redact
-from drift_pipeline.store import DEFAULT_DB_PATH
-from drift_pipeline.store.lake import LakeStore, LakeUnavailable
-from drift_pipeline.store.lock import connect
-from drift_pipeline.store.views import MACROS
+from drift_pipeline.store import DEFAULT_DB_PATH, MACROS, LakeStore, LakeUnavailable, connect
 
 MAX_LIMIT = 100_000  # rows printed at most, whatever --limit says
 CELL_WIDTH = 60  # characters of one cell in the table format

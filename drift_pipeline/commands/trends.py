@@ -38,7 +38,7 @@ from drift_pipeline.commands.sql import (
 )
 from drift_pipeline.core.errors import UsageError
 from drift_pipeline.evidence.chart import CHART_FORMATS, draw
-from drift_pipeline.store.views import VIEWS
+from drift_pipeline.store import VIEWS
 
 NOT_OBSERVED = "not observed"
 CHART_PACKAGE = "matplotlib"

@@ -31,8 +31,16 @@ from drift_pipeline.sources.aws import (
 )
 from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
 from drift_pipeline.sources.github_auth import APP_ENV, AppCredentials, app_credentials_from_env, installation_auth
-from drift_pipeline.store import DEFAULT_DB_PATH, DriftStore, PersistentCache
-from drift_pipeline.store.lake import LakeConfig, LakeConfigError, LakeStore, LakeUnavailable, S3Access
+from drift_pipeline.store import (
+    DEFAULT_DB_PATH,
+    DriftStore,
+    LakeConfig,
+    LakeConfigError,
+    LakeStore,
+    LakeUnavailable,
+    PersistentCache,
+    S3Access,
+)
 
 
 class GitHubResource(dg.ConfigurableResource):

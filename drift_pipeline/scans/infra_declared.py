@@ -41,15 +41,8 @@ from drift_pipeline.core.rules.infra.records import (
 )
 from drift_pipeline.core.rules.infra.template import expected_env
 from drift_pipeline.core.standards import RegistryResolver, analyse_repo
-from drift_pipeline.core.standards.infra_manifest import (
-    Deployment,
-    GitRefs,
-    InfraDeclaration,
-    Manifest,
-    deployed_commits,
-    infra_declaration,
-    parse_manifest,
-)
+from drift_pipeline.core.standards.infra_deploy import Deployment, GitRefs, deployed_commits
+from drift_pipeline.core.standards.infra_manifest import InfraDeclaration, Manifest, infra_declaration, parse_manifest
 from drift_pipeline.scans.infra_templates import EXTENSIONS, parse_template
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.github_tags import TagReader

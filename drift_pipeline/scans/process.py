@@ -41,11 +41,8 @@ from drift_pipeline.core.rules.process.records import (
     Workflow,
 )
 from drift_pipeline.core.standards import RegistryResolver, analyse_repo
-from drift_pipeline.core.standards.process_expectations import (
-    CODEOWNERS_PATHS,
-    ProcessExpectations,
-    expectations_for_repo,
-)
+from drift_pipeline.core.standards.process_expectations import expectations_for_repo
+from drift_pipeline.core.standards.process_model import CODEOWNERS_PATHS, ProcessExpectations
 from drift_pipeline.scans import process_codec
 from drift_pipeline.scans.perrepo import Progress, RepoFailed, failure_message, map_repos, workers_for
 from drift_pipeline.scans.process_activity import activity_row, day_commits

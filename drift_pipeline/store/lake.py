@@ -10,8 +10,8 @@ it (its own transaction, about 1 ms).
 
 Facts measured here (DuckDB 1.5.5, DuckLake format 1.0):
 - A DuckLake catalog keeps no PRIMARY KEY / UNIQUE constraints and no macros: the keyed bookkeeping
-  tables are plain tables (``store_schema.lake_ddl``) and the trend macros are created as temporary
-  ones in every session (``store_views.macro_statements``).
+  tables are plain tables (``schema.lake_ddl``) and the trend macros are created as temporary
+  ones in every session (``views.macro_statements``).
 - Two processes committing at once into a SQLite catalog: the loser's COMMIT raises
   ``duckdb.TransactionException`` ("database is locked"); a logical conflict raises the same type.
   ``LakeStore`` runs such a unit again (bounded, with backoff): the store's writes are units
@@ -38,7 +38,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import duckdb
 
 from drift_pipeline.core.errors import DriftError, UsageError, redact
-from drift_pipeline.store import DriftStore
+from drift_pipeline.store.file import DriftStore
 from drift_pipeline.store.views import macro_statements
 
 __all__ = ["LakeConfig", "LakeConfigError", "LakeStore", "LakeUnavailable", "S3Access", "extension_path"]

@@ -4,7 +4,7 @@ that bring a database (the DuckDB file, or a DuckLake catalog) to it.
 Column names are stable (extend, never rename): trend views, README queries and dashboards use
 them. A DuckLake catalog has no PRIMARY KEY or UNIQUE constraints: there the keyed bookkeeping
 tables are plain tables, and the store writes them so that a key's rows never disagree
-(``store_cache``, ``DriftStore.put_blobs``).
+(``cache``, ``DriftStore.put_blobs``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Trend views of the DuckDB store: the questions users ask, answered in SQL, created with the schema.
 
-``store_schema.schema_changes`` appends :func:`view_changes`, so every store that prepares the file (any
+``schema.schema_changes`` appends :func:`view_changes`, so every store that prepares the file (any
 pipeline write) creates or updates these views; a reader of an up-to-date file never writes. A
 DuckLake catalog keeps the views but not macros: there each session creates the table macros as
 temporary ones (:func:`macro_statements`). Each

@@ -7,14 +7,13 @@ from pathlib import Path
 import pytest
 
 from drift_pipeline.core.standards import MappingReader, RegistryResolver, analyse_repo
-from drift_pipeline.core.standards.process_expectations import (
+from drift_pipeline.core.standards.process_expectations import build_expectations, expectations_for_repo
+from drift_pipeline.core.standards.process_model import (
     BypassActor,
     CodeownersRule,
     RequiredFile,
     RequiredWorkflow,
     TagProtection,
-    build_expectations,
-    expectations_for_repo,
 )
 
 COMMUNITY = Path(__file__).resolve().parents[2] / "drift_pipeline" / "sandbox" / "data" / "registry-community"

@@ -7,16 +7,16 @@ from __future__ import annotations
 
 import pytest
 
-from drift_pipeline.core.standards.infra_manifest import (
+from drift_pipeline.core.standards.infra_deploy import (
     MAX_TAG_CHECKS,
     EnvRef,
     GitRefs,
     deploy_convention,
     deployed_commits,
-    infra_declaration,
     release_key,
     releases,
 )
+from drift_pipeline.core.standards.infra_manifest import infra_declaration
 from drift_pipeline.core.standards.schema import validate
 
 PROD, STAGING = EnvRef.parse("v*"), EnvRef.parse("v*-rc*")

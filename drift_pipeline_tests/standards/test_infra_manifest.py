@@ -7,14 +7,8 @@ import time
 
 import pytest
 
-from drift_pipeline.core.standards.infra_manifest import (
-    MAX_MANIFEST_BYTES,
-    EnvRef,
-    GitRefs,
-    deployed_commits,
-    infra_declaration,
-    parse_manifest,
-)
+from drift_pipeline.core.standards.infra_deploy import EnvRef, GitRefs, deployed_commits
+from drift_pipeline.core.standards.infra_manifest import MAX_MANIFEST_BYTES, infra_declaration, parse_manifest
 
 QUEUE = "arn:aws:sqs:eu-west-2:111111111111:orders-dev-events"
 BUCKET = "arn:aws:s3:::orders-dev-111111111111"

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from drift_pipeline.core.standards.globs import compile_glob, glob_error, has_magic
-from drift_pipeline.core.standards.limits import MAX_CONFIG_BYTES, MAX_JSON_BYTES
+from drift_pipeline.core.standards.limits import MAX_CONFIG_BYTES, MAX_JSON_BYTES, MAX_LIST_ITEMS
 from drift_pipeline.core.standards.loader import CONFIG_NAMES, line_index, load_config
 from drift_pipeline.core.standards.metadata import DEFAULT_METADATA, join, metadata_for_dir
 from drift_pipeline.core.standards.model import (
@@ -51,7 +51,7 @@ from drift_pipeline.core.standards.model import (
 )
 from drift_pipeline.core.standards.readers import TreeReader, read_checked
 from drift_pipeline.core.standards.registry import RegistryResolver, deep_merge
-from drift_pipeline.core.standards.schema import MAX_LIST_ITEMS, apply_defaults
+from drift_pipeline.core.standards.schema import apply_defaults
 from drift_pipeline.core.standards.tiers import check_tier
 
 IGNORED_DIRS = frozenset(
@@ -343,47 +343,12 @@ def analyse_repo(reader: TreeReader, resolver: RegistryResolver | None = None) -
     if configs:
         types.setdefault(".", None)
 
-    projects: list[Project] = []
-    for directory in sorted(types, key=_path_key):
-        cfg = configs.get(directory)
-        own_meta = None
-        if directory != ".":
-            own_meta = metadata_for_dir(
-                reader, directory, cfg.file if cfg else None, cfg.loaded.data if cfg else None, pathset
-            )
-        meta: RepoMetadata = own_meta or root_meta
-        problems: list[Problem] = []
-        tier_check: TierCheck | None = None
-        if cfg is not None:
-            problems.extend(cfg.problems)
-            if cfg.loaded.parsed and meta.tier_known:
-                tier_check = check_tier(meta.tier, cfg.rulesets if cfg.has_extends else None)
-                has_rulesets_key = cfg.has_extends and isinstance(_get(cfg.loaded.data, ("extends", "rulesets")), list)
-                problems.extend(_tier_problems(tier_check, cfg.file, cfg.rulesets_line, has_rulesets_key))
-        problems.extend(meta.problems)
-        tracked = tracked_for(
-            directory,
-            cfg.file if cfg else None,
-            cfg.effective if cfg else None,
-            meta.file,
-            listing,
-            pathset,
-            include_workflows=(directory == "." and bool(configs)),
+    projects = [
+        _project(
+            reader, directory, types[directory], configs.get(directory), root_meta, listing, pathset, bool(configs)
         )
-        projects.append(
-            Project(
-                path=directory,
-                type=types[directory],
-                config_file=cfg.file if cfg else None,
-                config=cfg.effective if cfg else None,
-                registry=cfg.registry if cfg else None,
-                rulesets=cfg.rulesets if cfg else (),
-                metadata=meta,
-                tier_check=tier_check,
-                tracked_files=tracked,
-                problems=_dedupe(problems),
-            )
-        )
+        for directory in sorted(types, key=_path_key)
+    ]
 
     all_problems = list(root_meta.problems)
     for cfg in configs.values():
@@ -396,4 +361,53 @@ def analyse_repo(reader: TreeReader, resolver: RegistryResolver | None = None) -
         workspace_roots=detection.workspace_roots,
         config_files=config_files,
         problems=_dedupe(all_problems),
+    )
+
+
+def _project(
+    reader: TreeReader,
+    directory: str,
+    kind: str | None,
+    cfg: _DirConfig | None,
+    root_meta: RepoMetadata,
+    listing: list[str],
+    pathset: set[str],
+    any_config: bool,
+) -> Project:
+    """One project of the tree: its config, its metadata (its own, else the root's), tier check, tracked files."""
+    own_meta = None
+    if directory != ".":
+        own_meta = metadata_for_dir(
+            reader, directory, cfg.file if cfg else None, cfg.loaded.data if cfg else None, pathset
+        )
+    meta: RepoMetadata = own_meta or root_meta
+    problems: list[Problem] = []
+    tier_check: TierCheck | None = None
+    if cfg is not None:
+        problems.extend(cfg.problems)
+        if cfg.loaded.parsed and meta.tier_known:
+            tier_check = check_tier(meta.tier, cfg.rulesets if cfg.has_extends else None)
+            has_rulesets_key = cfg.has_extends and isinstance(_get(cfg.loaded.data, ("extends", "rulesets")), list)
+            problems.extend(_tier_problems(tier_check, cfg.file, cfg.rulesets_line, has_rulesets_key))
+    problems.extend(meta.problems)
+    tracked = tracked_for(
+        directory,
+        cfg.file if cfg else None,
+        cfg.effective if cfg else None,
+        meta.file,
+        listing,
+        pathset,
+        include_workflows=(directory == "." and any_config),
+    )
+    return Project(
+        path=directory,
+        type=kind,
+        config_file=cfg.file if cfg else None,
+        config=cfg.effective if cfg else None,
+        registry=cfg.registry if cfg else None,
+        rulesets=cfg.rulesets if cfg else (),
+        metadata=meta,
+        tier_check=tier_check,
+        tracked_files=tracked,
+        problems=_dedupe(problems),
     )

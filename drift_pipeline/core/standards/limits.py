@@ -28,6 +28,7 @@ MAX_JSON_BYTES = 1024 * 1024  # package.json read for workspace detection
 MAX_DEPTH = 32  # nested tables / arrays / mappings below the document
 MAX_YAML_NODES = 10_000  # YAML nodes after alias expansion
 MAX_QUOTE = 200  # characters of a value echoed in a message
+MAX_LIST_ITEMS = 1000  # no real config lists more; beyond it, items are not checked one by one
 
 
 class InputRejected(ValueError):

@@ -23,7 +23,8 @@ from drift_pipeline.core.standards.limits import (
     size_problem,
 )
 from drift_pipeline.core.standards.model import INVALID_CONFIG, ConfigFile, Problem
-from drift_pipeline.core.standards.schema import KeyPath, validate
+from drift_pipeline.core.standards.schema import validate
+from drift_pipeline.core.standards.specs import KeyPath
 
 CONFIG_NAMES = ("standards.toml", "check.toml")  # in order of preference
 

@@ -15,6 +15,7 @@ import yaml
 
 from drift_pipeline.core.standards.globs import glob_error, glob_match
 from drift_pipeline.core.standards.limits import (
+    MAX_LIST_ITEMS,
     MAX_ORG_CONFIG_BYTES,
     InputRejected,
     load_yaml,
@@ -25,7 +26,6 @@ from drift_pipeline.core.standards.limits import (
     yaml_error_text,
 )
 from drift_pipeline.core.standards.model import Problem
-from drift_pipeline.core.standards.schema import MAX_LIST_ITEMS
 
 CONFIG_REPO = "drift-config"
 CONFIG_FILE = "drift.config.yaml"

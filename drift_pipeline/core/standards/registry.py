@@ -32,7 +32,7 @@ from __future__ import annotations
 import copy
 import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -231,60 +231,72 @@ class RegistryResolver:
 
         merged: dict[str, Any] = {}
         applied: list[str] = []
-        listing: set[str] | None = None  # only for readers that answer None for an unreadable file
+        listing: dict[str, set[str]] = {}  # the registry's paths, listed once, only for readers that need it
         for name in rulesets:
-            label = f"{shorten(registry)}:rulesets/{shorten(name)}.toml"
-            if not _RULESET_NAME.match(name):
-                unresolved(f"ruleset name {quote(name)} is not a plain file name; not applied", key="extends.rulesets")
-                continue
-            path = f"rulesets/{name}.toml"
-            text, why = read_checked(reader, path, MAX_CONFIG_BYTES, listed=False)
-            if text is None and why is None and not isinstance(reader, LocalDirReader):
-                listing = set(reader.list_paths()) if listing is None else listing
-                if path in listing:
-                    why = "could not be read (not UTF-8 text, or the read failed)"
-            if why is not None:
-                unresolved(
-                    f"ruleset {quote(name)} of registry {quote(registry)} {why}; not applied", key="extends.rulesets"
-                )
-                continue
-            if text is None:
-                unresolved(
-                    f"ruleset {quote(name)} not found in registry {quote(registry)} "
-                    f"(expected rulesets/{name}.toml); not applied",
-                    key="extends.rulesets",
-                )
-                continue
-            loaded = load_config(text, label)
-            if not loaded.valid:
-                for p in loaded.problems:
-                    problems.append(
-                        Problem(
-                            file=label,
-                            key=p.key,
-                            line=p.line,
-                            message=f"invalid ruleset {quote(name)}, not applied: {p.message}",
-                            rule=REGISTRY_UNRESOLVED,
-                            severity=p.severity,
-                        )
-                    )
-                continue
-            data = dict(loaded.data)
-            if "extends" in data:
-                data.pop("extends")
-                problems.append(
-                    Problem(
-                        file=label,
-                        key="extends",
-                        line=None,
-                        message="a ruleset's own [extends] is not followed; ignored",
-                        rule=INVALID_CONFIG,
-                        severity="warning",
-                    )
-                )
-            merged = deep_merge(merged, data)
-            applied.append(name)
+            text = _read_ruleset(reader, registry, name, listing, unresolved)
+            data = None if text is None else _ruleset_data(text, name, registry, problems)
+            if data is not None:
+                merged = deep_merge(merged, data)
+                applied.append(name)
         return Resolution(registry, rulesets, tuple(applied), merged, tuple(problems))
+
+
+def _read_ruleset(
+    reader: TreeReader, registry: str, name: str, listing: dict[str, set[str]], unresolved: Callable[..., None]
+) -> str | None:
+    """The text of ``rulesets/<name>.toml`` in the registry, or None once ``unresolved`` has said why."""
+    if not _RULESET_NAME.match(name):
+        unresolved(f"ruleset name {quote(name)} is not a plain file name; not applied", key="extends.rulesets")
+        return None
+    path = f"rulesets/{name}.toml"
+    text, why = read_checked(reader, path, MAX_CONFIG_BYTES, listed=False)
+    if text is None and why is None and not isinstance(reader, LocalDirReader):  # None: unreadable, or absent?
+        if "paths" not in listing:
+            listing["paths"] = set(reader.list_paths())
+        if path in listing["paths"]:
+            why = "could not be read (not UTF-8 text, or the read failed)"
+    if why is not None:
+        unresolved(f"ruleset {quote(name)} of registry {quote(registry)} {why}; not applied", key="extends.rulesets")
+        return None
+    if text is None:
+        unresolved(
+            f"ruleset {quote(name)} not found in registry {quote(registry)} (expected rulesets/{name}.toml); not applied",
+            key="extends.rulesets",
+        )
+    return text
+
+
+def _ruleset_data(text: str, name: str, registry: str, problems: list[Problem]) -> dict[str, Any] | None:
+    """A ruleset's data to merge, or None when it is invalid (its problems added, each saying it is not applied)."""
+    label = f"{shorten(registry)}:rulesets/{shorten(name)}.toml"
+    loaded = load_config(text, label)
+    if not loaded.valid:
+        for p in loaded.problems:
+            problems.append(
+                Problem(
+                    file=label,
+                    key=p.key,
+                    line=p.line,
+                    message=f"invalid ruleset {quote(name)}, not applied: {p.message}",
+                    rule=REGISTRY_UNRESOLVED,
+                    severity=p.severity,
+                )
+            )
+        return None
+    data = dict(loaded.data)
+    if "extends" in data:
+        data.pop("extends")
+        problems.append(
+            Problem(
+                file=label,
+                key="extends",
+                line=None,
+                message="a ruleset's own [extends] is not followed; ignored",
+                rule=INVALID_CONFIG,
+                severity="warning",
+            )
+        )
+    return data
 
 
 def load_ruleset_dir(root: Path) -> dict[str, Any]:

@@ -14,7 +14,8 @@ from typing import Any
 import dagster as dg
 
 from drift_pipeline.core.rules.process import FAMILY, RepoProcess
-from drift_pipeline.core.standards.process_expectations import NOT_EVALUATED, ProcessExpectations
+from drift_pipeline.core.standards.process_expectations import NOT_EVALUATED
+from drift_pipeline.core.standards.process_model import ProcessExpectations
 from drift_pipeline.defs.assets.github_run import github_run
 from drift_pipeline.defs.assets.inventory import inventory_orgs, repo_inventory
 from drift_pipeline.defs.assets.metadata import (

@@ -14,6 +14,8 @@ def stack_template(stack: str, *, variant: int = 0) -> dict[str, Any]:
     bucket names add the account id (one S3 namespace across accounts). ``variant`` is the
     template's revision: 0 = bucket, queue, security group, IAM role; 1 adds a DynamoDB table;
     2 also lengthens the queue's visibility timeout and opens 8443 to the internal network.
+
+    Long because the template is one literal, written out as CloudFormation reads it.
     """
     if not _STACK_NAME.match(stack):
         raise ValueError(

@@ -98,7 +98,10 @@ class _Spec:
 
 
 def _core_specs() -> list[_Spec]:
-    """The eight repos every scenario has: each carries scripted events or process deviations."""
+    """The eight repos every scenario has: each carries scripted events or process deviations.
+
+    Long because it is one table (a literal list of eight specs), read top to bottom.
+    """
     return [
         _Spec(
             "orders-api",

@@ -14,6 +14,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from drift_pipeline.sandbox import seed_files as F
+from drift_pipeline.sandbox import seed_files_py as PY
+from drift_pipeline.sandbox import seed_files_ts as TS
 from drift_pipeline.sandbox.seed.catalogue import TEAMS, _Spec, email_of
 from drift_pipeline.sandbox.seed.configs import _config_text, _package_config
 from drift_pipeline.sources.gitutil import Author
@@ -125,7 +127,7 @@ def _background_commits(spec: _Spec, start: date, days: int, rng: random.Random,
     ]
     if spec.activity >= 0.25 and not chosen:
         chosen = [rng.randint(1, days)]
-    snippets = F.PY_SNIPPETS if spec.language == "python" else F.TS_SNIPPETS
+    snippets = PY.PY_SNIPPETS if spec.language == "python" else TS.TS_SNIPPETS
     offset = rng.randrange(len(snippets))
     commits = []
     for i, d in enumerate(chosen):
@@ -160,6 +162,11 @@ def _set(cfg: dict[str, Any], keys: list[str], value: Any) -> None:
 def _scripted_commits(
     specs: dict[str, _Spec], start: date, days: int, rng: random.Random, org: str
 ) -> dict[str, list[_Commit]]:
+    """The scripted events of the demo history, repo -> commits, in day order.
+
+    Long because it is the scenario's script: one ``add`` per scripted event, day by day; split up,
+    the story the demo tells would be scattered over several functions.
+    """
     slot = scripted_days(days)
 
     def day(n: int) -> date:
@@ -177,7 +184,7 @@ def _scripted_commits(
         _at(day(3), rng, 10, 12),
         "chore(lint): allow explicit any in checkout components",
         lambda s: {
-            "eslint.config.js": F.eslint_config(
+            "eslint.config.js": TS.eslint_config(
                 frontend=True, extra_rules=['"@typescript-eslint/no-explicit-any": "off",']
             )
         },
@@ -187,7 +194,7 @@ def _scripted_commits(
         "orders-api",
         _at(day(3), rng, 14, 16),
         "build(tsconfig): relax noUnusedParameters for generated route handlers",
-        lambda s: {"tsconfig.json": F.tsconfig(overrides={"noUnusedParameters": False})},
+        lambda s: {"tsconfig.json": TS.tsconfig(overrides={"noUnusedParameters": False})},
         [
             (
                 "dependency_changed",
@@ -286,7 +293,7 @@ def _scripted_commits(
     def new_package(s: _Spec) -> dict[str, str]:
         base = "packages/metrics-client"
         return {
-            f"{base}/package.json": F.package_json(f"@{org}/metrics-client", "0.1.0"),
+            f"{base}/package.json": TS.package_json(f"@{org}/metrics-client", "0.1.0"),
             f"{base}/src/index.ts": (
                 "export function counter(name: string): { inc(): void } {\n"
                 "  let value = 0;\n"
@@ -354,7 +361,7 @@ def _scripted_commits(
         "inventory-service",
         _at(ruff_day, rng, 14, 17),
         "tweak lint settings",
-        lambda s: {"ruff.toml": F.ruff_toml(line_length=120, ignore=["E501", "B008"])},
+        lambda s: {"ruff.toml": PY.ruff_toml(line_length=120, ignore=["E501", "B008"])},
         [("dependency_changed", ".", "ruff.toml: line-length 100 -> 120, B008 ignored")],
     )
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 from drift_pipeline.sandbox import seed_files as F
+from drift_pipeline.sandbox import seed_files_py as PY
+from drift_pipeline.sandbox import seed_files_ts as TS
 from drift_pipeline.sandbox.seed.catalogue import UNKNOWN_TEAM, _Spec
 from drift_pipeline.sandbox.seed.configs import _build_config, _config_text, _package_config
 
@@ -28,53 +30,53 @@ def _initial_tree(spec: _Spec, org: str) -> dict[str, str | bytes]:
             )
     elif spec.language == "typescript":
         files[".gitignore"] = F.gitignore(lang)
-        files["package.json"] = F.package_json(f"@{org}/{spec.name}", "1.0.0", frontend=spec.frontend)
-        files["tsconfig.json"] = F.tsconfig(frontend=spec.frontend)
-        files["eslint.config.js"] = F.eslint_config(frontend=spec.frontend)
+        files["package.json"] = TS.package_json(f"@{org}/{spec.name}", "1.0.0", frontend=spec.frontend)
+        files["tsconfig.json"] = TS.tsconfig(frontend=spec.frontend)
+        files["eslint.config.js"] = TS.eslint_config(frontend=spec.frontend)
         if spec.frontend:
-            files.update(F.tsx_frontend_sources(spec.name.replace("-", " ").title()))
+            files.update(TS.tsx_frontend_sources(spec.name.replace("-", " ").title()))
         else:
             domain = spec.name.split("-")[0]
-            files.update(F.ts_service_sources(domain, domain.rstrip("s")))
+            files.update(TS.ts_service_sources(domain, domain.rstrip("s")))
         if spec.coverage:
-            files["vitest.config.ts"] = F.vitest_config()
+            files["vitest.config.ts"] = TS.vitest_config()
     elif spec.language == "python":
         files[".gitignore"] = F.gitignore(lang)
         deps = ["fastapi>=0.111", "pydantic>=2.7", "httpx>=0.27"]
-        files["pyproject.toml"] = F.pyproject(spec.name, "1.0.0", spec.description, deps)
-        files["ruff.toml"] = F.ruff_toml()
-        files.update(F.python_sources(spec.package, spec.name.split("-")[0].rstrip("s")))
+        files["pyproject.toml"] = PY.pyproject(spec.name, "1.0.0", spec.description, deps)
+        files["ruff.toml"] = PY.ruff_toml()
+        files.update(PY.python_sources(spec.package, spec.name.split("-")[0].rstrip("s")))
     elif spec.language == "monorepo":
         files[".gitignore"] = F.gitignore("typescript")
-        files["package.json"] = F.package_json(spec.name, "0.0.0", workspaces=["apps/*", "packages/*", "services/*"])
+        files["package.json"] = TS.package_json(spec.name, "0.0.0", workspaces=["apps/*", "packages/*", "services/*"])
         files["pnpm-workspace.yaml"] = "packages:\n  - apps/*\n  - packages/*\n  - services/*\n"
         app = "apps/ops-console"
-        files[f"{app}/package.json"] = F.package_json(f"@{org}/ops-console", "0.7.0", frontend=True)
-        files[f"{app}/tsconfig.json"] = F.tsconfig(frontend=True)
-        files[f"{app}/eslint.config.js"] = F.eslint_config(frontend=True)
+        files[f"{app}/package.json"] = TS.package_json(f"@{org}/ops-console", "0.7.0", frontend=True)
+        files[f"{app}/tsconfig.json"] = TS.tsconfig(frontend=True)
+        files[f"{app}/eslint.config.js"] = TS.eslint_config(frontend=True)
         files[f"{app}/check.toml"] = _package_config("typescript-frontend-internal", org)
-        for path, text in F.tsx_frontend_sources("Ops Console").items():
+        for path, text in TS.tsx_frontend_sources("Ops Console").items():
             files[f"{app}/{path}"] = text
         lib = "packages/shared-utils"
-        files[f"{lib}/package.json"] = F.package_json(f"@{org}/shared-utils", "2.1.0")
-        files[f"{lib}/tsconfig.json"] = F.tsconfig()
+        files[f"{lib}/package.json"] = TS.package_json(f"@{org}/shared-utils", "2.1.0")
+        files[f"{lib}/tsconfig.json"] = TS.tsconfig()
         files[f"{lib}/check.toml"] = _package_config("typescript-internal", org)
-        for path, text in F.ts_library_sources("shared-utils").items():
+        for path, text in TS.ts_library_sources("shared-utils").items():
             files[f"{lib}/{path}"] = text
         kit = "packages/ui-kit"  # the package without a config
-        files[f"{kit}/package.json"] = F.package_json(f"@{org}/ui-kit", "0.3.0", frontend=True)
+        files[f"{kit}/package.json"] = TS.package_json(f"@{org}/ui-kit", "0.3.0", frontend=True)
         files[f"{kit}/src/index.ts"] = 'export { Button } from "./button.js";\n'
         files[f"{kit}/src/button.tsx"] = (
             "export function Button(props: { label: string }): JSX.Element {\n"
             "  return <button type=\"button\">{props.label}</button>;\n}\n"
         )
         svc = "services/ingest"
-        files[f"{svc}/pyproject.toml"] = F.pyproject(
+        files[f"{svc}/pyproject.toml"] = PY.pyproject(
             "ingest", "0.4.0", "Event ingestion service.", ["duckdb>=1.0", "pyarrow>=16.1", "boto3>=1.34"]
         )
-        files[f"{svc}/ruff.toml"] = F.ruff_toml()
+        files[f"{svc}/ruff.toml"] = PY.ruff_toml()
         files[f"{svc}/check.toml"] = _package_config("python-internal", org)
-        for path, text in F.python_sources("ingest", "batch").items():
+        for path, text in PY.python_sources("ingest", "batch").items():
             files[f"{svc}/{path}"] = text
     if spec.language != "none":
         files[".github/workflows/ci.yml"] = F.ci_workflow(

@@ -19,7 +19,7 @@ from drift_pipeline.core.rules.process.common import SPECS, Context
 from drift_pipeline.core.rules.process.files import codeowners_findings, tree_findings
 from drift_pipeline.core.rules.process.records import RepoProcess
 from drift_pipeline.core.rules.process.settings import SettingStatus, branch_findings, branch_statuses, tag_findings
-from drift_pipeline.core.standards.process_expectations import ProcessExpectations
+from drift_pipeline.core.standards.process_model import ProcessExpectations
 
 __all__ = ["FAMILY", "SPECS", "SettingStatus", "branch_statuses", "evaluate", "evaluate_repo"]
 

@@ -14,7 +14,7 @@ from drift_pipeline.core.rules.process.records import ActivityCommit, ProcessAct
 from drift_pipeline.core.standards.globs import GlobError, glob_match
 from drift_pipeline.core.standards.patterns import escape
 from drift_pipeline.core.standards.patterns import search as _search
-from drift_pipeline.core.standards.process_expectations import CONVENTIONAL_TYPES, CommitPolicy
+from drift_pipeline.core.standards.process_model import CONVENTIONAL_TYPES, CommitPolicy
 
 _CONVENTIONAL = re.compile(r"^(?P<type>[A-Za-z]+)(?:\((?P<scope>[^()]*)\))?!?: \S")
 _ISSUE_REF = r"(?:[\w.-]+/[\w.-]+)?#\d+|https?://\S+/issues/\d+"

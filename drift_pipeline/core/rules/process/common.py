@@ -8,7 +8,7 @@ from typing import Any
 
 from drift_pipeline.core.rules.base import Finding, RuleSpec, make_finding
 from drift_pipeline.core.rules.process.records import NotReadable, RepoProcess
-from drift_pipeline.core.standards.process_expectations import ProcessExpectations
+from drift_pipeline.core.standards.process_model import ProcessExpectations
 
 
 def _rule(severity: str, rid: str, title: str, fix: str) -> RuleSpec:

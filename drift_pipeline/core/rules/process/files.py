@@ -8,7 +8,7 @@ import re
 from drift_pipeline.core.rules.process.common import Context
 from drift_pipeline.core.rules.process.records import NotReadable, ProcessSettings
 from drift_pipeline.core.standards.globs import GlobError, glob_match
-from drift_pipeline.core.standards.process_expectations import CODEOWNERS_PATHS, RequiredWorkflow
+from drift_pipeline.core.standards.process_model import CODEOWNERS_PATHS, RequiredWorkflow
 
 _COMMENT = re.compile(r"(?<!\\)#.*$")
 WORKFLOW_DIR = ".github/workflows/"

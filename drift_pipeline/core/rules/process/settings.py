@@ -27,7 +27,7 @@ from drift_pipeline.core.rules.process.records import (
     ProcessSettings,
     Ruleset,
 )
-from drift_pipeline.core.standards.process_expectations import BypassActor, ProcessExpectations
+from drift_pipeline.core.standards.process_model import BypassActor, ProcessExpectations
 
 PROTECTIVE_RULES = frozenset(
     {"pull_request", "required_status_checks", "required_signatures", "required_deployments", "merge_queue", "update"}
