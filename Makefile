@@ -18,7 +18,7 @@ lint: install
 	@$(UV) run --frozen --no-sync ruff check .
 	@$(UV) run --frozen --no-sync ruff format --check .
 	@$(UV) run --frozen --no-sync mypy
-	@$(UV) run --frozen --no-sync pytest -q -p no:randomly -n 0 -p no:cacheprovider drift_pipeline_tests/test_layers.py drift_pipeline_tests/standards/test_purity.py
+	@$(UV) run --frozen --no-sync pytest -q -p no:randomly -n 0 -p no:cacheprovider drift_pipeline_tests/test_layers.py drift_pipeline_tests/standards/test_purity.py drift_pipeline_tests/test_module_size.py drift_pipeline_tests/test_store_interface.py
 	@$(UV) run --frozen --no-sync dg check defs
 
 format: install

@@ -24,7 +24,7 @@ ALLOWED: dict[str, int] = {
     # -- owned by other helpers of #22 this round (sources/*, scans/*, sandbox/github/*) --
     "sources/github.py": 579,
     "sandbox/github/server.py": 498,
-    "sandbox/github/state.py": 438,
+    "sandbox/github/state.py": 448,
     "sources/github.py::GitHubSource.__init__": 61,
     "sources/aws.py::account_session": 67,
     "scans/code.py::_scan_repo": 121,
