@@ -113,7 +113,7 @@ def render_summary(org: str, week: str, loads: list[RepoLoad], threshold: int) -
     head += "|---" * (len(CATEGORIES) + 5) + "|\n"
     rows = []
     for load in loads:
-        links = " ".join(inert.issue_link(u) for u in load.links[:30])
+        links = " ".join(inert.issue_link(u, org) for u in load.links[:30])
         more = f" … +{len(load.links) - 30}" if len(load.links) > 30 else ""
         counts = " | ".join(str(int(load.open.get(c, 0))) for c in CATEGORIES)
         repo, team, tier = (

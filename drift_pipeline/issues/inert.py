@@ -56,9 +56,9 @@ _PROSE_ESCAPE = {c: "\\" + c for c in "\\`*_[]()!#|~$^{}+-=.:"} | {"<": "&lt;", 
 _REFS = re.compile(r"(?i)(@|#|\bgh\\?-(?=\d)|:|\bwww(?=\\?\.))")
 _SHA = re.compile(r"[0-9a-f]{7,40}")
 _COMMIT_URL = re.compile(
-    r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/commit/([0-9a-f]{7,40})"
+    r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?/([A-Za-z0-9._-]+/[A-Za-z0-9._-]+)/commit/([0-9a-f]{7,40})"
 )
-_ISSUE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?/[A-Za-z0-9._-]+/[A-Za-z0-9._-]+/issues/(\d{1,10})")
+_ISSUE_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::\d{1,5})?/([A-Za-z0-9._-]+)/[A-Za-z0-9._-]+/issues/(\d{1,10})")
 
 
 def _str(value: Any) -> str:
@@ -157,20 +157,26 @@ def fence(value: Any, lang: str = "", cap: int | None = None) -> str:
     return f"{ticks}{lang}\n{body.rstrip(chr(10))}\n{ticks}\n"
 
 
-def commit_link(sha: Any, url: Any) -> str:
-    """``[abc1234](url)`` when ``url`` is a GitHub commit page of ``sha``; else the sha as code."""
+def commit_link(sha: Any, url: Any, repo: str | None = None) -> str:
+    """``[abc1234](url)`` when ``url`` is a GitHub commit page of ``sha`` (in ``repo``, ``owner/name``,
+    when given: a link into another repo is not one the product writes); else the sha as code."""
     sha_text, link = _str(sha).strip(), _str(url).strip()
     match = _COMMIT_URL.fullmatch(link) if len(link) <= 500 else None
-    if _SHA.fullmatch(sha_text) and match and match.group(1).startswith(sha_text[:7]):
+    if match and repo is not None and match.group(1).casefold() != repo.casefold():
+        match = None
+    if _SHA.fullmatch(sha_text) and match and match.group(2).startswith(sha_text[:7]):
         return f"[{sha_text[:7]}]({link})"
     return code(sha_text[:7] if _SHA.fullmatch(sha_text) else sha_text, 40)
 
 
-def issue_link(url: Any) -> str:
-    """``[12](url)`` when ``url`` is a GitHub issue page; else the url as code."""
+def issue_link(url: Any, owner: str | None = None) -> str:
+    """``[12](url)`` when ``url`` is a GitHub issue page (of ``owner``'s repos, when given); else
+    the url as code."""
     link = _str(url).strip()
     match = _ISSUE_URL.fullmatch(link) if len(link) <= 500 else None
-    return f"[{match.group(1)}]({link})" if match else code(link, 120, table=True)
+    if match and owner is not None and match.group(1).casefold() != owner.casefold():
+        match = None
+    return f"[{match.group(2)}]({link})" if match else code(link, 120, table=True)
 
 
 def comment_json(data: Any) -> str:

@@ -171,7 +171,7 @@ def _summary_tables(findings: Sequence[Mapping[str, Any]], rules: Mapping[str, R
     rows = []
     for i, f in enumerate(findings, 1):
         sha = f.get("commit_sha")
-        commit = inert.commit_link(sha, f.get("commit_url")) if sha else ""
+        commit = inert.commit_link(sha, f.get("commit_url"), f"{f['org']}/{f['repo']}") if sha else ""
         title = rules[f["rule"]].title if f["rule"] in rules else "Unknown rule"
         rows.append(
             f"| {i} | {inert.text(f['severity'], 20)} | {title} ({inert.cell(f['rule'])}) | "
@@ -251,7 +251,7 @@ def _commits_section(f: Mapping[str, Any], details: Mapping[str, Any]) -> str:
         return ""
     lines = []
     for c in commits[:MAX_COMMITS]:
-        link = inert.commit_link(c["sha"], c.get("url"))
+        link = inert.commit_link(c["sha"], c.get("url"), f"{f['org']}/{f['repo']}")
         who = f" by {inert.text(c['author'], 100)}" if c.get("author") else ""
         when = f" on {inert.text(str(c['date'])[:10])}" if c.get("date") else ""
         subject = str(c.get("message") or "").split("\n", 1)[0]

@@ -444,3 +444,19 @@ def test_a_huge_hostile_word_renders_in_bounded_time():
     size, seconds = done.stdout.split()
     assert int(size) < r.MAX_BODY
     assert float(seconds) < 10
+
+
+def test_a_link_into_another_repo_or_org_is_shown_as_code():
+    sha = "0123456789abcdef0123456789abcdef01234567"
+    row = _process_row()
+    row["commit_url"] = f"https://github.example/evil/other/commit/{sha}"
+    issue = _render([row])
+    assert "](https://github.example/evil" not in issue.body
+    assert f"[{sha[:7]}](https://github.example/acme/svc/commit/" not in issue.body
+    own = _process_row()
+    assert f"[{sha[:7]}](https://github.example/acme/svc/commit/{sha})" in _render([own]).body
+    load = RepoLoad("svc", "t", "p", {"code": 6}, 3, ("https://github.example/evil/x/issues/1",))
+    _, body = render_summary("acme", "2026-W10", [load], 5)
+    assert "](https://github.example/evil" not in body and "evil/x/issues/1" in body
+    _, body = render_summary("acme", "2026-W10", [AUDIT_FIELDS["repo"]("svc")], 5)
+    assert "[1](https://github.example/acme/svc/issues/1)" in body
