@@ -113,7 +113,7 @@ def render_summary(org: str, week: str, loads: list[RepoLoad], threshold: int) -
     head += "|---" * (len(CATEGORIES) + 5) + "|\n"
     rows = []
     for load in loads:
-        links = " ".join(inert.issue_link(u) for u in load.links[:30])
+        links = " ".join(inert.issue_link(u, org) for u in load.links[:30])
         more = f" … +{len(load.links) - 30}" if len(load.links) > 30 else ""
         counts = " | ".join(str(int(load.open.get(c, 0))) for c in CATEGORIES)
         repo, team, tier = (
@@ -122,7 +122,7 @@ def render_summary(org: str, week: str, loads: list[RepoLoad], threshold: int) -
             inert.text(load.tier or "", 40),
         )
         rows.append(f"| {repo} | {team} | {tier} | {counts} | {int(load.oldest_days)} | {links}{more} |\n")
-    marker = f"<!-- {AUDIT_MARKER}: {json.dumps({'org': org, 'week': week}, sort_keys=True)} -->"
+    marker = f"<!-- {AUDIT_MARKER}: {inert.comment_json({'org': org, 'week': week})} -->"
     body = (
         f"## Weekly drift audit, {week}\n\n"
         f"Repos of {inert.code(org)} with more than {threshold} open `drift:*` issues.\n\n"

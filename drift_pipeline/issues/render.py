@@ -171,7 +171,7 @@ def _summary_tables(findings: Sequence[Mapping[str, Any]], rules: Mapping[str, R
     rows = []
     for i, f in enumerate(findings, 1):
         sha = f.get("commit_sha")
-        commit = inert.commit_link(sha, f.get("commit_url")) if sha else ""
+        commit = inert.commit_link(sha, f.get("commit_url"), f"{f['org']}/{f['repo']}") if sha else ""
         title = rules[f["rule"]].title if f["rule"] in rules else "Unknown rule"
         rows.append(
             f"| {i} | {inert.text(f['severity'], 20)} | {title} ({inert.cell(f['rule'])}) | "
@@ -197,8 +197,7 @@ def _value(value: Any) -> str:
     note = ""
     if len(text) > VALUE_CAP:
         note = f"_Value cut: {len(text) - VALUE_CAP:,} of {len(text):,} characters not shown._\n"
-        text = text[:VALUE_CAP]
-    return "\n" + inert.fence(text) + note
+    return "\n" + inert.fence(text, cap=VALUE_CAP) + note
 
 
 _SHOWN = {"expected", "actual", "diff", "diff_withheld", "diff_truncated", "commits"}
@@ -229,28 +228,30 @@ def _finding_block(index: int, f: Mapping[str, Any], rules: Mapping[str, RuleSpe
 def _diff_section(details: Mapping[str, Any]) -> str:
     if details.get("diff_withheld"):
         return "_The diff is withheld: the file looks like it holds secrets._\n\n"
-    diff = details.get("diff")
-    if not diff:
+    raw = details.get("diff")
+    if not raw:
         return ""
+    diff = raw if isinstance(raw, str) else json.dumps(raw, sort_keys=True, default=str)
     notes = []
     if len(diff) > DIFF_CAP:
         cut = diff[:DIFF_CAP].rsplit("\n", 1)[0]
         notes.append(f"_Diff cut: {len(diff) - len(cut):,} of {len(diff):,} characters not shown._")
-        diff = cut
     if details.get("diff_truncated"):
         notes.append("_The scan kept only the start of this diff._")
-    return "**Diff**\n\n" + inert.fence(str(diff), "diff") + "".join(n + "\n" for n in notes) + "\n"
+    shown = inert.fence(diff, "diff", cap=DIFF_CAP)
+    return "**Diff**\n\n" + shown + "".join(n + "\n" for n in notes) + "\n"
 
 
 def _commits_section(f: Mapping[str, Any], details: Mapping[str, Any]) -> str:
-    commits = [c for c in details.get("commits") or [] if isinstance(c, Mapping) and c.get("sha")]
+    listed = details.get("commits")
+    commits = [c for c in listed if isinstance(c, Mapping) and c.get("sha")] if isinstance(listed, list) else []
     if not commits and f.get("commit_sha"):
         commits = [{"sha": f["commit_sha"], "url": f.get("commit_url")}]
     if not commits:
         return ""
     lines = []
     for c in commits[:MAX_COMMITS]:
-        link = inert.commit_link(c["sha"], c.get("url"))
+        link = inert.commit_link(c["sha"], c.get("url"), f"{f['org']}/{f['repo']}")
         who = f" by {inert.text(c['author'], 100)}" if c.get("author") else ""
         when = f" on {inert.text(str(c['date'])[:10])}" if c.get("date") else ""
         subject = str(c.get("message") or "").split("\n", 1)[0]
