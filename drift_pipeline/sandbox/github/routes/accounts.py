@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.sandbox.github import render, settings
+from drift_pipeline.sandbox.github import access, render, settings
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, last_modified
 
 
@@ -45,7 +45,7 @@ def repo_json(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
         {**r, "_open_issues": open_issues},
         ctx.owner_json(r["owner"]),
         pushed,
-        admin=bool(ctx.token.get("admin", True)),
+        access.permissions(ctx.token, r),
     )
 
 
