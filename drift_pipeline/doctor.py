@@ -121,14 +121,32 @@ def check_aws(env: Any) -> dict[str, Any]:
         ident = access.base_session().client("sts", endpoint_url=access.endpoint_url).get_caller_identity()
     except Exception as exc:
         return {"ok": False, "error": type(exc).__name__, "roles": {}}
-    roles = {}
-    for ref in account_refs(settings.get("accounts")):
-        try:
-            access.connect(ref.account_id)
-            roles[ref.env] = {"account": ref.account_id, "assumable": True}
-        except Exception as exc:
-            roles[ref.env] = {"account": ref.account_id, "assumable": False, "error": type(exc).__name__}
+    roles = {ref.env: _check_role(access, ref.account_id) for ref in account_refs(settings.get("accounts"))}
     return {"ok": all(r["assumable"] for r in roles.values()), "arn": ident.get("Arn"), "roles": roles}
+
+
+def _check_role(access: Any, account_id: str) -> dict[str, Any]:
+    """One account's role: assumed, then looked up in that account (``iam:GetRole``), because an
+    emulator (moto) hands out credentials for any role ARN. ``NoSuchEntity`` means the role is not
+    there; a refused lookup (``AccessDenied``) leaves the assumption as the proof. Each account is
+    checked on its own: one missing role never stops the others."""
+    from botocore.exceptions import ClientError
+
+    out: dict[str, Any] = {"account": account_id, "role": access.role_name}
+    try:
+        session = access.connect(account_id)
+    except Exception as exc:  # AssumeRoleError, or the endpoint unreachable
+        return {**out, "assumable": False, "error": type(exc).__name__}
+    try:
+        session.client("iam").get_role(RoleName=access.role_name)
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", ""))
+        if code != "NoSuchEntity":
+            return {**out, "assumable": True, "lookup": code or "refused"}
+        return {**out, "assumable": False, "error": f"role {access.role_name} does not exist in {account_id}"}
+    except Exception as exc:
+        return {**out, "assumable": False, "error": type(exc).__name__}
+    return {**out, "assumable": True}
 
 
 def check_dagster(env: Any) -> dict[str, Any]:

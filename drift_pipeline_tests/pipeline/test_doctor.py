@@ -14,6 +14,8 @@ from drift_pipeline.sandbox.github.app_seed import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline_tests.pipeline.processfixture import CLASSIC_TOKEN, build_process_org
 
+TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"},
+                                                           "Action": "sts:AssumeRole"}]})  # fmt: skip
 NO_ADMIN = {"metadata": "read", "contents": "read", "pull_requests": "read", "issues": "write"}
 
 
@@ -23,6 +25,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[GitHubSand
     build_process_org(root)
     app = seed_app(root, ["acme"], app_id=3, slug="drift-partial", permissions=NO_ADMIN)
     with GitHubSandbox(root) as gh, AwsSandbox() as aws:
+        for env in ("dev", "staging", "prod"):  # the role each account grants the scan, as deployed
+            aws.session(env).client("iam").create_role(RoleName=aws.role_name, AssumeRolePolicyDocument=TRUST)
         yield gh, aws, app
 
 
@@ -97,3 +101,23 @@ def test_text_output_names_what_to_grant(env, capsys, monkeypatch):
 def test_without_an_org_exit_2(env, capsys, monkeypatch):
     monkeypatch.delenv("DRIFT_ORGS")
     assert main(["doctor"]) == 2
+
+
+def test_a_missing_role_in_one_account_is_its_own_line_and_the_others_are_still_checked(env, capsys, monkeypatch):
+    _, aws, _ = env
+    monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token")
+    staging = aws.session("staging").client("iam")
+    staging.delete_role(RoleName=aws.role_name)
+    try:
+        code, report = doctor(capsys)
+        assert main(["doctor"]) == 1
+        out = capsys.readouterr().out
+    finally:
+        staging.create_role(RoleName=aws.role_name, AssumeRolePolicyDocument=TRUST)
+    roles = report["aws"]["roles"]
+    assert code == 1 and report["aws"]["ok"] is False  # documented: some domain will be infra_not_evaluated
+    assert roles["staging"]["assumable"] is False and "does not exist" in roles["staging"]["error"]
+    assert roles["dev"]["assumable"] is True and roles["prod"]["assumable"] is True
+    line = next(x for x in out.splitlines() if x.strip().startswith(f"staging ({aws.account_id('staging')})"))
+    assert "role NOT assumable" in line and aws.role_name in line
+    assert sum("role assumable" in x for x in out.splitlines()) == 2

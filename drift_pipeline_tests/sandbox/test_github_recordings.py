@@ -288,3 +288,17 @@ def test_commit_status_routes_are_served_not_swallowed_by_the_commit_route(world
         2,
         {"lint", "ci/test"},
     )
+
+
+def test_get_user_with_an_installation_token_is_403_resource_not_accessible_by_integration(world):
+    """An installation token is no user: GitHub answers GET /user 403 (a minted one and a stored one);
+    a classic or fine-grained token still gets its user."""
+    for token in (MINTED, "installation"):
+        r = _get(world, "/user", token)
+        assert (r.status_code, r.json()["message"]) == (403, "Resource not accessible by integration")
+        assert r.headers["X-RateLimit-Limit"]  # a refusal still reports the budget
+    with pytest.raises(GithubException) as exc:
+        _ = github_client(world[0].url, MINTED).get_user().login
+    assert exc.value.status == 403
+    assert _get(world, "/user", "classic-reader").json()["login"] == "bob"
+    assert _get(world, "/user", "fine-reader").json()["login"] == "bob"

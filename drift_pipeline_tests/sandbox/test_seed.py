@@ -206,9 +206,9 @@ def test_process_settings_mirror_configs_except_the_deliberate_violations(seeded
         "orders-api": ("branches_not_up_to_date", "hooks_missing", "tag_protection_missing"),
         "payments-service": ("required_reviews_too_low", "signed_commits_not_required", "codeowners_rule_mismatch"),
         "data-platform": ("code_owner_review_not_required", "codeowners_invalid", "required_file_missing"),
-        "inventory-service": ("bypass_actor_mismatch", "commit_convention_violated"),
+        "inventory-service": ("stale_reviews_not_dismissed", "bypass_actor_mismatch", "commit_convention_violated"),
         "admin-console": ("status_checks_missing", "admins_not_enforced", "forbidden_file_present"),
-        "notifications-worker": ("stale_reviews_not_dismissed", "codeowners_invalid"),
+        "notifications-worker": ("process_not_evaluated", "codeowners_invalid"),
         "reporting-service": ("branch_protection_missing", "codeowners_missing", "required_workflow_missing"),
     }
     # each deviation is in the stored settings, not only in the oracle
@@ -225,6 +225,11 @@ def test_process_settings_mirror_configs_except_the_deliberate_violations(seeded
         ("Integration", 901),
         ("RepositoryRole", 5),
     }
+    pull = next(r for r in inventory["rules"] if r["type"] == "pull_request")
+    assert pull["parameters"]["dismiss_stale_reviews_on_push"] is False
+    # the scan token's user reads notifications-worker as a writer, every other repo as an admin
+    roles = {k: r["roles"] for k, r in state["repos"].items() if r.get("roles")}
+    assert roles == {"acme/notifications-worker": {"drift-bot": "write"}}
 
 
 def test_infra_files_are_committed_without_aws(seeded: SeedReport) -> None:

@@ -140,7 +140,7 @@ def permission_error(info: dict[str, Any], method: str, path: str) -> Forbidden 
     needed = _PERMISSION_OF.get(m.group(1) or "", "metadata")
     if _STATUSES_PATH.search(path):  # commit statuses are their own permission, not contents
         needed = "statuses"
-    if needed == "metadata":  # branches, rulesets, branch rules; classic protection: state.require_admin
+    if needed == "metadata":  # branches, rulesets, branch rules; classic protection: access.require_admin
         return None
     had = perms.get(needed)
     write = method not in ("GET", "HEAD")

@@ -59,7 +59,7 @@ class Forbidden(ApiError):
 
 # GitHub's 403 to a token that lacks a permission, by token kind: an App installation token is
 # refused "by integration", a fine-grained personal access token "by personal access token". A
-# classic personal access token is never told: it gets 404 "Not Found" (see ``state.require_admin``).
+# classic personal access token is never told: it gets 404 "Not Found" (see ``access.require_admin``).
 NOT_ACCESSIBLE = {
     "app": "Resource not accessible by integration",
     "fine_grained": "Resource not accessible by personal access token",

@@ -107,7 +107,11 @@ def user(base: str, login: str, ident: int, kind: str = "User") -> dict[str, Any
 
 
 def repo(
-    base: str, r: dict[str, Any], owner: dict[str, Any], pushed_at: str | None, admin: bool = True
+    base: str,
+    r: dict[str, Any],
+    owner: dict[str, Any],
+    pushed_at: str | None,
+    permissions: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
     full = f"{r['owner']}/{r['name']}"
     api = f"{base}/repos/{full}"
@@ -158,7 +162,7 @@ def repo(
         "open_issues": r.get("_open_issues", 0),
         "watchers": 0,
         "default_branch": r["default_branch"],
-        "permissions": {"admin": admin, "maintain": admin, "push": True, "triage": True, "pull": True},
+        "permissions": permissions or {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
     }
     for key, path in [
         ("archive_url", "/{archive_format}{/ref}"),

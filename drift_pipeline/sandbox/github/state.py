@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from drift_pipeline.sandbox.github import render_rules, settings
-from drift_pipeline.sandbox.github.errors import NotFound, not_accessible
+from drift_pipeline.sandbox.github.access import ROLES, require_admin
+from drift_pipeline.sandbox.github.errors import NotFound
 from drift_pipeline.sandbox.github.gitrepo import GitRepo
 from drift_pipeline.sandbox.github.matching import (
     codeowners_errors,
@@ -37,18 +38,6 @@ DEFAULT_TOKEN = "sandbox-token"
 # app: a GitHub App installation token ("installation" is accepted as its other name)
 TOKEN_KINDS = ("classic", "fine_grained", "app")
 _PROTECTION_DOCS = "https://docs.github.com/rest/branches/branch-protection#get-branch-protection"
-
-
-def require_admin(token: dict[str, Any] | None, docs: str) -> None:
-    """GitHub's refusal of an admin-only read, by token kind: a classic token (the kind of a token
-    stored without one) 404 "Not Found", a fine-grained token or an App installation token 403
-    "Resource not accessible by personal access token" / "... by integration"."""
-    if token is None or token.get("admin", True):
-        return
-    kind = token.get("kind", "classic")
-    if kind == "classic":
-        raise NotFound(documentation_url=docs)
-    raise not_accessible(kind, docs)
 
 
 def _empty() -> dict[str, Any]:
@@ -229,6 +218,13 @@ class SandboxState(IssueState):
         delete_branch_on_merge, allow_auto_merge, ...)."""
         self.repo(owner, name).setdefault("settings", {}).update(settings.check("repo", values))
 
+    def set_repo_role(self, owner: str, name: str, login: str, role: str) -> None:
+        """``login``'s role on this one repo (:data:`access.ROLES`), capping what its tokens' org-wide
+        ``admin`` gives here: e.g. ``write`` on a repo whose team kept admin for itself."""
+        if role not in ROLES:
+            raise ValueError(f"repo role {role!r} not one of {ROLES}")
+        self.repo(owner, name).setdefault("roles", {})[login] = role
+
     # -- process settings -------------------------------------------------------------------
     def add_commit_status(
         self, owner: str, repo: str, sha: str, state: str, *, context: str = "default", **fields: Any
@@ -346,7 +342,7 @@ class SandboxState(IssueState):
         rights, an unprotected branch is 404 "Branch not protected".
         """
         r = self.get_repo(owner, repo)
-        require_admin(token, _PROTECTION_DOCS)
+        require_admin(token, _PROTECTION_DOCS, r)
         body = self.data["protections"].get(f"{r['owner']}/{r['name']}", {}).get(branch)
         if body is None:
             raise NotFound("Branch not protected", documentation_url=_PROTECTION_DOCS)

@@ -40,8 +40,11 @@ CAUSES: dict[tuple[str, str], str] = {
     ("admin-console", "admins_not_enforced"): "'Include administrators' was turned off to push a hotfix "
     "during an incident and never turned back on",
     ("admin-console", "forbidden_file_present"): "a .env for docker compose was committed before the window",
-    ("notifications-worker", "stale_reviews_not_dismissed"): "the ruleset was created without "
+    ("inventory-service", "stale_reviews_not_dismissed"): "the ruleset was created without "
     "'dismiss stale reviews on push'",
+    ("notifications-worker", "process_not_evaluated"): "the payments team created the repo for the "
+    "notifications launch and kept its admin role; the scan token's user has write there, so classic "
+    "protection answers 404 and the ruleset's bypass list is withheld",
     ("notifications-worker", "codeowners_invalid"): "CODEOWNERS names @payments-oncall, a team the org does not have",
     ("reporting-service", "branch_protection_missing"): "deprecated: its branch protection was removed "
     "(only the org ruleset's deletion and force-push rules apply)",
@@ -50,12 +53,8 @@ CAUSES: dict[tuple[str, str], str] = {
     "the window, while check.toml still requires ci.yml",
 }
 
-# Rule ids the demo cannot show from seed data alone, and why.
-NOT_SCRIPTED: dict[str, str] = {
-    "process_not_evaluated": "needs a token that may not read some setting of some repo; the sandbox's "
-    "token is one for the whole org (admin everywhere), so seed data alone cannot make a setting "
-    "unreadable for one repo",
-}
+# Rule ids the demo cannot show from seed data alone, and why (none: every rule id has its case).
+NOT_SCRIPTED: dict[str, str] = {}
 
 _CATEGORY_ORDER = {"code": 0, "process": 1, "infra": 2}
 

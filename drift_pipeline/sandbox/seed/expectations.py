@@ -49,6 +49,8 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
     repo = process.get("repo") or {}
     rs = repo.get("ruleset")
     prot = _effective_protection(spec, baseline_cfg)
+    if spec.scan_role not in (None, "admin") and spec.protection != "ruleset":
+        raise ValueError(f"{spec.name}: the oracle models a scan without admin rights on a ruleset-protected repo only")
     if repo.get("enabled") and repo.get("require_branch_protection") and prot is None:
         found.append(
             (
@@ -58,39 +60,8 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
             )
         )
     if repo.get("enabled") and rs and prot is not None:
-        if prot["reviews"] < rs.get("required_reviews", 0):
-            found.append(
-                (
-                    "required_reviews_too_low",
-                    f"expected {rs['required_reviews']} approving reviews, actual {prot['reviews']}",
-                )
-            )
-        if rs.get("dismiss_stale_reviews") and not prot["dismiss"]:
-            found.append(("stale_reviews_not_dismissed", "expected stale reviews dismissed on push, actual not"))
-        if rs.get("require_code_owner_reviews") and not prot["code_owners"]:
-            found.append(("code_owner_review_not_required", "expected code owner review"))
-        missing = [c for c in rs.get("require_status_checks", []) if c not in prot["checks"]]
-        if missing:
-            found.append(
-                (
-                    "status_checks_missing",
-                    f"expected status checks {rs['require_status_checks']}, actual {prot['checks']} "
-                    f"(missing {missing})",
-                )
-            )
-        if rs.get("require_branches_up_to_date") and not prot["strict"]:
-            found.append(("branches_not_up_to_date", "expected strict status checks"))
-        if rs.get("require_signed_commits") and not prot["signed"]:
-            found.append(("signed_commits_not_required", "expected signed commits"))
-        if rs.get("enforce_admins") and not prot["admins"]:
-            found.append(("admins_not_enforced", "expected admins included"))
-        if "bypass_actors" in rs:
-            want = sorted(
-                (a["actor_type"], a.get("actor_id"), a.get("bypass_mode", "always")) for a in rs["bypass_actors"]
-            )
-            have = sorted((a["actor_type"], a.get("actor_id"), a.get("bypass_mode", "always")) for a in prot["bypass"])
-            if want != have:
-                found.append(("bypass_actor_mismatch", f"expected bypass actors {want}, actual {have}"))
+        branch = _branch_settings(rs, prot)
+        found += branch if spec.scan_role in (None, "admin") else _without_admin(spec, rs, branch)
     if repo.get("enabled") and repo.get("require_codeowners"):
         owners = next(
             (spec.tree[p] for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS") if p in spec.tree), None
@@ -134,6 +105,55 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
     if repo.get("enabled") and tp and "no_tag_ruleset" in spec.deviations:
         found.append(("tag_protection_missing", f"no tag ruleset for {tp.get('patterns')}"))
     return found
+
+
+def _branch_settings(rs: dict[str, Any], prot: dict[str, Any]) -> list[tuple[str, str]]:
+    """The default branch's settings against the ``[process.repo.ruleset]`` table, read in full."""
+    found: list[tuple[str, str]] = []
+    if prot["reviews"] < rs.get("required_reviews", 0):
+        found.append(
+            (
+                "required_reviews_too_low",
+                f"expected {rs['required_reviews']} approving reviews, actual {prot['reviews']}",
+            )
+        )
+    if rs.get("dismiss_stale_reviews") and not prot["dismiss"]:
+        found.append(("stale_reviews_not_dismissed", "expected stale reviews dismissed on push, actual not"))
+    if rs.get("require_code_owner_reviews") and not prot["code_owners"]:
+        found.append(("code_owner_review_not_required", "expected code owner review"))
+    missing = [c for c in rs.get("require_status_checks", []) if c not in prot["checks"]]
+    if missing:
+        found.append(
+            (
+                "status_checks_missing",
+                f"expected status checks {rs['require_status_checks']}, actual {prot['checks']} (missing {missing})",
+            )
+        )
+    if rs.get("require_branches_up_to_date") and not prot["strict"]:
+        found.append(("branches_not_up_to_date", "expected strict status checks"))
+    if rs.get("require_signed_commits") and not prot["signed"]:
+        found.append(("signed_commits_not_required", "expected signed commits"))
+    if rs.get("enforce_admins") and not prot["admins"]:
+        found.append(("admins_not_enforced", "expected admins included"))
+    if "bypass_actors" in rs:
+        want = sorted((a["actor_type"], a.get("actor_id"), a.get("bypass_mode", "always")) for a in rs["bypass_actors"])
+        have = sorted((a["actor_type"], a.get("actor_id"), a.get("bypass_mode", "always")) for a in prot["bypass"])
+        if want != have:
+            found.append(("bypass_actor_mismatch", f"expected bypass actors {want}, actual {have}"))
+    return found
+
+
+def _without_admin(spec: _Spec, rs: dict[str, Any], branch: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """What a scan whose token has no admin rights on the repo reports of its branch settings: classic
+    protection (404) and the ruleset's bypass list (omitted) are unreadable, so what the repo
+    ruleset's rules satisfy is judged, and the rest is ``process_not_evaluated``, never a violation."""
+    out = [("process_not_evaluated", f"{rule}: {what}") for rule, what in branch]
+    unseen = "the ruleset's bypass list is not readable without admin rights on the repo"
+    if rs.get("enforce_admins") and all(rule != "admins_not_enforced" for rule, _ in branch):
+        out.append(("process_not_evaluated", f"admins_not_enforced: whether admins may bypass ({unseen})"))
+    if "bypass_actors" in rs and all(rule != "bypass_actor_mismatch" for rule, _ in branch):
+        out.append(("process_not_evaluated", f"bypass_actor_mismatch: who may bypass ({unseen})"))
+    return out
 
 
 def _codeowners_rules(spec: _Spec, table: dict[str, Any]) -> list[tuple[str, str]]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift_pipeline.sandbox.github.state import SandboxState
+from drift_pipeline.sandbox.github.state import DEFAULT_TOKEN, SandboxState
 from drift_pipeline.sandbox.seed.catalogue import _Spec
 
 # The deliberate differences between a repo's settings and its config (``_Spec.deviations``).
@@ -143,7 +143,10 @@ def _org_ruleset() -> dict[str, Any]:
 
 
 def _apply_settings(state: SandboxState, org: str, spec: _Spec, baseline_cfg: dict[str, Any]) -> None:
-    """Protection as configured before the window (the settings were set up once, back then)."""
+    """Protection as configured before the window (the settings were set up once, back then), and
+    the scan token's role where it is not admin."""
+    if spec.scan_role is not None:
+        state.set_repo_role(org, spec.name, state.data["tokens"][DEFAULT_TOKEN]["login"], spec.scan_role)
     rs = _ruleset_table(baseline_cfg)
     if rs is not None and spec.protection == "classic":
         state.set_branch_protection(org, spec.name, spec.default_branch, _classic_body(rs, spec.deviations))

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.sandbox.github import render, settings
+from drift_pipeline.sandbox.github import access, render, settings
+from drift_pipeline.sandbox.github.errors import not_accessible
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply, last_modified
 
 
 def get_authenticated_user(ctx: Ctx) -> Any:
-    """The token's user."""
+    """The token's user (an App installation token has none: 403 Resource not accessible by integration)."""
+    if ctx.token.get("kind") == "app":
+        raise not_accessible("app", "https://docs.github.com/rest/users/users#get-the-authenticated-user")
     login = ctx.token["login"]
     return render.user(ctx.base, login, ctx.ids(login))
 
@@ -45,7 +48,7 @@ def repo_json(ctx: Ctx, r: dict[str, Any]) -> dict[str, Any]:
         {**r, "_open_issues": open_issues},
         ctx.owner_json(r["owner"]),
         pushed,
-        admin=bool(ctx.token.get("admin", True)),
+        access.permissions(ctx.token, r),
     )
 
 

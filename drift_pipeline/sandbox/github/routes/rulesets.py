@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from drift_pipeline.sandbox.github import render_rules
+from drift_pipeline.sandbox.github import access, render_rules
 from drift_pipeline.sandbox.github.errors import NotFound
 from drift_pipeline.sandbox.github.routes.context import Ctx, full_name
 
@@ -22,9 +22,10 @@ def _targets(ctx: Ctx, sets: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [rs for rs in sets if rs.get("target", "branch") in wanted]
 
 
-def _can_edit(ctx: Ctx) -> bool:
-    """Write access to a ruleset (repo or org admin): without it GitHub omits ``bypass_actors``."""
-    return bool(ctx.token.get("admin", True))
+def _can_edit(ctx: Ctx, repo: dict[str, Any] | None = None) -> bool:
+    """Write access to a ruleset (an admin of ``repo``, or of the org for its own rulesets):
+    without it GitHub omits ``bypass_actors``."""
+    return access.is_admin(ctx.token, repo)
 
 
 def list_rulesets(ctx: Ctx, owner: str, repo: str) -> Any:
@@ -39,7 +40,9 @@ def get_ruleset(ctx: Ctx, owner: str, repo: str, ruleset_id: str) -> Any:
     if not ruleset_id.isdigit():
         raise NotFound()
     rs = ctx.state.ruleset(owner, repo, int(ruleset_id), includes_parents=_includes_parents(ctx))
-    return render_rules.ruleset(ctx.base, full_name(ctx, owner, repo), rs, summary=False, bypass=_can_edit(ctx))
+    return render_rules.ruleset(
+        ctx.base, full_name(ctx, owner, repo), rs, summary=False, bypass=_can_edit(ctx, ctx.state.get_repo(owner, repo))
+    )
 
 
 def list_org_rulesets(ctx: Ctx, org: str) -> Any:
