@@ -40,7 +40,7 @@ from github import Github, GithubException
 
 from drift_pipeline.core.redaction import mask_secrets
 from drift_pipeline.core.rules.base import RuleSpec
-from drift_pipeline.issues import ledger, signing
+from drift_pipeline.issues import inert, ledger, signing
 from drift_pipeline.issues.claim import FilingLocks, group_key
 from drift_pipeline.issues.client import IssueClient, guard
 from drift_pipeline.issues.identity import filer_identity
@@ -225,7 +225,7 @@ class IssueFiler:
             return self._comment_repeat(group, repeat, full)
         rendered = self._sealed(render(group, self.rules), full)
         if full != group.full_name:  # routed: the config repo holds issues of many repos
-            rendered = replace(rendered, title=f"{rendered.title} in {group.repo}")
+            rendered = replace(rendered, title=f"{rendered.title} in {inert.text(group.repo, 100)}")
         texts = [("title", rendered.title), ("body", rendered.body)]
         texts += [(f"continuation comment {k}", c) for k, c in enumerate(rendered.comments, 1)]
         for where, text in texts:

@@ -34,6 +34,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from drift_pipeline.issues.inert import comment_json
+
 MARKER = "drift-pipeline"
 REPEAT_MARKER = "drift-pipeline-repeat"
 PART_MARKER = "drift-pipeline-part"  # a continuation comment: which part of which issue
@@ -53,7 +55,7 @@ def marker(
 
 
 def _encode(kind: str, data: Mapping[str, Any]) -> str:
-    return f"<!-- {kind}: {json.dumps(dict(data), sort_keys=True)} -->"
+    return f"<!-- {kind}: {comment_json(dict(data))} -->"  # no value can close or open the comment
 
 
 def _decode(match: re.Match[str]) -> dict[str, Any] | None:
