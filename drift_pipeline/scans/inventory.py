@@ -11,12 +11,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from drift_pipeline.core.errors import NotFound
+from drift_pipeline.core.errors import NotFound, SourceError
 from drift_pipeline.core.redaction import mask_secrets
 from drift_pipeline.core.standards import Problem, RepoStandards, analyse_repo
 from drift_pipeline.core.standards.org_config import CONFIG_FILE, CONFIG_REPO, OrgConfig, parse_org_config
 from drift_pipeline.scans.perrepo import Progress, failure_message, map_repos, workers_for
 from drift_pipeline.scans.reading import CodeSource, SourceTreeReader
+from drift_pipeline.sources.github import GitHubSource
+from drift_pipeline.sources.github_process import share_branch
 from drift_pipeline.sources.records import RepoRecord
 
 
@@ -100,18 +102,9 @@ def scan_inventory(
     return InventoryResult([row for row, _ in results], [e for _, e in results if e], org_config)
 
 
-def _inventory_row(
-    source: CodeSource,
-    org: str,
-    record: RepoRecord,
-    at: datetime,
-    prev: Mapping[str, Any] | None,
-    baseline_at: datetime | None,
-    org_config: OrgConfig,
-    config_repo: str,
-) -> tuple[dict[str, Any], dict[str, str] | None]:
-    """One repo's inventory row, and its error (None when it was read)."""
-    row: dict[str, Any] = {
+def _base_row(record: RepoRecord) -> dict[str, Any]:
+    """A repo's inventory row before its head and standards are read (out of scope, not analysed)."""
+    return {
         "repo": record.name,
         "owner": record.owner,
         "default_branch": record.default_branch,
@@ -127,6 +120,20 @@ def _inventory_row(
         "in_scope": False,
         "config_files": [],
     }
+
+
+def _inventory_row(
+    source: CodeSource,
+    org: str,
+    record: RepoRecord,
+    at: datetime,
+    prev: Mapping[str, Any] | None,
+    baseline_at: datetime | None,
+    org_config: OrgConfig,
+    config_repo: str,
+) -> tuple[dict[str, Any], dict[str, str] | None]:
+    """One repo's inventory row, and its error (None when it was read)."""
+    row = _base_row(record)
     reason, note = _scope(record, org, at)
     pattern = org_config.excluded_by(record.name)
     if pattern and not reason:
@@ -148,6 +155,7 @@ def _inventory_row(
         if head is None:
             return {**row, "scope_reason": "no commit yet"}, None
         row.update(head_sha=head.sha, head_date=head.date, head_author=head.author)
+        _share_branch(source, record)
         if prev and prev.get("head_sha") == head.sha:
             return _noted(_carry(row, prev), note), None
         reader = SourceTreeReader(source, record.full_name, source.tree(record.full_name, head.sha))
@@ -160,6 +168,18 @@ def _inventory_row(
         message = failure_message(record.name, what, exc)
         known = _carry(row, prev) if prev else {**row, "scope_reason": "scan failed"}
         return {**known, "carried_forward": False, "error": message}, {"repo": record.name, "error": message}
+
+
+def _share_branch(source: CodeSource, record: RepoRecord) -> None:
+    """Keep the branch answer the head was read from for the process scan of this run (one branch read
+    per repo, not one per domain). Only outside a planned window: there the head came from the
+    commits listing and the branch was not asked (asking now would cost the request it saves)."""
+    if isinstance(source, GitHubSource) and getattr(source, "_window", None) is None:
+        try:
+            data = source.branch(record.full_name, record.default_branch)  # answered from the run's memo
+        except SourceError:
+            return
+        share_branch(source, record.full_name, record.default_branch, data)
 
 
 def _noted(row: dict[str, Any], note: str | None) -> dict[str, Any]:

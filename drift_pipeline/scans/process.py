@@ -34,7 +34,6 @@ from drift_pipeline.core.rules import process as process_rules
 from drift_pipeline.core.rules.base import Finding
 from drift_pipeline.core.rules.process.files import workflow_candidates
 from drift_pipeline.core.rules.process.records import (
-    NotReadable,
     ProcessActivity,
     ProcessSettings,
     RepoProcess,
@@ -42,10 +41,11 @@ from drift_pipeline.core.rules.process.records import (
 )
 from drift_pipeline.core.standards import RegistryResolver, analyse_repo
 from drift_pipeline.core.standards.process_expectations import expectations_for_repo
-from drift_pipeline.core.standards.process_model import CODEOWNERS_PATHS, ProcessExpectations
+from drift_pipeline.core.standards.process_model import ProcessExpectations
 from drift_pipeline.scans import process_codec
 from drift_pipeline.scans.perrepo import Progress, RepoFailed, failure_message, map_repos, workers_for
 from drift_pipeline.scans.process_activity import activity_row, day_commits
+from drift_pipeline.scans.process_reads import SKIPPED, read_settings
 from drift_pipeline.scans.reading import SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.sources.github import GitHubSource
@@ -189,7 +189,7 @@ def _scan_repo(
         return _Part(status)
     tree = SourceTreeReader(source, full, source.tree(full, head))
     exp = _expectations(reader, fetcher, name, full, head, tree)
-    settings = _settings(reader, full, branch, head, tree, exp) if observed else None
+    settings, skipped = _settings(reader, full, branch, head, tree, exp) if observed else (None, {})
     start, end = window
     pushed = _moved_in(row.get("head_date"), start)
     commits = day_commits(reader, full, branch, head, start, end) if pushed else ()
@@ -211,7 +211,7 @@ def _scan_repo(
     }
     part = _Part(status, record=record, expected=exp)
     if settings is not None:
-        part.settings = settings_rows(name, settings, exp)
+        part.settings = settings_rows(name, settings, exp, skipped)
     part.activity = [activity_row(name, c) for c in commits]
     return part
 
@@ -273,48 +273,14 @@ def _moved_in(head_date: Any, start: datetime) -> bool:
 # -- settings ---------------------------------------------------------------------------------
 def _settings(
     reader: ProcessReader, full: str, branch: str, head: str, tree: SourceTreeReader, exp: ProcessExpectations
-) -> ProcessSettings:
-    missing: list[NotReadable] = []
-    protected = reader.branch_protected(full, branch)
-    rules = reader.branch_rules(full, branch)
-    rulesets = {}
-    if isinstance(rules, NotReadable):
-        missing.append(rules)
-        branch_rules = None
-    else:
-        branch_rules = rules
-        for rule in {r.ruleset_id: r for r in rules}.values():
-            found = reader.ruleset(full, rule)
-            if isinstance(found, NotReadable):
-                missing.append(found)
-            else:
-                rulesets[rule.ruleset_id] = found
-    tags = reader.tag_rulesets(full)
-    if isinstance(tags, NotReadable):
-        missing.append(tags)
+) -> tuple[ProcessSettings, dict[str, str]]:
     paths = frozenset(tree.list_paths())
-    co_path = next((p for p in CODEOWNERS_PATHS if p in paths), None)
-    co_errors = reader.codeowners_errors(full, head) if co_path else ()
-    if isinstance(co_errors, NotReadable):
-        missing.append(co_errors)
     workflows = {}
     for wf in exp.required_workflows:
         for path in workflow_candidates(wf.name):
             if wf.jobs and path in paths and path not in workflows:
                 workflows[path] = _workflow(path, tree.read_text(path))
-    return ProcessSettings(
-        default_branch=branch,
-        branch_rules=branch_rules,
-        rulesets=rulesets,
-        classic=reader.classic(full, branch, protected),
-        tag_rulesets=None if isinstance(tags, NotReadable) else tags,
-        tree=paths,
-        codeowners_path=co_path,
-        codeowners_content=mask_secrets(tree.read_text(co_path) or "") if co_path else None,
-        codeowners_errors=None if isinstance(co_errors, NotReadable) else co_errors,
-        workflows=workflows,
-        not_readable=tuple(missing),
-    )
+    return read_settings(reader, full, branch, head, tree, exp, workflows)
 
 
 def _workflow(path: str, text: str | None) -> Workflow:
@@ -330,8 +296,12 @@ def _workflow(path: str, text: str | None) -> Workflow:
     return Workflow(path, tuple(str(j) for j in jobs))
 
 
-def settings_rows(repo: str, settings: ProcessSettings, exp: ProcessExpectations) -> list[dict[str, Any]]:
-    """One row per expected branch setting (verdict, where satisfied) and per source read."""
+def settings_rows(
+    repo: str, settings: ProcessSettings, exp: ProcessExpectations, skipped: Mapping[str, str] | None = None
+) -> list[dict[str, Any]]:
+    """One row per expected branch setting (verdict, where satisfied), per source read and per read
+    the expectations did not need (state ``skipped``, ``readable`` NULL, the reason)."""
+    skipped = skipped or {}
     rows = []
     for st in process_rules.branch_statuses(settings, exp):
         rows.append(
@@ -348,13 +318,16 @@ def settings_rows(repo: str, settings: ProcessSettings, exp: ProcessExpectations
             }
         )
     c = settings.classic
-    rows.append(_source_row(repo, "classic_protection", c.state, c.state != "not_readable", c.reason))
+    if "classic_protection" not in skipped:
+        rows.append(_source_row(repo, "classic_protection", c.state, c.state != "not_readable", c.reason))
     unread = {n.setting: n for n in settings.not_readable}
     for setting, value in (
         ("branch_rules", settings.branch_rules),
         ("tag_rulesets", settings.tag_rulesets),
         ("codeowners_errors", settings.codeowners_errors),
     ):
+        if setting in skipped:
+            continue
         why = unread.get(setting)
         actual = None if value is None else [_brief(v) for v in value]
         rows.append(_source_row(repo, setting, actual, value is not None, why.reason if why else None))
@@ -364,7 +337,12 @@ def settings_rows(repo: str, settings: ProcessSettings, exp: ProcessExpectations
         if n.setting.startswith("ruleset "):
             rows.append(_source_row(repo, n.setting, None, False, f"{n.reason} (HTTP {n.status})"))
     rows.append(_source_row(repo, "codeowners", settings.codeowners_path, True, None))
+    rows += [_skipped_row(repo, setting, why) for setting, why in sorted(skipped.items())]
     return rows
+
+
+def _skipped_row(repo: str, setting: str, why: str) -> dict[str, Any]:
+    return {**_source_row(repo, setting, None, True, why), "state": SKIPPED, "readable": None}
 
 
 def _json(value: Any) -> str:

@@ -14,8 +14,10 @@ has admin rights (``permissions.admin``) is "not protected", any other 404 or 40
 
 from __future__ import annotations
 
+import json
 import re
 import threading
+import time
 import urllib.parse
 from collections.abc import Callable
 from datetime import datetime
@@ -153,9 +155,17 @@ class ProcessReader:
         value = _dict(data.get("permissions")).get("admin")
         return value if isinstance(value, bool) else None
 
-    def branch_protected(self, full_name: str, branch: str) -> bool | None:
-        """``protected`` of ``GET /branches/{b}``: true when classic protection or a ruleset applies."""
-        data = self.source.branch(full_name, branch)  # the inventory's head read may have asked already
+    def branch_protected(self, full_name: str, branch: str, head: str | None = None) -> bool | None:
+        """``protected`` of ``GET /branches/{b}``: true when classic protection or a ruleset applies.
+
+        The inventory of this run read that answer for the head (:func:`share_branch`): with ``head``
+        given, an answer it kept for that head and branch, read at most :data:`SHARED_FOR` ago, is
+        used instead of asking again (the inventory and the process scan are other steps, other
+        sources). Otherwise the branch is read (once per source)."""
+        shared = shared_protected(self.source, full_name, branch, head) if head else None
+        if shared is not None:
+            return shared
+        data = self.source.branch(full_name, branch)
         value = data.get("protected")
         return value if isinstance(value, bool) else None
 
@@ -297,6 +307,37 @@ class ProcessReader:
             deletions=_int(pr.get("deletions")),
             url=pr.get("html_url") if isinstance(pr.get("html_url"), str) else None,
         )
+
+
+SHARED_FOR = 3600.0  # seconds an inventory's branch answer serves the process scan of the same run
+
+
+def _branch_key(full_name: str) -> str:
+    return f"branch:{full_name}"
+
+
+def share_branch(source: GitHubSource, full_name: str, branch: str, data: dict[str, Any]) -> None:
+    """Keep ``protected`` of a branch answer just read (its tip, when read) for the run's process scan."""
+    sha = _dict(data.get("commit")).get("sha")
+    protected = data.get("protected")
+    if isinstance(sha, str) and isinstance(protected, bool):
+        kept = {"branch": branch, "sha": sha, "protected": protected, "read_at": time.time()}
+        source.remember(_branch_key(full_name), json.dumps(kept, sort_keys=True))
+
+
+def shared_protected(source: GitHubSource, full_name: str, branch: str, head: str) -> bool | None:
+    """``protected`` as an inventory of this run kept it for ``head`` (None: none, another head, too old)."""
+    raw = source.remembered(_branch_key(full_name))
+    try:
+        kept = json.loads(raw) if raw else None
+    except ValueError:
+        return None
+    if not isinstance(kept, dict) or kept.get("branch") != branch or kept.get("sha") != head:
+        return None
+    read_at, protected = kept.get("read_at"), kept.get("protected")
+    if not isinstance(read_at, (int, float)) or not isinstance(protected, bool):
+        return None
+    return protected if 0 <= time.time() - read_at <= SHARED_FOR else None
 
 
 def _iso(when: datetime) -> str:

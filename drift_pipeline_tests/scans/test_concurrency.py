@@ -57,12 +57,21 @@ def dump(db_path: Path) -> dict[str, list[tuple]]:
     out["source_cache"] = [
         (key, _without_url(value) if key.startswith("blob:") else value) for key, value in out["source_cache"]
     ]
+    out["source_cache"] = [
+        (key, _without_read_at(value) if key.startswith("branch:") else value) for key, value in out["source_cache"]
+    ]
     return out
 
 
 def _without_url(value: str) -> dict:
     body = json.loads(value)
     body.pop("url", None)
+    return body
+
+
+def _without_read_at(value: str) -> dict:
+    body = json.loads(value)  # a shared branch answer: when it was read is wall clock too
+    body.pop("read_at", None)
     return body
 
 

@@ -55,7 +55,8 @@ NOT_JUDGED = "; ".join(NOT_EVALUATED.values())
             "default branch's effective rules from repo and org rulesets, classic protection where the "
             "token may read it, tag rulesets, CODEOWNERS validity; each expected branch setting with its "
             "verdict and the source that satisfied it. Unreadable settings are rows with readable = false "
-            "and the reason, never 'off'. " + LIVE_NOTE,
+            "and the reason, never 'off'; a read no expectation of the repo needs is not made: a row with "
+            "state = 'skipped', readable NULL and the reason, never a pass. " + LIVE_NOTE,
             metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
         ),
         dg.AssetSpec(
@@ -136,7 +137,8 @@ def _day_metadata(scans: list[ProcessScan]) -> tuple[dict[str, Any], dict[str, A
         "not_observed_reason": dg.MetadataValue.text(reasons[0] if reasons else ""),
         "repos_read": dg.MetadataValue.int(sum(r["mode"] == "read" for r in status)),
         "repos_failed": dg.MetadataValue.int(sum(r["mode"] == "failed" for r in status)),
-        "settings_not_readable": dg.MetadataValue.int(sum(not r["readable"] for r in settings)),
+        "settings_not_readable": dg.MetadataValue.int(sum(r["readable"] is False for r in settings)),
+        "settings_skipped": dg.MetadataValue.int(sum(r["state"] == "skipped" for r in settings)),
         "settings_by_state": dg.MetadataValue.json(dict(sorted(Counter(r["state"] for r in settings).items()))),
         "not_evaluated_by_this_pipeline": dg.MetadataValue.json(not_evaluated),
         "preview": md_table(
