@@ -44,7 +44,7 @@ ALLOWED: dict[str, int] = {
     "core/rules/infra/evaluate.py::_judge_env": 107,
     "defs/assets/infra.py::infra_observations": 87,
     "defs/assets/inventory.py::repo_inventory": 62,
-    "defs/assets/process.py::process_observations": 65,
+    "defs/assets/process.py::process_observations": 61,
     "sandbox/infra_seed/deploy.py::deploy_org_infra": 92,
     "sandbox/seed/build.py::seed_org": 209,
     "sandbox/seed/configs.py::_build_config": 94,

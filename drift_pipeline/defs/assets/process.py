@@ -42,6 +42,14 @@ LIVE_NOTE = (
     "the run (today and yesterday, UTC). Older days are recorded as not observed (table coverage, "
     f"domain '{SETTINGS_DOMAIN}', observed = false) with no settings rows and no settings findings."
 )
+SETTINGS_DESCRIPTION = (
+    "Live GitHub settings of each in-scope repo (one row per repo and setting): the "
+    "default branch's effective rules from repo and org rulesets, classic protection where the "
+    "token may read it, tag rulesets, CODEOWNERS validity; each expected branch setting with its "
+    "verdict and the source that satisfied it. Unreadable settings are rows with readable = false "
+    "and the reason, never 'off'; a read no expectation of the repo needs is not made: a row with "
+    "state = 'skipped', readable NULL and the reason, never a pass. " + LIVE_NOTE
+)
 NOT_JUDGED = "; ".join(NOT_EVALUATED.values())
 
 
@@ -51,12 +59,7 @@ NOT_JUDGED = "; ".join(NOT_EVALUATED.values())
             SETTINGS,
             group_name="process",
             deps=[repo_inventory],
-            description="Live GitHub settings of each in-scope repo (one row per repo and setting): the "
-            "default branch's effective rules from repo and org rulesets, classic protection where the "
-            "token may read it, tag rulesets, CODEOWNERS validity; each expected branch setting with its "
-            "verdict and the source that satisfied it. Unreadable settings are rows with readable = false "
-            "and the reason, never 'off'; a read no expectation of the repo needs is not made: a row with "
-            "state = 'skipped', readable NULL and the reason, never a pass. " + LIVE_NOTE,
+            description=SETTINGS_DESCRIPTION,
             metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
         ),
         dg.AssetSpec(
