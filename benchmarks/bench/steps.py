@@ -1,7 +1,7 @@
 """Where a Dagster run's time went, from its instance's event log (no profiler in the step processes).
 
-For the newest run of an instance: the run's wall (RUN_START to its end), and per step the time from
-its first event (the executor's ``STEP_WORKER_STARTING`` when it starts a process per step) to
+For the newest run of an instance: the run's wall (its start event to its end), and per step the time
+from the executor's ``STEP_WORKER_STARTING`` (when it starts a process per step; none in process) to
 ``STEP_START`` (process start and imports), ``STEP_START`` to its end (the step's body), the time the
 run had no step body running (executor overhead, waiting for a pool slot), and the events written.
 """
@@ -36,23 +36,26 @@ def timings_of(run_id: str, logs: list[Any]) -> dict[str, Any]:
     for entry in logs:
         kind = entry.dagster_event.event_type_value if entry.dagster_event else "LOG"
         kinds[kind] += 1
-        if kind == "RUN_START":
+        if kind in ("RUN_START", "PIPELINE_START"):
             run_start = entry.timestamp
-        elif kind in ("RUN_SUCCESS", "RUN_FAILURE"):
+        elif kind in ("RUN_SUCCESS", "RUN_FAILURE", "PIPELINE_SUCCESS", "PIPELINE_FAILURE"):
             run_end = entry.timestamp
         if not entry.step_key:
             continue
-        s = steps.setdefault(entry.step_key, {"first": entry.timestamp})
-        if kind == "STEP_START":
+        s = steps.setdefault(entry.step_key, {})
+        if kind == "STEP_WORKER_STARTING":
+            s["first"] = entry.timestamp
+        elif kind == "STEP_START":
             s["start"] = entry.timestamp
         elif kind in _END:
             s["end"] = entry.timestamp
     per_step = {
         key: {
-            "launch_s": round(s.get("start", s["first"]) - s["first"], 2),
-            "body_s": round(s.get("end", s.get("start", s["first"])) - s.get("start", s["first"]), 2),
+            "launch_s": round(s["start"] - s.get("first", s["start"]), 2),
+            "body_s": round(s.get("end", s["start"]) - s["start"], 2),
         }
         for key, s in steps.items()
+        if "start" in s
     }
     bodies = sorted((s["start"], s["end"]) for s in steps.values() if "start" in s and "end" in s)
     wall = round((run_end or 0) - (run_start or 0), 2) if run_start and run_end else None
