@@ -44,6 +44,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # bench.*, and this checkout's drift_pipeline
 
 from bench import cli, inprocess  # noqa: E402
+from bench.profile import render, summarize  # noqa: E402
 from bench.report import facts, growth, merge, table, write  # noqa: E402
 from bench.servers import CHANGE_RATE, AwsServer, GitHubServer, rate_limit, seed  # noqa: E402
 from bench.storage import storage  # noqa: E402
@@ -249,6 +250,9 @@ def main() -> None:
     settings |= {"change_rate": CHANGE_RATE}
     settings |= {"core_limit": args.core_limit or "github-app-budget", "clock": "real (window ends yesterday, UTC)"}
     report = {"machine": machine, "settings": settings, "sizes": results, "growth": growth(results)}
+    if args.profile:
+        report["profiles"] = [summarize(p) for p in sorted(args.profile.glob("*.prof"))]
+        print("\n".join(render(p) for p in report["profiles"]))
     path = write(report, args.out, args.sizes)
     print(f"results: {path.relative_to(BENCH.parent) if path.is_relative_to(BENCH.parent) else path}")
 
