@@ -57,7 +57,9 @@ test: install browser postgres
 demo: install
 	@$(UV) run --frozen --no-sync python -m drift_pipeline.demo
 
-# The scale benchmark (not part of `make test`): prints a table, writes benchmarks/results/*.json.
+# The scale benchmark (not part of `make test`): the path users run (`dagster asset materialize` in its own
+# process) beside the in-process one, real clock; prints a table, writes benchmarks/results/*.json.
+# Small: BENCH_ARGS="--repos 100 --days 3 --no-trends"; profile: BENCH_ARGS="... --profile DIR".
 BENCH_ARGS ?=
 bench: install
 	@$(UV) run --frozen --no-sync python benchmarks/pipeline.py $(BENCH_ARGS)

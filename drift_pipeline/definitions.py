@@ -3,7 +3,8 @@
 The assets come from ``assets.catalog.ASSETS``, derived from the one list of rule families. What
 differs between deployments is configuration only: the resources (``resources_from_env``), the
 orgs the nightly schedule fans out over (the ``scope`` resource), and the executor
-(``DRIFT_EXECUTOR``; see deploy/README.md).
+(``DRIFT_EXECUTOR``: one process per run by default, ``multiprocess`` or ``celery``; see
+``defs/jobs.executor_from_env`` and deploy/README.md).
 """
 
 from __future__ import annotations

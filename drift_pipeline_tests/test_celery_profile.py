@@ -97,7 +97,9 @@ def test_an_unknown_executor_or_a_missing_profile_is_named(monkeypatch, tmp_path
     with pytest.raises(ValueError, match=r"celery\.yaml: expected a mapping at execution\.config"):
         executor_from_env()
     monkeypatch.delenv(EXECUTOR_ENV)
-    assert executor_from_env() is None  # Dagster's default
+    assert executor_from_env() is dg.in_process_executor  # one process per run
+    monkeypatch.setenv(EXECUTOR_ENV, "multiprocess")
+    assert executor_from_env() is dg.multi_or_in_process_executor  # Dagster's default: a process per step
 
 
 @pytest.fixture(scope="module")

@@ -179,8 +179,8 @@ def test_two_orgs_run_at_the_same_time_in_two_processes_on_one_duckdb_file_lose_
             [
                 *(sys.executable, "-m", "dagster", "asset", "materialize", "-m", "drift_pipeline.definitions"),
                 *("--select", ",".join(a.key.to_user_string() for a in CODE), "--partition", DAY),
-                # in process: one import per run (the multiprocess default starts one process per step)
-                *("--config-json", json.dumps({**org_run_config(org), "execution": {"config": {"in_process": {}}}})),
+                # the location's executor runs in process: one import per run
+                *("--config-json", json.dumps(org_run_config(org))),
             ],
             env=env,
             cwd=tmp_path,

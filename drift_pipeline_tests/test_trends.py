@@ -27,6 +27,7 @@ import pytest
 from drift_pipeline.cli import main
 from drift_pipeline.issues.ledger import Entry, record
 from drift_pipeline.store import DriftStore
+from drift_pipeline.store.queries import README_QUERIES as PRODUCT_QUERIES
 from drift_pipeline.store.views import MACROS, VIEWS, view_changes
 from drift_pipeline_tests.test_store_lock import holding
 
@@ -45,67 +46,43 @@ FINDINGS = {  # fingerprint -> (repo, category, rule, severity, days)
 SETTINGS_OBSERVED = {D1: False, D2: True, D3: False, D4: True}
 INFRA_OBSERVED = {D1: False, D2: True, D4: True}  # D3: no coverage row at all
 
-# The README's trend questions (sent to the integrator verbatim) and the rows each returns here.
+# The rows each of the README's trend questions (drift_pipeline.store.queries) returns here.
+EXPECTED_ROWS: dict[str, list[dict[str, Any]]] = {
+    "findings per day by rule (NULL: not observed that day, 0: observed, none)": [
+        {"scan_date": str(d), "rule": "branch_protection_missing", "findings": n}
+        for d, n in ((D1, None), (D2, 1), (D3, None), (D4, 1))
+    ]
+    + [{"scan_date": str(d), "rule": "invalid_config", "findings": n} for d, n in ((D1, 1), (D2, 1), (D3, 1), (D4, 0))],
+    "which teams' production repos drifted most (finding-days, team as of each day)": [
+        {"team": "red", "findings": 4},
+        {"team": "green", "findings": 2},
+        {"team": "blue", "findings": 1},
+    ],
+    "time to resolution per category": [
+        {"category": "code", "resolved": 2, "avg_days": 4.0, "max_days": 5},
+        {"category": "infra", "resolved": 1, "avg_days": 4.0, "max_days": 4},
+        {"category": "process", "resolved": 1, "avg_days": 4.0, "max_days": 4},
+    ],
+    "repos drifting most over the last 30 days": [
+        {"repo": "a", "team": "green", "findings": 6, "distinct_findings": 3, "rank": 1},
+        {"repo": "b", "team": "blue", "findings": 4, "distinct_findings": 3, "rank": 2},
+        {"repo": "c", "team": "blue", "findings": 1, "distinct_findings": 1, "rank": 3},
+    ],
+    "issues filed and still open per week": [
+        {"week": str(W1), "category": "code", "filed": 1, "still_open": 0},
+        {"week": str(W1), "category": "infra", "filed": 1, "still_open": 0},
+        {"week": str(W1), "category": "process", "filed": 1, "still_open": 1},
+        {"week": str(W2), "category": "process", "filed": 1, "still_open": 1},
+    ],
+    "coverage: days each domain was not observed": [
+        {"domain": "code", "not_observed": 0, "days": 4},
+        {"domain": "infra", "not_observed": 2, "days": 4},
+        {"domain": "process_activity", "not_observed": 0, "days": 4},
+        {"domain": "process_settings", "not_observed": 2, "days": 4},
+    ],
+}
 README_QUERIES: list[tuple[str, str, list[dict[str, Any]]]] = [
-    (
-        "findings per day by rule (NULL: not observed that day, 0: observed, none)",
-        "SELECT scan_date, rule, findings FROM trend_findings_daily "
-        "WHERE rule IN ('invalid_config', 'branch_protection_missing') ORDER BY rule, scan_date",
-        [
-            {"scan_date": str(d), "rule": "branch_protection_missing", "findings": n}
-            for d, n in ((D1, None), (D2, 1), (D3, None), (D4, 1))
-        ]
-        + [
-            {"scan_date": str(d), "rule": "invalid_config", "findings": n}
-            for d, n in ((D1, 1), (D2, 1), (D3, 1), (D4, 0))
-        ],
-    ),
-    (
-        "which teams' production repos drifted most (finding-days, team as of each day)",
-        "SELECT team, sum(findings) AS findings FROM trend_findings_by_repo WHERE tier = 'production' "
-        "GROUP BY team ORDER BY findings DESC, team",
-        [{"team": "red", "findings": 4}, {"team": "green", "findings": 2}, {"team": "blue", "findings": 1}],
-    ),
-    (
-        "time to resolution per category",
-        "SELECT category, count(*) AS resolved, avg(days_to_resolution) AS avg_days, "
-        "max(days_to_resolution) AS max_days FROM trend_resolution WHERE NOT is_open GROUP BY category ORDER BY category",
-        [
-            {"category": "code", "resolved": 2, "avg_days": 4.0, "max_days": 5},
-            {"category": "infra", "resolved": 1, "avg_days": 4.0, "max_days": 4},
-            {"category": "process", "resolved": 1, "avg_days": 4.0, "max_days": 4},
-        ],
-    ),
-    (
-        "repos drifting most over the last 30 days",
-        "SELECT repo, team, findings, distinct_findings, rank FROM trend_top_repos(30) ORDER BY rank, repo LIMIT 10",
-        [
-            {"repo": "a", "team": "green", "findings": 6, "distinct_findings": 3, "rank": 1},
-            {"repo": "b", "team": "blue", "findings": 4, "distinct_findings": 3, "rank": 2},
-            {"repo": "c", "team": "blue", "findings": 1, "distinct_findings": 1, "rank": 3},
-        ],
-    ),
-    (
-        "issues filed and still open per week",
-        "SELECT week, category, filed, still_open FROM trend_issues_weekly ORDER BY week, category",
-        [
-            {"week": str(W1), "category": "code", "filed": 1, "still_open": 0},
-            {"week": str(W1), "category": "infra", "filed": 1, "still_open": 0},
-            {"week": str(W1), "category": "process", "filed": 1, "still_open": 1},
-            {"week": str(W2), "category": "process", "filed": 1, "still_open": 1},
-        ],
-    ),
-    (
-        "coverage: days each domain was not observed",
-        "SELECT domain, count(*) FILTER (WHERE NOT observed) AS not_observed, count(*) AS days "
-        "FROM trend_coverage GROUP BY domain ORDER BY domain",
-        [
-            {"domain": "code", "not_observed": 0, "days": 4},
-            {"domain": "infra", "not_observed": 2, "days": 4},
-            {"domain": "process_activity", "not_observed": 0, "days": 4},
-            {"domain": "process_settings", "not_observed": 2, "days": 4},
-        ],
-    ),
+    (title, sql, EXPECTED_ROWS[title]) for title, sql in PRODUCT_QUERIES
 ]
 
 

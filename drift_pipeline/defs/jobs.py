@@ -13,7 +13,7 @@ import yaml
 from drift_pipeline.defs.assets.catalog import ASSETS
 from drift_pipeline.defs.orgs import org_run_requests
 
-EXECUTOR_ENV = "DRIFT_EXECUTOR"  # unset: Dagster's default (multiprocess; in_process by run config); or "celery"
+EXECUTOR_ENV = "DRIFT_EXECUTOR"  # unset / "in_process" (the default), "multiprocess" or "celery"
 CELERY_CONFIG_ENV = "DRIFT_CELERY_CONFIG"  # the YAML the celery workers are started with (its execution.config)
 
 daily_scan_job = dg.define_asset_job(
@@ -59,19 +59,32 @@ def _celery_executor(config_path: str) -> dg.ExecutorDefinition:
     return celery_executor.configured(config, name="celery")
 
 
-def executor_from_env() -> dg.ExecutorDefinition | None:
-    """The executor of every job of the location: None keeps Dagster's default (multiprocess).
+def executor_from_env() -> dg.ExecutorDefinition:
+    """The executor of every job of the location: by default Dagster's ``in_process_executor``.
 
-    ``DRIFT_EXECUTOR=celery`` runs each step as a Celery task on the workers; the executor's config
-    (broker, result backend) is the ``execution.config`` of the YAML named by ``DRIFT_CELERY_CONFIG``,
-    the same file the workers are started with (``dagster-celery worker start -y``).
+    Every asset of the daily scan writes the DuckDB store, so all of them are in the ``duckdb`` pool
+    (one step at a time, ``dagster.yaml``): a run's steps never overlap, and a process per step
+    (Dagster's multiprocess default) only adds the start of an interpreter and the import of Dagster
+    and the project to every step (10-25 s each on the loaded 2-core machine, 9 steps; measured by
+    ``make bench``). One process per run executes the same steps in the same order and still claims
+    the pool's slot per step, so concurrent runs (one per org) still write one at a time.
+
+    ``DRIFT_EXECUTOR=multiprocess`` restores Dagster's ``multi_or_in_process_executor`` (a process per
+    step; there ``execution: config: in_process:`` in run config selects one process). ``DRIFT_EXECUTOR=celery``
+    runs each step as a Celery task on the workers; the executor's config (broker, result backend) is
+    the ``execution.config`` of the YAML named by ``DRIFT_CELERY_CONFIG``, the same file the workers are
+    started with (``dagster-celery worker start -y``).
     """
     name = os.environ.get(EXECUTOR_ENV, "").strip().lower()
-    if name in ("", "default", "multiprocess"):
-        return None
+    if name in ("", "default", "in_process"):
+        return dg.in_process_executor
+    if name == "multiprocess":
+        return dg.multi_or_in_process_executor
     if name == "celery":
         config_path = os.environ.get(CELERY_CONFIG_ENV, "").strip()
         if not config_path:
             raise ValueError(f"{EXECUTOR_ENV}=celery needs {CELERY_CONFIG_ENV}: the path of the celery profile")
         return _celery_executor(config_path)
-    raise ValueError(f"{EXECUTOR_ENV}={name!r}: expected 'celery', or unset for Dagster's multiprocess default")
+    raise ValueError(
+        f"{EXECUTOR_ENV}={name!r}: expected 'celery', 'multiprocess', or unset for one process per run (in_process)"
+    )
