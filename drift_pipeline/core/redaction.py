@@ -95,3 +95,21 @@ def mask_json(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: mask_json(v) for k, v in value.items()}
     return value
+
+
+MESSAGE_CAP = 500  # characters of a server's message kept where it is printed, logged or stored
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+def cap_message(text: str, limit: int = MESSAGE_CAP) -> str:
+    """A server's message (hostile, of any size) made one printable line of at most ``limit``
+    characters plus a note of how much was cut; control and bidi characters become one space.
+
+    Only the first ``4 * limit`` characters are looked at, so a 5 MB message costs no more than a
+    short one."""
+    head = _UNPRINTABLE.sub(" ", text[: 4 * limit]).strip()
+    cut = len(text) - 4 * limit if len(text) > 4 * limit else 0
+    if len(head) > limit:
+        cut += len(head) - limit
+        head = head[:limit].rstrip()
+    return f"{head} ... [{cut} more characters]" if cut else head

@@ -1,8 +1,11 @@
 """The GitHub calls of issue filing and the audit, on PyGithub's ``Requester``.
 
 Every request goes through :meth:`IssueClient.call`: a 403/429 that is a rate limit (judged on
-status and headers only, :func:`rate_limit_pause`) is waited out and sent again, bounded by
-``max_rate_limit_wait``. Content-creating requests are spaced by PyGithub's own
+status and headers only, :func:`rate_limit_pause`) is waited out and sent again, at least a second
+and at most ``max_rate_limit_wait``, each pause counted against the run's retry budget, shared
+with the GitHub source on the same client (:mod:`drift_pipeline.sources.http_bounds`). Listings
+never follow a page twice nor past the page ceiling, and only on the API's origin; a server's
+message in an error is capped to one short line. Content-creating requests are spaced by PyGithub's own
 ``seconds_between_writes`` (configured on the GitHub resource) and pass :func:`guard` before they
 leave: a token-like string that survived rendering stops the post (:class:`SecretInBody`).
 Plain dicts are returned (GitHub's JSON), so listing items never trigger PyGithub's lazy
@@ -19,8 +22,9 @@ from typing import Any
 
 from github import Github, GithubException
 
-from drift_pipeline.core.redaction import has_secret
-from drift_pipeline.sources.github import rate_limit_pause
+from drift_pipeline.core.redaction import cap_message, has_secret
+from drift_pipeline.sources.http_bounds import PageGuard, check_api_url, rate_limit_pause
+from drift_pipeline.sources.http_transport import bounds_of
 
 _LINK_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 
@@ -41,6 +45,7 @@ class IssueClient:
         self, gh: Github, *, max_rate_limit_wait: float = 900, sleep: Callable[[float], None] = time.sleep
     ) -> None:
         self.requester = gh.requester
+        self.bounds = bounds_of(gh)  # the run's limits and retry budget, shared with the source
         self.max_rate_limit_wait = max_rate_limit_wait
         self._sleep = sleep
         self.rate_limit_waits = 0
@@ -67,8 +72,9 @@ class IssueClient:
         """Every item of a listing (or of ``items_key`` of a search answer), following ``Link: next``."""
         url: str | None = path
         query: dict[str, Any] | None = params
+        guard = PageGuard(self.bounds.api_url, path, self.bounds.limits.max_pages)
         while url:
-            headers, data = self.call("GET", url, query)
+            headers, data = self.call("GET", guard.admit(url, query), query)
             if items_key is not None and isinstance(data, dict):
                 data = data.get(items_key)
             if not isinstance(data, list):
@@ -89,6 +95,7 @@ class IssueClient:
         self, verb: str, url: str, params: dict[str, Any] | None = None, input: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], Any]:
         """One request; a rate-limited answer (status + headers) is waited out and sent again."""
+        check_api_url(self.bounds.api_url, url, f"{verb} {urllib.parse.urlsplit(url).path}")
         waited = 0.0
         while True:
             try:
@@ -96,7 +103,35 @@ class IssueClient:
             except GithubException as exc:
                 pause = rate_limit_pause(exc.status, dict(exc.headers or {}), time.time())
                 if pause is None or waited + pause > self.max_rate_limit_wait:
-                    raise
+                    raise bounded_exception(exc) from None
+                self.bounds.budget.spend(f"{verb} {urllib.parse.urlsplit(url).path}", exc.status, pause)
                 self.rate_limit_waits += 1
                 self._sleep(pause)
                 waited += pause
+
+
+def bounded_exception(exc: GithubException) -> GithubException:
+    """``exc`` with the server's text capped: ``message`` one short line, at most 20 ``errors``
+    (their string fields capped), nothing else of the body (it is printed, logged and stored)."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    kept: dict[str, Any] = {}
+    if isinstance(data.get("message"), str):
+        kept["message"] = cap_message(data["message"])
+    if isinstance(data.get("errors"), list):
+        kept["errors"] = [
+            {
+                str(k)[:40]: cap_message(v, 200) if isinstance(v, str) else v
+                for k, v in list(e.items())[:10]
+                if _scalar(v)
+            }
+            for e in data["errors"][:20]
+            if isinstance(e, dict)
+        ]
+    if isinstance(data.get("documentation_url"), str):
+        kept["documentation_url"] = cap_message(data["documentation_url"], 200)
+    message = cap_message(exc.message) if isinstance(exc.message, str) else None
+    return type(exc)(exc.status, kept, dict(exc.headers or {}), message)
+
+
+def _scalar(value: Any) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))

@@ -7,9 +7,11 @@ never changes: read once, cached for ever). Nothing here decides which tag is de
 is ``standards.infra_manifest.deployed_commits``.
 
 Hostile answers cost a bounded amount: at most :data:`MAX_TAGS` tags are read (the rest is
-reported as ``truncated``), and a tag whose name or commit sha is not what git allows (too long,
-control characters, no 40/64-hex sha) is skipped and counted, never used. An answer that is not a
-list of tag objects is a ``SourceError`` naming the path, as for every other read.
+reported as ``truncated``, as is a listing past the page ceiling of :mod:`http_bounds`; a page
+that links back to one already read is an error), and a tag whose name or commit sha is not what
+git allows (too long, control characters, no 40/64-hex sha) is skipped and counted, never used.
+An answer that is not a list of tag objects is a ``SourceError`` naming the path, as for every
+other read.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from typing import Any
 
 from drift_pipeline.sources import github_payloads as payloads
 from drift_pipeline.sources.github import GitHubSource
+from drift_pipeline.sources.http_bounds import ListingUnbounded
 from drift_pipeline.sources.throttle import Memo
 
 MAX_TAGS = 10_000  # tags read per repo; beyond it the list is truncated (and says so)
@@ -82,13 +85,18 @@ class TagReader:
         found: dict[str, str] = {}
         skipped = 0
         path = f"/repos/{_quote(full_name)}/tags"
-        for count, item in enumerate(self.source._paginate("tags", path, None, _tag, "tags")):
-            if count >= self.max_tags:
-                return TagList(found, skipped, truncated=True)
-            if item is None:
-                skipped += 1
-            else:
-                found.setdefault(item[0], item[1])
+        try:
+            for count, item in enumerate(self.source._paginate("tags", path, None, _tag, "tags")):
+                if count >= self.max_tags:
+                    return TagList(found, skipped, truncated=True)
+                if item is None:
+                    skipped += 1
+                else:
+                    found.setdefault(item[0], item[1])
+        except ListingUnbounded as exc:
+            if exc.repeated:  # a pagination loop is a broken answer, not a long list
+                raise
+            return TagList(found, skipped, truncated=True)  # past the page ceiling: said as truncated
         return TagList(found, skipped)
 
     def committed_at(self, full_name: str, sha: str) -> datetime:

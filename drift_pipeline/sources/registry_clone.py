@@ -6,7 +6,8 @@ GitHub the pipeline points at (:func:`clone_base_for` maps the API URL: GitHub E
 ``https://HOST/api/v3`` clones from ``https://HOST``). A token from ``CM_REGISTRY_TOKEN`` (first)
 or ``GITHUB_TOKEN`` is handed to git through ``GIT_ASKPASS`` and the environment: it never appears
 in a URL, a command line, a stored path or an error message. Prompts are disabled, so a clone
-without access fails instead of waiting. Any failure raises :class:`RegistryUnavailable`.
+without access fails instead of waiting; redirects are not followed (git would hand the token to
+the host redirected to), and owner, repo and ref must be plain GitHub names. Any failure raises :class:`RegistryUnavailable`.
 
 The sandbox (``drift_pipeline.sandbox.github``) serves the REST API only, not git's smart HTTP:
 with ``GITHUB_API_URL`` at the sandbox, a clone fails with a clear RegistryUnavailable, and
@@ -33,10 +34,13 @@ from drift_pipeline.core.redaction import redact
 from drift_pipeline.core.standards.readers import LocalDirReader, TreeReader
 from drift_pipeline.core.standards.registry import RegistryUnavailable
 from drift_pipeline.sources.gitutil import GIT_ENV
+from drift_pipeline.sources.http_bounds import same_origin
 
 TOKEN_ENV_VARS = ("CM_REGISTRY_TOKEN", "GITHUB_TOKEN")
 PUBLIC_API_URL = "https://api.github.com"
 PUBLIC_WEB_URL = "https://github.com"
+_NAME = re.compile(r"^[A-Za-z0-9._-]{1,100}$")
+_REF = re.compile(r"^[A-Za-z0-9._/+-]{1,200}$")
 _ASKPASS = """#!/bin/sh
 case "$1" in
   Username*|username*) echo "x-access-token" ;;
@@ -106,7 +110,14 @@ class GitCloneFetcher:
         return None
 
     def fetch(self, owner: str, repo: str, ref: str | None) -> TreeReader:
-        label = f"{owner}/{repo}" + (f"@{ref}" if ref else "")
+        label = f"{owner[:100]}/{repo[:100]}" + (f"@{ref[:200]}" if ref else "")
+        if not (_NAME.match(owner) and _NAME.match(repo)) or owner in (".", "..") or repo in (".", ".."):
+            raise RegistryUnavailable(f"registry {label!r}: owner and repo must be GitHub names ([A-Za-z0-9._-])")
+        if ref is not None and (ref.startswith("-") or not _REF.match(ref)):
+            raise RegistryUnavailable(f"registry {label!r}: the ref is not a branch or tag name")
+        url = f"{self.base_url}/{owner}/{repo}"
+        if not same_origin(self.base_url, url):  # the token only goes to the clone host
+            raise RegistryUnavailable(f"registry {label!r}: the clone URL leaves {self.base_url}")
         target = self.cache_dir / (_safe(owner) + "-" + _safe(repo) + (f"@{_safe(ref)}" if ref else ""))
         try:
             self.cache_dir.mkdir(parents=True, exist_ok=True)
@@ -123,10 +134,12 @@ class GitCloneFetcher:
                 env["GIT_ASKPASS"] = str(askpass)
                 env["DRIFT_REGISTRY_ASKPASS_TOKEN"] = token
             dest = Path(work) / "tree"
-            args = ["git", "-c", "credential.helper=", "clone", "--quiet", "--depth", "1"]
+            # never follow a redirect: git would hand the token (askpass) to the host redirected to
+            args = ["git", "-c", "credential.helper=", "-c", "http.followRedirects=false"]
+            args += ["clone", "--quiet", "--depth", "1"]
             if ref:
                 args += ["--branch", ref]
-            args += ["--", f"{self.base_url}/{owner}/{repo}", str(dest)]
+            args += ["--", url, str(dest)]
             try:
                 proc = subprocess.run(
                     args, capture_output=True, env=env, timeout=self.timeout, stdin=subprocess.DEVNULL, check=False

@@ -1,0 +1,221 @@
+"""PyGithub's transport, bounded: requests only to the API's origin, each within a whole deadline.
+
+PyGithub sends through ``requests`` with a per-read ``timeout``: a server trickling one byte every
+2 s never trips it. And the only check that a URL from an answer stays on the API host is an
+``assert`` in PyGithub's ``Requester`` (gone under ``python -O``). :func:`bind` gives one PyGithub
+client (its ``Requester``) connection classes of ours that
+
+- refuse to send anything to another origin than the API's (scheme, host, port): the token never
+  leaves, whatever PyGithub or an answer asked for (:class:`~http_bounds.OffHost`);
+- run every request (all its reads and urllib3's retries) under a deadline: when it passes, the
+  request's sockets are shut down, so a blocked read returns at once, and the request fails with
+  :class:`~http_bounds.DeadlineExceeded`.
+
+:func:`bind` also keeps the run's :class:`~http_bounds.RetryBudget` and limits with the client,
+so every user of that client (the source's workers, the issue client) shares them
+(:func:`bounds_of`). PyGithub has no public hook for connection classes per client; the instance
+attributes set here are checked at :func:`bind` time, so a PyGithub that renamed them fails loudly.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.parse
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+from github import Github
+from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester, RequestsResponse
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+
+from drift_pipeline.sources.http_bounds import (
+    ENV_REQUEST_DEADLINE,
+    ApiLimits,
+    DeadlineExceeded,
+    RetryBudget,
+    check_api_url,
+)
+
+_local = threading.local()
+
+
+class _Deadline:
+    """A deadline for the requests of one thread: at expiry, every socket it watches is shut down."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.fired = False
+        self._socks: list[socket.socket] = []
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._fire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _Deadline:
+        self._outer = getattr(_local, "deadline", None)
+        _local.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._timer.cancel()
+        _local.deadline = self._outer
+        with self._lock:
+            self._socks.clear()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self._lock:
+            if not self.fired:
+                self._socks.append(sock)
+                return
+        _shut(sock)
+
+    def _fire(self) -> None:
+        with self._lock:
+            self.fired = True
+            socks, self._socks = self._socks, []
+        for sock in socks:
+            _shut(sock)
+
+
+def _shut(sock: socket.socket) -> None:
+    try:  # the plain socket's shutdown (an SSLSocket's own would unwrap it under the reader's feet)
+        socket.socket.shutdown(sock, socket.SHUT_RDWR)
+    except OSError:
+        pass
+
+
+def _watched(conn: HTTPConnection) -> None:
+    deadline: _Deadline | None = getattr(_local, "deadline", None)
+    if deadline is None:
+        return
+    if deadline.fired:  # a retry after the deadline: not sent
+        raise DeadlineExceeded(f"GitHub request: no complete answer within {deadline.seconds:g}s")
+    deadline.watch(conn.sock)
+
+
+class _WatchedHTTPConnection(HTTPConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is None:
+            self.connect()
+        _watched(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPSConnection(HTTPSConnection):
+    def request(self, *args: Any, **kwargs: Any) -> None:
+        if self.sock is None:
+            self.connect()
+        _watched(self)
+        super().request(*args, **kwargs)
+
+
+class _WatchedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedHTTPConnection
+
+
+class _WatchedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _WatchedHTTPSConnection
+
+
+class _WatchedAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+
+
+def _bounded_class(base: type[Any], api_url: str, deadline: float) -> type[Any]:
+    class Bounded(base):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.adapter = _WatchedAdapter(
+                max_retries=self.retry, pool_connections=self.pool_size, pool_maxsize=self.pool_size
+            )
+            self.session.mount(f"{self.protocol}://", self.adapter)
+            self._pending = threading.local()
+
+        def request(self, verb: str, url: str, input: Any, headers: dict[str, str], stream: bool = False) -> None:
+            # PyGithub shares one connection object between threads and keeps the request on it
+            # between request() and getresponse(); kept per thread here, so threads never swap them
+            self._pending.call = (verb, url, input, headers)
+
+        def getresponse(self) -> Any:
+            verb, url, data, headers = self._pending.call
+            full = f"{self.protocol}://{self.host}:{self.port}{url}"
+            what = f"{verb} {urllib.parse.urlsplit(url).path}"
+            check_api_url(api_url, full, what)  # where PyGithub is about to send, checked again (asserts may be off)
+            send = getattr(self.session, verb.lower())
+            with _Deadline(deadline) as watch:
+                started = time.monotonic()
+                try:
+                    answer = send(
+                        full,
+                        headers=headers,
+                        data=data,
+                        timeout=self.timeout,
+                        verify=self.verify,
+                        allow_redirects=False,
+                    )
+                except Exception as exc:
+                    if watch.fired or isinstance(exc, DeadlineExceeded):
+                        raise DeadlineExceeded(self._late(what, started)) from None
+                    raise
+            return RequestsResponse(answer)
+
+        def _late(self, what: str, started: float) -> str:
+            return (
+                f"GitHub {what}: no complete answer within {deadline:g}s (the whole-request deadline, "
+                f"{ENV_REQUEST_DEADLINE}; {time.monotonic() - started:.1f}s spent)"
+            )
+
+    return Bounded
+
+
+@dataclass
+class Bounds:
+    """What one PyGithub client's users share for a run."""
+
+    limits: ApiLimits
+    budget: RetryBudget
+    api_url: str
+
+
+_BOUNDS: weakref.WeakKeyDictionary[Requester, Bounds] = weakref.WeakKeyDictionary()
+_BIND_LOCK = threading.Lock()
+_ATTRS = ("_Requester__httpConnectionClass", "_Requester__httpsConnectionClass", "_Requester__connectionClass")
+
+
+def bind(gh: Github, limits: ApiLimits | None = None, budget: RetryBudget | None = None) -> Bounds:
+    """Bound ``gh``'s transport (once; later calls return the same :class:`Bounds`)."""
+    requester = gh.requester
+    with _BIND_LOCK:
+        known = _BOUNDS.get(requester)
+        if known is not None:
+            return known
+        if not all(hasattr(requester, a) for a in (*_ATTRS, "_Requester__connection")):
+            raise RuntimeError("PyGithub's Requester changed: cannot bound its transport")
+        if requester._Requester__connection is not None:  # type: ignore[attr-defined]
+            requester._Requester__connection.close()  # type: ignore[attr-defined]  # made before: ours next
+            requester._Requester__connection = None  # type: ignore[attr-defined]
+        limits = limits or ApiLimits.from_env()
+        api_url = requester.base_url.rstrip("/")
+        http = _bounded_class(HTTPRequestsConnectionClass, api_url, limits.request_deadline)
+        https = _bounded_class(HTTPSRequestsConnectionClass, api_url, limits.request_deadline)
+        requester._Requester__httpConnectionClass = http  # type: ignore[attr-defined]
+        requester._Requester__httpsConnectionClass = https  # type: ignore[attr-defined]
+        scheme = urllib.parse.urlsplit(api_url).scheme
+        requester._Requester__connectionClass = https if scheme == "https" else http  # type: ignore[attr-defined]
+        bounds = Bounds(limits, budget or RetryBudget(limits.retry_budget), api_url)
+        _BOUNDS[requester] = bounds
+        return bounds
+
+
+def bounds_of(gh: Github) -> Bounds:
+    """The bounds of ``gh`` (bound now with the environment's limits when it was not yet)."""
+    return bind(gh)
