@@ -22,10 +22,9 @@ REASON = "Long because"
 # What exceeds a limit today, "path" (a module) or "path::qualified.name" (a function) -> lines.
 ALLOWED: dict[str, int] = {
     # -- owned by other helpers of #22 this round (sources/*, scans/*, sandbox/github/*) --
-    "sources/github.py": 579,
     "sandbox/github/server.py": 498,
     "sandbox/github/state.py": 444,
-    "sources/github.py::GitHubSource.__init__": 61,
+    "sources/http_client.py::GitHubTransport.__init__": 62,  # was GitHubSource.__init__ (61) before the split
     "sources/aws.py::account_session": 67,
     "scans/code.py::_scan_repo": 121,
     "scans/code.py::repo_code_states": 79,
