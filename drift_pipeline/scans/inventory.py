@@ -174,7 +174,7 @@ def _share_branch(source: CodeSource, record: RepoRecord) -> None:
     """Keep the branch answer the head was read from for the process scan of this run (one branch read
     per repo, not one per domain). Only outside a planned window: there the head came from the
     commits listing and the branch was not asked (asking now would cost the request it saves)."""
-    if isinstance(source, GitHubSource) and getattr(source, "_window", None) is None:
+    if isinstance(source, GitHubSource) and source.window is None:
         try:
             data = source.branch(record.full_name, record.default_branch)  # answered from the run's memo
         except SourceError:

@@ -68,6 +68,11 @@ class GitHubSource(GitHubTransport):
             (org, name), lambda: self._get("repo", path, None, lambda p, data: payloads.repo_record(p, org, data))[1]
         )
 
+    @property
+    def window(self) -> tuple[datetime, datetime] | None:
+        """The backfill window of :meth:`plan_window`, None outside a range run."""
+        return self._window
+
     def plan_window(self, start: datetime, end: datetime) -> None:
         """Backfills: answer ``head_at`` for instants in [start, end] from one history per repo.
 
