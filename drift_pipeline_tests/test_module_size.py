@@ -22,8 +22,6 @@ REASON = "Long because"
 # What exceeds a limit today, "path" (a module) or "path::qualified.name" (a function) -> lines.
 ALLOWED: dict[str, int] = {
     # -- owned by other helpers of #22 this round (sources/*, scans/*, sandbox/github/*) --
-    "sandbox/github/server.py": 498,
-    "sandbox/github/state.py": 444,
     "sources/http_client.py::GitHubTransport.__init__": 62,  # was GitHubSource.__init__ (61) before the split
     "sources/aws.py::account_session": 67,
     "scans/code.py::_scan_repo": 121,
@@ -32,7 +30,6 @@ ALLOWED: dict[str, int] = {
     "scans/infra_declared.py::declare_repo": 76,
     "sandbox/github/render.py::repo": 98,
     "sandbox/github/render_pulls.py::pull_simple": 67,
-    "sandbox/github/server.py::GitHubApp.dispatch": 78,
     # -- not split yet (no owner this round): the next split by concern --
     "commands/code.py::scan": 83,
     "commands/evidence.py::evidence_command": 62,

@@ -21,8 +21,8 @@ from typing import Any
 from werkzeug.serving import WSGIRequestHandler, get_sockaddr, make_server, select_address_family
 
 from drift_pipeline.sandbox.github import apps
-from drift_pipeline.sandbox.github.app import GitHubApp
 from drift_pipeline.sandbox.github.control import endpoints, endpoints_markdown
+from drift_pipeline.sandbox.github.wsgi import GitHubApp
 
 __all__ = ["GitHubApp", "GitHubSandbox", "endpoints", "endpoints_markdown"]
 
