@@ -7,6 +7,7 @@ reports filing failures and decides the exit code. One home, so the scans never 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -29,7 +30,7 @@ from drift_pipeline.commands._filing import (
     report_failures,
 )
 from drift_pipeline.commands._output import emit, json_option, progress
-from drift_pipeline.commands._progress import no_progress_option
+from drift_pipeline.commands._progress import no_progress_option, wanted
 from drift_pipeline.core.errors import ExitCode, NotFound, UsageError, redact
 from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.scans.reading import CodeSource
@@ -59,11 +60,36 @@ def concurrency_option(help: str) -> Callable[[F], F]:
     return click.option("--concurrency", "concurrency_text", default="8", show_default=True, metavar="N", help=help)
 
 
+@dataclass(frozen=True)
+class ScanOutput:
+    """What a scan does with its findings: the flags of :func:`filing_options`, as one value."""
+
+    dry_run: bool
+    db: str
+    auto_close: bool
+    as_json: bool
+    no_progress: bool
+
+    @property
+    def show_progress(self) -> bool:
+        return wanted(as_json=self.as_json, no_progress=self.no_progress)
+
+
 def filing_options(command: F) -> F:
-    """The options every scan ends with: ``--dry-run``, ``--db``, ``--auto-close``, ``--json``, ``--no-progress``."""
+    """The options every scan ends with (``--dry-run``, ``--db``, ``--auto-close``, ``--json``,
+    ``--no-progress``), handed to ``command`` as one ``out: ScanOutput``."""
+
+    @functools.wraps(command)
+    def run(**params: Any) -> Any:
+        out = ScanOutput(*(params.pop(name) for name in ("dry_run", "db", "auto_close", "as_json", "no_progress")))
+        return command(**params, out=out)
+
+    wrapped: Any = run
     for option in (no_progress_option, json_option, auto_close_option, db_option):
-        command = option(command)
-    return click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")(command)
+        wrapped = option(wrapped)
+    return cast(
+        F, click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")(wrapped)
+    )
 
 
 @dataclass(frozen=True)
@@ -230,7 +256,7 @@ def canonical_name(name: str, known: Sequence[str]) -> str | None:
     return next((k for k in known if k.lower() == folded), None)
 
 
-def summary(
+def scan_payload(
     source: CodeSource,
     owner: str,
     *,
@@ -240,13 +266,15 @@ def summary(
     inventory: Sequence[dict[str, Any]],
     changed: int,
     findings: Sequence[Any],
+    errors: Sequence[Any],
     **extra: Any,
 ) -> dict[str, Any]:
-    """The ``summary`` of a scan's payload: the common keys in one order, then the scan's own ``extra``."""
-    out: dict[str, Any] = {"org": owner, "scan_date": day, "at": at}
+    """A scan's payload: the findings, the summary (the common keys in one order, then the scan's own
+    ``extra``; ``since_hours`` None: left out) and the errors."""
+    summary: dict[str, Any] = {"org": owner, "scan_date": day, "at": at}
     if since_hours is not None:
-        out["since_hours"] = since_hours
-    out |= {
+        summary["since_hours"] = since_hours
+    summary |= {
         "repos": len(inventory),
         "repos_in_scope": sum(bool(r["in_scope"]) for r in inventory),
         "repos_changed": changed,
@@ -254,7 +282,7 @@ def summary(
         "by_rule": dict(Counter(f.rule for f in findings)),
         "api_requests": sum(source.requests.values()),
     }
-    return out | extra
+    return {"findings": [f.row() for f in findings], "summary": summary | extra, "errors": errors}
 
 
 def merged_errors(inventory: list[dict[str, Any]], scan: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -311,18 +339,16 @@ def finish(
 
 def file_and_finish(
     payload: dict[str, Any],
-    *,
+    out: ScanOutput,
     source: CodeSource,
     day: date,
-    db: str,
-    dry_run: bool,
-    evaluation: Callable[[], Evaluation] | None,
-    as_json: bool,
+    evaluation: Callable[[], Evaluation],
+    *,
     findings: Sequence[Any],
     errors: Sequence[Any],
     notes: Sequence[str] = (),
 ) -> ExitCode:
-    """File the findings (``evaluation``: with ``--auto-close``, what the scan evaluated), then :func:`finish`."""
-    auto_close = evaluation() if evaluation is not None else None
-    filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=auto_close)
-    return finish(payload, as_json=as_json, findings=findings, errors=errors, filing=filing, notes=notes)
+    """File the findings (with ``--auto-close``, ``evaluation()``: what the scan evaluated), then :func:`finish`."""
+    auto_close = evaluation() if out.auto_close else None
+    filing = file_scan(findings, source=source, day=day, db=out.db, dry_run=out.dry_run, auto_close=auto_close)
+    return finish(payload, as_json=out.as_json, findings=findings, errors=errors, filing=filing, notes=notes)

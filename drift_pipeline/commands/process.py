@@ -8,15 +8,14 @@ The JSON shape and the exit codes are those of ``drift code scan``.
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from drift_pipeline.commands._filing import Evaluation
 from drift_pipeline.commands._output import progress
-from drift_pipeline.commands._progress import progress_bars, wanted
+from drift_pipeline.commands._progress import progress_bars
 from drift_pipeline.commands._scan import (
     MAX_CONCURRENCY,
+    ScanOutput,
     Window,
     concurrency_option,
     file_and_finish,
@@ -24,8 +23,8 @@ from drift_pipeline.commands._scan import (
     merged_errors,
     open_window,
     repo_option,
+    scan_payload,
     since_option,
-    summary,
 )
 from drift_pipeline.core.errors import UsageError
 from drift_pipeline.scans.inventory import InventoryResult, scan_inventory
@@ -58,11 +57,7 @@ def scan(
     since_text: str,
     all_repos: bool,
     concurrency_text: str,
-    dry_run: bool,
-    db: str,
-    auto_close: bool,
-    as_json: bool,
-    no_progress: bool,
+    out: ScanOutput,
 ) -> int:
     """Scan for process drift and print the findings.
 
@@ -72,29 +67,22 @@ def scan(
     if org is None:
         raise UsageError("--org ORG is required (process settings are read from GitHub)")
     w = open_window(None, org, repos, since_text=since_text, concurrency_text=concurrency_text, scan_date=scan_date)
-    inventory, result = _read(w, show=wanted(as_json=as_json, no_progress=no_progress))
+    inventory, result = _read(w, show=out.show_progress)
     active = {s["repo"] for s in result.tables["process_scan_status"] if s.get("activity_read")}
     findings = [f for f in result.findings() if all_repos or f.repo in active]
     errors = merged_errors(inventory.errors, result.errors)
-    payload = _payload(w, inventory, result, findings, errors, changed=len(active))
+    payload = scan_payload(
+        w.source, w.owner, day=w.day, at=w.at, since_hours=w.since_hours, inventory=inventory.rows,
+        changed=len(active), findings=findings, errors=errors,
+        settings_observed=result.observed_settings, settings_not_observed_reason=result.reason,
+    )  # fmt: skip
 
     def evaluation() -> Evaluation:
         status = result.tables["process_scan_status"]
         return Evaluation(w.owner, "process", status, [result.coverage()], result.findings())
 
     notes = [] if result.observed_settings else [f"settings not observed: {result.reason}"]
-    return file_and_finish(
-        payload,
-        source=w.source,
-        day=w.day,
-        db=db,
-        dry_run=dry_run,
-        evaluation=evaluation if auto_close else None,
-        as_json=as_json,
-        findings=findings,
-        errors=errors,
-        notes=notes,
-    )
+    return file_and_finish(payload, out, w.source, w.day, evaluation, findings=findings, errors=errors, notes=notes)
 
 
 def _read(w: Window, *, show: bool) -> tuple[InventoryResult, ProcessScan]:
@@ -109,25 +97,3 @@ def _read(w: Window, *, show: bool) -> tuple[InventoryResult, ProcessScan]:
             w.source, w.owner, w.day, inventory.rows, window=(w.baseline_at, w.at), progress=phase("process")
         )
     return inventory, result
-
-
-def _payload(
-    w: Window, inventory: InventoryResult, result: ProcessScan, findings: list[Any], errors: list[Any], changed: int
-) -> dict[str, Any]:
-    """The JSON payload of a process scan (the shape of ``drift code scan``, plus what settings were observed)."""
-    return {
-        "findings": [f.row() for f in findings],
-        "summary": summary(
-            w.source,
-            w.owner,
-            day=w.day,
-            at=w.at,
-            since_hours=w.since_hours,
-            inventory=inventory.rows,
-            changed=changed,
-            findings=findings,
-            settings_observed=result.observed_settings,
-            settings_not_observed_reason=result.reason,
-        ),
-        "errors": errors,
-    }
