@@ -7,17 +7,30 @@ reports filing failures and decides the exit code. One home, so the scans never 
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import re
 import urllib.parse
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
-from drift_pipeline.commands._filing import filing_text, report_failures
-from drift_pipeline.commands._output import emit, progress
+import click
+
+from drift_pipeline.commands._filing import (
+    Evaluation,
+    auto_close_option,
+    db_option,
+    file_scan,
+    filing_text,
+    report_failures,
+)
+from drift_pipeline.commands._output import emit, json_option, progress
+from drift_pipeline.commands._progress import no_progress_option, wanted
 from drift_pipeline.core.errors import ExitCode, NotFound, UsageError, redact
 from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.scans.reading import CodeSource
@@ -31,6 +44,83 @@ MAX_CONCURRENCY = 32
 TOKEN = re.compile(r"^[\x21-\x7e]+$")
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+repo_option = click.option("--repo", "repos", multiple=True, help="Only this repo (repeatable).")
+
+
+def since_option(help: str) -> Callable[[F], F]:
+    """``--since HOURS`` (default 24), kept as text for :func:`parse_since`."""
+    return click.option("--since", "since_text", default="24", show_default=True, metavar="HOURS", help=help)
+
+
+def concurrency_option(help: str) -> Callable[[F], F]:
+    """``--concurrency N`` (default 8), kept as text for :func:`parse_concurrency`."""
+    return click.option("--concurrency", "concurrency_text", default="8", show_default=True, metavar="N", help=help)
+
+
+@dataclass(frozen=True)
+class ScanOutput:
+    """What a scan does with its findings: the flags of :func:`filing_options`, as one value."""
+
+    dry_run: bool
+    db: str
+    auto_close: bool
+    as_json: bool
+    no_progress: bool
+
+    @property
+    def show_progress(self) -> bool:
+        return wanted(as_json=self.as_json, no_progress=self.no_progress)
+
+
+def filing_options(command: F) -> F:
+    """The options every scan ends with (``--dry-run``, ``--db``, ``--auto-close``, ``--json``,
+    ``--no-progress``), handed to ``command`` as one ``out: ScanOutput``."""
+
+    @functools.wraps(command)
+    def run(**params: Any) -> Any:
+        out = ScanOutput(*(params.pop(name) for name in ("dry_run", "db", "auto_close", "as_json", "no_progress")))
+        return command(**params, out=out)
+
+    wrapped: Any = run
+    for option in (no_progress_option, json_option, auto_close_option, db_option):
+        wrapped = option(wrapped)
+    return cast(
+        F, click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")(wrapped)
+    )
+
+
+@dataclass(frozen=True)
+class Window:
+    """What a windowed scan (code, process) reads: the source, the canonical owner and repos, the instants."""
+
+    source: CodeSource
+    owner: str
+    repos: tuple[str, ...]
+    at: datetime
+    baseline_at: datetime
+    day: date
+    since_hours: float
+
+
+def open_window(
+    path: str | None,
+    org: str | None,
+    repos: tuple[str, ...],
+    *,
+    since_text: str,
+    concurrency_text: str,
+    scan_date: str | None,
+) -> Window:
+    """The flags of a windowed scan checked in one order (--since, --concurrency, --date, the source, --repo)."""
+    since_hours = parse_since(since_text)
+    concurrency = parse_concurrency(concurrency_text)
+    at, baseline_at, day = scan_instants(scan_date, since_hours)
+    source, owner = scan_source(path, org, concurrency)
+    owner, repos = check_repos(source, owner, repos, path)
+    return Window(source, owner, repos, at, baseline_at, day, since_hours)
 
 
 def scan_source(path: str | None, org: str | None, concurrency: int) -> tuple[CodeSource, str]:
@@ -166,6 +256,41 @@ def canonical_name(name: str, known: Sequence[str]) -> str | None:
     return next((k for k in known if k.lower() == folded), None)
 
 
+def scan_payload(
+    source: CodeSource,
+    owner: str,
+    *,
+    day: date,
+    at: datetime,
+    since_hours: float | None,
+    inventory: Sequence[dict[str, Any]],
+    changed: int,
+    findings: Sequence[Any],
+    errors: Sequence[Any],
+    **extra: Any,
+) -> dict[str, Any]:
+    """A scan's payload: the findings, the summary (the common keys in one order, then the scan's own
+    ``extra``; ``since_hours`` None: left out) and the errors."""
+    summary: dict[str, Any] = {"org": owner, "scan_date": day, "at": at}
+    if since_hours is not None:
+        summary["since_hours"] = since_hours
+    summary |= {
+        "repos": len(inventory),
+        "repos_in_scope": sum(bool(r["in_scope"]) for r in inventory),
+        "repos_changed": changed,
+        "findings": len(findings),
+        "by_rule": dict(Counter(f.rule for f in findings)),
+        "api_requests": sum(source.requests.values()),
+    }
+    return {"findings": [f.row() for f in findings], "summary": summary | extra, "errors": errors}
+
+
+def merged_errors(inventory: list[dict[str, Any]], scan: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The inventory's errors, then the scan's for repos the inventory did not already fail on."""
+    listed = {e["repo"] for e in inventory}
+    return inventory + [e for e in scan if e["repo"] not in listed]
+
+
 def render_text(payload: dict[str, Any]) -> str:
     lines = []
     for f in payload["findings"]:
@@ -210,3 +335,20 @@ def finish(
     if findings:
         return ExitCode.FINDINGS
     return ExitCode.RUNTIME if errors else ExitCode.OK
+
+
+def file_and_finish(
+    payload: dict[str, Any],
+    out: ScanOutput,
+    source: CodeSource,
+    day: date,
+    evaluation: Callable[[], Evaluation],
+    *,
+    findings: Sequence[Any],
+    errors: Sequence[Any],
+    notes: Sequence[str] = (),
+) -> ExitCode:
+    """File the findings (with ``--auto-close``, ``evaluation()``: what the scan evaluated), then :func:`finish`."""
+    auto_close = evaluation() if out.auto_close else None
+    filing = file_scan(findings, source=source, day=day, db=out.db, dry_run=out.dry_run, auto_close=auto_close)
+    return finish(payload, as_json=out.as_json, findings=findings, errors=errors, filing=filing, notes=notes)

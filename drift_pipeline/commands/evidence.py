@@ -34,7 +34,7 @@ from drift_pipeline.commands.sql import (
 )
 from drift_pipeline.core.errors import DriftError, ExitCode, UsageError, redact
 from drift_pipeline.core.standards.model import TIERS
-from drift_pipeline.evidence import Query, Report, build, collect, missing_tables, orgs, payload, to_csv, to_html
+from drift_pipeline.evidence import Facts, Query, Report, build, collect, missing_tables, orgs, payload, to_csv, to_html
 from drift_pipeline.evidence.render import CSV_COLUMNS
 from drift_pipeline.evidence.report import NO_TIER, change_id, totals
 
@@ -109,6 +109,20 @@ def _known(query: Query, org: str, repos: Sequence[str], target: Target) -> None
     unknown = sorted(set(repos) - have)
     if unknown:
         raise UsageError(f"--repo {', '.join(map(repr, unknown))}: no such repo of {org} in the store")
+
+
+def _read(
+    target: Target, org: str, repos: Sequence[str], days: tuple[date, date], *, wait: float, timeout: float
+) -> Facts:
+    """The facts of the period, read in one session once the store has the report's tables, the org and the repos."""
+    where = f"{'--db ' if target.lake is None else ''}{target.describe()}"
+    with store_session(target, wait=wait) as con:
+        query = session_query(con, timeout=timeout, where=where)
+        missing = missing_tables(query)
+        if missing:
+            raise StoreUnavailable(f"{where} has no table {', '.join(missing)}: not a drift store, or one cut short")
+        _known(query, org, repos, target)
+        return collect(query, org, *days)
 
 
 def _text(report: Report) -> str:
@@ -202,14 +216,7 @@ def evidence_command(
         raise UsageError("--json and --csv: choose one output format")
     first, last = period(start, end)
     target = resolve_target(db, db_given=given(click.get_current_context(), "db"))
-    where = f"{'--db ' if target.lake is None else ''}{target.describe()}"
-    with store_session(target, wait=wait) as con:
-        query = session_query(con, timeout=timeout, where=where)
-        missing = missing_tables(query)
-        if missing:
-            raise StoreUnavailable(f"{where} has no table {', '.join(missing)}: not a drift store, or one cut short")
-        _known(query, org, repos, target)
-        facts = collect(query, org, first, last)
+    facts = _read(target, org, repos, (first, last), wait=wait, timeout=timeout)
     report = build(facts, tiers=tiers, repos=repos)
     if html_file is not None:
         _write_html(html_file, report, target.describe())

@@ -10,16 +10,24 @@ each account, ``AWS_ENDPOINT_URL`` honoured. The JSON shape and the exit codes a
 from __future__ import annotations
 
 import os
-from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 import click
 
-from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan
-from drift_pipeline.commands._output import json_option, progress
-from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
-from drift_pipeline.commands._scan import check_repos, finish, scan_source
+from drift_pipeline.commands._filing import Evaluation
+from drift_pipeline.commands._output import progress
+from drift_pipeline.commands._progress import progress_bars
+from drift_pipeline.commands._scan import (
+    ScanOutput,
+    check_repos,
+    file_and_finish,
+    filing_options,
+    merged_errors,
+    repo_option,
+    scan_payload,
+    scan_source,
+)
 from drift_pipeline.core.errors import UsageError
 from drift_pipeline.scans.infra import assume_failures, read_world, scan_infra
 from drift_pipeline.scans.inventory import scan_inventory
@@ -59,26 +67,14 @@ def _accounts(given: tuple[str, ...], settings: dict[str, Any]) -> dict[str, str
 
 @infra_group.command("scan")
 @click.option("--org", help="GitHub org (or user) whose repos declare [infra]; needs GITHUB_TOKEN.")
-@click.option("--repo", "repos", multiple=True, help="Only this repo (repeatable).")
+@repo_option
 @click.option(
     "--account", "envs", multiple=True, help="Only this env's AWS account: dev, staging or prod (repeatable)."
 )
 @click.option("--region", "regions", multiple=True, help="AWS region to scan (repeatable). Default: AWS_REGION.")
-@click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")
-@db_option
-@auto_close_option
-@json_option
-@no_progress_option
+@filing_options
 def scan(
-    org: str | None,
-    repos: tuple[str, ...],
-    envs: tuple[str, ...],
-    regions: tuple[str, ...],
-    dry_run: bool,
-    db: str,
-    auto_close: bool,
-    as_json: bool,
-    no_progress: bool,
+    org: str | None, repos: tuple[str, ...], envs: tuple[str, ...], regions: tuple[str, ...], out: ScanOutput
 ) -> int:
     """Scan for infra drift now (AWS is observable only live) and print the findings.
 
@@ -100,38 +96,23 @@ def scan(
         role_name=settings.get("role_name", DEFAULT_ROLE),
     )
     progress(f"scanning {owner} infra at {at:%Y-%m-%d %H:%M} UTC in {', '.join(accounts)} ({', '.join(scan_regions)})")
-    with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
+    with progress_bars(out.show_progress) as phase:
         inventory = scan_inventory(source, owner, at, only=repos or None, progress=phase("inventory"))
         world = read_world(access, account_refs(accounts), scan_regions, now=at)
         result = scan_infra(
             source, owner, day, inventory.rows, world=world, region=scan_regions[0], now=at, progress=phase("infra")
         )
     findings = result.findings()
-    listed = {e["repo"] for e in inventory.errors}
-    errors = inventory.errors + [e for e in result.errors if e["repo"] not in listed]
+    errors = merged_errors(inventory.errors, result.errors)
     unreached = assume_failures(world)
-    payload: dict[str, Any] = {
-        "findings": [f.row() for f in findings],
-        "summary": {
-            "org": owner,
-            "scan_date": day,
-            "at": at,
-            "repos": len(inventory.rows),
-            "repos_in_scope": sum(bool(r["in_scope"]) for r in inventory.rows),
-            "repos_changed": len(result.repos),
-            "findings": len(findings),
-            "by_rule": dict(Counter(f.rule for f in findings)),
-            "api_requests": sum(source.requests.values()),
-            "accounts": accounts,
-            "regions": scan_regions,
-            "accounts_not_reached": unreached,
-            "drift_method": ", ".join(world.methods),
-            "drift_method_per_account": world.methods_by_account(),
-        },
-        "errors": errors,
-    }
-    status = result.tables["infra_scan_status"]
-    evaluation = Evaluation(owner, "infra", status, [result.coverage()], findings) if auto_close else None
-    filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=evaluation)
+    payload = scan_payload(
+        source, owner, day=day, at=at, since_hours=None, inventory=inventory.rows, changed=len(result.repos),
+        findings=findings, errors=errors, accounts=accounts, regions=scan_regions, accounts_not_reached=unreached,
+        drift_method=", ".join(world.methods), drift_method_per_account=world.methods_by_account(),
+    )  # fmt: skip
+
+    def evaluation() -> Evaluation:
+        return Evaluation(owner, "infra", result.tables["infra_scan_status"], [result.coverage()], findings)
+
     notes = [f"AWS account {m['account']} ({m['env']}) not reached: {m['code']}" for m in unreached]
-    return finish(payload, as_json=as_json, findings=findings, errors=errors, filing=filing, notes=notes)
+    return file_and_finish(payload, out, source, day, evaluation, findings=findings, errors=errors, notes=notes)

@@ -8,26 +8,27 @@ The JSON shape and the exit codes are those of ``drift code scan``.
 
 from __future__ import annotations
 
-from collections import Counter
-from typing import Any
-
 import click
 
-from drift_pipeline.commands._filing import Evaluation, auto_close_option, db_option, file_scan
-from drift_pipeline.commands._output import json_option, progress
-from drift_pipeline.commands._progress import no_progress_option, progress_bars, wanted
+from drift_pipeline.commands._filing import Evaluation
+from drift_pipeline.commands._output import progress
+from drift_pipeline.commands._progress import progress_bars
 from drift_pipeline.commands._scan import (
     MAX_CONCURRENCY,
-    check_repos,
-    finish,
-    parse_concurrency,
-    parse_since,
-    scan_instants,
-    scan_source,
+    ScanOutput,
+    Window,
+    concurrency_option,
+    file_and_finish,
+    filing_options,
+    merged_errors,
+    open_window,
+    repo_option,
+    scan_payload,
+    since_option,
 )
 from drift_pipeline.core.errors import UsageError
-from drift_pipeline.scans.inventory import scan_inventory
-from drift_pipeline.scans.process import scan_process
+from drift_pipeline.scans.inventory import InventoryResult, scan_inventory
+from drift_pipeline.scans.process import ProcessScan, scan_process
 from drift_pipeline.sources.github import GitHubSource
 
 
@@ -38,35 +39,17 @@ def process_group() -> None:
 
 @process_group.command("scan")
 @click.option("--org", help="GitHub org (or user) to scan; needs GITHUB_TOKEN (GITHUB_API_URL for GHES).")
-@click.option("--repo", "repos", multiple=True, help="Only this repo (repeatable).")
+@repo_option
 @click.option("--date", "scan_date", help="Scan the end of this UTC day (YYYY-MM-DD). Default: now.")
-@click.option(
-    "--since",
-    "since_text",
-    default="24",
-    show_default=True,
-    metavar="HOURS",
-    help="Activity window: the commits that reached the default branch in the HOURS before the scan instant.",
-)
+@since_option("Activity window: the commits that reached the default branch in the HOURS before the scan instant.")
 @click.option(
     "--all",
     "all_repos",
     is_flag=True,
     help="Report the settings findings of every in-scope repo, not only of repos pushed in the window.",
 )
-@click.option(
-    "--concurrency",
-    "concurrency_text",
-    default="8",
-    show_default=True,
-    metavar="N",
-    help=f"GitHub requests in flight at most (1..{MAX_CONCURRENCY}).",
-)
-@click.option("--dry-run", is_flag=True, help="Print the issues that would be filed; file none.")
-@db_option
-@auto_close_option
-@json_option
-@no_progress_option
+@concurrency_option(f"GitHub requests in flight at most (1..{MAX_CONCURRENCY}).")
+@filing_options
 def scan(
     org: str | None,
     repos: tuple[str, ...],
@@ -74,11 +57,7 @@ def scan(
     since_text: str,
     all_repos: bool,
     concurrency_text: str,
-    dry_run: bool,
-    db: str,
-    auto_close: bool,
-    as_json: bool,
-    no_progress: bool,
+    out: ScanOutput,
 ) -> int:
     """Scan for process drift and print the findings.
 
@@ -87,40 +66,34 @@ def scan(
     """
     if org is None:
         raise UsageError("--org ORG is required (process settings are read from GitHub)")
-    since_hours = parse_since(since_text)
-    concurrency = parse_concurrency(concurrency_text)
-    at, start, day = scan_instants(scan_date, since_hours)
-    source, owner = scan_source(None, org, concurrency)
-    assert isinstance(source, GitHubSource)
-    owner, repos = check_repos(source, owner, repos, None)
-    progress(f"scanning {owner} process at {at:%Y-%m-%d %H:%M} UTC, activity since {start:%Y-%m-%d %H:%M} UTC")
-    with progress_bars(wanted(as_json=as_json, no_progress=no_progress)) as phase:
-        inventory = scan_inventory(source, owner, at, only=repos or None, progress=phase("inventory"))
-        result = scan_process(source, owner, day, inventory.rows, window=(start, at), progress=phase("process"))
+    w = open_window(None, org, repos, since_text=since_text, concurrency_text=concurrency_text, scan_date=scan_date)
+    inventory, result = _read(w, show=out.show_progress)
     active = {s["repo"] for s in result.tables["process_scan_status"] if s.get("activity_read")}
     findings = [f for f in result.findings() if all_repos or f.repo in active]
-    listed = {e["repo"] for e in inventory.errors}
-    errors = inventory.errors + [e for e in result.errors if e["repo"] not in listed]
-    payload: dict[str, Any] = {
-        "findings": [f.row() for f in findings],
-        "summary": {
-            "org": owner,
-            "scan_date": day,
-            "at": at,
-            "since_hours": since_hours,
-            "repos": len(inventory.rows),
-            "repos_in_scope": sum(bool(r["in_scope"]) for r in inventory.rows),
-            "repos_changed": len(active),
-            "findings": len(findings),
-            "by_rule": dict(Counter(f.rule for f in findings)),
-            "api_requests": sum(source.requests.values()),
-            "settings_observed": result.observed_settings,
-            "settings_not_observed_reason": result.reason,
-        },
-        "errors": errors,
-    }
-    status = result.tables["process_scan_status"]
-    evaluation = Evaluation(owner, "process", status, [result.coverage()], result.findings()) if auto_close else None
-    filing = file_scan(findings, source=source, day=day, db=db, dry_run=dry_run, auto_close=evaluation)
+    errors = merged_errors(inventory.errors, result.errors)
+    payload = scan_payload(
+        w.source, w.owner, day=w.day, at=w.at, since_hours=w.since_hours, inventory=inventory.rows,
+        changed=len(active), findings=findings, errors=errors,
+        settings_observed=result.observed_settings, settings_not_observed_reason=result.reason,
+    )  # fmt: skip
+
+    def evaluation() -> Evaluation:
+        status = result.tables["process_scan_status"]
+        return Evaluation(w.owner, "process", status, [result.coverage()], result.findings())
+
     notes = [] if result.observed_settings else [f"settings not observed: {result.reason}"]
-    return finish(payload, as_json=as_json, findings=findings, errors=errors, filing=filing, notes=notes)
+    return file_and_finish(payload, out, w.source, w.day, evaluation, findings=findings, errors=errors, notes=notes)
+
+
+def _read(w: Window, *, show: bool) -> tuple[InventoryResult, ProcessScan]:
+    """The inventory, then the process scan of its repos over the window (with progress bars when ``show``)."""
+    assert isinstance(w.source, GitHubSource)  # --org: always GitHub
+    progress(
+        f"scanning {w.owner} process at {w.at:%Y-%m-%d %H:%M} UTC, activity since {w.baseline_at:%Y-%m-%d %H:%M} UTC"
+    )
+    with progress_bars(show) as phase:
+        inventory = scan_inventory(w.source, w.owner, w.at, only=w.repos or None, progress=phase("inventory"))
+        result = scan_process(
+            w.source, w.owner, w.day, inventory.rows, window=(w.baseline_at, w.at), progress=phase("process")
+        )
+    return inventory, result

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import socket
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlsplit
 
 import click
@@ -15,7 +16,11 @@ from drift_pipeline.commands._output import emit, json_option, progress, runtime
 from drift_pipeline.core.errors import UsageError
 from drift_pipeline.core.redaction import redact
 
+if TYPE_CHECKING:
+    from drift_pipeline.sandbox.seed.report import SeedReport
+
 _CONNECT_TIMEOUT = 5.0
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _aws_endpoint(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -54,6 +59,39 @@ def _check_reachable(endpoint: str) -> None:
         ) from exc
 
 
+_SCENARIO = (
+    click.option("--org", default="acme", show_default=True, help="Organisation to create."),
+    click.option(
+        "--repos",
+        default=12,
+        show_default=True,
+        type=click.IntRange(min=8),
+        help="Number of product repos (minimum 8; registry, config and out-of-scope repos come on top).",
+    ),
+    click.option(
+        "--days",
+        default=14,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Days of history in the window (scripted events fall on days 3-6).",
+    ),
+    click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same shas)."),
+    click.option(
+        "--end-date",
+        type=click.DateTime(formats=["%Y-%m-%d"]),
+        default=None,
+        help="Last day of the window (UTC). Default: today, UTC.",
+    ),
+)
+
+
+def _scenario_options(command: F) -> F:
+    """The options that name a scenario (--org, --repos, --days, --seed, --end-date): the same values, the same shas."""
+    for option in reversed(_SCENARIO):
+        command = option(command)
+    return command
+
+
 @click.command("seed")
 @click.option(
     "--state",
@@ -62,28 +100,7 @@ def _check_reachable(endpoint: str) -> None:
     type=click.Path(file_okay=False, path_type=Path),
     help="Sandbox state directory (created when absent; other orgs in it are kept).",
 )
-@click.option("--org", default="acme", show_default=True, help="Organisation to create.")
-@click.option(
-    "--repos",
-    default=12,
-    show_default=True,
-    type=click.IntRange(min=8),
-    help="Number of product repos (minimum 8; registry, config and out-of-scope repos come on top).",
-)
-@click.option(
-    "--days",
-    default=14,
-    show_default=True,
-    type=click.IntRange(min=1),
-    help="Days of history in the window (scripted events fall on days 3-6).",
-)
-@click.option("--seed", default=0, show_default=True, type=int, help="Random seed (same seed, same shas).")
-@click.option(
-    "--end-date",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
-    default=None,
-    help="Last day of the window (UTC). Default: today, UTC.",
-)
+@_scenario_options
 @click.option(
     "--aws-endpoint",
     default=None,
@@ -112,16 +129,24 @@ def seed_command(
     Exit codes: 2 for a bad flag value (or an org that exists without --force), 3 when seeding
     fails while running (AWS endpoint unreachable, git or AWS failure).
     """
-    from drift_pipeline.sandbox.seed import seed_org
-
     end: date = end_date.date() if end_date else datetime.now(UTC).date()
     if aws_endpoint is not None:
         _check_reachable(aws_endpoint)
     progress(f"seeding org {org!r} into {state_dir} ({repos} product repos, {days} days to {end})")
+    report, app = _seed(state_dir, org=org, repos=repos, days=days, seed=seed, end=end, aws=aws_endpoint, force=force)
+    progress(f"GitHub App {app['slug']!r} (id {app['app_id']}) installed on {org}: {state_dir}/github-app.json")
+    progress(f"seeded {len(report.repos) + 2} repos, {len(report.events)} scripted events")
+    emit({"report": dataclasses.asdict(report)}, as_json=as_json, text=lambda _payload: report.describe())
+
+
+def _seed(
+    state_dir: Path, *, org: str, repos: int, days: int, seed: int, end: date, aws: str | None, force: bool
+) -> tuple[SeedReport, dict[str, Any]]:
+    """Seed the org, then the GitHub App installed on it; any failure but a usage error is a runtime one (exit 3)."""
+    from drift_pipeline.sandbox.seed import seed_org
+
     try:
-        report = seed_org(
-            state_dir, org=org, repos=repos, days=days, seed=seed, end_date=end, aws=aws_endpoint, force=force
-        )
+        report = seed_org(state_dir, org=org, repos=repos, days=days, seed=seed, end_date=end, aws=aws, force=force)
         from drift_pipeline.sandbox.github.app_seed import seed_app
 
         app: dict[str, Any] = seed_app(state_dir, [org])  # github-app.json + the App's key
@@ -129,6 +154,4 @@ def seed_command(
         raise
     except Exception as exc:  # git, OS and AWS (botocore) failures alike: runtime, exit 3
         raise runtime_failure(f"seeding org {org!r} into {state_dir} failed", exc) from exc
-    progress(f"GitHub App {app['slug']!r} (id {app['app_id']}) installed on {org}: {state_dir}/github-app.json")
-    progress(f"seeded {len(report.repos) + 2} repos, {len(report.events)} scripted events")
-    emit({"report": dataclasses.asdict(report)}, as_json=as_json, text=lambda _payload: report.describe())
+    return report, app

@@ -166,6 +166,19 @@ def trends_command(
         raise UsageError("--json and --csv: choose one output format")
     chart_path = _check_chart(chart) if chart is not None else None
     target = resolve_target(db, db_given=given(click.get_current_context(), "db"))
+    groups, rows = pivot(_read(target, by, days, wait=wait, timeout=timeout))
+    if chart_path is not None:
+        _draw_chart(chart_path, chart, groups, rows, by=by)
+    if as_json:
+        click.echo(to_json(_json(target, by, days, groups, rows)))
+    elif as_csv:
+        click.echo(render_csv(_grid(groups, rows, null=None, sep=";")))
+    else:
+        click.echo(render_table(_grid(groups, rows, null=NOT_OBSERVED, sep=", ")))
+
+
+def _read(target: Target, by: str, days: int, *, wait: float, timeout: float) -> Result:
+    """The cells of the window, read in one read session (a store without the trend views: exit 2)."""
     with read_session(target, wait=wait) as con:
         missing = _missing_views(con, target, timeout)
         if missing:
@@ -176,30 +189,28 @@ def trends_command(
         result = execute(con, target, trends_query(by, days), limit=MAX_LIMIT, timeout=timeout)
     if result.truncated:
         raise UsageError(f"--days {days} --by {by} gives more than {MAX_LIMIT} cells: narrow --days or --by")
-    groups, rows = pivot(result)
-    if chart_path is not None:
-        span = f"{rows[0]['scan_date']} .. {rows[-1]['scan_date']}" if rows else "no scanned day"
-        try:
-            drawn = draw(chart_path, groups, rows, by=by, title=f"drift findings by {by}, {span}")
-        except OSError as exc:
-            raise UsageError(f"--chart {chart}: cannot write it: {exc.strerror or exc}") from None
-        click.echo(f"chart: {chart_path} ({len(drawn)} of {len(groups)} groups drawn)", err=True)
-    if as_json:
-        click.echo(
-            to_json(
-                {
-                    "database": target.describe(),
-                    "store": "duckdb" if target.lake is None else "ducklake",
-                    "by": by,
-                    "days": days,
-                    "from": rows[0]["scan_date"] if rows else None,
-                    "to": rows[-1]["scan_date"] if rows else None,
-                    "groups": groups,
-                    "rows": [plain(row) for row in rows],
-                }
-            )
-        )
-    elif as_csv:
-        click.echo(render_csv(_grid(groups, rows, null=None, sep=";")))
-    else:
-        click.echo(render_table(_grid(groups, rows, null=NOT_OBSERVED, sep=", ")))
+    return result
+
+
+def _draw_chart(path: Path, chart: str | None, groups: list[str], rows: list[dict[str, Any]], *, by: str) -> None:
+    """Draw the trend to ``path`` (``--chart``) and say on stderr how many groups it shows."""
+    span = f"{rows[0]['scan_date']} .. {rows[-1]['scan_date']}" if rows else "no scanned day"
+    try:
+        drawn = draw(path, groups, rows, by=by, title=f"drift findings by {by}, {span}")
+    except OSError as exc:
+        raise UsageError(f"--chart {chart}: cannot write it: {exc.strerror or exc}") from None
+    click.echo(f"chart: {path} ({len(drawn)} of {len(groups)} groups drawn)", err=True)
+
+
+def _json(target: Target, by: str, days: int, groups: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The ``--json`` document: where it was read, the window, the groups and one row per day."""
+    return {
+        "database": target.describe(),
+        "store": "duckdb" if target.lake is None else "ducklake",
+        "by": by,
+        "days": days,
+        "from": rows[0]["scan_date"] if rows else None,
+        "to": rows[-1]["scan_date"] if rows else None,
+        "groups": groups,
+        "rows": [plain(row) for row in rows],
+    }
