@@ -23,7 +23,6 @@ Credentials live only inside the sessions and are never put into a record or a m
 
 from __future__ import annotations
 
-import ast
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -34,7 +33,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from drift_pipeline.core.redaction import mask_json, mask_secrets, redact
+from drift_pipeline.core.redaction import mask_secrets, redact
 from drift_pipeline.core.rules.infra.attributes import BUCKET, FUNCTION, ROLE, SG, sg_rules_from_permissions
 from drift_pipeline.core.rules.infra.attributes import policy_statements as _statements
 from drift_pipeline.core.rules.infra.records import (
@@ -47,6 +46,7 @@ from drift_pipeline.core.rules.infra.records import (
 )
 from drift_pipeline.sources.aws import AccountRef, AssumeRoleError, error_code
 from drift_pipeline.sources.aws_cfn_drift import with_detection
+from drift_pipeline.sources.aws_documents import document
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +67,6 @@ def _pages(client: Any, operation: str, key: str, **kwargs: Any) -> Iterator[Any
             log.warning("%s: stopped after %d pages", operation, MAX_PAGES)
             return
         yield from page.get(key, [])
-
-
-def _document(raw: Any) -> Any:
-    """A policy document as data. boto3 decodes AWS's URL-encoded JSON; moto 5.2.5 answers the inline
-    policies of CloudFormation-made roles as a Python literal (``str(dict)``), which is read with
-    ``ast.literal_eval`` (literals only, nothing is executed). Anything else stays text."""
-    if not isinstance(raw, str):
-        return mask_json(raw)
-    try:
-        return mask_json(json.loads(raw))
-    except ValueError:
-        pass
-    try:
-        return mask_json(ast.literal_eval(raw)) if len(raw) <= 131_072 else mask_secrets(raw)
-    except (ValueError, SyntaxError, RecursionError, MemoryError):
-        return mask_secrets(raw)
 
 
 def _tags(pairs: Any) -> dict[str, str]:
@@ -309,7 +293,7 @@ class _AccountReader:
 
     def _role(self, iam: Any, role: Mapping[str, Any], name: str) -> None:
         inline = {
-            policy: _statements(_document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]))
+            policy: _statements(document(iam.get_role_policy(RoleName=name, PolicyName=policy)["PolicyDocument"]))
             for policy in _pages(iam, "list_role_policies", "PolicyNames", RoleName=name)
         }
         attached = sorted(
@@ -319,7 +303,7 @@ class _AccountReader:
         attributes = {
             "inline_policies": inline,
             "attached_policies": attached,
-            "assume_role_policy": _statements(_document(role.get("AssumeRolePolicyDocument"))),
+            "assume_role_policy": _statements(document(role.get("AssumeRolePolicyDocument"))),
         }
         self.add(ObservedResource(role["Arn"], ROLE, name, self.account, "", tags, attributes))
 

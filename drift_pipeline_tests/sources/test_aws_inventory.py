@@ -30,7 +30,8 @@ from drift_pipeline.core.rules.infra.template import expected_env
 from drift_pipeline.sandbox.aws import AwsSandbox
 from drift_pipeline.sandbox.infra_seed import InfraScenario, deploy_org_infra
 from drift_pipeline.sources.aws import AccountRef, AccountSession, AwsAccess, account_refs, account_session
-from drift_pipeline.sources.aws_inventory import _document, newest_backup, read_account, read_inventories
+from drift_pipeline.sources.aws_documents import document as _document
+from drift_pipeline.sources.aws_inventory import newest_backup, read_account, read_inventories
 from drift_pipeline_tests.sandbox.test_aws_infra_seed import FAST, scenario_repos
 
 DAY = date(2026, 11, 26)
