@@ -184,3 +184,17 @@ def test_the_identity_is_learnt_from_the_api(sandbox, gh, mallory):
         filer_identity(IssueClient(github_client(sandbox.url, token="no-such-token")))
     assert caught.value.status == 401
     assert app_slug(object()) is None
+
+
+def test_a_marker_whose_values_hold_comment_delimiters_stays_one_comment_and_reads_back():
+    """The marker's JSON escapes <, > and &: a value can neither close the hidden comment nor open one."""
+    from datetime import date as _date
+
+    from drift_pipeline.issues.markers import marker, parse_markers
+
+    hostile = ["--> <img src=x> <!-- & @octocat", "a" * 64]
+    text = marker(_date(2026, 12, 7), "code-->", hostile)
+    assert text.count("<!--") == 1 and text.count("-->") == 1 and text.endswith("-->")
+    assert "<img" not in text
+    [read] = parse_markers(text)
+    assert read["category"] == "code-->" and read["fingerprints"] == sorted(hostile)
