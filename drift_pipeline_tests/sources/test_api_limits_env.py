@@ -1,0 +1,53 @@
+"""The API bounds' environment variables: a bad value is a usage error naming the variable, never a crash."""
+
+from __future__ import annotations
+
+import pytest
+
+from drift_pipeline.core.errors import UsageError
+from drift_pipeline.sources.http_bounds import (
+    ENV_MAX_PAGES,
+    ENV_REQUEST_DEADLINE,
+    ENV_RETRY_BUDGET,
+    MAX_PAGES,
+    REQUEST_DEADLINE,
+    RETRY_BUDGET,
+    ApiLimits,
+)
+
+
+def test_unset_or_blank_variables_give_the_documented_defaults():
+    for env in ({}, {ENV_RETRY_BUDGET: " ", ENV_MAX_PAGES: "", ENV_REQUEST_DEADLINE: ""}):
+        limits = ApiLimits.from_env(env)
+        assert (limits.retry_budget, limits.max_pages, limits.request_deadline) == (
+            RETRY_BUDGET,
+            MAX_PAGES,
+            REQUEST_DEADLINE,
+        )
+
+
+def test_good_values_are_taken():
+    limits = ApiLimits.from_env({ENV_RETRY_BUDGET: "0", ENV_MAX_PAGES: "3", ENV_REQUEST_DEADLINE: "2.5"})
+    assert (limits.retry_budget, limits.max_pages, limits.request_deadline) == (0, 3, 2.5)
+
+
+@pytest.mark.parametrize(
+    ("name", "raw"),
+    [
+        (ENV_RETRY_BUDGET, "abc"),
+        (ENV_RETRY_BUDGET, "-1"),
+        (ENV_RETRY_BUDGET, "1.5"),
+        (ENV_MAX_PAGES, "0"),
+        (ENV_MAX_PAGES, "1e99"),
+        (ENV_REQUEST_DEADLINE, "nan"),
+        (ENV_REQUEST_DEADLINE, "inf"),
+        (ENV_REQUEST_DEADLINE, "-5"),
+        (ENV_REQUEST_DEADLINE, "x" * 5000),
+    ],
+)
+def test_a_bad_value_is_a_usage_error_naming_the_variable_with_a_short_echo(name, raw):
+    with pytest.raises(UsageError) as caught:
+        ApiLimits.from_env({name: raw})
+    message = str(caught.value)
+    assert message.startswith(f"{name}: expected ")
+    assert len(message) < 200 and "\n" not in message
