@@ -6,6 +6,7 @@ The Dagster wiring of the ``infra`` rule family (``rules.infra.FAMILY``). One sc
 :data:`FINDINGS` is the findings asset, :data:`ASSETS` every asset of the family, upstream first.
 """
 
+import functools
 import json
 from collections import Counter, defaultdict
 from datetime import date
@@ -23,12 +24,20 @@ from drift_pipeline.defs.assets.metadata import (
     md_table,
     record_day,
 )
+from drift_pipeline.defs.assets.observation import (
+    coverage_metadata,
+    day_observed,
+    failures,
+    org_progress,
+    record_assets,
+    results,
+    store_scan,
+)
 from drift_pipeline.defs.assets.partitions import WRITER, partition_days
 from drift_pipeline.defs.resources import AwsResource, DriftStoreResource, GitHubResource
 from drift_pipeline.scans.infra import (
     INFRA_DOMAIN,
     InfraScan,
-    World,
     assume_failures,
     judge,
     read_world,
@@ -36,7 +45,6 @@ from drift_pipeline.scans.infra import (
     stored_observed,
     stored_repos,
 )
-from drift_pipeline.scans.perrepo import progress_logger, source_headroom
 from drift_pipeline.scans.process import LIVE_FOR
 from drift_pipeline.store import DriftStore
 
@@ -49,34 +57,35 @@ LIVE_NOTE = (
 )
 
 
+INVENTORY_SPEC = dg.AssetSpec(
+    INVENTORY,
+    group_name="infra",
+    description="Per AWS account (dev, staging, prod: the read-only role assumed in each) and region, "
+    "the resources that exist: the tagging API's resources plus security groups, buckets, Lambda "
+    "functions, IAM roles and policies through their own calls, and CloudFormation stacks; each with "
+    "ARN, type, tags and the attributes drift is checked on (rules, policy documents, public-access "
+    "block, encryption, versioning, runtime / memory / timeout, environment variable NAMES only). "
+    "An account or service that could not be read is a row with read_failure. Drift is judged by "
+    "CloudFormation's own drift detection where the service offers it, else by the project's comparison "
+    "(metadata drift_method_per_account). The accounts are read "
+    "once per run; their rows are stored under each org the run scans. " + LIVE_NOTE,
+    metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
+)
+DECLARED_SPEC = dg.AssetSpec(
+    DECLARED,
+    group_name="infra",
+    deps=[repo_inventory],
+    description="Per in-scope repo (project) and env, what should exist: the resources of its "
+    "stacks (JSON or YAML templates) as committed at the env's deployed commit (the stack's "
+    "drift:commit tag, else the repo's [infra.deploy] convention: dev = head of the default branch, "
+    "staging = newest v*-rc* release tag, prod = newest v* release tag without a suffix; deployed_from "
+    "says which), with logical id, physical id, type and declared properties, and its infra "
+    "manifest entries (as committed there) with their line. Pre-release repos expect nothing in prod.",
+)
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            INVENTORY,
-            group_name="infra",
-            description="Per AWS account (dev, staging, prod: the read-only role assumed in each) and region, "
-            "the resources that exist: the tagging API's resources plus security groups, buckets, Lambda "
-            "functions, IAM roles and policies through their own calls, and CloudFormation stacks; each with "
-            "ARN, type, tags and the attributes drift is checked on (rules, policy documents, public-access "
-            "block, encryption, versioning, runtime / memory / timeout, environment variable NAMES only). "
-            "An account or service that could not be read is a row with read_failure. Drift is judged by "
-            "CloudFormation's own drift detection where the service offers it, else by the project's comparison "
-            "(metadata drift_method_per_account). The accounts are read "
-            "once per run; their rows are stored under each org the run scans. " + LIVE_NOTE,
-            metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
-        ),
-        dg.AssetSpec(
-            DECLARED,
-            group_name="infra",
-            deps=[repo_inventory],
-            description="Per in-scope repo (project) and env, what should exist: the resources of its "
-            "stacks (JSON or YAML templates) as committed at the env's deployed commit (the stack's "
-            "drift:commit tag, else the repo's [infra.deploy] convention: dev = head of the default branch, "
-            "staging = newest v*-rc* release tag, prod = newest v* release tag without a suffix; deployed_from "
-            "says which), with logical id, physical id, type and declared properties, and its infra "
-            "manifest entries (as committed there) with their line. Pre-release repos expect nothing in prod.",
-        ),
-    ],
+    specs=[INVENTORY_SPEC, DECLARED_SPEC],
     check_specs=[
         dg.AssetCheckSpec(
             "all_accounts_read",
@@ -98,28 +107,16 @@ def infra_observations(
     failed: dict[date, list[dict[str, Any]]] = defaultdict(list)
     unreached: dict[date, list[dict[str, Any]]] = defaultdict(list)
     access, regions = aws.access(), aws.region_list()
-    world: list[World] = []  # read once per run, on the first observable day
-
-    def the_world() -> World:
-        if not world:
-            world.append(read_world(access, aws.account_refs(), regions))
-        return world[0]
-
+    the_world = functools.cache(lambda: read_world(access, aws.account_refs(), regions))  # once, when first needed
     with github_run(github, store, days) as (db, source):
         for day in days:
             scans: list[InfraScan] = []
             for org in inventory_orgs(db, day, context):
-                scan = scan_infra(
-                    source,
-                    org,
-                    day,
-                    db.day_rows("repo_inventory", day, org),
-                    world=the_world,
-                    region=regions[0],
-                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
-                )
-                _store(db, scan)
-                failed[day] += [{"org": org, **e} for e in scan.errors]
+                inventory = db.day_rows("repo_inventory", day, org)
+                progress = org_progress(context, source, org, day)
+                scan = scan_infra(source, org, day, inventory, world=the_world, region=regions[0], progress=progress)
+                store_scan(db, scan)
+                failed[day] += failures(scan)
                 if scan.world is not None:
                     unreached[day] = assume_failures(scan.world)
                 context.log.info(
@@ -128,33 +125,25 @@ def infra_observations(
                 )
                 scans.append(scan)
             inv_meta, declared_meta = _day_metadata(scans)
-            context.add_asset_metadata(inv_meta, asset_key=INVENTORY, partition_key=day.isoformat())
-            context.add_asset_metadata(declared_meta, asset_key=DECLARED, partition_key=day.isoformat())
-    yield dg.MaterializeResult(asset_key=INVENTORY)
-    yield dg.MaterializeResult(asset_key=DECLARED)
-    yield check_every_day("all_accounts_read", days, unreached, dg.AssetCheckSeverity.WARN)._replace(
-        asset_key=INVENTORY
+            record_assets(context, day, {INVENTORY: inv_meta, DECLARED: declared_meta})
+    yield from results(
+        (INVENTORY, DECLARED),
+        [
+            (INVENTORY, check_every_day("all_accounts_read", days, unreached, dg.AssetCheckSeverity.WARN)),
+            (DECLARED, check_every_day("no_repo_failed", days, failed)),
+        ],
     )
-    yield check_every_day("no_repo_failed", days, failed)._replace(asset_key=DECLARED)
-
-
-def _store(db: DriftStore, scan: InfraScan) -> None:
-    """The day's rows of one org and its coverage row, in one write unit (other domains' coverage kept)."""
-    db.replace_day(scan.day, scan.org, dict(scan.tables), coverage=scan.coverage())
 
 
 def _day_metadata(scans: list[InfraScan]) -> tuple[dict[str, Any], dict[str, Any]]:
     inventory = [r for s in scans for r in s.tables["aws_inventory"]]
     declared = [r for s in scans for r in s.tables["declared_infra"]]
     status = [r for s in scans for r in s.tables["infra_scan_status"]]
-    observed = all(s.observed for s in scans) if scans else False
-    reasons = sorted({s.reason for s in scans if s.reason})
     world = next((s.world for s in scans if s.world is not None), None)
     per_account = Counter(f"{r['env']} ({r['account']})" for r in inventory if not r.get("read_failure"))
     inv_meta = {
         "dagster/row_count": dg.MetadataValue.int(len(inventory)),
-        "observed": dg.MetadataValue.bool(observed),
-        "not_observed_reason": dg.MetadataValue.text(reasons[0] if reasons else ""),
+        **coverage_metadata(scans),
         "resources_per_account": dg.MetadataValue.json(dict(sorted(per_account.items()))),
         "accounts_not_reached": dg.MetadataValue.json(assume_failures(world) if world else []),
         "read_failures": dg.MetadataValue.int(sum(bool(r.get("read_failure")) for r in inventory)),
@@ -217,12 +206,8 @@ def infra_drift(context: dg.AssetExecutionContext, store: DriftStoreResource) ->
                 db.replace_day(day, org, {FAMILY.findings_table: org_rows})
                 rows += org_rows
             bad[day] = contract_faults(rows)
-            covered = db.rows(
-                "SELECT bool_and(observed) AS observed FROM coverage WHERE scan_date = ? AND domain = ?",
-                [day, INFRA_DOMAIN],
-            )
             meta = findings_metadata(rows)
-            meta["infra_observed"] = dg.MetadataValue.bool(bool(covered and covered[0]["observed"]))
+            meta["infra_observed"] = dg.MetadataValue.bool(day_observed(db, day, INFRA_DOMAIN))
             meta["drift_method"] = dg.MetadataValue.text(", ".join(sorted(methods)) or "not observed")
             record_day(context, day, meta)
     return dg.MaterializeResult(check_results=[check_every_day("findings_conform", days, bad)])

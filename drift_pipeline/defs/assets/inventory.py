@@ -1,18 +1,18 @@
 """The inventory asset: which repos exist each day and which are in scope. Every domain reads it."""
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import dagster as dg
 
 from drift_pipeline.defs.assets.github_run import github_run
 from drift_pipeline.defs.assets.metadata import RequestMeter, check_every_day, md_table, record_day
+from drift_pipeline.defs.assets.observation import org_progress
 from drift_pipeline.defs.assets.partitions import WRITER, partition_days
 from drift_pipeline.defs.orgs import ORG_TAG
 from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
-from drift_pipeline.scans.inventory import scan_inventory
-from drift_pipeline.scans.perrepo import progress_logger, source_headroom
+from drift_pipeline.scans.inventory import InventoryResult, scan_inventory
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.store import DriftStore
 
@@ -67,22 +67,11 @@ def repo_inventory(
             rows: list[dict[str, Any]] = []
             excluded: list[str] = []
             for org in orgs:
-                prev_day = db.latest_day_before("repo_inventory", day, org)
-                baseline = {r["repo"]: r for r in db.day_rows("repo_inventory", prev_day, org)} if prev_day else {}
-                result = scan_inventory(
-                    source,
-                    org,
-                    day_end(day),
-                    baseline,
-                    day_end(prev_day) if prev_day else None,
-                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
-                )
+                baseline, since = _baseline(db, day, org)
+                progress = org_progress(context, source, org, day)
+                result = scan_inventory(source, org, day_end(day), baseline, since, progress=progress)
                 db.replace_day(day, org, {"repo_inventory": result.rows})
-                context.log.info(
-                    f"{org} {day}: {len(result.rows)} repos, {sum(bool(r['in_scope']) for r in result.rows)} in scope"
-                )
-                for problem in result.org_config.problems:
-                    context.log.warning(f"{org}: {problem.describe()}")
+                _log_org(context, org, day, result)
                 if not result.rows:
                     empty[day].append({"org": org, "repos": 0})
                 failed[day] += [
@@ -98,6 +87,21 @@ def repo_inventory(
             check_every_day("no_repo_failed", days, failed, severity=dg.AssetCheckSeverity.WARN),
         ],
     )
+
+
+def _baseline(db: DriftStore, day: date, org: str) -> tuple[dict[str, dict[str, Any]], datetime | None]:
+    """The org's repos as stored for the last day before ``day`` (by name), and that day's end (none before)."""
+    prev_day = db.latest_day_before("repo_inventory", day, org)
+    if prev_day is None:
+        return {}, None
+    return {r["repo"]: r for r in db.day_rows("repo_inventory", prev_day, org)}, day_end(prev_day)
+
+
+def _log_org(context: dg.AssetExecutionContext, org: str, day: date, result: InventoryResult) -> None:
+    """One org's day in the run log: its repos, how many in scope, and each problem of its org config."""
+    context.log.info(f"{org} {day}: {len(result.rows)} repos, {sum(bool(r['in_scope']) for r in result.rows)} in scope")
+    for problem in result.org_config.problems:
+        context.log.warning(f"{org}: {problem.describe()}")
 
 
 def _day_metadata(rows: list[dict[str, Any]], excluded: list[str]) -> dict[str, dg.MetadataValue]:

@@ -26,12 +26,21 @@ from drift_pipeline.defs.assets.metadata import (
     md_table,
     record_day,
 )
+from drift_pipeline.defs.assets.observation import (
+    coverage_metadata,
+    day_observed,
+    failures,
+    org_progress,
+    record_assets,
+    results,
+    store_scan,
+)
 from drift_pipeline.defs.assets.partitions import WRITER, partition_days
 from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource
 from drift_pipeline.scans import process_codec
-from drift_pipeline.scans.perrepo import progress_logger, source_headroom
 from drift_pipeline.scans.process import LIVE_FOR, SETTINGS_DOMAIN, ProcessScan, scan_process
 from drift_pipeline.scans.window import day_end
+from drift_pipeline.sources.github import GitHubSource
 from drift_pipeline.sources.github_process import ProcessReader
 from drift_pipeline.store import DriftStore
 
@@ -53,25 +62,26 @@ SETTINGS_DESCRIPTION = (
 NOT_JUDGED = "; ".join(NOT_EVALUATED.values())
 
 
+SETTINGS_SPEC = dg.AssetSpec(
+    SETTINGS,
+    group_name="process",
+    deps=[repo_inventory],
+    description=SETTINGS_DESCRIPTION,
+    metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
+)
+ACTIVITY_SPEC = dg.AssetSpec(
+    ACTIVITY,
+    group_name="process",
+    deps=[repo_inventory],
+    description="The commits that reached each in-scope repo's default branch during the day "
+    "(first parent, committer date in the day), each with the pull request that merged it, its "
+    "approvals at merge time, its size, head branch and issue references; direct pushes have no "
+    "PR. Rebuilt exactly from history for past days; only repos whose head moved are read.",
+)
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            SETTINGS,
-            group_name="process",
-            deps=[repo_inventory],
-            description=SETTINGS_DESCRIPTION,
-            metadata={"live_only": dg.MetadataValue.text(LIVE_NOTE)},
-        ),
-        dg.AssetSpec(
-            ACTIVITY,
-            group_name="process",
-            deps=[repo_inventory],
-            description="The commits that reached each in-scope repo's default branch during the day "
-            "(first parent, committer date in the day), each with the pull request that merged it, its "
-            "approvals at merge time, its size, head branch and issue references; direct pushes have no "
-            "PR. Rebuilt exactly from history for past days; only repos whose head moved are read.",
-        ),
-    ],
+    specs=[SETTINGS_SPEC, ACTIVITY_SPEC],
     check_specs=[
         dg.AssetCheckSpec(
             "no_repo_failed",
@@ -86,22 +96,16 @@ def process_observations(context: dg.AssetExecutionContext, github: GitHubResour
     failed: dict[date, list[dict[str, Any]]] = defaultdict(list)
     with github_run(github, store, days) as (db, source):
         meter = RequestMeter(source)
-        reader = ProcessReader(source)
-        if len(days) > 1:
-            reader.plan_window(day_end(days[0] - timedelta(days=1)), day_end(days[-1]))
+        reader = _planned_reader(source, days)
         for day in days:
             scans: list[ProcessScan] = []
             for org in inventory_orgs(db, day, context):
+                inventory = db.day_rows("repo_inventory", day, org)
                 scan = scan_process(
-                    source,
-                    org,
-                    day,
-                    db.day_rows("repo_inventory", day, org),
-                    reader=reader,
-                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
+                    source, org, day, inventory, reader=reader, progress=org_progress(context, source, org, day)
                 )
-                _store(db, scan)
-                failed[day] += [{"org": org, **e} for e in scan.errors]
+                store_scan(db, scan)
+                failed[day] += failures(scan)
                 context.log.info(
                     f"{org} {day}: {len(scan.repos)} repos read, {len(scan.errors)} failed, settings "
                     f"{'observed' if scan.observed_settings else 'not observed'}"
@@ -109,16 +113,16 @@ def process_observations(context: dg.AssetExecutionContext, github: GitHubResour
                 scans.append(scan)
             requests = meter.since_last()
             settings_meta, activity_meta = _day_metadata(scans)
-            context.add_asset_metadata({**settings_meta, **requests}, asset_key=SETTINGS, partition_key=day.isoformat())
-            context.add_asset_metadata(activity_meta, asset_key=ACTIVITY, partition_key=day.isoformat())
-    yield dg.MaterializeResult(asset_key=SETTINGS)
-    yield dg.MaterializeResult(asset_key=ACTIVITY)
-    yield check_every_day("no_repo_failed", days, failed)._replace(asset_key=SETTINGS)
+            record_assets(context, day, {SETTINGS: {**settings_meta, **requests}, ACTIVITY: activity_meta})
+    yield from results((SETTINGS, ACTIVITY), [(SETTINGS, check_every_day("no_repo_failed", days, failed))])
 
 
-def _store(db: DriftStore, scan: ProcessScan) -> None:
-    """The day's rows of one org and its coverage row, in one write unit (other domains' coverage kept)."""
-    db.replace_day(scan.day, scan.org, dict(scan.tables), coverage=scan.coverage())
+def _planned_reader(source: GitHubSource, days: list[date]) -> ProcessReader:
+    """The process reader of the run; a range run plans the reads of its whole window once."""
+    reader = ProcessReader(source)
+    if len(days) > 1:
+        reader.plan_window(day_end(days[0] - timedelta(days=1)), day_end(days[-1]))
+    return reader
 
 
 def _json_list(value: Any) -> list[str]:
@@ -131,13 +135,10 @@ def _day_metadata(scans: list[ProcessScan]) -> tuple[dict[str, Any], dict[str, A
     settings = [r for s in scans for r in s.tables["process_settings"]]
     activity = [r for s in scans for r in s.tables["process_activity"]]
     status = [r for s in scans for r in s.tables["process_scan_status"]]
-    observed = all(s.observed_settings for s in scans) if scans else False
-    reasons = sorted({s.reason for s in scans if s.reason})
     not_evaluated = sorted({k for r in status for k in _json_list(r.get("not_evaluated"))})
     settings_meta = {
         "dagster/row_count": dg.MetadataValue.int(len(settings)),
-        "observed": dg.MetadataValue.bool(observed),
-        "not_observed_reason": dg.MetadataValue.text(reasons[0] if reasons else ""),
+        **coverage_metadata(scans),
         "repos_read": dg.MetadataValue.int(sum(r["mode"] == "read" for r in status)),
         "repos_failed": dg.MetadataValue.int(sum(r["mode"] == "failed" for r in status)),
         "settings_not_readable": dg.MetadataValue.int(sum(r["readable"] is False for r in settings)),
@@ -207,12 +208,8 @@ def process_drift(context: dg.AssetExecutionContext, store: DriftStoreResource) 
                 db.replace_day(day, org, {FAMILY.findings_table: org_rows})
                 rows += org_rows
             bad[day] = contract_faults(rows)
-            covered = db.rows(
-                "SELECT bool_and(observed) AS observed FROM coverage WHERE scan_date = ? AND domain = ?",
-                [day, SETTINGS_DOMAIN],
-            )
             meta = findings_metadata(rows)
-            meta["settings_observed"] = dg.MetadataValue.bool(bool(covered and covered[0]["observed"]))
+            meta["settings_observed"] = dg.MetadataValue.bool(day_observed(db, day, SETTINGS_DOMAIN))
             record_day(context, day, meta)
     return dg.MaterializeResult(check_results=[check_every_day("findings_conform", days, bad)])
 
