@@ -277,15 +277,46 @@ def account_session(
     arn = role_arn(account_id, role_name)
     if base_session is None:
         base_session = boto3.Session(botocore_session=new_botocore_session(), region_name=region)
-    sts_kwargs: dict[str, Any] = {"region_name": region}
+    answer = _assume_role(
+        base_session,
+        _sts_options(region, endpoint_url, client_config),
+        account_id,
+        role_name,
+        RoleArn=arn,
+        RoleSessionName=session_name,
+        DurationSeconds=duration_seconds,
+    )
+    _check_landed(answer, account_id, role_name)
+    creds = answer["Credentials"]
+    return AccountSession(
+        account_id=account_id,
+        role_arn=arn,
+        endpoint_url=endpoint_url,
+        client_config=client_config,
+        botocore_session=new_botocore_session(),
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds["SessionToken"],
+        region_name=region,
+    )
+
+
+def _sts_options(region: str, endpoint_url: str | None, client_config: Config | None) -> dict[str, Any]:
+    """The STS client's options: ``region``, and ``endpoint_url`` and ``client_config`` when given."""
+    options: dict[str, Any] = {"region_name": region}
     if endpoint_url:
-        sts_kwargs["endpoint_url"] = endpoint_url
+        options["endpoint_url"] = endpoint_url
     if client_config is not None:
-        sts_kwargs["config"] = client_config
+        options["config"] = client_config
+    return options
+
+
+def _assume_role(
+    base_session: boto3.Session, sts_options: dict[str, Any], account_id: str, role_name: str, **request: Any
+) -> dict[str, Any]:
+    """STS's answer to ``AssumeRole``; a refusal or an unreachable STS is an ``AssumeRoleError`` (message redacted)."""
     try:
-        answer = base_session.client("sts", **sts_kwargs).assume_role(
-            RoleArn=arn, RoleSessionName=session_name, DurationSeconds=duration_seconds
-        )
+        answer: dict[str, Any] = base_session.client("sts", **sts_options).assume_role(**request)
     except ClientError as exc:
         code = error_code(exc)
         message = exc.response.get("Error", {}).get("Message", "")
@@ -303,7 +334,11 @@ def account_session(
             role_name=role_name,
             code=error_code(exc),
         ) from exc
+    return answer
 
+
+def _check_landed(answer: dict[str, Any], account_id: str, role_name: str) -> None:
+    """Raise ``AssumeRoleError`` (``WRONG_ACCOUNT``) when the assumed role's ARN names another account."""
     landed = answer.get("AssumedRoleUser", {}).get("Arn", "").split(":")
     if len(landed) > 4 and landed[4] != account_id:
         raise AssumeRoleError(
@@ -312,15 +347,3 @@ def account_session(
             role_name=role_name,
             code=WRONG_ACCOUNT,
         )
-    creds = answer["Credentials"]
-    return AccountSession(
-        account_id=account_id,
-        role_arn=arn,
-        endpoint_url=endpoint_url,
-        client_config=client_config,
-        botocore_session=new_botocore_session(),
-        aws_access_key_id=creds["AccessKeyId"],
-        aws_secret_access_key=creds["SecretAccessKey"],
-        aws_session_token=creds["SessionToken"],
-        region_name=region,
-    )

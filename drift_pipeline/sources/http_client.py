@@ -103,6 +103,27 @@ def _page_number(url: str) -> int | None:
     return int(values[0]) if len(values) == 1 and values[0].isdigit() else None
 
 
+def _check_concurrency(concurrency: Any) -> None:
+    """A usage error unless ``concurrency`` (requests in flight) is a whole number from 1 to ``MAX_CONCURRENCY``."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
+        raise UsageError(
+            f"GitHub concurrency (requests in flight) must be a whole number from 1 to "
+            f"{MAX_CONCURRENCY}, got {concurrency!r}"
+        )
+
+
+def _server_error_retry(retries: int, backoff: float) -> BudgetedRetry:
+    """urllib3's retry of 5xx and network errors only, each one counted against the run's retry budget;
+    403/429 (rate limits) come back to ``_raw`` and the shared gate."""
+    return BudgetedRetry(
+        total=retries,
+        backoff_factor=backoff,
+        status_forcelist=tuple(range(500, 600)),
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
+
+
 class GitHubTransport:
     """Requests to one API endpoint with one token; share one instance between threads."""
 
@@ -126,26 +147,14 @@ class GitHubTransport:
         """``token`` (a personal token) or ``auth`` (e.g. a GitHub App installation's
         :class:`Auth.AppInstallationAuth` from :mod:`github_auth`, which refreshes itself).
         ``limits``: the run's bounds (default: :meth:`ApiLimits.from_env`)."""
-        if isinstance(concurrency, bool) or not isinstance(concurrency, int) or not 1 <= concurrency <= MAX_CONCURRENCY:
-            raise UsageError(
-                f"GitHub concurrency (requests in flight) must be a whole number from 1 to "
-                f"{MAX_CONCURRENCY}, got {concurrency!r}"
-            )
+        _check_concurrency(concurrency)
         self.api_url = api_url.rstrip("/")
         self._token = token
         self.retries = retries
         self.max_rate_limit_wait = max_rate_limit_wait
         self.concurrency = concurrency
         self.limits = limits or ApiLimits.from_env()
-        # 5xx and network errors only, each one counted against the run's retry budget;
-        # 403/429 (rate limits) come back to _raw and the shared gate.
-        retry = BudgetedRetry(
-            total=retries,
-            backoff_factor=backoff,
-            status_forcelist=tuple(range(500, 600)),
-            respect_retry_after_header=False,
-            raise_on_status=False,
-        )
+        retry = _server_error_retry(retries, backoff)
         self._gh = Github(
             base_url=self.api_url,
             auth=Auth.Token(token) if token else auth,
