@@ -26,8 +26,6 @@ ALLOWED: dict[str, int] = {
     "scans/code.py::repo_code_states": 79,
     "scans/infra.py::scan_infra": 79,
     "scans/infra_declared.py::declare_repo": 76,
-    "sandbox/github/render.py::repo": 98,
-    "sandbox/github/render_pulls.py::pull_simple": 67,
     # -- not split yet (no owner this round): the next split by concern --
     "core/rules/infra/evaluate.py::_judge_env": 107,
     "sandbox/infra_seed/deploy.py::deploy_org_infra": 92,

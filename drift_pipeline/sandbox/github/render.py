@@ -106,6 +106,47 @@ def user(base: str, login: str, ident: int, kind: str = "User") -> dict[str, Any
     return out
 
 
+# The repository's hypermedia URLs, in GitHub's order: each key's path (URI template) under ``/repos/{owner}/{repo}``.
+REPO_URL_PATHS: tuple[tuple[str, str], ...] = (
+    ("archive_url", "/{archive_format}{/ref}"),
+    ("assignees_url", "/assignees{/user}"),
+    ("blobs_url", "/git/blobs{/sha}"),
+    ("branches_url", "/branches{/branch}"),
+    ("collaborators_url", "/collaborators{/collaborator}"),
+    ("comments_url", "/comments{/number}"),
+    ("commits_url", "/commits{/sha}"),
+    ("compare_url", "/compare/{base}...{head}"),
+    ("contents_url", "/contents/{+path}"),
+    ("contributors_url", "/contributors"),
+    ("deployments_url", "/deployments"),
+    ("downloads_url", "/downloads"),
+    ("events_url", "/events"),
+    ("forks_url", "/forks"),
+    ("git_commits_url", "/git/commits{/sha}"),
+    ("git_refs_url", "/git/refs{/sha}"),
+    ("git_tags_url", "/git/tags{/sha}"),
+    ("hooks_url", "/hooks"),
+    ("issue_comment_url", "/issues/comments{/number}"),
+    ("issue_events_url", "/issues/events{/number}"),
+    ("issues_url", "/issues{/number}"),
+    ("keys_url", "/keys{/key_id}"),
+    ("labels_url", "/labels{/name}"),
+    ("languages_url", "/languages"),
+    ("merges_url", "/merges"),
+    ("milestones_url", "/milestones{/number}"),
+    ("notifications_url", "/notifications{?since,all,participating}"),
+    ("pulls_url", "/pulls{/number}"),
+    ("releases_url", "/releases{/id}"),
+    ("stargazers_url", "/stargazers"),
+    ("statuses_url", "/statuses/{sha}"),
+    ("subscribers_url", "/subscribers"),
+    ("subscription_url", "/subscription"),
+    ("tags_url", "/tags"),
+    ("teams_url", "/teams"),
+    ("trees_url", "/git/trees{/sha}"),
+)
+
+
 def repo(
     base: str,
     r: dict[str, Any],
@@ -113,9 +154,9 @@ def repo(
     pushed_at: str | None,
     permissions: dict[str, bool] | None = None,
 ) -> dict[str, Any]:
+    """GitHub's repository object for the stored repo ``r``: its fields, then its URLs (:data:`REPO_URL_PATHS`)."""
     full = f"{r['owner']}/{r['name']}"
     api = f"{base}/repos/{full}"
-    updated = r.get("updated_at") or pushed_at or r["created_at"]
     out = {
         "id": r["id"],
         "node_id": node_id("Repository", r["id"]),
@@ -128,7 +169,7 @@ def repo(
         "fork": r["fork"],
         "url": api,
         "created_at": r["created_at"],
-        "updated_at": updated,
+        "updated_at": r.get("updated_at") or pushed_at or r["created_at"],
         "pushed_at": pushed_at or r["created_at"],
         "git_url": f"{base}/{full}.git",
         "ssh_url": f"{base}/{full}.git",
@@ -164,45 +205,7 @@ def repo(
         "default_branch": r["default_branch"],
         "permissions": permissions or {"admin": True, "maintain": True, "push": True, "triage": True, "pull": True},
     }
-    for key, path in [
-        ("archive_url", "/{archive_format}{/ref}"),
-        ("assignees_url", "/assignees{/user}"),
-        ("blobs_url", "/git/blobs{/sha}"),
-        ("branches_url", "/branches{/branch}"),
-        ("collaborators_url", "/collaborators{/collaborator}"),
-        ("comments_url", "/comments{/number}"),
-        ("commits_url", "/commits{/sha}"),
-        ("compare_url", "/compare/{base}...{head}"),
-        ("contents_url", "/contents/{+path}"),
-        ("contributors_url", "/contributors"),
-        ("deployments_url", "/deployments"),
-        ("downloads_url", "/downloads"),
-        ("events_url", "/events"),
-        ("forks_url", "/forks"),
-        ("git_commits_url", "/git/commits{/sha}"),
-        ("git_refs_url", "/git/refs{/sha}"),
-        ("git_tags_url", "/git/tags{/sha}"),
-        ("hooks_url", "/hooks"),
-        ("issue_comment_url", "/issues/comments{/number}"),
-        ("issue_events_url", "/issues/events{/number}"),
-        ("issues_url", "/issues{/number}"),
-        ("keys_url", "/keys{/key_id}"),
-        ("labels_url", "/labels{/name}"),
-        ("languages_url", "/languages"),
-        ("merges_url", "/merges"),
-        ("milestones_url", "/milestones{/number}"),
-        ("notifications_url", "/notifications{?since,all,participating}"),
-        ("pulls_url", "/pulls{/number}"),
-        ("releases_url", "/releases{/id}"),
-        ("stargazers_url", "/stargazers"),
-        ("statuses_url", "/statuses/{sha}"),
-        ("subscribers_url", "/subscribers"),
-        ("subscription_url", "/subscription"),
-        ("tags_url", "/tags"),
-        ("teams_url", "/teams"),
-        ("trees_url", "/git/trees{/sha}"),
-    ]:
-        out[key] = api + path
+    out.update((key, api + path) for key, path in REPO_URL_PATHS)
     return out
 
 

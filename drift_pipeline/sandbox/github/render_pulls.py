@@ -78,19 +78,26 @@ def pull_simple(
         "requested_teams": [],
         "head": side(p["head_ref"], p["head_sha"]),
         "base": side(p["base_ref"], p["base_sha"]),
-        "_links": {
-            "self": _link(url),
-            "html": _link(f"{base}/{full}/pull/{n}"),
-            "issue": _link(f"{api}/issues/{n}"),
-            "comments": _link(f"{api}/issues/{n}/comments"),
-            "review_comments": _link(f"{url}/comments"),
-            "review_comment": _link(f"{api}/pulls/comments{{/number}}"),
-            "commits": _link(f"{url}/commits"),
-            "statuses": _link(f"{api}/statuses/{p['head_sha']}"),
-        },
+        "_links": _pull_links(base, full, n, p["head_sha"]),
         "author_association": "MEMBER",
         "auto_merge": None,
         "draft": False,
+    }
+
+
+def _pull_links(base: str, full: str, n: int, head_sha: str) -> dict[str, dict[str, str]]:
+    """The ``_links`` of pull request ``n``: the same URLs as its ``*_url`` keys, each as ``{"href": ...}``."""
+    api = f"{base}/repos/{full}"
+    url = f"{api}/pulls/{n}"
+    return {
+        "self": _link(url),
+        "html": _link(f"{base}/{full}/pull/{n}"),
+        "issue": _link(f"{api}/issues/{n}"),
+        "comments": _link(f"{api}/issues/{n}/comments"),
+        "review_comments": _link(f"{url}/comments"),
+        "review_comment": _link(f"{api}/pulls/comments{{/number}}"),
+        "commits": _link(f"{url}/commits"),
+        "statuses": _link(f"{api}/statuses/{head_sha}"),
     }
 
 
