@@ -36,11 +36,10 @@ from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.scans.reading import CodeSource
 from drift_pipeline.scans.window import day_end, parse_day
 from drift_pipeline.sources.git_local import GitLocalSource
-from drift_pipeline.sources.github import DEFAULT_API_URL, GitHubSource
+from drift_pipeline.sources.github import DEFAULT_API_URL, MAX_CONCURRENCY, GitHubSource
 from drift_pipeline.sources.github_auth import app_credentials_from_env, installation_auth
 
 MAX_SINCE_HOURS = 20 * 366 * 24  # twenty years
-MAX_CONCURRENCY = 32
 TOKEN = re.compile(r"^[\x21-\x7e]+$")
 NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 EPOCH = datetime(1970, 1, 2, tzinfo=UTC)

@@ -22,10 +22,10 @@ from drift_pipeline.defs.assets.metadata import (
     md_table,
     record_day,
 )
+from drift_pipeline.defs.assets.observation import org_progress
 from drift_pipeline.defs.assets.partitions import TODAY_AND_YESTERDAY, WRITER, partition_days
 from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource
 from drift_pipeline.scans.code import SNAPSHOT_TABLES, Baseline, ConfigScan, repo_code_states, scan_configs
-from drift_pipeline.scans.perrepo import progress_logger, source_headroom
 from drift_pipeline.scans.window import day_end
 from drift_pipeline.store import DriftStore
 
@@ -63,7 +63,7 @@ def config_snapshots(
                     day_end(day),
                     inventory,
                     _baseline(db, day, org),
-                    progress=progress_logger(context.log.info, f"{org} {day}", source_headroom(source)),
+                    progress=org_progress(context, source, org, day),
                 )
                 db.put_blobs(scan.blobs)
                 db.replace_day(day, org, dict[str, Sequence[dict[str, Any]]](scan.tables))
