@@ -29,7 +29,6 @@ ALLOWED: dict[str, int] = {
     "sandbox/github/render.py::repo": 98,
     "sandbox/github/render_pulls.py::pull_simple": 67,
     # -- not split yet (no owner this round): the next split by concern --
-    "core/rules/infra/evaluate.py::_judge_env": 107,
     "defs/assets/infra.py::infra_observations": 87,
     "defs/assets/inventory.py::repo_inventory": 62,
     "defs/assets/process.py::process_observations": 61,
