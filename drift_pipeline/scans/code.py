@@ -19,15 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from drift_pipeline.core.redaction import mask_secrets
-from drift_pipeline.core.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState, looks_secret
+from drift_pipeline.core.rules.code import CommitRef, ProblemState, ProjectState, RepoCode, TrackedState
 from drift_pipeline.core.standards import RegistryResolver, RepoStandards, analyse_repo
-from drift_pipeline.scans.inventory import masked
+from drift_pipeline.scans.code_rows import changed_paths, file_commit_rows, file_rows, problem_rows, project_rows
 from drift_pipeline.scans.perrepo import Progress, RepoFailed, failure_message, map_repos, workers_for
-from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
+from drift_pipeline.scans.reading import CodeSource, RepoRegistries, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.records import RepoRecord
-
-CONTENT_KINDS = ("config", "metadata")  # kinds whose content is kept in the snapshot row itself
-MAX_BLOB_CHARS = 256_000
 
 
 @dataclass
@@ -165,13 +162,6 @@ def _failed(scan: ConfigScan, repo: str, head: str | None, error: str) -> None:
     )
 
 
-def _stored_text(path: str, text: str | None) -> str | None:
-    """What may be stored of a tracked file: nothing for secret-named or huge files, else masked."""
-    if text is None or looks_secret(path) or len(text) > MAX_BLOB_CHARS:
-        return None
-    return mask_secrets(text)
-
-
 def _scan_repo(
     source: CodeSource,
     scan: ConfigScan,
@@ -181,107 +171,24 @@ def _scan_repo(
     baseline: Baseline,
     fetcher: SourceRegistryFetcher,
 ) -> None:
+    """One repo's rows into ``scan``: the baseline's carried forward when nothing it read changed,
+    else its standards read afresh at the head (and, after day one, the commits of changed files)."""
     name, head = record.name, row["head_sha"]
     prev_status = baseline.status.get(name)
-    if (
-        prev_status
-        and prev_status.get("head_sha") == head
-        and prev_status.get("mode") != "failed"
-        and fetcher.unchanged(_json_dict(prev_status.get("registry_heads")))
-    ):
+    if _unchanged(prev_status, head, fetcher):
         _carry_forward(scan, name, baseline)
         return
     reader = SourceTreeReader(source, record.full_name, source.tree(record.full_name, head))
     registries = fetcher.for_repo()
-    try:
-        standards = analyse_repo(reader, RegistryResolver(fetcher=registries))
-    except Exception as exc:
-        where = f" (last file read: {reader.last_path})" if reader.last_path else ""
-        raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
-    commit_url = source.commit_url(record, head)
-    head_date = row.get("head_date")
-    tracked = {t.path: (p.path, t) for p in standards.projects for t in p.tracked_files}
-    files = []
-    for path, (project_path, t) in sorted(tracked.items()):
-        sha = reader.blob_sha(path)
-        text = _stored_text(path, reader.read_text(path))
-        if sha is not None:
-            scan.blobs[sha] = text
-        files.append(
-            {
-                "repo": name,
-                "project": project_path,
-                "path": path,
-                "kind": t.kind,
-                "tool": t.tool,
-                "blob_sha": sha,
-                "content": text if t.kind in CONTENT_KINDS else None,
-                "commit_sha": head,
-                "commit_url": commit_url,
-                "commit_author": row.get("head_author"),
-                "commit_date": head_date,
-                "carried_forward": False,
-            }
-        )
+    standards = _analyse(name, reader, registries)
+    files = file_rows(source, record, row, standards, reader, scan.blobs)
     scan.tables["config_snapshots"] += files
-
-    for project in standards.projects:
-        tier = project.tier_check
-        scan.tables["config_projects"].append(
-            {
-                "repo": name,
-                "project": project.path,
-                "type": project.type,
-                "config_file": project.config_file,
-                "tier": masked(project.metadata.tier),
-                "status": masked(project.metadata.status),
-                "team": masked(project.metadata.team),
-                "registry": masked(project.registry),
-                "rulesets": list(project.rulesets),
-                "tier_valid": tier.valid if tier else None,
-                "tier_message": masked(tier.message) if tier else None,
-                "carried_forward": False,
-            }
-        )
-    for project_path, problem in _problems(standards):
-        scan.tables["config_problems"].append(
-            {
-                "repo": name,
-                "project": project_path,
-                "file": problem.file,
-                "key": masked(problem.key),
-                "line": problem.line,
-                "message": masked(problem.message),
-                "rule": problem.rule,
-                "severity": problem.severity,
-            }
-        )
-
-    # Commits for tracked files whose content changed since the baseline (none on day one).
-    prev_files = {f["path"]: f for f in baseline.files.get(name, [])}
-    current = {f["path"]: f["blob_sha"] for f in files}
-    changed = sorted(
-        p
-        for p in set(current) | set(prev_files)
-        if current.get(p) != (prev_files[p]["blob_sha"] if p in prev_files else None)
-    )
-    still_present = sorted(p for p in prev_files if p not in current and reader.blob_sha(p))
-    if prev_status is not None:
-        for path in changed:
-            if path in still_present:
-                continue
-            for c in source.path_commits(record.full_name, head, path, baseline.at, at):
-                scan.tables["config_file_commits"].append(
-                    {
-                        "repo": name,
-                        "path": path,
-                        "commit_sha": c.sha,
-                        "commit_url": c.url or source.commit_url(record, c.sha),
-                        "author": c.author,
-                        "committed_at": c.date,
-                        "message": masked(c.message),
-                    }
-                )
+    scan.tables["config_projects"] += project_rows(name, standards)
+    scan.tables["config_problems"] += problem_rows(name, standards)
+    changed, still_present = changed_paths(baseline.files.get(name, []), files, reader)
+    if prev_status is not None:  # commits for tracked files whose content changed (none on day one)
+        paths = [p for p in changed if p not in still_present]
+        scan.tables["config_file_commits"] += file_commit_rows(source, record, head, paths, baseline.at, at)
     scan.tables["config_scan_status"].append(
         {
             "repo": name,
@@ -295,16 +202,23 @@ def _scan_repo(
     )
 
 
-def _problems(standards: RepoStandards) -> list[tuple[str, Any]]:
-    seen: dict[tuple[str, Any], None] = {}
-    for project in standards.projects:
-        for problem in project.problems:
-            seen.setdefault((project.path, problem), None)
-    owned = {p for _, p in seen}
-    for problem in standards.problems:
-        if problem not in owned:
-            seen.setdefault((".", problem), None)
-    return list(seen)
+def _unchanged(prev_status: Mapping[str, Any] | None, head: str, fetcher: SourceRegistryFetcher) -> bool:
+    """Nothing the baseline's read depended on moved: same head commit, same registry heads."""
+    return bool(
+        prev_status
+        and prev_status.get("head_sha") == head
+        and prev_status.get("mode") != "failed"
+        and fetcher.unchanged(_json_dict(prev_status.get("registry_heads")))
+    )
+
+
+def _analyse(name: str, reader: SourceTreeReader, registries: RepoRegistries) -> RepoStandards:
+    """The repo's standards; a failure names the file read last (the likeliest culprit)."""
+    try:
+        return analyse_repo(reader, RegistryResolver(fetcher=registries))
+    except Exception as exc:
+        where = f" (last file read: {reader.last_path})" if reader.last_path else ""
+        raise RepoFailed(failure_message(name, "analysing its standards" + where, exc)) from None
 
 
 def _carry_forward(scan: ConfigScan, name: str, baseline: Baseline) -> None:
@@ -333,62 +247,23 @@ def repo_code_states(
     commits: Iterable[Mapping[str, Any]],
     blobs: Mapping[str, str | None],
 ) -> dict[str, RepoCode]:
-    """Turn one day's snapshot rows (in SNAPSHOT_TABLES order) into ``rules.code`` records."""
-    by_repo: dict[str, dict[str, Any]] = {}
-    for s in status:
-        if s["mode"] == "failed":
-            continue
-        present = s.get("still_present")
-        by_repo[s["repo"]] = {
-            "head": s.get("head_sha"),
-            "url": None,
-            "files": {},
-            "projects": [],
-            "problems": [],
-            "commits": {},
-            "still_present": frozenset(_json_list(present)),
-        }
+    """Turn one day's snapshot rows (in SNAPSHOT_TABLES order) into ``rules.code`` records.
+
+    A record per repo whose status row is not ``failed``; the other repos' rows are left out."""
+    by_repo = _repos_read(status)
     for f in files:
         if f["repo"] in by_repo:
             by_repo[f["repo"]]["url"] = f.get("commit_url")
-            content = f.get("content")
-            if content is None:
-                content = blobs.get(f.get("blob_sha") or "")
-            by_repo[f["repo"]]["files"][f["path"]] = TrackedState(
-                path=f["path"],
-                project=f["project"],
-                kind=f["kind"],
-                tool=f.get("tool"),
-                blob_sha=f.get("blob_sha"),
-                content=content,
-            )
+            by_repo[f["repo"]]["files"][f["path"]] = _tracked_state(f, blobs)
     for p in projects:
         if p["repo"] in by_repo:
             by_repo[p["repo"]]["projects"].append(ProjectState(p["project"], p.get("type"), p.get("config_file")))
     for p in problems:
         if p["repo"] in by_repo:
-            by_repo[p["repo"]]["problems"].append(
-                ProblemState(
-                    p["project"],
-                    p.get("file") or "",
-                    p.get("key"),
-                    p.get("line"),
-                    p.get("message") or "",
-                    p.get("rule") or "invalid_config",
-                    p.get("severity") or "error",
-                )
-            )
-    for c in sorted(commits, key=lambda c: c["committed_at"], reverse=True):
+            by_repo[p["repo"]]["problems"].append(_problem_state(p))
+    for c in sorted(commits, key=lambda c: c["committed_at"], reverse=True):  # newest first, per path
         if c["repo"] in by_repo:
-            by_repo[c["repo"]]["commits"].setdefault(c["path"], []).append(
-                CommitRef(
-                    c["commit_sha"],
-                    c.get("commit_url"),
-                    c.get("author") or "",
-                    c["committed_at"],
-                    c.get("message") or "",
-                )
-            )
+            by_repo[c["repo"]]["commits"].setdefault(c["path"], []).append(_commit_ref(c))
     return {
         name: RepoCode(
             org=org,
@@ -403,6 +278,60 @@ def repo_code_states(
         )
         for name, d in by_repo.items()
     }
+
+
+def _repos_read(status: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """An empty record, to be filled from the other tables, per repo whose status row is not ``failed``."""
+    by_repo: dict[str, dict[str, Any]] = {}
+    for s in status:
+        if s["mode"] == "failed":
+            continue
+        present = s.get("still_present")
+        by_repo[s["repo"]] = {
+            "head": s.get("head_sha"),
+            "url": None,
+            "files": {},
+            "projects": [],
+            "problems": [],
+            "commits": {},
+            "still_present": frozenset(_json_list(present)),
+        }
+    return by_repo
+
+
+def _tracked_state(f: Mapping[str, Any], blobs: Mapping[str, str | None]) -> TrackedState:
+    """A ``config_snapshots`` row as a tracked file: its content from the row, else from its blob."""
+    content = f.get("content")
+    if content is None:
+        content = blobs.get(f.get("blob_sha") or "")
+    return TrackedState(
+        path=f["path"],
+        project=f["project"],
+        kind=f["kind"],
+        tool=f.get("tool"),
+        blob_sha=f.get("blob_sha"),
+        content=content,
+    )
+
+
+def _problem_state(p: Mapping[str, Any]) -> ProblemState:
+    """A ``config_problems`` row as a problem (no rule: ``invalid_config``; no severity: ``error``)."""
+    return ProblemState(
+        p["project"],
+        p.get("file") or "",
+        p.get("key"),
+        p.get("line"),
+        p.get("message") or "",
+        p.get("rule") or "invalid_config",
+        p.get("severity") or "error",
+    )
+
+
+def _commit_ref(c: Mapping[str, Any]) -> CommitRef:
+    """A ``config_file_commits`` row as a commit of its path."""
+    return CommitRef(
+        c["commit_sha"], c.get("commit_url"), c.get("author") or "", c["committed_at"], c.get("message") or ""
+    )
 
 
 def _json_list(value: Any) -> list[str]:

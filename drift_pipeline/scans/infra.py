@@ -188,10 +188,32 @@ def scan_infra(
     scan.world = world() if callable(world) else world
     if scan.world is None:
         raise ValueError("scan_infra: an observable day needs the AWS world")
-    accounts = {env: account for account, env in scan.world.envs.items()}
-    fetcher = SourceRegistryFetcher(source, org, day_end(day))
-    inventories = scan.world.observed.accounts
     todo = [r for r in inventory if (r.get("in_scope") or r.get("error")) and (not only or r["repo"] in only)]
+    one = _declarer(source, org, day, scan.world, region=region, now=now)
+    parts = map_repos(
+        one,
+        todo,
+        workers_for(source),
+        progress=progress,
+        name=lambda r: r["repo"],
+        failed=lambda p: isinstance(p[1], str),
+    )
+    for name, part in parts:
+        _add_repo(scan, name, part)
+    read_backups(scan.world, list(scan.repos.values()))
+    scan.tables["aws_inventory"] = inventory_rows(scan.world)
+    scan.tables["infra_observed"] = [observed_row(scan.world)]
+    return scan
+
+
+def _declarer(
+    source: CodeSource, org: str, day: date, world: World, *, region: str, now: datetime
+) -> Callable[[Mapping[str, Any]], tuple[str, Declared | str]]:
+    """What reads one inventory row's declared infra: the repo's ``Declared``, or its failure as text
+    (an exception is caught here: one repo's failure is that repo's status row, not the scan's)."""
+    accounts = {env: account for account, env in world.envs.items()}
+    fetcher = SourceRegistryFetcher(source, org, day_end(day))
+    inventories = world.observed.accounts
     tags = tag_reader(source)
 
     def one(row: Mapping[str, Any]) -> tuple[str, Declared | str]:
@@ -215,36 +237,28 @@ def scan_infra(
         except Exception as exc:
             return row["repo"], failure_message(row["repo"], "reading its declared infra", exc)
 
-    parts = map_repos(
-        one,
-        todo,
-        workers_for(source),
-        progress=progress,
-        name=lambda r: r["repo"],
-        failed=lambda p: isinstance(p[1], str),
+    return one
+
+
+def _add_repo(scan: InfraScan, name: str, part: Declared | str) -> None:
+    """One repo's declared infra (or failure) into ``scan``: its records, problems, rows and status."""
+    if isinstance(part, str):
+        scan.tables["infra_scan_status"].append({"repo": name, "mode": "failed", "error": part})
+        return
+    for repo in part.repos:
+        scan.repos[name if repo.project == "." else f"{name}:{repo.project}"] = repo
+    scan.problems += [{"repo": name, **p} for p in part.problems]
+    scan.tables["declared_infra"] += part.rows
+    scan.tables["infra_scan_status"].append(
+        {
+            "repo": name,
+            "mode": "read" if part.repos else "no_infra",
+            "error": None,
+            "projects": [r.project for r in part.repos],
+            "problems": part.problems,
+            "expected": process_codec.encode(list(part.repos)),
+        }
     )
-    for name, part in parts:
-        if isinstance(part, str):
-            scan.tables["infra_scan_status"].append({"repo": name, "mode": "failed", "error": part})
-            continue
-        for repo in part.repos:
-            scan.repos[name if repo.project == "." else f"{name}:{repo.project}"] = repo
-        scan.problems += [{"repo": name, **p} for p in part.problems]
-        scan.tables["declared_infra"] += part.rows
-        scan.tables["infra_scan_status"].append(
-            {
-                "repo": name,
-                "mode": "read" if part.repos else "no_infra",
-                "error": None,
-                "projects": [r.project for r in part.repos],
-                "problems": part.problems,
-                "expected": process_codec.encode(list(part.repos)),
-            }
-        )
-    read_backups(scan.world, list(scan.repos.values()))
-    scan.tables["aws_inventory"] = inventory_rows(scan.world)
-    scan.tables["infra_observed"] = [observed_row(scan.world)]
-    return scan
 
 
 def assume_failures(world: World) -> list[dict[str, Any]]:

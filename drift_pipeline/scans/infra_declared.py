@@ -42,7 +42,13 @@ from drift_pipeline.core.rules.infra.records import (
 from drift_pipeline.core.rules.infra.template import expected_env
 from drift_pipeline.core.standards import RegistryResolver, analyse_repo
 from drift_pipeline.core.standards.infra_deploy import Deployment, GitRefs, deployed_commits
-from drift_pipeline.core.standards.infra_manifest import InfraDeclaration, Manifest, infra_declaration, parse_manifest
+from drift_pipeline.core.standards.infra_manifest import (
+    InfraDeclaration,
+    Manifest,
+    ManifestEntry,
+    infra_declaration,
+    parse_manifest,
+)
 from drift_pipeline.scans.infra_templates import EXTENSIONS, parse_template
 from drift_pipeline.scans.reading import CodeSource, SourceRegistryFetcher, SourceTreeReader
 from drift_pipeline.sources.github_tags import TagReader
@@ -120,7 +126,7 @@ def declare_repo(
     tree = SourceTreeReader(source, full, source.tree(full, head))
     standards = analyse_repo(tree, RegistryResolver(fetcher=fetcher.for_repo()))
     out = Declared()
-    trees: dict[str, SourceTreeReader] = {head: tree}
+    trees = _Trees(source, full, tree, {head: tree})
     base = f"{row['html_url']}/commit/" if row.get("html_url") else None
     for project in standards.projects:
         decl = infra_declaration(project.config or {})
@@ -129,35 +135,14 @@ def declare_repo(
         # the repo's own account map (or the pipeline's), limited to the envs this scan reads
         envs_accounts = {e: a for e, a in (dict(decl.accounts) or dict(accounts)).items() if e in accounts}
         commits, deployed = _stack_commits(decl, envs_accounts, observed)
-        refs = _git_refs(source, tags, full, row, decl, commits, envs_accounts, until)
-        existed = tags.existed_by(full, until, now) if tags and until and now and refs.tags else None
-        plan = deployed_commits(
-            refs, envs=tuple(envs_accounts), convention=decl.deploy, stack_commits=commits, existed=existed
-        )
+        plan = _deployment_plan(source, tags, full, row, decl, commits, envs_accounts, until, now)
         manifest = _manifest(tree, project.path, decl, out)
         envs: list[ExpectedEnv] = []
         for env, account in envs_accounts.items():
             dep = plan[env]
-            templates: dict[str, Mapping[str, Any]] = {}
-            deployed_manifest: Manifest | None = None
-            if dep.commit:
-                at = trees.get(dep.commit)
-                if at is None:
-                    at = trees[dep.commit] = SourceTreeReader(source, full, source.tree(full, dep.commit))
-                for stack in decl.stacks:
-                    base_name = _join(project.path, posixpath.join(decl.path or "infra", stack))
-                    found = _template(at, base_name, project.path, out)
-                    if found is not None:
-                        templates[stack] = found
-                # the manifest as committed at the env's deployed commit (its problems: the head's)
-                deployed_manifest = manifest if at is tree else _manifest(at, project.path, decl, None)
-            entries = deployed_manifest.for_account(account) if dep.commit and deployed_manifest else ()
-            expected = expected_env(
-                env, account, dep.commit, templates, deployed.get(env, {}), region=region, manifest=entries
-            )
+            expected = _expected_env(trees, project.path, decl, env, account, dep, manifest, deployed, region, out)
             envs.append(expected)
             out.rows += _rows(name, project.path, expected, dep)
-        backups = _backups(project.config or {})
         out.repos.append(
             RepoInfra(
                 org=org,
@@ -166,13 +151,75 @@ def declare_repo(
                 status=project.metadata.status,
                 tier=project.metadata.tier,
                 envs=tuple(envs),
-                backups=backups,
+                backups=_backups(project.config or {}),
                 manifest_file=manifest.file if manifest else None,
                 manifest_anywhere=manifest.accountless() if manifest else (),
                 commit_url_base=base,
             )
         )
     return out
+
+
+@dataclass
+class _Trees:
+    """One repo's trees by commit, each read once (the head's first: the standards are read there)."""
+
+    source: CodeSource
+    full: str
+    head: SourceTreeReader
+    read: dict[str, SourceTreeReader]
+
+    def at(self, commit: str) -> SourceTreeReader:
+        found = self.read.get(commit)
+        if found is None:
+            found = self.read[commit] = SourceTreeReader(self.source, self.full, self.source.tree(self.full, commit))
+        return found
+
+
+def _deployment_plan(
+    source: CodeSource,
+    tags: TagReader | None,
+    full: str,
+    row: Mapping[str, Any],
+    decl: InfraDeclaration,
+    commits: Mapping[str, str | None],
+    envs: Mapping[str, str],
+    until: datetime | None,
+    now: datetime | None,
+) -> dict[str, Deployment]:
+    """Per env, the commit deployed there: its stacks' commit tag (``commits``), else the convention."""
+    refs = _git_refs(source, tags, full, row, decl, commits, envs, until)
+    existed = tags.existed_by(full, until, now) if tags and until and now and refs.tags else None
+    return deployed_commits(refs, envs=tuple(envs), convention=decl.deploy, stack_commits=commits, existed=existed)
+
+
+def _expected_env(
+    trees: _Trees,
+    project: str,
+    decl: InfraDeclaration,
+    env: str,
+    account: str,
+    dep: Deployment,
+    manifest: Manifest | None,
+    deployed: Mapping[str, Mapping[str, ObservedStack]],
+    region: str,
+    out: Declared,
+) -> ExpectedEnv:
+    """What ``env`` should hold: the stacks' templates and the manifest's entries for its account,
+    as committed at its deployed commit (nothing without one; template problems into ``out``)."""
+    templates: dict[str, Mapping[str, Any]] = {}
+    entries: tuple[ManifestEntry, ...] = ()
+    if dep.commit:
+        at = trees.at(dep.commit)
+        for stack in decl.stacks:
+            base_name = _join(project, posixpath.join(decl.path or "infra", stack))
+            found = _template(at, base_name, project, out)
+            if found is not None:
+                templates[stack] = found
+        # the manifest as committed at the env's deployed commit (its problems: the head's)
+        deployed_manifest = manifest if at is trees.head else _manifest(at, project, decl, None)
+        entries = deployed_manifest.for_account(account) if deployed_manifest else ()
+    return expected_env(env, account, dep.commit, templates, deployed.get(env, {}), region=region, manifest=entries)
 
 
 def _git_refs(

@@ -22,8 +22,8 @@ from datetime import date, timedelta
 from typing import Any
 
 from drift_pipeline.core.rules.base import Finding, RuleSpec, make_finding
-from drift_pipeline.core.rules.infra.attributes import compare
 from drift_pipeline.core.rules.infra.cfn import judge_resource
+from drift_pipeline.core.rules.infra.compared import judge_compared
 from drift_pipeline.core.rules.infra.records import (
     NOT_SCANNED,
     TAG_CFN_STACK,
@@ -163,12 +163,13 @@ def _deprecated(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
 
 
 def _judge_env(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
+    """A reached env of a repo not deprecated: each deployed stack's resources (CloudFormation's
+    detection where it ran, else the project's comparison), the manifest's entries, then orphans."""
     failed = inv.failed_services()
     by_arn = {r.arn: r for r in inv.resources}
     by_physical = {r.physical_id: r for r in inv.resources if r.physical_id}
-    declared: set[str] = set()
     stack_names = _stack_names(env)
-    declared.update(s.stack_id for s in inv.stacks if s.name in stack_names)
+    declared: set[str] = {s.stack_id for s in inv.stacks if s.name in stack_names}
     cfn_checked = {s.name: s.drift for s in inv.stacks if s.name in stack_names and s.drift is not None}
 
     for stack in env.stacks:
@@ -185,60 +186,15 @@ def _judge_env(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
             continue
         checked = cfn_checked.get(stack.name)  # CloudFormation's own drift detection, when it ran
         for res in stack.resources:
-            subject = f"{env.env}/{stack.name}/{res.logical_id}"
             if res.arn:
                 declared.add(res.arn)
             if res.physical_id:
                 declared.add(res.physical_id)
             if checked is not None:
                 judge_resource(ctx.add, env, stack, res, checked.get(res.logical_id), _short)
-                continue
-            if _SERVICE_OF_TYPE.get(res.type, "tagging") in failed:
-                continue  # could not be read: already reported as infra_not_evaluated
-            found = by_arn.get(res.arn or "") or by_physical.get(res.physical_id or "")
-            if found is None:
-                if res.arn is None and res.physical_id is not None:
-                    continue  # a type the inventory does not map: cannot be judged
-                ctx.add(
-                    "resource_missing",
-                    env,
-                    subject,
-                    f"{res.type} {res.logical_id} of stack {stack.name} ({res.physical_id or 'no physical id'}) "
-                    f"is declared and deployed in {env.env} but does not exist",
-                    {
-                        "env": env.env,
-                        "account": env.account,
-                        "stack": stack.name,
-                        "logical_id": res.logical_id,
-                        "type": res.type,
-                        "physical_id": res.physical_id,
-                        "arn": res.arn,
-                        "expected": "present",
-                        "actual": None,
-                        "evidence": "service list" if res.type in inv.complete_types else "tagging api",
-                    },
-                )
-                continue
-            for diff in compare(res.type, res.attributes, found.attributes):
-                ctx.add(
-                    "attribute_drift",
-                    env,
-                    f"{subject}:{diff.name}",
-                    f"{res.type} {res.logical_id} of {stack.name} in {env.env}: {diff.name} "
-                    f"expected {_short(diff.expected)}, found {_short(diff.actual)}",
-                    {
-                        "env": env.env,
-                        "account": env.account,
-                        "stack": stack.name,
-                        "logical_id": res.logical_id,
-                        "arn": found.arn,
-                        "property": diff.prop,
-                        "item": diff.item,
-                        "expected": diff.expected,
-                        "actual": diff.actual,
-                        "method": inv.drift_method,
-                    },
-                )
+            elif _SERVICE_OF_TYPE.get(res.type, "tagging") not in failed:  # else: reported as infra_not_evaluated
+                found = by_arn.get(res.arn or "") or by_physical.get(res.physical_id or "")
+                judge_compared(ctx.add, env, stack, res, found, inv, _short)
 
     for entry in env.manifest:
         declared.add(entry.resource)
@@ -248,10 +204,16 @@ def _judge_env(ctx: Context, env: ExpectedEnv, inv: AccountInventory) -> None:
 
     if "cloudformation" in failed:
         return  # what the stacks declare is unknown: an undeclared-looking resource proves nothing
+    _orphaned(ctx, env, inv, declared, stack_names)
+
+
+def _orphaned(ctx: Context, env: ExpectedEnv, inv: AccountInventory, declared: set[str], stacks: set[str]) -> None:
+    """``resource_orphaned`` for each resource tied to the repo (by its tags or ``stacks``) that
+    nothing ``declared`` names, by ARN."""
     for obs in sorted(inv.resources, key=lambda r: r.arn):
         if obs.arn in declared or obs.physical_id in declared:
             continue
-        if not _tied(obs.tags, ctx.repo, stack_names):
+        if not _tied(obs.tags, ctx.repo, stacks):
             continue
         ctx.add(
             "resource_orphaned",
