@@ -37,9 +37,6 @@ ALLOWED: dict[str, int] = {
     "defs/assets/process.py::process_observations": 61,
     "sandbox/infra_seed/deploy.py::deploy_org_infra": 92,
     "sandbox/seed/build.py::seed_org": 209,
-    "sandbox/seed/expectations.py::_process_expectations": 64,
-    "sandbox/seed/process_history.py::process_commits": 63,
-    "sandbox/seed/report.py::_describe": 92,
 }
 
 
