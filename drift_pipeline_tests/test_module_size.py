@@ -35,8 +35,6 @@ ALLOWED: dict[str, int] = {
     "defs/assets/infra.py::infra_observations": 87,
     "defs/assets/inventory.py::repo_inventory": 62,
     "defs/assets/process.py::process_observations": 61,
-    "sandbox/infra_seed/deploy.py::deploy_org_infra": 92,
-    "sandbox/seed/build.py::seed_org": 209,
 }
 
 
