@@ -62,57 +62,18 @@ def deploy_org_infra(
             reached[account] = _Account(connect(account))
         return reached[account]
 
-    deployed: list[DeployedStack] = []
-    for repo in repos:
-        for env in repo.deployed_envs():
-            account = repo.accounts[env]
-            for stack, template in repo.stacks_for(env).items():
-                deployed.append(_deploy_stack(session(account), repo, env, stack, template))
-
+    deployed = [
+        _deploy_stack(session(repo.accounts[env]), repo, env, stack, template)
+        for repo in repos
+        for env in repo.deployed_envs()
+        for stack, template in repo.stacks_for(env).items()
+    ]
     drifts: list[InjectedDrift] = []
     drifts.append(_orphan(session, *plan["orphaned"]))
     drifts.append(_delete_resource(session, *plan["missing"]))
     drifts.append(_open_ssh(session, *plan["ingress_changed"]))
-    for d in deployed:
-        if d.status == "deprecated":
-            drifts.append(
-                InjectedDrift(
-                    kind="deprecated_remaining",
-                    repo=d.repo,
-                    project=d.project,
-                    env=d.env,
-                    account=d.account,
-                    resource_type="AWS::CloudFormation::Stack",
-                    resource_id=d.stack_name,
-                    arn=d.stack_id,
-                    stack_name=d.stack_name,
-                    logical_id=None,
-                    description=(
-                        f"stack `{d.stack_name}` and its resources are still deployed although the repo is deprecated"
-                    ),
-                )
-            )
-    for repo in repos:
-        if repo.status == "pre-release" and _PROD in repo.accounts:
-            for stack in repo.stacks:
-                drifts.append(
-                    InjectedDrift(
-                        kind="prerelease_not_in_prod",
-                        repo=repo.full_name,
-                        project=repo.project,
-                        env=_PROD,
-                        account=repo.accounts[_PROD],
-                        resource_type="AWS::CloudFormation::Stack",
-                        resource_id=f"{stack}-{_PROD}",
-                        arn=None,
-                        stack_name=f"{stack}-{_PROD}",
-                        logical_id=None,
-                        description=(
-                            f"stack `{stack}-{_PROD}` is not deployed: the repo is pre-release, "
-                            "so prod is skipped on purpose (not `resource_missing`)"
-                        ),
-                    )
-                )
+    drifts += _deprecated_remaining(deployed)
+    drifts += _prerelease_skipped(repos)
     drifts += _added_after_release(repos)
     for repo in repos:
         if repo.stale_backup is not None:
@@ -121,6 +82,52 @@ def deploy_org_infra(
             _not_scanned(repo, env) for env in repo.deployed_envs() if repo.accounts[env] not in scanned_accounts
         ]
     return InfraScenario(seed=seed, region=region, deployed=tuple(deployed), drifts=tuple(drifts))
+
+
+def _deprecated_remaining(deployed: Sequence[DeployedStack]) -> list[InjectedDrift]:
+    """Each stack of a deprecated repo: still deployed, so its resources are drift."""
+    return [
+        InjectedDrift(
+            kind="deprecated_remaining",
+            repo=d.repo,
+            project=d.project,
+            env=d.env,
+            account=d.account,
+            resource_type="AWS::CloudFormation::Stack",
+            resource_id=d.stack_name,
+            arn=d.stack_id,
+            stack_name=d.stack_name,
+            logical_id=None,
+            description=f"stack `{d.stack_name}` and its resources are still deployed although the repo is deprecated",
+        )
+        for d in deployed
+        if d.status == "deprecated"
+    ]
+
+
+def _prerelease_skipped(repos: Sequence[InfraRepo]) -> list[InjectedDrift]:
+    """Each prod stack of a pre-release repo: not deployed on purpose (a scan must not call it missing)."""
+    return [
+        InjectedDrift(
+            kind="prerelease_not_in_prod",
+            repo=repo.full_name,
+            project=repo.project,
+            env=_PROD,
+            account=repo.accounts[_PROD],
+            resource_type="AWS::CloudFormation::Stack",
+            resource_id=f"{stack}-{_PROD}",
+            arn=None,
+            stack_name=f"{stack}-{_PROD}",
+            logical_id=None,
+            description=(
+                f"stack `{stack}-{_PROD}` is not deployed: the repo is pre-release, "
+                "so prod is skipped on purpose (not `resource_missing`)"
+            ),
+        )
+        for repo in repos
+        if repo.status == "pre-release" and _PROD in repo.accounts
+        for stack in repo.stacks
+    ]
 
 
 def _added_after_release(repos: Sequence[InfraRepo]) -> list[InjectedDrift]:

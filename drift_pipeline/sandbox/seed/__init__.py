@@ -24,7 +24,8 @@ Modules: ``catalogue`` (the cast, repo specs), ``configs`` (their standards conf
 ``history`` (baseline, background and scripted commits), ``fastimport`` (``git fast-import``), ``settings``
 (protection and rulesets, and their deliberate ``DEVIATIONS``), ``expectations`` (the oracle: scope,
 projects, process findings), ``cases`` (every rule id's case with its day and cause, and the rule ids
-seed data cannot show), ``report`` (``SeedReport`` and its rendering), ``build`` (``seed_org``).
+seed data cannot show), ``report`` (``SeedReport`` and its rendering), ``repos`` (each repo planned, written
+by git and recorded in the state, and the run's tallies), ``build`` (``seed_org``).
 """
 
 from __future__ import annotations

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-import json
 import random
 import re
 import shutil
-from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -20,9 +15,7 @@ from drift_pipeline.core.errors import UsageError
 from drift_pipeline.core.standards.org_config import CONFIG_REPO
 from drift_pipeline.sandbox import seed_files as F
 from drift_pipeline.sandbox.github.state import SandboxState
-from drift_pipeline.sandbox.seed.cases import NOT_SCRIPTED, rule_cases
 from drift_pipeline.sandbox.seed.catalogue import (
-    CONVENTIONAL,
     DEFAULT_END_DATE,
     MIN_REPOS,
     REGISTRY_DATA,
@@ -38,28 +31,21 @@ from drift_pipeline.sandbox.seed.configs import backup_bucket
 from drift_pipeline.sandbox.seed.expectations import _process_expectations, _projects, _scope
 from drift_pipeline.sandbox.seed.fastimport import _fast_import
 from drift_pipeline.sandbox.seed.history import (
-    _background_commits,
-    _baseline_commits,
     _Commit,
     _scripted_commits,
     scripted_days,
 )
-from drift_pipeline.sandbox.seed.process_history import PrPlan, process_commits, record_pulls, seed_teams
+from drift_pipeline.sandbox.seed.process_history import PrPlan, process_commits, seed_teams
 from drift_pipeline.sandbox.seed.report import (
     README_BEGIN,
     README_END,
-    SeededEvent,
-    SeededProcessFinding,
     SeededRepo,
     SeedReport,
     readme_scenario,
 )
-from drift_pipeline.sandbox.seed.settings import _apply_settings, _org_ruleset
-from drift_pipeline.sandbox.seed.trees import _initial_tree
-from drift_pipeline.sources.gitutil import Author, init_bare
-
-_GIT_WORKERS = 2  # repositories written at once (git runs outside the GIL)
-_AHEAD = 8  # repos planned ahead of the one whose state is being written
+from drift_pipeline.sandbox.seed.repos import _Seeding
+from drift_pipeline.sandbox.seed.settings import _org_ruleset
+from drift_pipeline.sources.gitutil import Author
 
 
 def seed_org(
@@ -83,6 +69,29 @@ def seed_org(
     ``change_rate`` (0..1): the chance per working day that each generated ``service-NN`` repo gets
     a background commit (benchmarks); by default one in three of them changes with chance 0.1.
     """
+    _check_args(org, repos, days, change_rate)
+    end = end_date or DEFAULT_END_DATE
+    start = end - timedelta(days=days - 1)
+    state = _new_org(SandboxState.open(state_dir), org, force)
+    product = _core_specs() + _extra_specs(repos - MIN_REPOS, change_rate)
+    others = _out_of_scope_specs()
+    scripted, plans = _scripted({s.name: s for s in product + others}, start, days, seed, org)
+    run = _Seeding(state, org, seed, start, days, scripted, plans)
+    _seed_fixed_repos(state, org, start, sorted({t for t in TEAMS}))
+    run.write_all(product + others)
+    state.add_org_ruleset(org, _org_ruleset())
+    state.save()
+
+    seeded, expectations, details = _seeded_repos(product + others, run.baseline_cfgs, org)
+    aws_text: str | None = None
+    infra_cases: tuple[tuple[str, str, str], ...] = ()
+    if aws is not None:
+        aws_text, infra_cases = _deploy_infra(aws, org, [s for s in product if s.infra], seed)
+    return run.report(Path(state_dir), end, seeded, expectations, details, aws_text, infra_cases)
+
+
+def _check_args(org: str, repos: int, days: int, change_rate: float | None) -> None:
+    """Refuse (``UsageError``) what the scripted scenario cannot be seeded with."""
     if repos < MIN_REPOS:
         raise UsageError(f"--repos must be at least {MIN_REPOS} (the scripted scenario needs them), got {repos}")
     if days < 1:
@@ -91,185 +100,73 @@ def seed_org(
         raise UsageError(f"change_rate must be between 0 and 1, got {change_rate}")
     if not re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?", org):
         raise UsageError(f"invalid org name {org!r}")
-    end = end_date or DEFAULT_END_DATE
-    start = end - timedelta(days=days - 1)
-    state = SandboxState.open(state_dir)
+
+
+def _new_org(state: SandboxState, org: str, force: bool) -> SandboxState:
+    """The org created in ``state`` (wiped first if it exists and ``force``) with its people and teams."""
     if _org_exists(state, org):
         if not force:
             raise UsageError(f"org {org!r} already exists in {state.root}; use --force to wipe and re-seed it")
         _wipe_org(state, org)
-
     state.add_org(org, name=org.capitalize())
     for team in TEAMS.values():
         for name, login in team:
             state.add_user(login, name=name, emails=[email_of(name, org)])
     seed_teams(state, org)
+    return state
 
-    product = _core_specs() + _extra_specs(repos - MIN_REPOS, change_rate)
-    others = _out_of_scope_specs()
-    specs = {s.name: s for s in product + others}
+
+def _scripted(
+    specs: dict[str, _Spec], start: date, days: int, seed: int, org: str
+) -> tuple[dict[str, list[_Commit]], dict[int, PrPlan]]:
+    """The scripted commits per repo, and how each process deviation among them reaches the default branch."""
     scripted = _scripted_commits(specs, start, days, random.Random(f"{seed}:scripted"), org)
     plans: dict[int, PrPlan] = {}  # id(_Commit) -> how it reaches the default branch
     for repo_name, c, plan in _process_deviations(specs, start, days, seed, org):
         scripted[repo_name].append(c)
         plans[id(c)] = plan
-    process_found: list[SeededProcessFinding] = []
-    pull_requests = 0
-    bad_messages: dict[str, date] = {}  # repo -> the day of its first non-conventional window commit
+    return scripted, plans
 
-    events: dict[str, SeededEvent] = {}
-    ev_order: list[str] = []
-    background: list[SeededEvent] = []
-    baseline_cfgs: dict[str, dict[str, Any]] = {}
-    window_start = datetime.combine(start, time(0), tzinfo=UTC)
 
-    _seed_fixed_repos(state, org, start, sorted({t for t in TEAMS}))
-
-    def plan_commits(spec: _Spec) -> tuple[_Spec, list[_Commit], list[tuple[_Commit, dict[str, str | bytes | None]]]]:
-        """A repo's commits and the files each changes (its tree and baseline config kept on the spec)."""
-        rng = random.Random(f"{seed}:{org}:{spec.name}")
-        spec.tree = {}
-        initial = _initial_tree(spec, org)
-        commits = _baseline_commits(spec, start, rng, org)
-        commits[0].change = functools.partial(_copy_of, initial)
-        commits += _background_commits(spec, start, days, rng, org) + scripted.get(spec.name, [])
-        commits.sort(key=lambda c: c.when)
-        planned: list[tuple[_Commit, dict[str, str | bytes | None]]] = []
-        for c in commits:
-            if c.when >= window_start and not baseline_cfgs.get(spec.name):
-                baseline_cfgs[spec.name] = json.loads(json.dumps(spec.cfg))
-            files = c.change(spec)
-            for path, content in files.items():
-                if content is None:
-                    spec.tree.pop(path, None)
-                else:
-                    spec.tree[path] = content
-            planned.append((c, files))
-        return spec, commits, planned
-
-    def write(spec: _Spec, planned: list[tuple[_Commit, dict[str, str | bytes | None]]]) -> list[str]:
-        """The repo's bare repository with its whole history (git only: runs on a worker thread)."""
-        git_dir = init_bare(state.repo_git_dir(org, spec.name), spec.default_branch)
-        return _fast_import(
-            git_dir, spec.default_branch, [(files, c.message, c.author, c.when) for c, files in planned]
-        )
-
-    # Git writes each repo on a worker thread while the next repos are planned; the state is
-    # changed in the repos' order only (ids stay what a serial seeding gives), a few repos ahead
-    # at most (memory stays flat with the org's size).
-    pending: deque[tuple[_Spec, list[_Commit], list[tuple[_Commit, Any]], Future[list[str]]]] = deque()
-    with ThreadPoolExecutor(max_workers=_GIT_WORKERS, thread_name_prefix="seed-git") as pool:
-        for item in [*product, *others, None]:
-            if item is not None:
-                spec, commits, planned = plan_commits(item)
-                pending.append((spec, commits, planned, pool.submit(write, spec, planned)))
-                if len(pending) < _AHEAD:
-                    continue
-            while pending and (item is None or len(pending) >= _AHEAD):
-                spec, commits, planned, shas = pending.popleft()
-                state.create_repo(
-                    org,
-                    spec.name,
-                    default_branch=spec.default_branch,
-                    private=spec.private,
-                    archived=spec.archived,
-                    description=spec.description,
-                    created_at=commits[0].when,
-                    init=False,
-                )
-                spec.shas = shas.result()
-                window = []
-                for (c, files), sha in zip(planned, spec.shas, strict=True):
-                    if c.when >= window_start:
-                        spec.window_messages.append(c.message)
-                        if not CONVENTIONAL.match(c.message):
-                            bad_messages.setdefault(spec.name, c.when.date())
-                        window.append((sha, c.message, c.author, c.when, plans.get(id(c), PrPlan())))
-                    for kind, project, description in c.events:
-                        ev = SeededEvent(
-                            c.when.date(), spec.name, project, kind, tuple(sorted(files)), (sha,), description
-                        )
-                        if c.background:
-                            background.append(ev)
-                            continue
-                        key = f"{c.event_key or sha}:{kind}"
-                        events[key] = ev
-                        ev_order.append(key)
-                    if c.event_key and not c.events:  # a follow-up commit of an earlier event
-                        for key in [k for k in events if k.startswith(c.event_key + ":")]:
-                            old = events[key]
-                            events[key] = dataclasses.replace(
-                                old,
-                                paths=tuple(sorted(set(old.paths) | set(files))),
-                                commit_shas=old.commit_shas + (sha,),
-                            )
-                baseline_cfgs.setdefault(spec.name, json.loads(json.dumps(spec.cfg)))
-                _apply_settings(state, org, spec, baseline_cfgs[spec.name])
-                if spec.product:  # product repos work through pull requests; the others are pushed to
-                    process_found += record_pulls(state, org, spec, window)
-                    pull_requests += sum(not plan.direct for *_, plan in window)
-
-    state.add_org_ruleset(org, _org_ruleset())
-    state.save()
-
+def _seeded_repos(
+    specs: list[_Spec], baseline_cfgs: dict[str, dict[str, Any]], org: str
+) -> tuple[tuple[SeededRepo, ...], dict[str, tuple[str, ...]], dict[str, tuple[str, ...]]]:
+    """The oracle per repo: what it is, and the process findings (rule ids, details) of the in-scope ones."""
     seeded: list[SeededRepo] = []
     expectations: dict[str, tuple[str, ...]] = {}
     details: dict[str, tuple[str, ...]] = {}
-    for spec in product + others:
-        in_scope, reason = _scope(spec)
-        root_cfg = next((n for n in ("standards.toml", "check.toml") if n in spec.tree), None)
-        tier = spec.tier
-        if "repo-metadata.yaml" in spec.tree:
-            tier = (yaml.safe_load(str(spec.tree["repo-metadata.yaml"])) or {}).get("tier", tier)
-        seeded.append(
-            SeededRepo(
-                name=spec.name,
-                full_name=f"{org}/{spec.name}",
-                tier=tier if spec.metadata else None,
-                status=spec.status if spec.metadata else None,
-                team=spec.team if spec.metadata else None,
-                language=spec.language,
-                in_scope=in_scope,
-                scope_reason=reason,
-                config_file=root_cfg,
-                projects=_projects(spec),
-                default_branch=spec.default_branch,
-                head_sha=spec.shas[-1],
-                archived=spec.archived,
-                protection=spec.protection,
-                infra_stacks=tuple(spec.cfg.get("infra", {}).get("stacks", [])) if spec.infra else (),
-            )
-        )
-        if in_scope and root_cfg is not None:
+    for spec in specs:
+        seeded.append(repo := _seeded_repo(spec, org))
+        if repo.in_scope and repo.config_file is not None:
             found = _process_expectations(spec, baseline_cfgs[spec.name], org)
             if found:
                 expectations[spec.name] = tuple(k for k, _ in found)
                 details[spec.name] = tuple(f"{k}: {d}" for k, d in found)
+    return tuple(seeded), expectations, details
 
-    aws_text: str | None = None
-    infra_cases: tuple[tuple[str, str, str], ...] = ()
-    if aws is not None:
-        aws_text, infra_cases = _deploy_infra(aws, org, [s for s in product if s.infra], seed)
 
-    ordered = sorted((events[k] for k in dict.fromkeys(ev_order)), key=lambda e: (e.day, e.repo, e.kind))
-    first_bad = {(name, "commit_convention_violated"): day for name, day in bad_messages.items()}
-    return SeedReport(
-        org=org,
-        state_dir=str(Path(state_dir)),
-        start_date=start,
-        end_date=end,
-        days=days,
-        seed=seed,
-        repos=tuple(seeded),
-        events=tuple(ordered),
-        background_commits=tuple(sorted(background, key=lambda e: (e.day, e.repo))),
-        process_expectations=expectations,
-        process_details=details,
-        aws=aws_text,
-        process_activity=tuple(sorted(process_found, key=lambda f: (f.day, f.repo, f.rule))),
-        pull_requests=pull_requests,
-        cases=rule_cases(end, tuple(ordered), details, tuple(process_found), infra_cases, first_bad),
-        not_scripted=dict(NOT_SCRIPTED),
+def _seeded_repo(spec: _Spec, org: str) -> SeededRepo:
+    """One repo as a scan should see it at the head: metadata, scope, config, projects, protection."""
+    in_scope, reason = _scope(spec)
+    tier = spec.tier
+    if "repo-metadata.yaml" in spec.tree:
+        tier = (yaml.safe_load(str(spec.tree["repo-metadata.yaml"])) or {}).get("tier", tier)
+    return SeededRepo(
+        name=spec.name,
+        full_name=f"{org}/{spec.name}",
+        tier=tier if spec.metadata else None,
+        status=spec.status if spec.metadata else None,
+        team=spec.team if spec.metadata else None,
+        language=spec.language,
+        in_scope=in_scope,
+        scope_reason=reason,
+        config_file=next((n for n in ("standards.toml", "check.toml") if n in spec.tree), None),
+        projects=_projects(spec),
+        default_branch=spec.default_branch,
+        head_sha=spec.shas[-1],
+        archived=spec.archived,
+        protection=spec.protection,
+        infra_stacks=tuple(spec.cfg.get("infra", {}).get("stacks", [])) if spec.infra else (),
     )
 
 
@@ -295,11 +192,6 @@ def _process_deviations(
         if repo in specs:
             out.append((repo, _Commit(when, message, who, change), plan))
     return out
-
-
-def _copy_of(files: dict[str, str | bytes], _spec: _Spec) -> dict[str, str | bytes | None]:
-    """The change of a repo's first commit: its whole initial tree."""
-    return dict(files)
 
 
 def _seed_fixed_repos(state: SandboxState, org: str, start: date, teams: list[str]) -> None:

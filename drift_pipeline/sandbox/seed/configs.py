@@ -29,6 +29,7 @@ def _status_checks(spec: _Spec) -> list[str]:
 
 
 def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
+    """The repo's standards config: metadata (in ``standards.toml``), extends, code, process and infra tables."""
     cfg: dict[str, Any] = {}
     if spec.config_file == "standards.toml" and spec.metadata:
         cfg["metadata"] = {
@@ -39,6 +40,19 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
             "organisation": org,
         }
     cfg["extends"] = {"registry": f"github:{org}/{REGISTRY_REPO}", "rulesets": [_ruleset_name(spec)]}
+    if code := _code_table(spec):
+        cfg["code"] = code
+    if not spec.product and spec.name == "shared-scripts":
+        return {"extends": cfg["extends"]}
+    cfg["process"] = _process_table(spec, org)
+    if spec.infra:
+        accounts = {**DEFAULT_ACCOUNTS, **dict(spec.moved_accounts)}
+        cfg["infra"] = {"enabled": True, "path": "infra", "stacks": [spec.name], "accounts": accounts}
+    return cfg
+
+
+def _code_table(spec: _Spec) -> dict[str, Any]:
+    """``[code]``: the linter settings and coverage run of the repo's language and tier (empty: no table)."""
     code: dict[str, Any] = {}
     if spec.language == "python":
         code["linting"] = {"ruff": {"line-length": 100}}
@@ -51,11 +65,11 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
             code["linting"] = {"eslint": {"rules": {"no-console": "error"}}}
         if spec.coverage:
             code["coverage_run"] = {"enabled": True, "min_threshold": 85, "runner": "vitest"}
-    if code:
-        cfg["code"] = code
-    if not spec.product and spec.name == "shared-scripts":
-        return {"extends": cfg["extends"]}
-    process: dict[str, Any] = {}
+    return code
+
+
+def _repo_table(spec: _Spec) -> dict[str, Any]:
+    """``[process.repo]``: branch protection and the default branch's ruleset the repo declares."""
     ruleset: dict[str, Any] = {
         "branch": spec.default_branch,
         "required_reviews": spec.required_reviews,
@@ -72,14 +86,20 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
             F.Inline(actor_type=kind, actor_id=actor_id, bypass_mode=mode)
             for kind, actor_id, mode in spec.bypass_actors
         ]
-    process["repo"] = {
+    repo: dict[str, Any] = {
         "enabled": True,
         "require_branch_protection": True,
         "require_codeowners": spec.codeowners != "valid" or spec.tier != "prototype",
         "ruleset": ruleset,
     }
     if spec.tag_protection:
-        process["repo"]["tag_protection"] = {"patterns": ["v*"], "prevent_deletion": True, "prevent_update": True}
+        repo["tag_protection"] = {"patterns": ["v*"], "prevent_deletion": True, "prevent_update": True}
+    return repo
+
+
+def _process_table(spec: _Spec, org: str) -> dict[str, Any]:
+    """``[process]``: the repo settings, CI, branches and PRs always; the optional checks the spec turns on."""
+    process: dict[str, Any] = {"repo": _repo_table(spec)}
     process["ci"] = {"enabled": True, "require_workflows": ["ci.yml"]}
     process["branches"] = {"enabled": True, "pattern": BRANCH_PATTERN}
     process["pr"] = {"enabled": True, "max_files": PR_MAX_FILES, "max_lines": PR_MAX_LINES, "require_issue": True}
@@ -117,11 +137,7 @@ def _build_config(spec: _Spec, org: str) -> dict[str, Any]:
             "files": ["**/.env", "**/*.pem"],
             "message": "Secrets belong in the secrets manager, not in git.",
         }
-    cfg["process"] = process
-    if spec.infra:
-        accounts = {**DEFAULT_ACCOUNTS, **dict(spec.moved_accounts)}
-        cfg["infra"] = {"enabled": True, "path": "infra", "stacks": [spec.name], "accounts": accounts}
-    return cfg
+    return process
 
 
 def backup_bucket(spec: _Spec) -> str:

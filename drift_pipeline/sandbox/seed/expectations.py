@@ -42,26 +42,54 @@ def _forbidden_match(pattern: str, path: str) -> bool:
 
 
 def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -> list[tuple[str, str]]:
-    """What a process scan of this repo should report, from its head config vs its settings."""
-    cfg = spec.cfg
-    process = cfg.get("process") or {}
-    found: list[tuple[str, str]] = []
+    """What a process scan of this repo should report, from its head config vs its settings and tree."""
+    process = spec.cfg.get("process") or {}
     repo = process.get("repo") or {}
-    rs = repo.get("ruleset")
     prot = _effective_protection(spec, baseline_cfg)
     if spec.scan_role not in (None, "admin") and spec.protection != "ruleset":
         raise ValueError(f"{spec.name}: the oracle models a scan without admin rights on a ruleset-protected repo only")
-    if repo.get("enabled") and repo.get("require_branch_protection") and prot is None:
-        found.append(
+    found = _protection_expectations(spec, repo, prot)
+    found += _codeowners_expectations(spec, process, org)
+    found += _file_expectations(spec, process)
+    commits = process.get("commits") or {}
+    if commits.get("enabled") and commits.get("conventional"):
+        bad = [m for m in spec.window_messages if not CONVENTIONAL.match(m)]
+        if bad:
+            found.append(
+                (
+                    "commit_convention_violated",
+                    f"{len(bad)} commit(s) in the window are not conventional, e.g. {bad[0]!r}",
+                )
+            )
+    found += _hooks_expectations(spec, process.get("hooks") or {})
+    tp = repo.get("tag_protection")
+    if repo.get("enabled") and tp and "no_tag_ruleset" in spec.deviations:
+        found.append(("tag_protection_missing", f"no tag ruleset for {tp.get('patterns')}"))
+    return found
+
+
+def _protection_expectations(spec: _Spec, repo: dict[str, Any], prot: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """``[process.repo]`` against the default branch's effective protection (``prot``; None: none)."""
+    if not repo.get("enabled"):
+        return []
+    if repo.get("require_branch_protection") and prot is None:
+        return [
             (
                 "branch_protection_missing",
                 f"{spec.default_branch} has no classic protection and no repo ruleset "
                 "(only the org ruleset's deletion/non_fast_forward rules)",
             )
-        )
-    if repo.get("enabled") and rs and prot is not None:
+        ]
+    if (rs := repo.get("ruleset")) and prot is not None:
         branch = _branch_settings(rs, prot)
-        found += branch if spec.scan_role in (None, "admin") else _without_admin(spec, rs, branch)
+        return branch if spec.scan_role in (None, "admin") else _without_admin(spec, rs, branch)
+    return []
+
+
+def _codeowners_expectations(spec: _Spec, process: dict[str, Any], org: str) -> list[tuple[str, str]]:
+    """A CODEOWNERS file missing or invalid where ``[process.repo]`` requires one, then its rules' mismatches."""
+    found: list[tuple[str, str]] = []
+    repo = process.get("repo") or {}
     if repo.get("enabled") and repo.get("require_codeowners"):
         owners = next(
             (spec.tree[p] for p in (".github/CODEOWNERS", "CODEOWNERS", "docs/CODEOWNERS") if p in spec.tree), None
@@ -70,7 +98,12 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
             found.append(("codeowners_missing", "require_codeowners = true but there is no CODEOWNERS file"))
         elif (problem := _codeowners_problem(str(owners), org)) is not None:
             found.append(("codeowners_invalid", f".github/CODEOWNERS {problem}"))
-    found += _codeowners_rules(spec, process.get("codeowners") or {})
+    return found + _codeowners_rules(spec, process.get("codeowners") or {})
+
+
+def _file_expectations(spec: _Spec, process: dict[str, Any]) -> list[tuple[str, str]]:
+    """The head tree against the file rules: forbidden files, the changeset config, required workflows."""
+    found: list[tuple[str, str]] = []
     ff = process.get("forbidden_files") or {}
     if ff.get("enabled"):
         hits = sorted(p for p in spec.tree for g in ff.get("files", []) if _forbidden_match(g, p))
@@ -83,28 +116,18 @@ def _process_expectations(spec: _Spec, baseline_cfg: dict[str, Any], org: str) -
         for wf in ci.get("require_workflows", []):
             if f".github/workflows/{wf}" not in spec.tree:
                 found.append(("required_workflow_missing", f".github/workflows/{wf} is missing"))
-    commits = process.get("commits") or {}
-    if commits.get("enabled") and commits.get("conventional"):
-        bad = [m for m in spec.window_messages if not CONVENTIONAL.match(m)]
-        if bad:
-            found.append(
-                (
-                    "commit_convention_violated",
-                    f"{len(bad)} commit(s) in the window are not conventional, e.g. {bad[0]!r}",
-                )
-            )
-    hooks = process.get("hooks") or {}
-    if hooks.get("enabled") and hooks.get("require_husky", True):
-        wanted = [".husky/"] + [f".husky/{h}" for h in hooks.get("require_hooks", [])]
-        missing = [
-            p for p in wanted if not (any(t.startswith(p) for t in spec.tree) if p.endswith("/") else p in spec.tree)
-        ]
-        if missing:
-            found.append(("hooks_missing", f"git hooks missing: {', '.join(missing)}"))
-    tp = repo.get("tag_protection")
-    if repo.get("enabled") and tp and "no_tag_ruleset" in spec.deviations:
-        found.append(("tag_protection_missing", f"no tag ruleset for {tp.get('patterns')}"))
     return found
+
+
+def _hooks_expectations(spec: _Spec, hooks: dict[str, Any]) -> list[tuple[str, str]]:
+    """``hooks_missing`` when ``[process.hooks]`` wants husky and hooks the tree does not have."""
+    if not (hooks.get("enabled") and hooks.get("require_husky", True)):
+        return []
+    wanted = [".husky/"] + [f".husky/{h}" for h in hooks.get("require_hooks", [])]
+    missing = [
+        p for p in wanted if not (any(t.startswith(p) for t in spec.tree) if p.endswith("/") else p in spec.tree)
+    ]
+    return [("hooks_missing", f"git hooks missing: {', '.join(missing)}")] if missing else []
 
 
 def _branch_settings(rs: dict[str, Any], prot: dict[str, Any]) -> list[tuple[str, str]]:

@@ -171,6 +171,8 @@ def process_commits(
     """The scripted process deviations: ``(repo, when, message, author, change, plan)``.
 
     ``day(slot)`` is the date of a scripted slot, ``at(day, lo, hi)`` a time on it.
+    Long because it is one literal table, a row per deviation, read whole: the rows' order is the
+    order in which ``at`` and ``author`` draw from the random stream, so it is part of the scenario.
     """
     admin = Author(ADMIN[0], email_of(ADMIN[0], org))
     pay = specs["payments-service"]

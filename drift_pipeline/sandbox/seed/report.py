@@ -118,11 +118,21 @@ def _cell(value: Any) -> str:
 
 
 def _describe(r: SeedReport) -> str:
+    """The report as Markdown: one section per part of the scenario, in the README's order."""
     lines = [
         f"# Demo org `{r.org}`",
         "",
         f"Window: {r.start_date} .. {r.end_date} ({r.days} days, seed {r.seed}); state in `{r.state_dir}`.",
         "",
+    ]
+    for section in _SECTIONS:
+        lines += section(r)
+    return "\n".join(lines) + "\n"
+
+
+def _repos_section(r: SeedReport) -> list[str]:
+    """The repositories table (scope, config, projects, protection, head), and the fixed repos."""
+    lines = [
         "## Repositories",
         "",
         "| repo | tier | status | team | language | in scope | config | projects | protection | head |",
@@ -136,12 +146,18 @@ def _describe(r: SeedReport) -> str:
             f"{repo.language} | {scope} | {repo.config_file or '-'} | {projects} | "
             f"{repo.protection} | {repo.head_sha[:7]} |"
         )
-    lines += [
+    return lines + [
         "",
         "Also: `standards-community` (registry, the community rulesets verbatim) and "
         "`drift-config` (`drift.config.yaml`, excludes `legacy-*`). An org ruleset "
         "(deletion, non_fast_forward on the default branch) covers every repo but `legacy-*`.",
         "",
+    ]
+
+
+def _events_section(r: SeedReport) -> list[str]:
+    """The scripted code events table: what a code scan should find, on which day."""
+    lines = [
         "## Scripted code events (what a scan should find)",
         "",
         "| day | repo | project | finding | paths | commits | what |",
@@ -152,17 +168,28 @@ def _describe(r: SeedReport) -> str:
             f"| {e.day} | {e.repo} | {e.project} | `{e.kind}` | {', '.join(e.paths)} | "
             f"{', '.join(s[:7] for s in e.commit_shas)} | {e.description} |"
         )
-    lines += ["", "## Process expectations (settings now vs the head config)", ""]
+    return lines
+
+
+def _process_section(r: SeedReport) -> list[str]:
+    """The process settings expected to differ from each repo's head config."""
+    lines = ["", "## Process expectations (settings now vs the head config)", ""]
     if not r.process_expectations:
         lines.append("None.")
     for name, kinds in r.process_expectations.items():
         lines.append(f"- **{name}**: " + "; ".join(r.process_details.get(name, kinds)))
-    lines += [
+    return lines + [
         "",
         "Every other in-scope repo is compliant with its `[process.*]` tables: through classic "
         "protection (`classic`), a repo ruleset (`ruleset`), or only an org ruleset that targets it "
         "by name (`org`).",
         "",
+    ]
+
+
+def _activity_section(r: SeedReport) -> list[str]:
+    """How the window's commits reached the default branches, and the deviations a process scan must find."""
+    lines = [
         "## Process activity (how the window's commits reached the default branches)",
         "",
         f"{r.pull_requests} commits came through pull requests: a tracking issue, a branch "
@@ -180,16 +207,22 @@ def _describe(r: SeedReport) -> str:
         )
     if not r.process_activity:
         lines.append("| - | - | - | - | - | - | none |")
-    lines += [
-        "",
-        "## Background commits (not drift)",
-        "",
-    ]
+    return lines
+
+
+def _background_section(r: SeedReport) -> list[str]:
+    """The window's ordinary commits, listed so that nobody takes them for drift."""
+    lines = ["", "## Background commits (not drift)", ""]
     if not r.background_commits:
         lines.append("None.")
     for e in r.background_commits:
         lines.append(f"- {e.day} {e.repo}: {e.description} ({e.commit_shas[0][:7]})")
-    lines += ["", "## Every rule id: where and when the demo shows it", ""]
+    return lines
+
+
+def _cases_section(r: SeedReport) -> list[str]:
+    """Every rule id: the cases that show it (day, repo, what), then the ones seed data cannot show."""
+    lines = ["", "## Every rule id: where and when the demo shows it", ""]
     lines += [
         f"{len(r.rules_shown())} rule ids in {len(r.cases)} cases. Settings and AWS are live-only: a scan sees "
         "them on the last day (today's scan); code and activity on the day their commits landed.",
@@ -200,16 +233,26 @@ def _describe(r: SeedReport) -> str:
     lines += [f"| `{c.rule}` | {c.category} | {c.day} | {c.repo} | {c.what.replace('|', '/')} |" for c in r.cases]
     for rule, why in sorted(r.not_scripted.items()):
         lines.append(f"| `{rule}` | - | - | - | not scripted: {why} |")
-    lines += ["", "## AWS", ""]
-    lines.append(
-        r.aws
-        if r.aws
-        else "Not seeded (pass `--aws-endpoint`). Repos with `[infra]`: "
-        + ", ".join(f"{x.name} ({x.status})" for x in r.repos if x.infra_stacks)
-        + "."
-    )
-    return "\n".join(lines) + "\n"
+    return lines
 
+
+def _aws_section(r: SeedReport) -> list[str]:
+    """The infra scenario as deployed, or which repos declare ``[infra]`` when AWS was not seeded."""
+    if r.aws:
+        return ["", "## AWS", "", r.aws]
+    infra = ", ".join(f"{x.name} ({x.status})" for x in r.repos if x.infra_stacks)
+    return ["", "## AWS", "", f"Not seeded (pass `--aws-endpoint`). Repos with `[infra]`: {infra}."]
+
+
+_SECTIONS = (
+    _repos_section,
+    _events_section,
+    _process_section,
+    _activity_section,
+    _background_section,
+    _cases_section,
+    _aws_section,
+)
 
 README_BEGIN = "<!-- demo-scenario:begin (generated by drift_pipeline.sandbox.seed.readme_scenario) -->"
 README_END = "<!-- demo-scenario:end -->"
