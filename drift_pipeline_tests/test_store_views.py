@@ -42,59 +42,65 @@ REAPPEARS = "acme:r0:invalid_config:back"  # seen D0-D2, absent (observed) D3, s
 
 
 def _generate(path: Path, seed: int = 7) -> None:
+    with DriftStore(path) as store:
+        fill(store, seed)
+
+
+def fill(store: DriftStore, seed: int = 7) -> None:
+    """Write the generated days through ``replace_day`` (and the filed issues) into ``store``."""
     rng = random.Random(seed)
     severity: dict[tuple[str, date], str] = {}  # one severity per fingerprint and day: "latest" is defined
-    with DriftStore(path) as store:
-        for org in ORGS:
-            for day in DAYS:
-                tables: dict[str, list[dict[str, Any]]] = {}
-                if day != UNSCANNED and day not in NO_INVENTORY:
-                    tables["repo_inventory"] = [
-                        {"repo": r, "team": rng.choice(["red", "blue"]), "tier": rng.choice(["production", "internal"])}
-                        for r in REPOS[:5]  # r5 has findings but never an inventory row
-                    ]
-                if day != UNSCANNED and day not in NO_PROCESS_SCAN:
-                    tables["process_scan_status"] = [{"repo": r, "mode": "read"} for r in REPOS[:5]]
-                if day != UNSCANNED:
-                    cov = [{"domain": "process_settings", "observed": rng.random() < 0.6, "reason": "live-only"}]
-                    if rng.random() < 0.7:  # else: no infra row at all
-                        cov.append({"domain": "infra", "observed": rng.random() < 0.7, "reason": rng.choice("ab")})
-                    tables["coverage"] = cov
-                findings = []
-                for _ in range(rng.randrange(3, 12)):
-                    repo, (category, rule) = rng.choice(REPOS), rng.choice(RULES)
-                    fp = f"{org}:{repo}:{rule}:{rng.randrange(3)}"
-                    sev = severity.setdefault((fp, day), rng.choice(SEVERITIES))
-                    findings.append(_finding(repo, category, rule, sev, fp))
-                if org == "acme" and day in (DAYS[0], DAYS[1], DAYS[2], DAYS[10], DAYS[11]):
-                    findings.append(_finding("r0", "code", "invalid_config", "error", REAPPEARS))
-                    if day == DAYS[1]:  # the same fingerprint twice on one day: one day seen
-                        findings.append(_finding("r0", "code", "invalid_config", "error", REAPPEARS))
-                tables["drift_findings"] = findings
-                store.replace_day(day, org, tables)
-        fps = sorted(store.rows("SELECT DISTINCT org, fingerprint FROM drift_findings"), key=str)
-        issues: list[tuple[Any, ...]] = []
-        for n, row in enumerate(rng.sample(fps, 25)):
-            day = rng.choice(DAYS)
-            more = [row["fingerprint"]] + ([rng.choice(fps)["fingerprint"]] if n % 3 == 0 else [])
-            issues.append((day, row["org"], "r1", "code", "created", n, f"https://gh/{n}", json.dumps(more), None))
-        issues += [
-            (DAYS[3], "acme", "r2", "process", "created", 100, None, "[]", "acme/drift-config"),  # no fingerprints
-            (DAYS[12], "acme", "r2", "infra", "created", 101, "https://gh/101", None, None),  # NULL fingerprints
-            (DAYS[5], "beta", "r3", "code", "created", 102, "https://gh/102", json.dumps([REAPPEARS]), None),
-            (DAYS[6], "beta", "r3", "code", "created", 102, "https://gh/102", "[]", None),  # same issue again
-            (DAYS[11], "acme", "r0", "code", "created", 103, "https://gh/103", json.dumps([REAPPEARS]), None),
-            (DAYS[12], "acme", "r0", "code", "found", 103, "https://gh/103", json.dumps([REAPPEARS]), None),
-        ]
-        with store.transaction() as con:
-            con.executemany(
-                "INSERT INTO filed_issues (scan_date, org, repo, category, action, number, url, fingerprints, "
-                "target_repo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                issues,
-            )
+    for org in ORGS:
+        for day in DAYS:
+            tables: dict[str, list[dict[str, Any]]] = {}
+            if day != UNSCANNED and day not in NO_INVENTORY:
+                tables["repo_inventory"] = [
+                    {"repo": r, "team": rng.choice(["red", "blue"]), "tier": rng.choice(["production", "internal"])}
+                    for r in REPOS[:5]  # r5 has findings but never an inventory row
+                ]
+            if day != UNSCANNED and day not in NO_PROCESS_SCAN:
+                tables["process_scan_status"] = [{"repo": r, "mode": "read"} for r in REPOS[:5]]
+            if day != UNSCANNED:
+                cov = [{"domain": "process_settings", "observed": rng.random() < 0.6, "reason": "live-only"}]
+                if rng.random() < 0.7:  # else: no infra row at all
+                    cov.append({"domain": "infra", "observed": rng.random() < 0.7, "reason": rng.choice("ab")})
+                tables["coverage"] = cov
+            findings = []
+            for _ in range(rng.randrange(3, 12)):
+                repo, (category, rule) = rng.choice(REPOS), rng.choice(RULES)
+                fp = f"{org}:{repo}:{rule}:{rng.randrange(3)}"
+                sev = severity.setdefault((fp, day), rng.choice(SEVERITIES))
+                findings.append(finding(repo, category, rule, sev, fp))
+            if org == "acme" and day in (DAYS[0], DAYS[1], DAYS[2], DAYS[10], DAYS[11]):
+                findings.append(finding("r0", "code", "invalid_config", "error", REAPPEARS))
+                if day == DAYS[1]:  # the same fingerprint twice on one day: one day seen
+                    findings.append(finding("r0", "code", "invalid_config", "error", REAPPEARS))
+            tables["drift_findings"] = findings
+            store.replace_day(day, org, tables)
+    fps = sorted(store.rows("SELECT DISTINCT org, fingerprint FROM drift_findings"), key=str)
+    issues: list[tuple[Any, ...]] = []
+    for n, row in enumerate(rng.sample(fps, 25)):
+        day = rng.choice(DAYS)
+        more = [row["fingerprint"]] + ([rng.choice(fps)["fingerprint"]] if n % 3 == 0 else [])
+        issues.append((day, row["org"], "r1", "code", "created", n, f"https://gh/{n}", json.dumps(more), None))
+    issues += [
+        (DAYS[3], "acme", "r2", "process", "created", 100, None, "[]", "acme/drift-config"),  # no fingerprints
+        (DAYS[12], "acme", "r2", "infra", "created", 101, "https://gh/101", None, None),  # NULL fingerprints
+        (DAYS[5], "beta", "r3", "code", "created", 102, "https://gh/102", json.dumps([REAPPEARS]), None),
+        (DAYS[6], "beta", "r3", "code", "created", 102, "https://gh/102", "[]", None),  # same issue again
+        (DAYS[11], "acme", "r0", "code", "created", 103, "https://gh/103", json.dumps([REAPPEARS]), None),
+        (DAYS[12], "acme", "r0", "code", "found", 103, "https://gh/103", json.dumps([REAPPEARS]), None),
+    ]
+    with store.transaction() as con:
+        con.executemany(
+            "INSERT INTO filed_issues (scan_date, org, repo, category, action, number, url, fingerprints, "
+            "target_repo) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            issues,
+        )
 
 
-def _finding(repo: str, category: str, rule: str, severity: str, fp: str) -> dict[str, Any]:
+def finding(repo: str, category: str, rule: str, severity: str, fp: str) -> dict[str, Any]:
+    """A row of ``drift_findings`` (project ``.``) for ``replace_day``."""
     return {
         "repo": repo,
         "project": ".",
@@ -210,13 +216,19 @@ def con(tmp_path_factory: pytest.TempPathFactory) -> Any:
         yield connection
 
 
-@pytest.mark.parametrize("view", list(COLUMNS))
-def test_view_equals_its_reference(con, view):
+def view_and_reference(con: duckdb.DuckDBPyConnection, view: str) -> tuple[list[tuple], list[tuple]]:
+    """The rows of ``view`` and of its reference (``REFERENCE`` created in ``con``), ordered."""
     cols = COLUMNS[view]
     assert [r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()] == [c.strip() for c in cols.split(",")]
     ref = view.replace("trend_", "ref_")
     got = con.execute(f"SELECT {cols} FROM {view} ORDER BY ALL").fetchall()
     want = con.execute(f"SELECT {cols} FROM {ref} ORDER BY ALL").fetchall()
+    return got, want
+
+
+@pytest.mark.parametrize("view", list(COLUMNS))
+def test_view_equals_its_reference(con, view):
+    got, want = view_and_reference(con, view)
     assert len(got) > 5 and got == want
 
 

@@ -47,7 +47,7 @@ def generate_trends(db: Path, repos: int, days: int, end: date, seed: int = 0) -
     """
     import pandas as pd
 
-    from drift_pipeline.store import DriftStore
+    from drift_pipeline.store import DriftStore, rebuild_summaries
 
     rng = random.Random(seed)
     start = end - timedelta(days=days - 1)
@@ -119,6 +119,7 @@ def generate_trends(db: Path, repos: int, days: int, end: date, seed: int = 0) -
             f"INSERT INTO filed_issues ({cols}) SELECT * REPLACE (fingerprints::JSON AS fingerprints) FROM _ledger"
         )
         con.unregister("_ledger")
+        rebuild_summaries(con)  # rows written around replace_day: the summaries computed from them once
     return {
         "days": days,
         "findings_rows": rows,

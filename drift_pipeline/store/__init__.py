@@ -14,8 +14,9 @@ Behind the interface:
   Parquet on S3 or a local path), which admits several writer processes and readers that never
   block them;
 - ``schema``: the tables (:data:`TABLES`) and their migrations; ``views``: the trend views and
-  macros (:data:`VIEWS`, :data:`MACROS`); ``cache``: the persistent source cache
-  (:class:`PersistentCache`); ``lock``: who holds the file (:class:`StoreBusy`) and the bounded
+  macros (:data:`VIEWS`, :data:`MACROS`); ``summary``: the per-day summaries those views read
+  (:data:`SUMMARIES`, kept by ``replace_day``; :func:`rebuild_summaries` after a bulk load);
+  ``cache``: the persistent source cache (:class:`PersistentCache`); ``lock``: who holds the file (:class:`StoreBusy`) and the bounded
   :func:`connect` for a raw DuckDB session.
 """
 
@@ -26,11 +27,13 @@ from drift_pipeline.store.file import DEFAULT_DB_PATH, DriftStore
 from drift_pipeline.store.lake import LakeConfig, LakeConfigError, LakeStore, LakeUnavailable, S3Access
 from drift_pipeline.store.lock import StoreBusy, connect
 from drift_pipeline.store.schema import TABLES
+from drift_pipeline.store.summary import SUMMARIES, rebuild_summaries
 from drift_pipeline.store.views import MACROS, VIEWS
 
 __all__ = [
     "DEFAULT_DB_PATH",
     "MACROS",
+    "SUMMARIES",
     "TABLES",
     "VIEWS",
     "DriftStore",
@@ -42,4 +45,5 @@ __all__ = [
     "S3Access",
     "StoreBusy",
     "connect",
+    "rebuild_summaries",
 ]

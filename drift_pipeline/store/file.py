@@ -27,6 +27,7 @@ import duckdb
 from drift_pipeline.store.cache import PersistentCache
 from drift_pipeline.store.lock import DEFAULT_LOCK_TIMEOUT, connect
 from drift_pipeline.store.schema import frame, schema_changes
+from drift_pipeline.store.summary import refresh_day
 
 __all__ = ["DEFAULT_DB_PATH", "DriftStore"]
 
@@ -273,13 +274,15 @@ class DriftStore:
         """Replace one day's rows for ``org`` in several tables, in one write unit (retried on a lake).
 
         ``coverage`` (``domain``, ``observed``, ``reason``) replaces that domain's coverage row of the
-        day in the same unit; other domains' rows are kept.
+        day in the same unit; other domains' rows are kept. The summaries that read a replaced table
+        are recomputed for that day in the same unit too (``store.summary``).
         """
 
         def replace(con: duckdb.DuckDBPyConnection) -> None:
             for table, rows in tables.items():
                 con.execute(f"DELETE FROM {table} WHERE scan_date = ? AND org = ?", [day, org])
                 self._insert(con, table, [{**r, "scan_date": day, "org": org} for r in rows])
+            refresh_day(con, day, org, tables)
             if coverage is not None:
                 con.execute(
                     "DELETE FROM coverage WHERE scan_date = ? AND org = ? AND domain = ?",

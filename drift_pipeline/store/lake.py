@@ -11,7 +11,8 @@ it (its own transaction, about 1 ms).
 Facts measured here (DuckDB 1.5.5, DuckLake format 1.0):
 - A DuckLake catalog keeps no PRIMARY KEY / UNIQUE constraints and no macros: the keyed bookkeeping
   tables are plain tables (``schema.lake_ddl``) and the trend macros are created as temporary
-  ones in every session (``views.macro_statements``).
+  ones in every session (``views.macro_statements``). It keeps comments on tables and views: the
+  summaries (``store.summary``) and views are dated by them here as in the file.
 - Two processes committing at once into a SQLite catalog: the loser's COMMIT raises
   ``duckdb.TransactionException`` ("database is locked"); a logical conflict raises the same type.
   ``LakeStore`` runs such a unit again (bounded, with backoff): the store's writes are units

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from drift_pipeline.store.summary import summary_changes
 from drift_pipeline.store.views import view_changes
 
 __all__ = ["TABLES", "frame", "lake_ddl", "schema_changes"]
@@ -172,4 +173,5 @@ def schema_changes(con: duckdb.DuckDBPyConnection, *, lake: bool = False) -> lis
             if name and name not in have[table] and "PRIMARY KEY" not in rest:
                 kind = rest.replace("NOT NULL", "").split(" DEFAULT")[0].strip()
                 changes.append(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-    return changes + view_changes(con, macros=not lake)  # the trend views, after the tables they read
+    # the summaries, built from the tables' rows (after the columns they read), then the views that read them
+    return changes + summary_changes(con) + view_changes(con, macros=not lake)

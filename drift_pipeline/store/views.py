@@ -6,7 +6,9 @@ DuckLake catalog keeps the views but not macros: there each session creates the 
 temporary ones (:func:`macro_statements`). Each
 view carries a comment with the hash of its definition, so a changed definition is replaced once and
 an unchanged one is left alone. Column names are stable (extend, never rename): README queries,
-``drift trends`` and dashboards use them.
+``drift trends`` and dashboards use them. ``trend_findings_daily`` and ``trend_findings_by_repo``
+read the per-day summaries of ``store.summary`` (counts only, kept by the write that replaces a
+day); what was observed is decided here, from the daily tables, for every view.
 
 Domains and "not observed". A finding belongs to one *domain*: ``code``, ``process_activity``
 (the process rules of :data:`ACTIVITY_RULES`, backfilled exactly), ``process_settings`` (every other
@@ -51,7 +53,7 @@ import duckdb
 
 from drift_pipeline.core.rules.process.common import ACTIVITY_RULES
 
-__all__ = ["ACTIVITY_RULES", "DOMAINS", "MACROS", "VIEWS", "macro_statements", "view_changes"]
+__all__ = ["ACTIVITY_RULES", "DOMAINS", "MACROS", "VIEWS", "domain_of", "macro_statements", "signature", "view_changes"]
 
 # domain -> category of its findings
 DOMAINS = {"code": "code", "process_activity": "process", "process_settings": "process", "infra": "infra"}
@@ -59,7 +61,7 @@ DOMAINS = {"code": "code", "process_activity": "process", "process_settings": "p
 _ACTIVITY = ", ".join(f"'{r}'" for r in ACTIVITY_RULES)
 
 
-def _domain_of(alias: str = "") -> str:
+def domain_of(alias: str = "") -> str:
     """The domain of a finding from its ``category`` and ``rule`` (columns of ``alias``, if given)."""
     a = f"{alias}." if alias else ""
     return (
@@ -68,7 +70,7 @@ def _domain_of(alias: str = "") -> str:
     )
 
 
-_DOMAIN_OF = _domain_of()
+_DOMAIN_OF = domain_of()
 _DOMAIN_ROWS = ", ".join(f"('{d}', '{c}')" for d, c in DOMAINS.items())
 
 
@@ -81,9 +83,10 @@ def _per_domain(prefix: str) -> str:
 # tables once where it can, and no view uses a CTE twice: DuckDB materializes such a CTE, which
 # stops both filter pushdown (``WHERE rule IN (...)`` reaching the scan) and the pruning of
 # aggregates a query does not use (``count(DISTINCT scan_date)`` when ``days_seen`` is not read).
-# ``count(DISTINCT repo)`` is a count of per-repo groups; findings per repo are pivoted per domain
-# in one pass with the inventory; resolution is an ASOF join; "still open" compares each filed
-# fingerprint's last day with its domain's latest observed day.
+# Findings per day and rule, and per day and repo (pivoted per domain, with the inventory), are read
+# from the summaries (``store.summary``: about 3,650 and 365,000 rows against 710,000 findings and
+# 365,000 inventory rows regrouped on every query before); resolution is an ASOF join; "still open"
+# compares each filed fingerprint's last day with its domain's latest observed day.
 
 # CTEs: scanned days x domains, observed or not and why (no counts): ``obs``. Shared text, not a view,
 # so that each view's query plans it with its own filters.
@@ -131,26 +134,19 @@ VIEWS: dict[str, str] = {
         FROM obs o
         LEFT JOIN f ON f.scan_date = o.scan_date AND f.org = o.org AND f.domain = o.domain
     """,
-    # the dense grid (groups x the domain's scanned days) and the day's counts meet in one GROUP BY, not
-    # a LEFT JOIN, so a filter on a group column reaches both
+    # the dense grid (groups x the domain's scanned days) and the day's counts (summary_rule_days) meet in
+    # one GROUP BY, not a LEFT JOIN, so a filter on a group column reaches both
     "trend_findings_daily": f"""
         WITH {_OBSERVED},
-        groups AS (SELECT DISTINCT org, category, rule, severity FROM drift_findings),
-        counts AS (
-            SELECT scan_date, org, category, rule, severity, CAST(sum(n) AS BIGINT) AS n, count(*) AS repos
-            FROM (
-                SELECT scan_date, org, category, rule, severity, repo, count(*) AS n FROM drift_findings GROUP BY ALL
-            )
-            GROUP BY ALL
-        ),
+        groups AS (SELECT DISTINCT org, category, rule, severity FROM summary_rule_days),
         grid AS (
             SELECT c.scan_date, c.org, g.category, g.rule, g.severity, c.domain, c.observed
-            FROM groups g JOIN obs c ON c.org = g.org AND c.domain = {_domain_of("g")}
+            FROM groups g JOIN obs c ON c.org = g.org AND c.domain = {domain_of("g")}
         ),
         cells AS (
             SELECT scan_date, org, category, rule, severity, domain, observed, NULL AS n, NULL AS repos FROM grid
             UNION ALL
-            SELECT scan_date, org, category, rule, severity, NULL, NULL, n, repos FROM counts
+            SELECT scan_date, org, category, rule, severity, NULL, NULL, findings, repos FROM summary_rule_days
         )
         SELECT scan_date, org, category, rule, severity, any_value(domain) AS domain,
                any_value(observed) AS observed,
@@ -159,37 +155,14 @@ VIEWS: dict[str, str] = {
         FROM cells GROUP BY scan_date, org, category, rule, severity
         HAVING count(domain) > 0
     """,
-    # one pass over inventory and findings per (day, org, repo): the day's team, tier and scope, and the
-    # counts pivoted per domain; then one row per domain
+    # the day's team, tier, scope and counts pivoted per domain (summary_repo_days); then one row per domain
     "trend_findings_by_repo": f"""
-        WITH {_OBSERVED},
-        rows AS (
-            SELECT scan_date, org, repo, team, tier, in_scope, NULL AS fdom, NULL AS severity FROM repo_inventory
-            UNION ALL
-            SELECT scan_date, org, repo, NULL, NULL, NULL, {_DOMAIN_OF}, severity FROM drift_findings
-        ),
-        r AS (
-            SELECT scan_date, org, repo, any_value(team) AS team, any_value(tier) AS tier,
-                   any_value(in_scope) AS in_scope,
-                   count(fdom) FILTER (WHERE fdom = 'code') AS n_code,
-                   count(fdom) FILTER (WHERE fdom = 'code' AND severity = 'error') AS e_code,
-                   count(fdom) FILTER (WHERE fdom = 'code' AND severity = 'warning') AS w_code,
-                   count(fdom) FILTER (WHERE fdom = 'process_activity') AS n_process_activity,
-                   count(fdom) FILTER (WHERE fdom = 'process_activity' AND severity = 'error') AS e_process_activity,
-                   count(fdom) FILTER (WHERE fdom = 'process_activity' AND severity = 'warning') AS w_process_activity,
-                   count(fdom) FILTER (WHERE fdom = 'process_settings') AS n_process_settings,
-                   count(fdom) FILTER (WHERE fdom = 'process_settings' AND severity = 'error') AS e_process_settings,
-                   count(fdom) FILTER (WHERE fdom = 'process_settings' AND severity = 'warning') AS w_process_settings,
-                   count(fdom) FILTER (WHERE fdom = 'infra') AS n_infra,
-                   count(fdom) FILTER (WHERE fdom = 'infra' AND severity = 'error') AS e_infra,
-                   count(fdom) FILTER (WHERE fdom = 'infra' AND severity = 'warning') AS w_infra
-            FROM rows GROUP BY scan_date, org, repo
-        )
+        WITH {_OBSERVED}
         SELECT r.scan_date, r.org, r.repo, r.team, r.tier, r.in_scope, c.domain, c.category, c.observed,
                CASE WHEN c.observed THEN {_per_domain("n")} END AS findings,
                CASE WHEN c.observed THEN {_per_domain("e")} END AS errors,
                CASE WHEN c.observed THEN {_per_domain("w")} END AS warnings
-        FROM r JOIN obs c ON c.scan_date = r.scan_date AND c.org = r.org
+        FROM summary_repo_days r JOIN obs c ON c.scan_date = r.scan_date AND c.org = r.org
     """,
     "trend_resolution": f"""
         WITH {_OBSERVED},
@@ -228,7 +201,7 @@ VIEWS: dict[str, str] = {
         latest AS (SELECT org, domain, max(scan_date) AS latest FROM obs WHERE observed GROUP BY ALL),
         open_fps AS (
             SELECT s.org, s.fingerprint FROM seen s
-            LEFT JOIN latest l ON l.org = s.org AND l.domain = {_domain_of("s")}
+            LEFT JOIN latest l ON l.org = s.org AND l.domain = {domain_of("s")}
             WHERE l.latest IS NULL OR s.last_seen >= l.latest
         ),
         issues AS (
@@ -309,19 +282,20 @@ MACROS: dict[str, tuple[str, str]] = {
 }
 
 
-def _signature(text: str) -> str:
-    return "drift-view " + hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
+def signature(text: str, kind: str = "drift-view") -> str:
+    """``kind`` and a short hash of ``text`` (whitespace-insensitive): the comment that dates a definition."""
+    return f"{kind} " + hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:16]
 
 
 def _statements(*, macros: bool = True) -> list[tuple[str, str, list[str]]]:
     """(kind, name, statements creating it) in dependency order (views before the macros that use them)."""
     out = []
     for name, body in VIEWS.items():
-        sig = _signature(body)
+        sig = signature(body)
         out.append(("view", name, [f"CREATE OR REPLACE VIEW {name} AS {body}", f"COMMENT ON VIEW {name} IS '{sig}'"]))
     if macros:
         for name, (params, body) in MACROS.items():
-            sig = _signature(params + body)
+            sig = signature(params + body)
             out.append(
                 (
                     "macro",
