@@ -1,5 +1,8 @@
 # Two commands do all set-up on a fresh machine: `make demo` and `make test`.
-# Both install first (uv, from the lock file), so a clean clone needs nothing else.
+# Both install first (uv, from the lock file), so a clean clone needs nothing else. Bytecode is
+# compiled at install: where PYTHONDONTWRITEBYTECODE is set (this machine, most container images)
+# Python would otherwise compile every module it imports in every process (importing the
+# definitions: 6.4 s without, 1.9 s with; once 17 s for the whole venv, then 0.3 s a sync).
 SHELL := /bin/bash
 PYTHON ?= python3
 UV := $(PYTHON) -m uv
@@ -10,7 +13,8 @@ CHROMIUM ?= /usr/bin/chromium
 
 install:
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check uv
-	@$(UV) sync --frozen --quiet
+	@$(UV) sync --frozen --quiet --compile-bytecode
+	@$(UV) run --frozen --no-sync python -m compileall -q -j 0 drift_pipeline benchmarks >/dev/null
 
 # Lint: ruff (rules and formatting), mypy (configured in pyproject.toml) and the layer table
 # (drift_pipeline_tests/test_layers.py: no upward imports, no circles) and `dg check defs`; clean at every commit.
