@@ -27,7 +27,7 @@ import signal
 import socket
 import sys
 import threading
-import urllib.request
+import time
 from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import Any, TextIO
@@ -48,6 +48,7 @@ from drift_pipeline.sources.aws import (
 # moto accepts any credentials; these exist only on the sessions built here.
 DUMMY_ACCESS_KEY_ID = "sandbox"
 DUMMY_SECRET_ACCESS_KEY = "sandbox"
+RESET_ATTEMPTS = 3
 
 
 class AwsSandbox:
@@ -127,8 +128,29 @@ class AwsSandbox:
         return self._url
 
     def reset(self) -> None:
-        """Clear all state in every account. Sessions made earlier are invalid afterwards."""
-        reset_server(self.url)
+        """Clear all state in every account. Sessions made earlier are invalid afterwards.
+
+        Runs what ``POST /moto-api/reset`` runs, in this process, where the server is: moto's
+        backends are process-wide (every in-process server shares them), and over HTTP a failure
+        is a bare 500 whose cause stays in the server thread (CI saw one on a fresh server,
+        2026-12-07, not reproduced here). Called directly, a failure raises its own exception.
+        moto iterates its registry of backends while resetting, and a request still finishing on
+        another in-process server (a stopped server lets in-flight requests run to the end) can
+        grow it mid-iteration (``RuntimeError``): the reset is idempotent and is tried again, at
+        most ``RESET_ATTEMPTS`` times.
+        """
+        if self._server is None:
+            raise RuntimeError("the AWS sandbox is not running: call start() first")
+        from moto.moto_api._internal.models import moto_api_backend
+
+        for attempt in range(1, RESET_ATTEMPTS + 1):
+            try:
+                moto_api_backend.reset()
+                return
+            except RuntimeError:
+                if attempt == RESET_ATTEMPTS:
+                    raise
+                time.sleep(0.1 * attempt)
 
     # -- reaching accounts -------------------------------------------------------------------
 
@@ -161,15 +183,6 @@ class AwsSandbox:
             base_session=self.base_session(),
             client_config=self.client_config,
         )
-
-
-def reset_server(url: str, *, timeout: float = 10.0) -> None:
-    """``POST /moto-api/reset`` on a running moto server (in-process or not)."""
-    reset_url = url.rstrip("/") + "/moto-api/reset"
-    request = urllib.request.Request(reset_url, data=b"", method="POST")  # noqa: S310 - our own moto URL
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - local URL
-        if response.status != 200:
-            raise RuntimeError(f"moto reset at {url} answered HTTP {response.status}")
 
 
 def serve(
