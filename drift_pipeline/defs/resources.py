@@ -137,7 +137,7 @@ class DriftStoreResource(dg.ConfigurableResource):
 
     @contextmanager
     def open(self) -> Iterator[DriftStore]:
-        store = self.store()
+        store = self.store().linger_writes()  # a step's sessions share its last write's connection a moment
         try:
             with store.reading():  # one read-only session for the asset's reads, let go around each write
                 yield store

@@ -6,8 +6,10 @@ configuration (read-only vs read-write) while one is open. So the store holds no
 calls: each write opens the file read-write for one transaction and closes it, each read opens it
 read-only for the query and closes it. When another process holds the file, opening waits with
 bounded exponential backoff (``lock_timeout``) and then raises :class:`StoreBusy`, which says who
-holds the file and what to do (:mod:`drift_pipeline.store.lock`). One exception: lookups in the
-source cache share a read-only session until ``flush()``, the store's next write, or ``close()``.
+holds the file and what to do (:mod:`drift_pipeline.store.lock`). Two exceptions: lookups in the
+source cache share a read-only session until ``flush()``, the store's next write, or ``close()``;
+and a step's store (``linger_writes``) keeps its last write's connection for half a second after
+its last session, for the next sessions to share (:mod:`drift_pipeline.store.anchor`).
 
 Writing a day replaces exactly that day's rows for that org (delete + insert in one transaction),
 so re-running a day is idempotent and a failed write leaves the previous rows intact.
@@ -24,6 +26,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from drift_pipeline.store.anchor import DEFAULT_LINGER, Anchor
 from drift_pipeline.store.cache import PersistentCache
 from drift_pipeline.store.lock import DEFAULT_LOCK_TIMEOUT, connect
 from drift_pipeline.store.schema import frame, schema_changes
@@ -64,11 +67,24 @@ class DriftStore:
         self._lease: duckdb.DuckDBPyConnection | None = None
         self._lease_lock = threading.RLock()  # one thread at a time uses the shared connection
         self._reading = 0  # open ``reading()`` blocks
+        self._anchor: Anchor | None = None  # see linger_writes()
 
     # -- sessions --------------------------------------------------------------------------
     def close(self) -> None:
-        """Let go of the shared read session; nothing else stays open between calls."""
+        """Let go of the shared read session and of a lingering write connection."""
         self._release_lease()
+        if self._anchor is not None:
+            self._anchor.close()
+
+    def linger_writes(self, seconds: float = DEFAULT_LINGER) -> DriftStore:
+        """Keep the read-write connection of a write open ``seconds`` after its last session (``store.anchor``).
+
+        For a step that reads and writes day after day: its sessions then take cursors of that
+        connection instead of opening the file each time. Until ``close()``; a no-op on a lake or
+        a read-only store."""
+        if not self.lake and not self.read_only:
+            self._anchor = Anchor(seconds)
+        return self
 
     def release_reads(self) -> None:
         """Let go of the shared read session now (before waiting on something a writer may hold)."""
@@ -119,6 +135,18 @@ class DriftStore:
         return self._open(write=False)
 
     def _open(self, write: bool) -> duckdb.DuckDBPyConnection:
+        if self._anchor is not None:
+            cur = self._anchor.cursor((lambda: self._connect(write=True)) if write else None)
+            if cur is not None:
+                return cur
+        return self._connect(write)
+
+    def _close(self, con: duckdb.DuckDBPyConnection, *, failed: bool = False) -> None:
+        """Close a connection of ``_open`` (a cursor of the anchor goes back to it)."""
+        if self._anchor is None or not self._anchor.release(con, failed=failed):
+            con.close()
+
+    def _connect(self, write: bool) -> duckdb.DuckDBPyConnection:
         con = connect(self.path, read_only=not write, lock_timeout=self.lock_timeout)
         try:
             con.execute("SET TimeZone = 'UTC'")  # scan dates are UTC days; so are times
@@ -132,7 +160,9 @@ class DriftStore:
         """A connection for one unit of work. Nested calls share the outer one.
 
         A read is ``shared`` (through the lease) when asked or inside ``reading()``; otherwise it
-        opens the file read-only and closes it at the end. A write opens it read-write.
+        opens the file read-only and closes it at the end. A write opens it read-write. While a
+        write connection lingers (``linger_writes``), reads and writes take cursors of it instead
+        (a read then holds nothing: the linger ends while a step scans).
         """
         outer: tuple[duckdb.DuckDBPyConnection, bool] | None = getattr(self._active, "session", None)
         if outer is not None:
@@ -143,7 +173,7 @@ class DriftStore:
         if write and self.read_only:
             raise RuntimeError(f"{self.describe()} was opened read-only")
         self._prepare()
-        if not write and (shared or self._reading):
+        if not write and (shared or self._reading) and not (self._anchor is not None and self._anchor.alive):
             with self._lease_lock:
                 if self._lease is None:
                     self._lease = self._open_lease()
@@ -157,16 +187,20 @@ class DriftStore:
             self._release_lease()  # this process may not hold the file read-only while it writes
         con = self._open(write)
         self._active.session = (con, write)
+        failed = False
         try:
             yield con
+        except duckdb.Error:
+            failed = True
+            raise
         finally:
             self._active.session = None
-            con.close()
+            self._close(con, failed=failed)
 
     def _release_lease(self) -> None:
         with self._lease_lock:
             if self._lease is not None:
-                self._lease.close()
+                self._close(self._lease)
                 self._lease = None
 
     def _prepare(self) -> None:
@@ -180,7 +214,7 @@ class DriftStore:
                 try:
                     up_to_date = not schema_changes(con, lake=self.lake)
                 finally:
-                    con.close()
+                    self._close(con)
             if not up_to_date:
                 self._prepared = True  # the write below must not prepare again
                 try:
@@ -198,7 +232,7 @@ class DriftStore:
                 con.execute(statement)
             con.execute("COMMIT")
         finally:
-            con.close()
+            self._close(con)
 
     def columns(self, table: str) -> list[str]:
         if table not in self._columns:
