@@ -87,7 +87,7 @@ def test_threads_share_the_lingering_connection_each_in_its_own_transaction(tmp_
             for i in range(5):
                 store.replace_day(D2, org, {"repo_inventory": [{"repo": f"{org}-{i}"}]})
                 assert [r["repo"] for r in store.day_rows("repo_inventory", D2, org)] == [f"{org}-{i}"]
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(f"org{n}",)) for n in range(4)]
@@ -96,7 +96,9 @@ def test_threads_share_the_lingering_connection_each_in_its_own_transaction(tmp_
     for t in threads:
         t.join(timeout=120)
     assert errors == []
-    assert {r["org"]: r["repo"] for r in store.rows("SELECT org, repo FROM repo_inventory WHERE scan_date = ?", [D2])} == {
+    assert {
+        r["org"]: r["repo"] for r in store.rows("SELECT org, repo FROM repo_inventory WHERE scan_date = ?", [D2])
+    } == {
         "acme": "seed",
         **{f"org{n}": f"org{n}-4" for n in range(4)},
     }
