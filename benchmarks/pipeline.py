@@ -43,7 +43,7 @@ from typing import Any
 BENCH = Path(__file__).resolve().parent
 sys.path[:0] = [str(BENCH), str(BENCH.parent)]  # bench.*, and this checkout's drift_pipeline
 
-from bench import cli, inprocess  # noqa: E402
+from bench import cli, daemon, inprocess  # noqa: E402
 from bench.profile import render, summarize  # noqa: E402
 from bench.report import facts, growth, merge, table, write  # noqa: E402
 from bench.servers import CHANGE_RATE, AwsServer, GitHubServer, rate_limit, seed  # noqa: E402
@@ -125,6 +125,12 @@ def cli_phases(
     if "next" in args.cli_phases:
         phases.run("cli", "day before", before, lambda: cli.materialize(b, before, "before", profile, extra))
         phases.run("cli", "next day", day, lambda: cli.materialize(b, day, "next", profile, extra))
+    if "backfill" in args.cli_phases and phases.repos <= args.backfill_max_repos:
+        c = cli.CliStore(root / "cli-c", api, aws, first.isoformat()).fresh()
+        span = f"{first}..{last}"
+        phases.run(
+            "cli", f"daemon backfill {args.days}d", span, lambda: daemon.backfill(c, first.isoformat(), day, extra)
+        )
 
 
 def inprocess_phases(
@@ -184,7 +190,11 @@ def parse_args() -> argparse.Namespace:
     add("--latency-ms", type=int, default=30, help="latency the sandbox adds to every request")
     add("--concurrency", type=int, default=8, help="GitHub requests in flight at most (1..32), in process")
     add("--paths", default="cli,inprocess", help="which paths to measure: cli, inprocess or both")
-    add("--cli-phases", default="cold,warm,next", help="CLI phases: cold, warm (needs cold), next (day before + next)")
+    add(
+        "--cli-phases",
+        default="cold,warm,next,backfill",
+        help="CLI phases: cold, warm (needs cold), next (day before + next), backfill (the window through dagster-daemon)",
+    )
     add("--cli-env", action="append", default=[], metavar="NAME=VALUE", help="extra environment of the CLI runs")
     add("--profile", type=Path, help="a directory: a cProfile dump of every CLI and in-process scan")
     add("--trend-days", type=int, default=365, help="days of generated findings")
@@ -205,8 +215,10 @@ def parse_args() -> argparse.Namespace:
     if not args.paths or args.paths - {"cli", "inprocess"}:
         parser.error("--paths: cli, inprocess, or cli,inprocess")
     args.cli_phases = {p.strip() for p in args.cli_phases.split(",") if p.strip()}
-    if args.cli_phases - {"cold", "warm", "next"} or ("warm" in args.cli_phases and "cold" not in args.cli_phases):
-        parser.error("--cli-phases: cold, warm (after cold), next")
+    if args.cli_phases - {"cold", "warm", "next", "backfill"} or (
+        "warm" in args.cli_phases and "cold" not in args.cli_phases
+    ):
+        parser.error("--cli-phases: cold, warm (after cold), next, backfill")
     if any("=" not in kv for kv in args.cli_env):
         parser.error("--cli-env takes NAME=VALUE")
     if args.trends_only and args.no_trends:
