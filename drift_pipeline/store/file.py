@@ -46,6 +46,8 @@ class DriftStore:
     the query. Two things share one read-only session (the *lease*) instead: lookups in the source
     cache, and the reads inside a ``with store.reading():`` block. The lease lets go before any write
     of this store, at the end of the block, at ``PersistentCache.flush()`` and at ``close()``.
+    After ``linger_writes()`` (a step's store) the connection of the last write stays open a moment
+    for the next sessions (:mod:`drift_pipeline.store.anchor`).
     ``lock_timeout`` bounds how long opening waits for another process to release the file.
     """
 

@@ -27,6 +27,35 @@ METHOD = "cloudformation"
 Add = Callable[[str, ExpectedEnv, str, str, dict[str, Any]], None]
 
 
+def add_attribute_drift(
+    add: Add,
+    env: ExpectedEnv,
+    stack: DeclaredStack,
+    res: DeclaredResource,
+    subject: str,
+    diff: AttributeDiff,
+    short: Callable[[Any], str],
+    where: dict[str, Any],
+    method: str,
+) -> None:
+    """One ``attribute_drift`` finding: the same message and details whichever comparison found ``diff``."""
+    add(
+        "attribute_drift",
+        env,
+        f"{subject}:{diff.name}",
+        f"{res.type} {res.logical_id} of {stack.name} in {env.env}: {diff.name} "
+        f"expected {short(diff.expected)}, found {short(diff.actual)}",
+        {
+            **where,
+            "property": diff.prop,
+            "item": diff.item,
+            "expected": diff.expected,
+            "actual": diff.actual,
+            "method": method,
+        },
+    )
+
+
 def _diffs(drift: ResourceDrift) -> list[AttributeDiff]:
     expected = normalised_attributes(drift.type, drift.expected or {})
     if expected:
@@ -68,19 +97,4 @@ def judge_resource(
     if drift.status != "MODIFIED":
         return
     for diff in _diffs(drift):
-        add(
-            "attribute_drift",
-            env,
-            f"{subject}:{diff.name}",
-            f"{res.type} {res.logical_id} of {stack.name} in {env.env}: {diff.name} "
-            f"expected {short(diff.expected)}, found {short(diff.actual)}",
-            {
-                **base,
-                "arn": res.arn,
-                "property": diff.prop,
-                "item": diff.item,
-                "expected": diff.expected,
-                "actual": diff.actual,
-                "method": METHOD,
-            },
-        )
+        add_attribute_drift(add, env, stack, res, subject, diff, short, {**base, "arn": res.arn}, METHOD)

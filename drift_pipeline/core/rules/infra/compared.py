@@ -16,7 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drift_pipeline.core.rules.infra.attributes import compare
-from drift_pipeline.core.rules.infra.cfn import Add
+from drift_pipeline.core.rules.infra.cfn import Add, add_attribute_drift
 from drift_pipeline.core.rules.infra.records import (
     AccountInventory,
     DeclaredResource,
@@ -60,23 +60,12 @@ def judge_compared(
             },
         )
         return
+    where = {
+        "env": env.env,
+        "account": env.account,
+        "stack": stack.name,
+        "logical_id": res.logical_id,
+        "arn": found.arn,
+    }
     for diff in compare(res.type, res.attributes, found.attributes):
-        add(
-            "attribute_drift",
-            env,
-            f"{subject}:{diff.name}",
-            f"{res.type} {res.logical_id} of {stack.name} in {env.env}: {diff.name} "
-            f"expected {short(diff.expected)}, found {short(diff.actual)}",
-            {
-                "env": env.env,
-                "account": env.account,
-                "stack": stack.name,
-                "logical_id": res.logical_id,
-                "arn": found.arn,
-                "property": diff.prop,
-                "item": diff.item,
-                "expected": diff.expected,
-                "actual": diff.actual,
-                "method": inv.drift_method,
-            },
-        )
+        add_attribute_drift(add, env, stack, res, subject, diff, short, where, inv.drift_method)
