@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import click
 
 from drift_pipeline import __version__
+from drift_pipeline.commands._output import echo
 from drift_pipeline.core.errors import DriftError, ExitCode, redact
 
 EXIT_CODES_HELP = """\b
@@ -67,12 +68,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         exc.show()
         return ExitCode.CONFIG
     except DriftError as exc:
-        click.echo(f"drift: {redact(str(exc))}", err=True)
+        echo(f"drift: {redact(str(exc))}", err=True)
         if debug:
             traceback.print_exc()
         return int(exc.exit_code)
     except Exception as exc:
-        click.echo(f"drift: unexpected error: {redact(f'{type(exc).__name__}: {exc}')}", err=True)
+        echo(f"drift: unexpected error: {redact(f'{type(exc).__name__}: {exc}')}", err=True)
         if debug:
             traceback.print_exc()
         else:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from drift_pipeline.core.errors import DriftError
-from drift_pipeline.core.redaction import redact
+from drift_pipeline.core.redaction import redact, visible_controls
 
 SCHEMA_VERSION = 1
 
@@ -33,13 +33,20 @@ def to_json(payload: dict[str, Any]) -> str:
     return json.dumps({"schema_version": SCHEMA_VERSION, **payload}, default=_default, indent=2, sort_keys=False)
 
 
+def echo(text: str, *, err: bool = False, nl: bool = True) -> None:
+    """Print ``text`` (which may hold what a watched repo or an API answer wrote) with its control
+    characters visible: an escape sequence in a commit subject or a stored value is shown, never
+    obeyed by the terminal. Every command prints through here."""
+    click.echo(visible_controls(text), err=err, nl=nl)
+
+
 def emit(payload: dict[str, Any], *, as_json: bool, text: Callable[[dict[str, Any]], str]) -> None:
     """Print ``payload`` as JSON, or as the text ``text(payload)`` renders, on stdout."""
-    click.echo(to_json(payload) if as_json else text(payload))
+    echo(to_json(payload) if as_json else text(payload))
 
 
 def progress(message: str) -> None:
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")

@@ -21,7 +21,7 @@ from typing import Any
 import click
 import duckdb
 
-from drift_pipeline.commands._output import json_option, progress, to_json
+from drift_pipeline.commands._output import echo, json_option, progress, to_json
 from drift_pipeline.commands.sql import (
     QueryTimeout,
     Result,
@@ -221,8 +221,8 @@ def evidence_command(
     if html_file is not None:
         _write_html(html_file, report, target.describe())
     if as_json:
-        click.echo(to_json({"database": target.describe(), **payload(report)}))
+        echo(to_json({"database": target.describe(), **payload(report)}))
     elif as_csv:
-        click.echo(to_csv(report), nl=False)
+        echo(to_csv(report), nl=False)
     else:
-        click.echo(_text(report))
+        echo(_text(report))

@@ -41,7 +41,7 @@ from uuid import UUID
 import click
 import duckdb
 
-from drift_pipeline.commands._output import json_option, progress, to_json
+from drift_pipeline.commands._output import echo, json_option, progress, to_json
 from drift_pipeline.core.errors import DriftError, ExitCode, UsageError, redact
 from drift_pipeline.store import DEFAULT_DB_PATH, MACROS, LakeStore, LakeUnavailable, connect
 
@@ -378,7 +378,7 @@ def sql_command(query: str, db: str, as_json: bool, as_csv: bool, limit: int, wa
         )
     if as_json:
         rows = [dict(zip(result.columns, (plain(v) for v in row), strict=True)) for row in result.rows]
-        click.echo(
+        echo(
             to_json(
                 {
                     "database": target.describe(),
@@ -394,6 +394,6 @@ def sql_command(query: str, db: str, as_json: bool, as_csv: bool, limit: int, wa
     elif as_csv:
         text = render_csv(result)
         if text:
-            click.echo(text)
+            echo(text)
     else:
-        click.echo(render_table(result))
+        echo(render_table(result))

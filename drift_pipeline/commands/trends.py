@@ -22,7 +22,7 @@ from typing import Any
 import click
 import duckdb
 
-from drift_pipeline.commands._output import json_option, to_json
+from drift_pipeline.commands._output import echo, json_option, to_json
 from drift_pipeline.commands.sql import (
     MAX_LIMIT,
     Result,
@@ -170,11 +170,11 @@ def trends_command(
     if chart_path is not None:
         _draw_chart(chart_path, chart, groups, rows, by=by)
     if as_json:
-        click.echo(to_json(_json(target, by, days, groups, rows)))
+        echo(to_json(_json(target, by, days, groups, rows)))
     elif as_csv:
-        click.echo(render_csv(_grid(groups, rows, null=None, sep=";")))
+        echo(render_csv(_grid(groups, rows, null=None, sep=";")))
     else:
-        click.echo(render_table(_grid(groups, rows, null=NOT_OBSERVED, sep=", ")))
+        echo(render_table(_grid(groups, rows, null=NOT_OBSERVED, sep=", ")))
 
 
 def _read(target: Target, by: str, days: int, *, wait: float, timeout: float) -> Result:
@@ -199,7 +199,7 @@ def _draw_chart(path: Path, chart: str | None, groups: list[str], rows: list[dic
         drawn = draw(path, groups, rows, by=by, title=f"drift findings by {by}, {span}")
     except OSError as exc:
         raise UsageError(f"--chart {chart}: cannot write it: {exc.strerror or exc}") from None
-    click.echo(f"chart: {path} ({len(drawn)} of {len(groups)} groups drawn)", err=True)
+    echo(f"chart: {path} ({len(drawn)} of {len(groups)} groups drawn)", err=True)
 
 
 def _json(target: Target, by: str, days: int, groups: list[str], rows: list[dict[str, Any]]) -> dict[str, Any]:

@@ -11,6 +11,7 @@ negative leaks a credential into a table that analysts copy around.
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 MASK = "[REDACTED]"
@@ -99,6 +100,22 @@ def mask_json(value: Any) -> Any:
 
 MESSAGE_CAP = 500  # characters of a server's message kept where it is printed, logged or stored
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b-\u200f\u202a-\u202e\u2066-\u2069]+")
+
+
+_PLAIN = re.compile(r"[\x20-\x7e\n\t]*")  # printable ASCII, newline and tab: nothing to escape
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with control and format characters (escape sequences, carriage returns, bidi
+    overrides, zero-width characters, BOM, private-use and surrogates) as visible ``\\uXXXX``
+    escapes; newline and tab kept. A terminal or a markdown renderer then shows what a watched
+    repo wrote instead of obeying it."""
+    if _PLAIN.fullmatch(text):
+        return text
+    return "".join(
+        f"\\u{ord(c):04x}" if c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") else c
+        for c in text
+    )
 
 
 def cap_message(text: str, limit: int = MESSAGE_CAP) -> str:

@@ -36,7 +36,7 @@ import re
 import unicodedata
 from typing import Any
 
-from drift_pipeline.core.redaction import MASK, mask_secrets
+from drift_pipeline.core.redaction import MASK, mask_secrets, visible_controls
 
 CODE_CAP = 300  # characters of one code span's content
 TEXT_CAP = 1_000  # characters of one prose text
@@ -83,18 +83,10 @@ def _defuse(m: re.Match[str]) -> str:
     return m.group(1) + m.group(2) + ZWSP + m.group(3)
 
 
-def _visible(text: str) -> str:
-    """Control and format characters (bidi overrides, zero-width, BOM) as visible escapes."""
-    return "".join(
-        f"\\u{ord(c):04x}" if c not in "\n\t" and unicodedata.category(c) in ("Cc", "Cf", "Co", "Cs") else c
-        for c in text
-    )
-
-
 def _clean(text: str) -> str:
     """Masked (before the escapes, which could hide a token's word boundary, and after), with
     control and format characters visible."""
-    return _masked(_visible(mask_secrets(text.replace("\r\n", "\n").replace("\r", "\n"))))
+    return _masked(visible_controls(mask_secrets(text.replace("\r\n", "\n").replace("\r", "\n"))))
 
 
 def prefix(value: Any, cap: int) -> str:
