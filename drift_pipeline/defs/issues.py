@@ -17,7 +17,7 @@ from pydantic import Field
 from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.defs.assets.partitions import daily
 from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
-from drift_pipeline.issues import ledger
+from drift_pipeline.issues import inert, ledger
 from drift_pipeline.issues.audit import DEFAULT_THRESHOLD, iso_week, run_audit
 from drift_pipeline.issues.client import IssueClient
 from drift_pipeline.issues.closing import close_day
@@ -85,7 +85,8 @@ def file_drift_issues_op(
     counts = report.actions()
     planned = [o for o in report.outcomes if o.action.startswith("would_")]
     preview = "\n".join(
-        f"- `{o.org}/{o.repo}` {o.category}: {o.action}" + (f" **{o.issue.title}**" if o.issue else f" on #{o.number}")
+        f"- {inert.code(f'{o.org}/{o.repo}')} {o.category}: {o.action}"
+        + (f" **{o.issue.title}**" if o.issue else f" on #{o.number}")
         for o in planned
     )
     return dg.Output(

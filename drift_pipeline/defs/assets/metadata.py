@@ -17,21 +17,32 @@ import dagster as dg
 
 from drift_pipeline.core.rules.base import CATEGORIES
 from drift_pipeline.core.rules.findings import contract_violations
+from drift_pipeline.issues import inert
 from drift_pipeline.sources.github import GitHubSource
 
 MAX_ROWS_PER_DAY = 20
+MD_CELL_CAP = 300  # characters of one table cell in the UI's previews
 
 
 def md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]], limit: int = 15) -> dg.MetadataValue:
+    """A markdown table the UI renders; every cell is inert (a code span nothing inside can close:
+    a finding's message quotes commit subjects, paths and config values, which must never become
+    links, images or HTML in the operator's browser). Numbers stay plain."""
     rows = list(rows)
     lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
     for row in rows[:limit]:
-        lines.append("| " + " | ".join(str(c).replace("|", "\\|").replace("\n", " ") for c in row) + " |")
+        lines.append("| " + " | ".join(_md_cell(c) for c in row) + " |")
     if len(rows) > limit:
         lines.append(f"\n… and {len(rows) - limit} more")
     if not rows:
         lines.append("| " + " | ".join("–" for _ in headers) + " |")
     return dg.MetadataValue.md("\n".join(lines))
+
+
+def _md_cell(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return inert.cell(value, cap=MD_CELL_CAP) or "–"
 
 
 def findings_metadata(findings: Sequence[Mapping[str, Any]]) -> dict[str, dg.MetadataValue]:
