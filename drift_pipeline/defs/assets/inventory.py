@@ -6,6 +6,7 @@ from typing import Any
 
 import dagster as dg
 
+from drift_pipeline.core.redaction import visible_controls
 from drift_pipeline.defs.assets.github_run import github_run
 from drift_pipeline.defs.assets.metadata import RequestMeter, check_every_day, md_table, record_day
 from drift_pipeline.defs.assets.observation import org_progress
@@ -101,7 +102,7 @@ def _log_org(context: dg.AssetExecutionContext, org: str, day: date, result: Inv
     """One org's day in the run log: its repos, how many in scope, and each problem of its org config."""
     context.log.info(f"{org} {day}: {len(result.rows)} repos, {sum(bool(r['in_scope']) for r in result.rows)} in scope")
     for problem in result.org_config.problems:
-        context.log.warning(f"{org}: {problem.describe()}")
+        context.log.warning(visible_controls(f"{org}: {problem.describe()}"))  # the console shows, never obeys
 
 
 def _day_metadata(rows: list[dict[str, Any]], excluded: list[str]) -> dict[str, dg.MetadataValue]:
