@@ -18,7 +18,9 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from drift_pipeline.cli import main as drift
 from drift_pipeline.defs.assets.catalog import assets_of
+from drift_pipeline.defs.assets.inventory import repo_inventory
 from drift_pipeline.defs.jobs import daily_scan_schedule_for
 from drift_pipeline.defs.orgs import ORG_TAG, org_run_config
 from drift_pipeline.defs.resources import AwsResource, DriftStoreResource, GitHubResource, ScanScopeResource
@@ -147,6 +149,69 @@ def test_per_org_runs_store_the_same_rows_as_one_run_over_both_orgs(github: GitH
     with DriftStore(together) as store:
         orgs = {r["org"] for r in store.rows("SELECT DISTINCT org FROM drift_findings WHERE scan_date = ?", [DAY2])}
     assert orgs == set(ORGS)
+
+
+def trends(db: Path, capsys: pytest.CaptureFixture[str]) -> dict:
+    """``drift trends --by repo --json`` on ``db``, without the line naming the file."""
+    assert drift(["trends", "--by", "repo", "--json", "--db", str(db)]) == 0
+    return {k: v for k, v in json.loads(capsys.readouterr().out).items() if k != "database"}
+
+
+def test_two_spellings_of_an_org_are_one_org_for_the_schedule():
+    tick = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
+    requests = daily_scan_schedule_for(["ACME", "GloBex", "acme"])(
+        dg.build_schedule_context(scheduled_execution_time=tick)
+    )
+    assert isinstance(requests, list)  # keys and tags keep the configured spelling (the schedule asks no API)
+    assert [(r.run_key, r.tags) for r in requests] == [
+        ("daily:2026-03-03:ACME", {ORG_TAG: "ACME"}),
+        ("daily:2026-03-03:GloBex", {ORG_TAG: "GloBex"}),
+    ]
+    assert ScanScopeResource(orgs="Acme, acme,ACME").org_list() == ["Acme"]
+
+
+def test_orgs_configured_in_another_case_are_stored_and_reported_as_github_spells_them(
+    github: GitHubSandbox, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+):
+    """GitHub names ignore case: DRIFT_ORGS=ACME,GloBex is acme and globex in every row, log and report."""
+    instance = dg.DagsterInstance.ephemeral()
+    reference = tmp_path / "reference.duckdb"
+    assert dg.materialize(
+        CODE, partition_key=DAY, resources=resources(github, reference, "acme,globex"), instance=instance
+    ).success
+    tick = datetime(2026, 3, 4, 2, 0, tzinfo=UTC)
+    fanned = tmp_path / "fanned.duckdb"
+    for request in daily_scan_schedule_for(["ACME", "GloBex"])(
+        dg.build_schedule_context(scheduled_execution_time=tick)
+    ):
+        result = dg.materialize(
+            CODE,
+            partition_key=request.partition_key,
+            resources=resources(github, fanned, "ACME,GloBex"),
+            run_config=request.run_config,  # scope: the org as configured; tag drift/org: the same
+            tags=request.tags,
+            instance=instance,
+        )
+        assert result.success
+        org = request.tags[ORG_TAG].lower()  # as GitHub spells it
+        logs = [(e.step_key, e.message) for e in instance.all_logs(result.run_id) if e.step_key and e.message]
+        assert {step for step, m in logs if m.startswith(f"{org} {DAY}:")} >= {"repo_inventory", "config_snapshots"}
+    with DriftStore(fanned) as store:
+        stored = {t: {r["org"] for r in store.rows(f"SELECT DISTINCT org FROM {t}")} for t in TABLES}
+    assert stored == dict.fromkeys(TABLES, set(ORGS))
+    assert day_rows(fanned) == day_rows(reference)
+    assert trends(fanned, capsys) == trends(reference, capsys)
+
+
+def test_an_org_named_in_two_cases_is_inventoried_once_as_github_spells_it(github: GitHubSandbox, tmp_path: Path):
+    inventories = {}
+    for orgs in ("Acme,acme", "acme"):
+        db = tmp_path / f"inventory-{orgs}.duckdb"
+        assert dg.materialize([repo_inventory], partition_key=DAY, resources=resources(github, db, orgs)).success
+        with DriftStore(db) as store:
+            inventories[orgs] = sorted(json.dumps(r, default=str) for r in store.rows("SELECT * FROM repo_inventory"))
+    assert inventories["Acme,acme"] and all('"org": "acme"' in r for r in inventories["Acme,acme"])
+    assert inventories["Acme,acme"] == inventories["acme"]
 
 
 def test_two_orgs_run_at_the_same_time_in_two_processes_on_one_duckdb_file_lose_nothing(

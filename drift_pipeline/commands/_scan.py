@@ -32,6 +32,7 @@ from drift_pipeline.commands._filing import (
 from drift_pipeline.commands._output import emit, json_option, progress
 from drift_pipeline.commands._progress import no_progress_option, wanted
 from drift_pipeline.core.errors import ExitCode, NotFound, UsageError, redact
+from drift_pipeline.core.names import canonical_name
 from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.scans.reading import CodeSource
 from drift_pipeline.scans.window import day_end, parse_day
@@ -245,14 +246,6 @@ def check_repos(
         where = f"under --path {path}" if path is not None else f"in {canonical}"
         raise UsageError(f"--repo {missing[0]}: no such repository {where} ({len(records)} listed)")
     return canonical, tuple(dict.fromkeys(n for n in found if n is not None))
-
-
-def canonical_name(name: str, known: Sequence[str]) -> str | None:
-    """``name`` as ``known`` spells it (the exact spelling first, else the one equal ignoring case); None: absent."""
-    if name in known:
-        return name
-    folded = name.lower()
-    return next((k for k in known if k.lower() == folded), None)
 
 
 def scan_payload(

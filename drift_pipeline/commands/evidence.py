@@ -33,6 +33,7 @@ from drift_pipeline.commands.sql import (
     resolve_target,
 )
 from drift_pipeline.core.errors import DriftError, ExitCode, UsageError, redact
+from drift_pipeline.core.names import canonical_name
 from drift_pipeline.core.standards.model import TIERS
 from drift_pipeline.evidence import Facts, Query, Report, build, collect, missing_tables, orgs, payload, to_csv, to_html
 from drift_pipeline.evidence.render import CSV_COLUMNS
@@ -101,28 +102,33 @@ def session_query(con: duckdb.DuckDBPyConnection, *, timeout: float, where: str)
     return run
 
 
-def _known(query: Query, org: str, repos: Sequence[str], target: Target) -> None:
+def _known(query: Query, org: str, repos: Sequence[str], target: Target) -> tuple[str, tuple[str, ...]]:
+    """``--org`` and every ``--repo`` as the store spells them (GitHub names ignore case: ``ACME`` is ``acme``)."""
     known = orgs(query)
-    if org not in known:
+    stored = canonical_name(org, known)
+    if stored is None:
         raise UsageError(f"--org {org!r}: {target.describe()} has no data of that org; it has: {known or 'none'}")
-    have = {r["repo"] for r in query("SELECT DISTINCT repo FROM repo_inventory WHERE org = ?", [org])}
-    unknown = sorted(set(repos) - have)
+    have = [str(r["repo"]) for r in query("SELECT DISTINCT repo FROM repo_inventory WHERE org = ?", [stored])]
+    found = {name: canonical_name(name, have) for name in repos}
+    unknown = sorted(name for name, hit in found.items() if hit is None)
     if unknown:
-        raise UsageError(f"--repo {', '.join(map(repr, unknown))}: no such repo of {org} in the store")
+        raise UsageError(f"--repo {', '.join(map(repr, unknown))}: no such repo of {stored} in the store")
+    return stored, tuple(dict.fromkeys(hit for hit in found.values() if hit is not None))
 
 
 def _read(
     target: Target, org: str, repos: Sequence[str], days: tuple[date, date], *, wait: float, timeout: float
-) -> Facts:
-    """The facts of the period, read in one session once the store has the report's tables, the org and the repos."""
+) -> tuple[Facts, tuple[str, ...]]:
+    """The facts of the period and the ``--repo`` names as stored, read in one session once the store has the
+    report's tables, the org and the repos."""
     where = f"{'--db ' if target.lake is None else ''}{target.describe()}"
     with store_session(target, wait=wait) as con:
         query = session_query(con, timeout=timeout, where=where)
         missing = missing_tables(query)
         if missing:
             raise StoreUnavailable(f"{where} has no table {', '.join(missing)}: not a drift store, or one cut short")
-        _known(query, org, repos, target)
-        return collect(query, org, *days)
+        org, stored = _known(query, org, repos, target)
+        return collect(query, org, *days), stored
 
 
 def _text(report: Report) -> str:
@@ -175,13 +181,15 @@ def _write_html(path_text: str, report: Report, source: str) -> None:
     "evidence",
     epilog="Example: drift evidence --org acme --from 2026-10-01 --to 2026-12-31 --tier production --html q4.html",
 )
-@click.option("--org", required=True, help="The GitHub organisation, as the store has it.")
+@click.option("--org", required=True, help="The GitHub organisation in the store (in any case: ACME is acme).")
 @click.option("--from", "start", required=True, metavar="YYYY-MM-DD", help="First day of the period (UTC).")
 @click.option("--to", "end", required=True, metavar="YYYY-MM-DD", help="Last day of the period (UTC), included.")
 @click.option(
     "--tier", "tiers", multiple=True, type=click.Choice(TIERS), help="Only changes of this tier (repeatable)."
 )
-@click.option("--repo", "repos", multiple=True, metavar="NAME", help="Only changes of this repo (repeatable).")
+@click.option(
+    "--repo", "repos", multiple=True, metavar="NAME", help="Only changes of this repo, in any case (repeatable)."
+)
 @json_option
 @click.option(
     "--csv", "as_csv", is_flag=True, help=f"Print one CSV row per change ({', '.join(CSV_COLUMNS[:4])}, ...)."
@@ -216,8 +224,8 @@ def evidence_command(
         raise UsageError("--json and --csv: choose one output format")
     first, last = period(start, end)
     target = resolve_target(db, db_given=given(click.get_current_context(), "db"))
-    facts = _read(target, org, repos, (first, last), wait=wait, timeout=timeout)
-    report = build(facts, tiers=tiers, repos=repos)
+    facts, stored = _read(target, org, repos, (first, last), wait=wait, timeout=timeout)
+    report = build(facts, tiers=tiers, repos=stored)
     if html_file is not None:
         _write_html(html_file, report, target.describe())
     if as_json:

@@ -16,6 +16,7 @@ from pydantic import Field
 
 from drift_pipeline.core.rules.findings import RULES
 from drift_pipeline.defs.assets.partitions import daily
+from drift_pipeline.defs.orgs import canonical_orgs
 from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.issues import inert, ledger
 from drift_pipeline.issues.audit import DEFAULT_THRESHOLD, iso_week, run_audit
@@ -157,12 +158,13 @@ def drift_audit_op(
     scope: ScanScopeResource,
 ) -> dg.Output[dict[str, str]]:
     now = datetime.fromisoformat(config.at) if config.at else datetime.now(UTC)
-    gh = github.source().github
+    source = github.source()
+    gh = source.github
     client = IssueClient(gh, max_rate_limit_wait=github.max_rate_limit_wait_seconds)
     slug = app_slug(gh)  # an App's summaries are authored by <slug>[bot]
     actions: dict[str, str] = {}
     with store.open() as db:
-        for org in scope.org_list():
+        for org in canonical_orgs(source, scope.org_list()):  # audited and recorded as GitHub spells it
             result = run_audit(
                 client,
                 db,

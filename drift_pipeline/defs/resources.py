@@ -20,6 +20,7 @@ from dagster_aws.s3 import S3Resource
 from dagster_aws.utils import ResourceWithBoto3Configuration
 from pydantic import Field
 
+from drift_pipeline.core.names import unique_names
 from drift_pipeline.sources.aws import (
     DEFAULT_ACCOUNTS,
     DEFAULT_REGION,
@@ -97,7 +98,9 @@ class ScanScopeResource(dg.ConfigurableResource):
     orgs: str = Field(default="", description="Comma-separated orgs (or users) to scan; from DRIFT_ORGS.")
 
     def org_list(self) -> list[str]:
-        orgs = [o.strip() for o in self.orgs.split(",") if o.strip()]
+        """The orgs as configured, each once ignoring case (``Acme,acme`` is one org, GitHub ignores case);
+        the spelling GitHub answers with is learned per run (:func:`drift_pipeline.defs.orgs.canonical_orgs`)."""
+        orgs = unique_names(o.strip() for o in self.orgs.split(",") if o.strip())
         if not orgs:
             raise dg.Failure("No org to scan: set DRIFT_ORGS (comma-separated orgs) for the scope resource.")
         return orgs

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from drift_pipeline.core.errors import NotFound, SourceError
+from drift_pipeline.core.names import same_name
 from drift_pipeline.core.redaction import mask_secrets
 from drift_pipeline.core.standards import Problem, RepoStandards, analyse_repo
 from drift_pipeline.core.standards.org_config import CONFIG_FILE, CONFIG_REPO, OrgConfig, parse_org_config
@@ -57,7 +58,7 @@ def _scope(record: RepoRecord, org: str, at: datetime) -> tuple[str | None, str 
     An archived repo stays in scope for the days up to and including its last push (its state
     on those days is what it was then); after that day it is out as "archived".
     """
-    if record.owner.lower() != org.lower():
+    if not same_name(record.owner, org):
         return f"owned by {record.owner}, not {org}", None
     note = None
     if record.archived:

@@ -10,12 +10,14 @@ scan sends exactly the requests a serial one does.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import urllib.parse
 from datetime import UTC, datetime
 from typing import Any
 
 from drift_pipeline.core.errors import NotFound, SourceError
+from drift_pipeline.core.names import canonical_name
 from drift_pipeline.sources import github_payloads as payloads
 from drift_pipeline.sources.http_bounds import rate_limit_pause
 from drift_pipeline.sources.http_client import DEFAULT_API_URL, MAX_CONCURRENCY, GitHubTransport
@@ -47,8 +49,27 @@ class GitHubSource(GitHubTransport):
 
     # -- reads -----------------------------------------------------------------------------
     def list_repos(self, org: str) -> list[RepoRecord]:
-        """Every repo of an org (or, when the name is a user, of that user); once per run."""
-        return self._listed.get((org, None), lambda: self._list_repos(org))
+        """Every repo of an org (or, when the name is a user, of that user); once per run, in whatever
+        case the name is asked (GitHub ignores case: ``ACME`` is ``acme``'s listing, one listing)."""
+        records = self._listed.get((org.lower(), None), lambda: self._list_repos(org))
+        if records and records[0].org != org:  # asked first in another case: the records say this one
+            return [dataclasses.replace(r, org=org) for r in records]
+        return records
+
+    def login(self, org: str) -> str:
+        """The org's (or user's) login as GitHub spells it (``ACME`` -> ``acme``), learned once per run:
+        the owner login of its listed repos, else (no repo) its own answer. NotFound: no such org or user."""
+        found = canonical_name(org, [r.owner for r in self.list_repos(org)])
+        if found is not None:
+            return found
+        return self._listed.get((org.lower(), None, "login"), lambda: self._account_login(org))
+
+    def _account_login(self, org: str) -> str:
+        quoted = urllib.parse.quote(org)
+        try:
+            return self._get("account", f"/orgs/{quoted}", None, payloads.account_login)[1]
+        except NotFound:
+            return self._get("account", f"/users/{quoted}", None, payloads.account_login)[1]
 
     def _list_repos(self, org: str) -> list[RepoRecord]:
         quoted = urllib.parse.quote(org)

@@ -77,6 +77,11 @@ def parse_time(path: str, value: Any) -> datetime | None:
         raise bad_shape(path, "an ISO 8601 timestamp", repr(str(value)[:40])) from None
 
 
+def account_login(path: str, data: Any) -> str:
+    """An org's or user's answer (``GET /orgs/{org}``, ``GET /users/{user}``): its login, as GitHub spells it."""
+    return _str(path, _object(path, data, "an account"), "login", "an account")
+
+
 def repo_record(path: str, org: str, data: Any) -> RepoRecord:
     item = _object(path, data, "a repository")
     owner = item.get("owner")

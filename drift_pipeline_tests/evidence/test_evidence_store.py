@@ -166,6 +166,27 @@ def test_an_unknown_org_exits_2_naming_the_orgs_there(store: Path, capsys: pytes
     assert "--org 'other': " in (err := capsys.readouterr().err) and "['acme']" in err
 
 
+def test_org_and_repo_in_another_case_give_the_report_of_the_stored_names(
+    store: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """GitHub names ignore case: ``--org ACME --repo SVC`` is acme's svc, reported as the store spells it."""
+    span = ["--from", str(DAY), "--to", str(DAY), "--db", str(store)]
+    outputs = {}
+    for org, repo in (("acme", "svc"), ("ACME", "SVC"), ("Acme", "Svc")):
+        for form in ("--json", "--csv"):
+            assert drift(["evidence", "--org", org, "--repo", repo, *span, form]) == 0, capsys.readouterr().err
+            outputs[org, form] = capsys.readouterr().out
+    lower = json.loads(outputs["acme", "--json"])
+    assert lower["org"] == ORG and {c["repo"] for c in lower["changes"]} == {"svc"}
+    for org in ("ACME", "Acme"):
+        assert json.loads(outputs[org, "--json"]) == lower
+        assert outputs[org, "--csv"] == outputs["acme", "--csv"]
+    assert drift(["evidence", "--org", "ACME", "--repo", "SVC", "--repo", "svc", *span, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == lower  # two spellings of one repo are one repo
+    assert drift(["evidence", "--org", "ACME", "--repo", "NOPE", *span]) == 2
+    assert "--repo 'NOPE': no such repo of acme in the store" in capsys.readouterr().err
+
+
 def test_a_missing_cut_or_foreign_store_exits_3(
     store: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -36,9 +36,9 @@ def seed(gh, db: Path) -> None:
         )
 
 
-def audit(sandbox, db: Path, **config) -> dg.ExecuteInProcessResult:
+def audit(sandbox, db: Path, *, orgs: str = "acme", **config) -> dg.ExecuteInProcessResult:
     return drift_audit.execute_in_process(
-        resources={**resources(sandbox, db), "scope": ScanScopeResource(orgs="acme")},
+        resources={**resources(sandbox, db), "scope": ScanScopeResource(orgs=orgs)},
         run_config={"ops": {"drift_audit_op": {"config": {"at": MONDAY, **config}}}},
         instance=dg.DagsterInstance.ephemeral(),
     )
@@ -63,6 +63,17 @@ def test_the_audit_opens_one_summary_listing_exactly_the_repos_above_the_thresho
     ]
     [created] = [h for h in history if h["action"] == "created"]
     assert "svc" in created["repos"] and '"web"' not in created["repos"]
+
+
+def test_an_org_configured_in_another_case_is_audited_and_recorded_as_github_spells_it(sandbox, gh, tmp_path):
+    db = tmp_path / "drift.duckdb"
+    seed(gh, db)
+    assert audit(sandbox, db, orgs="ACME,Acme").output_for_node("drift_audit_op") == {"acme": "created"}
+    assert audit(sandbox, db, orgs="acme").output_for_node("drift_audit_op") == {"acme": "already_done"}
+    [summary] = issues_of(gh, "drift-config", "drift:audit")
+    assert "| `acme/svc` | payments | production | 4 | 3 | 0 | " in summary.body
+    with DriftStore(db) as store:
+        assert {r["org"] for r in store.rows("SELECT org FROM audit_reports")} == {"acme"}
 
 
 def test_a_lost_audit_record_still_opens_no_second_summary(sandbox, gh, tmp_path):

@@ -30,6 +30,7 @@ def server(tmp_path_factory):
         repo = state.create_repo("acme", name)
         commit_files(repo, "main", {"check.toml": f"# {name}\n", "a/b.txt": "x\n"}, "init", ME, WHEN)
     state.create_repo("acme", "empty")
+    state.add_org("Initech")  # an org without a repo, its login not in lower case
     solo = state.create_repo("someone", "tool")
     commit_files(solo, "main", {"README.md": "hi\n"}, "init", ME, WHEN)
     state.save()
@@ -68,6 +69,20 @@ def test_pages_read_concurrently_come_in_the_order_of_the_serial_listing(gh):
 def test_a_user_is_listed_when_the_name_is_not_an_org(gh):
     assert [r.full_name for r in source(gh).list_repos("someone")] == ["someone/tool"]
     assert gh.request_counts()["by_status"] == {"200": 1, "404": 1}  # the org listing was tried first
+
+
+def test_a_login_is_learned_as_github_spells_it_once_whatever_the_case_asked(gh):
+    src = source(gh)
+    assert src.login("ACME") == "acme" == src.login("Acme")
+    assert {r.org for r in src.list_repos("acme")} == {"acme"}  # the records say the spelling asked
+    assert {r.org for r in src.list_repos("ACME")} == {"ACME"}
+    assert src.login("SomeOne") == "someone"  # a user: the owner of its repos
+    assert src.login("initech") == "Initech" == src.login("INITECH")  # no repo: the org's own answer
+    routes = gh.request_counts()["by_route"]
+    assert routes["GET /orgs/{org}/repos"] == 3  # acme, someone (then its user listing), initech: once each
+    assert routes["GET /orgs/{org}"] == 1
+    with pytest.raises(NotFound):
+        src.login("nobody-at-all")
 
 
 def test_an_unchanged_answer_is_a_304_served_from_the_cache(gh):

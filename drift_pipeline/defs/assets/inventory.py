@@ -6,12 +6,13 @@ from typing import Any
 
 import dagster as dg
 
+from drift_pipeline.core.names import same_name
 from drift_pipeline.core.redaction import visible_controls
 from drift_pipeline.defs.assets.github_run import github_run
 from drift_pipeline.defs.assets.metadata import RequestMeter, check_every_day, md_table, record_day
 from drift_pipeline.defs.assets.observation import org_progress
 from drift_pipeline.defs.assets.partitions import WRITER, partition_days
-from drift_pipeline.defs.orgs import ORG_TAG
+from drift_pipeline.defs.orgs import ORG_TAG, canonical_orgs
 from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
 from drift_pipeline.scans.inventory import InventoryResult, scan_inventory
 from drift_pipeline.scans.window import day_end
@@ -33,8 +34,8 @@ def inventory_orgs(db: DriftStore, day: date, context: dg.AssetExecutionContext 
     orgs = [
         r["org"] for r in db.rows("SELECT DISTINCT org FROM repo_inventory WHERE scan_date = ? ORDER BY org", [day])
     ]
-    only = context.run.tags.get(ORG_TAG) if context is not None else None
-    return [o for o in orgs if o == only] if only else orgs
+    only = context.run.tags.get(ORG_TAG) if context is not None else None  # as configured: any case
+    return [o for o in orgs if same_name(o, only)] if only else orgs
 
 
 @dg.asset(
@@ -59,11 +60,12 @@ def inventory_orgs(db: DriftStore, day: date, context: dg.AssetExecutionContext 
 def repo_inventory(
     context: dg.AssetExecutionContext, github: GitHubResource, scope: ScanScopeResource, store: DriftStoreResource
 ) -> dg.MaterializeResult:
-    days, orgs = partition_days(context), scope.org_list()
+    days, configured = partition_days(context), scope.org_list()
     empty: dict[date, list[dict[str, Any]]] = defaultdict(list)
     failed: dict[date, list[dict[str, Any]]] = defaultdict(list)
     with github_run(github, store, days) as (db, source):
         meter = RequestMeter(source)
+        orgs = canonical_orgs(source, configured)  # ACME is stored as acme, as GitHub spells it
         for day in days:
             rows: list[dict[str, Any]] = []
             excluded: list[str] = []
