@@ -142,7 +142,7 @@ class FaultState:
                 e["fired"] = e.get("fired", 0) + 1
                 e["count"] -= 1
                 status = int(statuses[(e["fired"] - 1) % len(statuses)])
-                return Fault("errors", status, "Server Error" if status != 502 else "Bad Gateway")
+                return Fault("errors", status, {401: "Bad credentials", 502: "Bad Gateway"}.get(status, "Server Error"))
             s = self.secondary_rate_limit
             if s.get("count", 0) > 0 and self._applies(s, method, path):
                 s["count"] -= 1
