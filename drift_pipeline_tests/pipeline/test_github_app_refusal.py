@@ -6,6 +6,9 @@ request ends with its 401 after exactly one re-mint, never a loop."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -149,3 +152,24 @@ def test_tokens_refused_from_their_mint_on_end_each_request_with_its_401_after_o
     assert source.budget.spent == 3  # each resend counted against the run's retry budget
     minted = installation_tokens(run.server)
     assert not any(token in str(e) for e in errors for token in minted)
+
+
+def test_the_cli_as_a_process_with_every_token_refused_exits_with_the_401_after_one_remint(run, app, tmp_path):
+    run.server.set_faults(revoke_minted=True)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "DRIFT_"))}
+    env.update(GITHUB_API_URL=run.server.url, GITHUB_APP_ID=str(app["app_id"]))
+    env.update(GITHUB_APP_PRIVATE_KEY_PATH=app["private_key_path"], DRIFT_DB_PATH=str(tmp_path / "cli.duckdb"))
+    args = ["process", "scan", "--org", "acme", "--date", DAY.isoformat(), "--all", "--dry-run"]
+    proc = subprocess.run(
+        [sys.executable, "-m", "drift_pipeline.cli", *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    counts = run.server.request_counts()
+    assert proc.returncode == 3, proc.stderr[-2000:]  # a runtime failure, one clear line, no traceback
+    assert "401" in proc.stderr and "Bad credentials" in proc.stderr and "Traceback" not in proc.stderr
+    assert counts["by_route"][MINT] == 2 and counts["by_status"]["401"] == 2  # the first read: sent, re-minted, sent
+    assert "ghs_" not in proc.stdout + proc.stderr and "PRIVATE KEY" not in proc.stdout + proc.stderr
