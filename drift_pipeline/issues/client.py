@@ -3,9 +3,11 @@
 Every request goes through :meth:`IssueClient.call`: a 403/429 that is a rate limit (judged on
 status and headers only, :func:`rate_limit_pause`) is waited out and sent again, at least a second
 and at most ``max_rate_limit_wait``, each pause counted against the run's retry budget, shared
-with the GitHub source on the same client (:mod:`drift_pipeline.sources.http_bounds`). Listings
-never follow a page twice nor past the page ceiling, and only on the API's origin; a server's
-message in an error is capped to one short line. Content-creating requests are spaced by PyGithub's own
+with the GitHub source on the same client (:mod:`drift_pipeline.sources.http_bounds`). A 401 to
+an App installation's token re-mints it and sends the request once more, a write too: a refused
+request changed nothing (:func:`remint_for_retry`). Listings never follow a page twice nor past
+the page ceiling, and only on the API's origin; a server's message in an error is capped to one
+short line. Content-creating requests are spaced by PyGithub's own
 ``seconds_between_writes`` (configured on the GitHub resource) and pass :func:`guard` before they
 leave: a token-like string that survived rendering stops the post (:class:`SecretInBody`).
 Plain dicts are returned (GitHub's JSON), so listing items never trigger PyGithub's lazy
@@ -23,6 +25,7 @@ from typing import Any
 from github import Github, GithubException
 
 from drift_pipeline.core.redaction import cap_message, has_secret
+from drift_pipeline.sources.github_auth import remint_for_retry
 from drift_pipeline.sources.http_bounds import PageGuard, check_api_url, rate_limit_pause
 from drift_pipeline.sources.http_transport import bounds_of
 
@@ -95,16 +98,20 @@ class IssueClient:
         self, verb: str, url: str, params: dict[str, Any] | None = None, input: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], Any]:
         """One request; a rate-limited answer (status + headers) is waited out and sent again."""
-        check_api_url(self.bounds.api_url, url, f"{verb} {urllib.parse.urlsplit(url).path}")
-        waited = 0.0
+        what = f"{verb} {urllib.parse.urlsplit(url).path}"
+        check_api_url(self.bounds.api_url, url, what)
+        waited, reminted = 0.0, False
         while True:
             try:
                 return self.requester.requestJsonAndCheck(verb, url, parameters=params, input=input)
             except GithubException as exc:
+                if not reminted and remint_for_retry(self.requester, exc.status, self.bounds.budget, what):
+                    reminted = True
+                    continue
                 pause = rate_limit_pause(exc.status, dict(exc.headers or {}), time.time())
                 if pause is None or waited + pause > self.max_rate_limit_wait:
                     raise bounded_exception(exc) from None
-                self.bounds.budget.spend(f"{verb} {urllib.parse.urlsplit(url).path}", exc.status, pause)
+                self.bounds.budget.spend(what, exc.status, pause)
                 self.rate_limit_waits += 1
                 self._sleep(pause)
                 waited += pause

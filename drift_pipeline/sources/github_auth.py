@@ -8,11 +8,16 @@ Configuration (environment only):
   installation on the org is found through ``GET /orgs/{org}/installation``.
 
 App variables set and ``GITHUB_TOKEN`` not: the App. Both set: the token wins, said once in the
-log. The App path uses PyGithub's own :class:`github.Auth.AppInstallationAuth`, which mints an
-installation token and mints a new one before it expires (PyGithub's threshold is 20 s), so a
-long scan never sends an expired token. The private key and minted tokens never appear in a
-message: :class:`AppCredentials` hides the key from ``repr`` and every error says which
-variable is wrong, never its value.
+log. The App path uses :class:`InstallationAuth`, PyGithub's own
+:class:`github.Auth.AppInstallationAuth` that mints an installation token and mints a new one
+before it expires (PyGithub's threshold, 20 s), so a long scan never sends an expired token; it
+also keeps the token where it can be re-minted on demand. GitHub may still refuse a token before
+its ``expires_at`` (revoked, a skewed clock): every request GitHub answers 401 while the client
+is an installation gets one re-mint and is sent once more (:func:`remint_for_retry`, used by the
+source's transport and the issue client); a second 401, or any 401 to a personal token, is the
+error it always was. The private key and minted tokens never appear in a message:
+:class:`AppCredentials` hides the key from ``repr`` and every error says which variable is
+wrong, never its value.
 
 An App's issues and comments are authored by its bot account, ``<slug>[bot]``; an installation
 token cannot read ``GET /user`` (GitHub answers 403), so the filer learns the slug from the App's
@@ -26,11 +31,15 @@ import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from github import Auth, Github, GithubException, GithubIntegration
+from github.InstallationAuthorization import InstallationAuthorization
+from github.Requester import Requester
 
 from drift_pipeline.core.errors import UsageError
+from drift_pipeline.sources.http_bounds import RetryBudget
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +139,72 @@ def installation_id(api_url: str, creds: AppCredentials, org: str | None) -> int
         raise UsageError(f"GitHub App {creds.app_id}: GET /orgs/{org}/installation answered {exc.status}") from None
 
 
-def installation_auth(api_url: str, creds: AppCredentials, org: str | None) -> Auth.AppInstallationAuth:
-    """PyGithub's installation auth (mints and refreshes tokens) for ``org``'s installation."""
+class InstallationAuth(Auth.AppInstallationAuth):
+    """PyGithub's installation auth whose token can be re-minted on demand (:meth:`refresh`).
+
+    PyGithub keeps the minted token in a name-mangled attribute of its own and re-mints only
+    near ``expires_at``; here the token lives in this class, behind a lock (one mint at a time
+    for all threads), minted through PyGithub's own ``_get_installation_authorization``. Each
+    thread remembers which mint it last sent, so that after a 401 only the first thread to see
+    the refused token mints a new one: the others find it replaced and just send again."""
+
+    def __init__(self, app_auth: Auth.AppAuth, installation_id: int):
+        super().__init__(app_auth, installation_id)
+        self._lock = threading.Lock()
+        self._minted: InstallationAuthorization | None = None
+        self._mints = 0  # tokens minted so far: the number of the current one
+        self._sent = threading.local()  # .mint: the number of the token this thread last sent
+
+    @property
+    def token(self) -> str:
+        with self._lock:
+            if self._minted is None or self._is_expired:
+                self._mint()
+            assert self._minted is not None
+            self._sent.mint = self._mints
+            return self._minted.token
+
+    @property
+    def _is_expired(self) -> bool:
+        if self._minted is None:
+            return True
+        return self._minted.expires_at - Auth.TOKEN_REFRESH_THRESHOLD_TIMEDELTA < datetime.now(UTC)
+
+    def _mint(self) -> None:
+        self._minted = self._get_installation_authorization()
+        self._mints += 1
+
+    def refresh(self) -> None:
+        """Mint a new token in place of the one this thread last sent, which GitHub refused;
+        nothing when another thread has replaced it since. A failed mint raises PyGithub's
+        :class:`GithubException` and keeps the current token."""
+        with self._lock:
+            if self._minted is not None and getattr(self._sent, "mint", None) == self._mints:
+                self._mint()
+
+
+def installation_auth(api_url: str, creds: AppCredentials, org: str | None) -> InstallationAuth:
+    """The installation auth (mints, refreshes and re-mints tokens) for ``org``'s installation."""
     inst = installation_id(api_url, creds, org)
-    return Auth.AppAuth(creds.app_id, creds.private_key).get_installation_auth(inst)
+    return InstallationAuth(Auth.AppAuth(creds.app_id, creds.private_key), inst)
+
+
+def remint_for_retry(requester: Requester, status: int, budget: RetryBudget, what: str) -> bool:
+    """Whether to send once more a request GitHub answered ``status``: True for a 401 while
+    ``requester`` authenticates as an App installation, after its token is re-minted (the resend
+    counted against the run's ``budget``; :class:`RetryBudgetSpent` when none is left). False
+    (the answer stands) for any other status, a personal token, or an App that cannot mint.
+
+    The caller asks at most once per request: a second 401 is the error."""
+    auth = requester.auth
+    if status != 401 or not isinstance(auth, InstallationAuth):
+        return False
+    budget.spend(what, status)
+    try:
+        auth.refresh()
+    except GithubException:  # uninstalled, or the App's JWT refused: the 401 is the answer
+        return False
+    return True
 
 
 def bot_login(api_url: str, creds: AppCredentials) -> str:

@@ -45,6 +45,7 @@ from github import Auth, Github, GithubException
 from drift_pipeline.core.errors import NotFound, SourceError, UsageError, redact
 from drift_pipeline.core.redaction import cap_message, mask_json
 from drift_pipeline.sources import github_payloads as payloads
+from drift_pipeline.sources.github_auth import remint_for_retry
 from drift_pipeline.sources.http_bounds import (
     ApiLimits,
     BudgetedRetry,
@@ -189,7 +190,7 @@ class GitHubTransport:
     ) -> tuple[dict[str, str], Any]:
         path = self._path(url)
         check_api_url(self.api_url, url, f"GET {path}")
-        waited = 0.0
+        waited, reminted = 0.0, False
         while True:
             waited += self._wait_at_gate(path, waited)
             with self._slots:
@@ -200,6 +201,9 @@ class GitHubTransport:
                         "GET", url, parameters=params, headers=dict(headers or {})
                     )
                 except GithubException as exc:
+                    if not reminted and remint_for_retry(self._gh.requester, exc.status, self.budget, f"GET {path}"):
+                        reminted = True  # an installation token refused early: re-minted, sent once more
+                        continue
                     pause = rate_limit_pause(exc.status, exc.headers or {}, time.time())
                     if pause is None:
                         raise self._error(exc, path) from None

@@ -19,10 +19,12 @@ from typing import Any
 import dagster as dg
 import duckdb
 import pytest
+import requests
 
 from drift_pipeline.cli import main
 from drift_pipeline.defs.issues import drift_audit, file_drift_issues
 from drift_pipeline.defs.resources import DriftStoreResource, GitHubResource, ScanScopeResource
+from drift_pipeline.issues.client import IssueClient
 from drift_pipeline.sandbox.github.app_seed import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.github.state import SandboxState
@@ -174,3 +176,20 @@ def test_the_weekly_audit_runs_as_the_app(server, app, tmp_path):
     server.clear_faults()
     assert audit(tmp_path / "fresh.duckdb").output_for_node("drift_audit_op") == {"acme": "found"}
     assert len(issues(server, "drift-config", "drift:audit")) == 1
+
+
+def test_an_issue_posted_after_its_token_was_revoked_is_filed_once_with_one_remint(app):
+    with GitHubSandbox(app["root"]) as server:  # tokens of an hour: only the first mint and the re-mint
+        client = IssueClient(app_github(server, app).source().github)
+        client.call("GET", "/repos/acme/bare")  # the client's token, minted
+        tokens = server.app.store.current().data["tokens"]
+        for token in [t for t, info in tokens.items() if "installation_id" in info]:
+            auth = {"Authorization": f"token {token}"}
+            assert requests.delete(f"{server.url}/installation/token", headers=auth, timeout=10).status_code == 204
+        server.reset_counts()
+        created = client.write("POST", "/repos/acme/bare/issues", {"title": "filed after a revocation", "body": "x"})
+        seen = counts(server)
+        assert created["user"]["login"] == BOT and seen["by_status"] == {"201": 2, "401": 1}
+        assert seen["by_route"][ISSUE_POSTS] == 2 and seen["by_route"][MINT] == 1  # refused, re-minted, filed
+        filed = list(github_client(server.url).get_repo("acme/bare").get_issues(state="all"))
+        assert [i.title for i in filed].count("filed after a revocation") == 1

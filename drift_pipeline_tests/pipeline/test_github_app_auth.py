@@ -166,19 +166,21 @@ def test_a_broken_pem_never_reaches_the_message(apps) -> None:
     assert "PRIVATE KEY" not in repr(AppCredentials(1, pem)) and pem.splitlines()[5] not in repr(AppCredentials(1, pem))
 
 
-def test_mask_secrets_hides_the_app_key_and_a_minted_token(run, apps) -> None:
-    from github import Auth
+def test_mask_secrets_hides_the_app_key_a_minted_and_a_reminted_token(run, apps) -> None:
+    from github import Github
 
     _, full, _ = apps
     pem = Path(full["private_key_path"]).read_text()
-    auth = Auth.AppAuth(full["app_id"], pem).get_installation_auth(full["installation_id"])
-    from github import Github
-
+    auth = github_auth.installation_auth(run.server.url, AppCredentials(full["app_id"], pem), "acme")
     Github(base_url=run.server.url, auth=auth).get_repo("acme/bare")
     minted = auth.token
-    text = f"failed with key {pem} and Authorization: token {minted}; raw {minted}"
+    auth.refresh()  # as after a 401: the token this thread sent is replaced
+    reminted = auth.token
+    assert reminted != minted and run.server.request_counts()["by_route"][MINT] >= 2
+    text = f"failed with key {pem} and Authorization: token {minted}; raw {minted}; again {reminted}"
     masked = mask_secrets(text)
-    assert minted not in masked and pem.splitlines()[2] not in masked and "BEGIN" not in masked
+    assert minted not in masked and reminted not in masked
+    assert pem.splitlines()[2] not in masked and "BEGIN" not in masked
 
 
 def test_bot_login_is_the_app_slug(run, apps) -> None:

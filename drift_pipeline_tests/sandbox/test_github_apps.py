@@ -128,6 +128,39 @@ def test_expired_installation_token_is_bad_credentials(tmp_path: Path) -> None:
         gh.stop()
 
 
+def _mint(gh: GitHubSandbox, config: dict) -> str:
+    answer = requests.post(
+        f"{gh.url}/app/installations/{config['installation_id']}/access_tokens",
+        headers={"Authorization": f"Bearer {_jwt(config)}"},
+        timeout=10,
+    )
+    assert answer.status_code == 201
+    return str(answer.json()["token"])
+
+
+def test_a_revoked_installation_token_is_bad_credentials_and_a_new_one_reads(sandbox) -> None:
+    gh, config = sandbox
+    token, other = _mint(gh, config), _mint(gh, config)
+    revoke = requests.delete(f"{gh.url}/installation/token", headers={"Authorization": f"token {token}"}, timeout=10)
+    assert (revoke.status_code, revoke.content) == (204, b"")
+    refused = _get(f"{gh.url}/repos/acme/svc", token)
+    assert (refused.status_code, refused.json()["message"]) == (401, "Bad credentials")
+    assert _get(f"{gh.url}/repos/acme/svc", other).status_code == 200  # only the token sent was revoked
+    personal = requests.delete(
+        f"{gh.url}/installation/token", headers={"Authorization": "token sandbox-token"}, timeout=10
+    )
+    assert personal.status_code == 403 and _get(f"{gh.url}/repos/acme/svc", "sandbox-token").status_code == 200
+
+
+def test_the_revoke_minted_fault_revokes_each_token_as_it_is_minted(sandbox) -> None:
+    gh, config = sandbox
+    gh.set_faults(revoke_minted=True)
+    token = _mint(gh, config)
+    assert token.startswith("ghs_") and _get(f"{gh.url}/repos/acme/svc", token).status_code == 401
+    gh.clear_faults()
+    assert _get(f"{gh.url}/repos/acme/svc", _mint(gh, config)).status_code == 200
+
+
 def test_pygithub_remints_across_short_tokens_and_one_budget(tmp_path: Path) -> None:
     gh, config = _start(tmp_path, ttl=2)
     try:

@@ -122,6 +122,7 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
     # issue 19 (answers as real recordings): token kinds, commit statuses, settings
     st.add_token("classic-reader", login="bob", admin=False, kind="classic")
     st.add_token("fine-reader", login="bob", admin=False, kind="fine_grained")
+    st.add_token("revocable", login="drift-pipeline[bot]", kind="app", permissions={"contents": "read"})
     st.add_commit_status("acme", "svc", ids["main"], "pending", context="ci/test", when=day(5))
     st.add_commit_status("acme", "svc", ids["main"], "success", context="ci/test", when=day(5, 13))
     st.add_commit_status("acme", "svc", ids["main"], "failure", context="lint", description="2 errors", when=day(5))
@@ -286,6 +287,15 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
         "GET /orgs/{org}/installation": [
             Call("GET", "/orgs/acme/installation", 200, **app),
             Call("GET", "/orgs/beta/installation", 404, **app),
+        ],
+        # issue 19: an installation token revokes itself, then is refused like an expired one;
+        # a personal token is refused 403, a JWT (no token of this route) 401
+        "DELETE /installation/token": [
+            Call("DELETE", "/installation/token", 204, token="revocable"),
+            Call("DELETE", "/installation/token", 401, token="revocable"),
+            Call("DELETE", "/installation/token", 403, token="classic-reader"),
+            Call("DELETE", "/installation/token", 403, token="fine-reader"),
+            Call("DELETE", "/installation/token", 401, **app),
         ],
     }
     # issue 19 (the sandbox where real recordings disagree with it)

@@ -8,7 +8,8 @@ mints an installation token, stored under ``tokens`` with its expiry. GitHub's r
 - the JWT is RS256, ``iss`` the App id, ``iat`` not in the future (60 s clock skew allowed) and
   ``exp`` in the future but at most 10 minutes ahead; anything else is 401;
 - an installation token expires (``expires_at``; 1 hour on GitHub, ``--installation-token-ttl``
-  here) and is then 401 ``Bad credentials``;
+  here) and is then 401 ``Bad credentials``; ``DELETE /installation/token`` revokes the token it
+  is sent with (:func:`revoke`), which then answers 401 ``Bad credentials`` the same way;
 - an installation token may read only what the installation's permissions grant: anything else is
   403 "Resource not accessible by integration";
 - all tokens of one installation share one rate-limit budget.
@@ -122,6 +123,11 @@ def mint(state_data: dict[str, Any], app_id: int, installation_id: int, token: s
     }
     tokens[token] = info
     return info
+
+
+def revoke(state_data: dict[str, Any], token: str) -> None:
+    """Forget the installation token ``token``: from now on it is 401 ``Bad credentials``."""
+    state_data["tokens"].pop(token, None)
 
 
 def expires_iso(epoch: int) -> str:

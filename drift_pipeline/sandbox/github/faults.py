@@ -1,4 +1,4 @@
-"""Fault injection for the sandbox: latency, rate limits and server errors, each counted down.
+"""Fault injection for the sandbox: latency, rate limits, server errors and revoked tokens.
 
 The JSON accepted by ``POST /_sandbox/faults`` and the ``faults=`` constructor argument (every
 key optional; a POST merges into the current faults, ``DELETE`` clears them)::
@@ -10,7 +10,8 @@ key optional; a POST merges into the current faults, ``DELETE`` clears them)::
       "errors": {"count": 3, "status": 502, "path": "/git/trees/", "method": "GET"},
       "fail_path": {"pattern": "/codeowners/", "status": 500, "method": null},  # until cleared
       "content_creation": {"limit": 80, "window_s": 60, "status": 403, "methods": ["POST"],
-                           "path": null, "retry_after": null}   # until cleared
+                           "path": null, "retry_after": null},  # until cleared
+      "revoke_minted": true                               # until cleared
     }
 
 ``path`` / ``pattern`` are regexes searched in the request path; ``errors.status`` may be a list,
@@ -64,6 +65,7 @@ class FaultState:
     errors: dict[str, Any] = field(default_factory=lambda: {"count": 0})
     fail_path: dict[str, Any] | None = None
     content_creation: dict[str, Any] | None = None
+    revoke_minted: bool = False
     _created: deque[float] = field(default_factory=deque, repr=False, compare=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
@@ -71,7 +73,8 @@ class FaultState:
         if not spec:
             return
         unknown = set(spec) - {
-            "latency_ms", "rate_limit", "secondary_rate_limit", "errors", "fail_path", "content_creation"
+            "latency_ms", "rate_limit", "secondary_rate_limit", "errors", "fail_path", "content_creation",
+            "revoke_minted",
         }  # fmt: skip
         if unknown:
             raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
@@ -89,6 +92,10 @@ class FaultState:
             if "content_creation" in spec:
                 self.content_creation = _creation_spec(spec["content_creation"])
                 self._created.clear()
+            if "revoke_minted" in spec:
+                if not isinstance(spec["revoke_minted"], bool):
+                    raise ValueError(f"bad revoke_minted fault: {spec['revoke_minted']!r} (true or false)")
+                self.revoke_minted = spec["revoke_minted"]
 
     def clear(self) -> None:
         with self._lock:
@@ -98,6 +105,7 @@ class FaultState:
             self.errors = {"count": 0}
             self.fail_path = None
             self.content_creation = None
+            self.revoke_minted = False
             self._created.clear()
 
     def to_json(self) -> dict[str, Any]:
@@ -111,6 +119,7 @@ class FaultState:
                     "fail_path": self.fail_path,
                     "content_creation": self.content_creation
                     and {**self.content_creation, "in_window": len(self._created)},
+                    "revoke_minted": self.revoke_minted,
                 }
             )
 
@@ -133,7 +142,7 @@ class FaultState:
                 e["fired"] = e.get("fired", 0) + 1
                 e["count"] -= 1
                 status = int(statuses[(e["fired"] - 1) % len(statuses)])
-                return Fault("errors", status, "Server Error" if status != 502 else "Bad Gateway")
+                return Fault("errors", status, {401: "Bad credentials", 502: "Bad Gateway"}.get(status, "Server Error"))
             s = self.secondary_rate_limit
             if s.get("count", 0) > 0 and self._applies(s, method, path):
                 s["count"] -= 1

@@ -99,7 +99,8 @@ class GitHubApp:
 
     # -- the gates before a route ------------------------------------------------------------
     def _caller(self, request: Request, path: str, key: str, resource: str) -> tuple[str, dict[str, Any]] | Response:
-        """The caller's rate key and token info, or the 401/403 answer that turns it away."""
+        """The caller's rate key and token info (the token itself as ``credential``: a route such as
+        ``DELETE /installation/token`` acts on it), or the 401/403 answer that turns it away."""
         try:
             token, info = self._authenticate(request, path)
         except Unauthorized as refused:
@@ -110,12 +111,12 @@ class GitHubApp:
                 documentation_url="https://docs.github.com/rest",
             )
             return self._unauthorized(request, key, resource, err)
-        token = info.get("rate_key", token)  # an installation's tokens share one budget
+        credential, token = token, info.get("rate_key", token)  # an installation's tokens share one budget
         denied = apps.permission_error(info, request.method, path)
         if denied is not None:
             self.counters.add(key, 403)
             return self._error(denied, {**self._common_headers(), **self._rate_headers(token, resource)})
-        return token, info
+        return token, {**info, "credential": credential}
 
     def _fault(
         self, method: str, path: str, key: str, resource: str, token: str, info: dict[str, Any]
@@ -240,6 +241,7 @@ class GitHubApp:
             limits=self.rate_limits.limits,
             rate=lambda resource: self.rate_limits.peek(token or "", resource),
             app_token_ttl=self.installation_token_ttl,
+            revoke_minted=self.faults.revoke_minted,
         )
         try:
             result = route.handler(ctx, **params)

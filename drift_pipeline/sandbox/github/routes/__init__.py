@@ -107,11 +107,12 @@ TABLE: tuple[tuple[str, str, Callable[..., Any]], ...] = (
     ("GET", f"{_R}/pulls/{{number}}", pulls.get_pull),
     ("GET", f"{_R}/pulls/{{number}}/reviews", pulls.list_reviews),
     ("GET", f"{_R}/pulls/{{number}}/files", pulls.list_files),
-    # GitHub Apps (authenticated by the App's JWT)
+    # GitHub Apps (authenticated by the App's JWT, but revoking a token: by that token)
     ("GET", "/app", apps.get_app),
     ("GET", "/app/installations", apps.list_installations),
     ("POST", "/app/installations/{installation_id}/access_tokens", apps.create_access_token),
     ("GET", "/orgs/{org}/installation", apps.get_org_installation),
+    ("DELETE", "/installation/token", apps.revoke_access_token),
     # misc
     ("GET", "/rate_limit", accounts.get_rate_limit),
 )

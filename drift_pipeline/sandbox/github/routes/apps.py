@@ -1,4 +1,5 @@
-"""GitHub App routes: ``/app``, its installations, an org's installation, installation tokens."""
+"""GitHub App routes: ``/app``, its installations, an org's installation, installation tokens
+(minted with the App's JWT, revoked with themselves)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import string
 from typing import Any
 
 from drift_pipeline.sandbox.github import apps, render
-from drift_pipeline.sandbox.github.errors import NotFound, Unauthorized
+from drift_pipeline.sandbox.github.errors import Forbidden, NotFound, Unauthorized
 from drift_pipeline.sandbox.github.routes.context import Ctx, Reply
 
 _STAMP = "2024-01-01T00:00:00Z"
@@ -109,8 +110,15 @@ def create_access_token(ctx: Ctx, installation_id: str) -> Any:
             documentation_url="https://docs.github.com/rest/apps/apps#create-an-installation-access-token-for-an-app"
         )
     token = "ghs_" + "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(36))
-    ttl = ctx.app_token_ttl
-    info = ctx.mutate(lambda s: apps.mint(s.data, int(app["id"]), int(installation_id), token, ttl))
+    ttl, revoked = ctx.app_token_ttl, ctx.revoke_minted
+
+    def mint(s: Any) -> dict[str, Any]:
+        info = apps.mint(s.data, int(app["id"]), int(installation_id), token, ttl)
+        if revoked:  # the fault ``revoke_minted``: GitHub refuses it from its first use
+            apps.revoke(s.data, token)
+        return info
+
+    info = ctx.mutate(mint)
     return Reply(
         {
             "token": token,
@@ -120,3 +128,21 @@ def create_access_token(ctx: Ctx, installation_id: str) -> Any:
         },
         status=201,
     )
+
+
+_REVOKE_DOCS = "https://docs.github.com/rest/apps/installations#revoke-an-installation-access-token"
+
+
+def revoke_access_token(ctx: Ctx) -> Any:
+    """Revoke an installation access token (the one the request is sent with) → 204.
+
+    Afterwards the token answers 401 ``Bad credentials``, as an expired one does. GitHub's
+    description documents only the 204 ("You must use an installation access token"); a personal
+    token is refused 403 ``Resource not accessible by personal access token`` (403 is among the
+    statuses every operation may answer), a JWT or an unknown token 401 ``Bad credentials`` before
+    any route."""
+    if ctx.token.get("kind") != "app":
+        raise Forbidden("Resource not accessible by personal access token", documentation_url=_REVOKE_DOCS)
+    token = str(ctx.token["credential"])
+    ctx.mutate(lambda s: apps.revoke(s.data, token))
+    return Reply(b"", status=204)

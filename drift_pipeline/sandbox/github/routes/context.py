@@ -50,6 +50,7 @@ class Ctx:
     rate: Callable[[str], dict[str, Any]]
     link: str | None = None
     app_token_ttl: int = 3600  # seconds an installation token minted now lives
+    revoke_minted: bool = False  # the fault ``revoke_minted``: a token is revoked as it is minted
 
     def json(self) -> dict[str, Any]:
         data = self.json_value()
