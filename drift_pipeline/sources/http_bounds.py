@@ -16,7 +16,8 @@ An API answer is hostile input like any other, so nothing it says is followed wi
   (:func:`check_api_url`, :class:`OffHost`), in our code, whatever ``python -O`` does to
   PyGithub's ``assert``; the transport (:mod:`http_transport`) checks again before a byte leaves;
 - **time**: a whole request (every read of it, its retries) has a deadline
-  (``DRIFT_GITHUB_REQUEST_DEADLINE``, :class:`DeadlineExceeded`), enforced by :mod:`http_transport`;
+  (``DRIFT_GITHUB_REQUEST_DEADLINE``, :class:`DeadlineExceeded`), enforced by :mod:`http_transport`,
+  behind ``HTTPS_PROXY`` / ``HTTP_PROXY`` too;
 - **size**: an answer's body (errors' too) is read into memory up to ``DRIFT_GITHUB_MAX_BODY_BYTES``
   and no further (:class:`AnswerTooLarge`), enforced by :mod:`http_transport`.
 

@@ -9,7 +9,9 @@ client (its ``Requester``) connection classes of ours that
   leaves, whatever PyGithub or an answer asked for (:class:`~http_bounds.OffHost`);
 - run every request (all its reads and urllib3's retries) under a deadline: when it passes, the
   request's sockets are shut down, so a blocked read returns at once, and the request fails with
-  :class:`~http_bounds.DeadlineExceeded`;
+  :class:`~http_bounds.DeadlineExceeded`; the connections of ``requests``' proxy managers
+  (``HTTPS_PROXY`` / ``HTTP_PROXY``: a forward proxy, a CONNECT tunnel, SOCKS) are watched too,
+  from their first byte (the proxy's CONNECT answer, the TLS handshake);
 - read every answer's body (errors' too) into memory up to a cap and no further
   (:func:`read_capped`, :class:`~http_bounds.AnswerTooLarge`).
 
@@ -153,11 +155,14 @@ def _watch_manager(manager: PoolManager) -> PoolManager:
 
 
 class _WatchedAdapter(HTTPAdapter):
-    """requests' adapter whose connections are watched."""
+    """requests' adapter whose connections, direct or through ``HTTPS_PROXY`` / ``HTTP_PROXY``, are watched."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
         _watch_manager(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return _watch_manager(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
 def read_capped(answer: requests.Response, cap: int, what: str) -> None:
