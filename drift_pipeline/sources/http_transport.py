@@ -175,26 +175,35 @@ def read_capped(answer: requests.Response, cap: int, what: str) -> None:
     requests has no public setter), so ``.text`` and ``.json()`` behave as without the cap.
     """
     declared = answer.raw.length_remaining  # urllib3's reading of Content-Length; None when absent or malformed
-    size = declared
-    chunks: list[bytes] = []
-    if declared is None or declared <= cap:
-        size = 0
-        for chunk in answer.iter_content(_CHUNK):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > cap:
-                break
-    if size is not None and size > cap:
+    try:
+        body = _read_upto(answer, cap) if declared is None or declared <= cap else None
+    except BaseException:  # a deadline, a broken body: the connection is not reused mid-body
         answer.close()
-        said = f"says {declared} bytes" if declared is not None else "goes on"
-        raise AnswerTooLarge(
-            f"GitHub {what}: the answer (HTTP {answer.status_code}) {said}, more than the {cap} bytes "
-            f"allowed ({ENV_MAX_BODY}); not read further",
-            limit=cap,
-            declared=declared,
-        )
-    answer._content = b"".join(chunks)
-    answer._content_consumed = True  # type: ignore[attr-defined]
+        raise
+    if body is not None:
+        answer._content = body
+        answer._content_consumed = True  # type: ignore[attr-defined]
+        return
+    answer.close()
+    said = f"says it is {declared} bytes" if declared is not None and declared > cap else "goes on"
+    raise AnswerTooLarge(
+        f"GitHub {what}: the answer (HTTP {answer.status_code}) {said}, more than the {cap} bytes "
+        f"allowed ({ENV_MAX_BODY}); not read further",
+        limit=cap,
+        declared=declared,
+    )
+
+
+def _read_upto(answer: requests.Response, cap: int) -> bytes | None:
+    """The decoded body, a chunk at a time; None as soon as it passes ``cap`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in answer.iter_content(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            return None
+    return b"".join(chunks)
 
 
 def _bounded_class(base: type[Any], api_url: str, limits: ApiLimits) -> type[Any]:

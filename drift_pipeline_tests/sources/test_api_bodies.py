@@ -71,6 +71,7 @@ def test_a_content_length_above_the_cap_is_refused_before_the_body_is_read(monke
         elapsed = time.monotonic() - started
     assert elapsed < 2, elapsed
     assert err.value.declared == OFFERED and api.hits() == 1
+    assert f"says it is {OFFERED} bytes, more than the {CAP} bytes" in str(err.value)
 
 
 @pytest.mark.parametrize("status", [404, 422])
@@ -97,4 +98,5 @@ def test_a_gzip_bomb_is_cut_off_at_the_cap_without_inflating_it():
         finally:
             tracemalloc.stop()
     assert err.value.declared == len(bomb)  # under the cap as sent: stopped as it inflated
+    assert "goes on, more than the" in str(err.value)
     assert peak < 8 * CAP, peak  # inflated to the cap, not to 128 MiB
