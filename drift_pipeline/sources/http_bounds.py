@@ -16,7 +16,10 @@ An API answer is hostile input like any other, so nothing it says is followed wi
   (:func:`check_api_url`, :class:`OffHost`), in our code, whatever ``python -O`` does to
   PyGithub's ``assert``; the transport (:mod:`http_transport`) checks again before a byte leaves;
 - **time**: a whole request (every read of it, its retries) has a deadline
-  (``DRIFT_GITHUB_REQUEST_DEADLINE``, :class:`DeadlineExceeded`), enforced by :mod:`http_transport`.
+  (``DRIFT_GITHUB_REQUEST_DEADLINE``, :class:`DeadlineExceeded`), enforced by :mod:`http_transport`,
+  behind ``HTTPS_PROXY`` / ``HTTP_PROXY`` too;
+- **size**: an answer's body (errors' too) is read into memory up to ``DRIFT_GITHUB_MAX_BODY_BYTES``
+  and no further (:class:`AnswerTooLarge`), enforced by :mod:`http_transport`.
 
 The errors are :class:`SourceError` subclasses (exit 3, one repo's failure where a scan catches
 per repo); decisions are taken on their type and fields, never on their text.
@@ -41,9 +44,15 @@ from drift_pipeline.core.redaction import cap_message
 ENV_RETRY_BUDGET = "DRIFT_GITHUB_RETRY_BUDGET"
 ENV_MAX_PAGES = "DRIFT_GITHUB_MAX_PAGES"
 ENV_REQUEST_DEADLINE = "DRIFT_GITHUB_REQUEST_DEADLINE"
+ENV_MAX_BODY = "DRIFT_GITHUB_MAX_BODY_BYTES"
 RETRY_BUDGET = 50  # rate-limit pauses and 5xx/network retries per run
 MAX_PAGES = 1000  # pages per listing: 100,000 items at 100 a page
 REQUEST_DEADLINE = 120.0  # seconds for one whole request, every read and retry of it
+# bytes of one answer's body (decoded). GitHub's largest answer is a blob: its API serves blobs up
+# to 100 MiB, the largest file a push may hold, as base64 in lines of 60 with an escaped newline
+# (2 bytes) each: 100 MiB * 4/3 * 62/60 = 138 MiB of JSON. A recursive tree (100,000 entries of
+# ~250 bytes each, GitHub's truncation point) is tens of MB. 150 MiB holds both with room to spare.
+MAX_BODY = 150 * 2**20
 MIN_WAIT = 1.0  # the shortest rate-limit pause, whatever the headers say
 SECONDARY_WAIT = 60.0  # GitHub: without a usable header, wait at least a minute after a 429
 
@@ -77,6 +86,16 @@ class DeadlineExceeded(SourceError):
     """A request got no complete answer within the whole-request deadline."""
 
 
+class AnswerTooLarge(SourceError):
+    """An answer's body is longer than ``limit`` bytes (its Content-Length says so, or it went on
+    past the limit): not read further, the connection dropped. ``declared``: its Content-Length."""
+
+    def __init__(self, message: str, *, limit: int, declared: int | None):
+        super().__init__(message)
+        self.limit = limit
+        self.declared = declared
+
+
 @dataclass(frozen=True)
 class ApiLimits:
     """The bounds of one run; :meth:`from_env` reads the documented environment variables."""
@@ -84,6 +103,7 @@ class ApiLimits:
     retry_budget: int = RETRY_BUDGET
     max_pages: int = MAX_PAGES
     request_deadline: float = REQUEST_DEADLINE
+    max_body: int = MAX_BODY
     min_wait: float = MIN_WAIT
 
     @classmethod
@@ -93,6 +113,7 @@ class ApiLimits:
             retry_budget=int(_env_number(env, ENV_RETRY_BUDGET, RETRY_BUDGET, whole=True)),
             max_pages=int(_env_number(env, ENV_MAX_PAGES, MAX_PAGES, whole=True, least=1)),
             request_deadline=_env_number(env, ENV_REQUEST_DEADLINE, REQUEST_DEADLINE, least=0.01),
+            max_body=int(_env_number(env, ENV_MAX_BODY, MAX_BODY, whole=True, least=1)),
         )
 
 

@@ -9,7 +9,11 @@ client (its ``Requester``) connection classes of ours that
   leaves, whatever PyGithub or an answer asked for (:class:`~http_bounds.OffHost`);
 - run every request (all its reads and urllib3's retries) under a deadline: when it passes, the
   request's sockets are shut down, so a blocked read returns at once, and the request fails with
-  :class:`~http_bounds.DeadlineExceeded`.
+  :class:`~http_bounds.DeadlineExceeded`; the connections of ``requests``' proxy managers
+  (``HTTPS_PROXY`` / ``HTTP_PROXY``: a forward proxy, a CONNECT tunnel, SOCKS) are watched too,
+  from their first byte (the proxy's CONNECT answer, the TLS handshake);
+- read every answer's body (errors' too) into memory up to a cap and no further
+  (:func:`read_capped`, :class:`~http_bounds.AnswerTooLarge`).
 
 :func:`bind` also keeps the run's :class:`~http_bounds.RetryBudget` and limits with the client,
 so every user of that client (the source's workers, the issue client) shares them
@@ -27,14 +31,17 @@ import weakref
 from dataclasses import dataclass
 from typing import Any
 
+import requests
 from github import Github
 from github.Requester import HTTPRequestsConnectionClass, HTTPSRequestsConnectionClass, Requester, RequestsResponse
 from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPConnection, HTTPSConnection
-from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3 import PoolManager
+from urllib3.connectionpool import HTTPConnectionPool
 
 from drift_pipeline.sources.http_bounds import (
+    ENV_MAX_BODY,
     ENV_REQUEST_DEADLINE,
+    AnswerTooLarge,
     ApiLimits,
     DeadlineExceeded,
     RetryBudget,
@@ -42,6 +49,7 @@ from drift_pipeline.sources.http_bounds import (
 )
 
 _local = threading.local()
+_CHUNK = 64 * 1024  # bytes read of a body at a time
 
 
 class _Deadline:
@@ -91,46 +99,116 @@ def _shut(sock: socket.socket) -> None:
         pass
 
 
-def _watched(conn: HTTPConnection) -> None:
+def _watched(sock: socket.socket | None) -> None:
     deadline: _Deadline | None = getattr(_local, "deadline", None)
     if deadline is None:
         return
     if deadline.fired:  # a retry after the deadline: not sent
         raise DeadlineExceeded(f"GitHub request: no complete answer within {deadline.seconds:g}s")
-    deadline.watch(conn.sock)
+    deadline.watch(sock)
 
 
-class _WatchedHTTPConnection(HTTPConnection):
+class _Watching:
+    """Mixed into a urllib3 connection class: its sockets are watched by the thread's deadline.
+
+    The socket is watched as soon as it exists (a proxy's CONNECT answer and the TLS handshake are
+    read under the deadline too), and again once connected (TLS wraps it in a new socket object).
+    """
+
+    sock: socket.socket | None
+
+    def _new_conn(self) -> socket.socket:
+        sock: socket.socket = super()._new_conn()  # type: ignore[misc]
+        _watched(sock)
+        return sock
+
     def request(self, *args: Any, **kwargs: Any) -> None:
         if self.sock is None:
-            self.connect()
-        _watched(self)
-        super().request(*args, **kwargs)
+            self.connect()  # type: ignore[attr-defined]
+        _watched(self.sock)
+        super().request(*args, **kwargs)  # type: ignore[misc]
 
 
-class _WatchedHTTPSConnection(HTTPSConnection):
-    def request(self, *args: Any, **kwargs: Any) -> None:
-        if self.sock is None:
-            self.connect()
-        _watched(self)
-        super().request(*args, **kwargs)
+_WATCHED_POOLS: dict[type[HTTPConnectionPool], type[HTTPConnectionPool]] = {}
+_POOLS_LOCK = threading.Lock()
 
 
-class _WatchedHTTPPool(HTTPConnectionPool):
-    ConnectionCls = _WatchedHTTPConnection
+def _watched_pool(pool: type[HTTPConnectionPool]) -> type[HTTPConnectionPool]:
+    """``pool``'s class with connections of its own class made :class:`_Watching` (one class per pool class).
+
+    Generic over the pool classes of urllib3's managers: direct (HTTP, HTTPS), through a proxy
+    (an ``http://`` API through a forward proxy, ``https://`` through CONNECT), SOCKS.
+    """
+    if issubclass(pool.ConnectionCls, _Watching):
+        return pool
+    with _POOLS_LOCK:
+        if pool not in _WATCHED_POOLS:
+            conn = pool.ConnectionCls
+            watched = type(f"Watched{conn.__name__}", (_Watching, conn), {})
+            _WATCHED_POOLS[pool] = type(f"Watched{pool.__name__}", (pool,), {"ConnectionCls": watched})
+        return _WATCHED_POOLS[pool]
 
 
-class _WatchedHTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _WatchedHTTPSConnection
+def _watch_manager(manager: PoolManager) -> PoolManager:
+    manager.pool_classes_by_scheme = {k: _watched_pool(v) for k, v in manager.pool_classes_by_scheme.items()}
+    return manager
 
 
 class _WatchedAdapter(HTTPAdapter):
+    """requests' adapter whose connections, direct or through ``HTTPS_PROXY`` / ``HTTP_PROXY``, are watched."""
+
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
-        self.poolmanager.pool_classes_by_scheme = {"http": _WatchedHTTPPool, "https": _WatchedHTTPSPool}
+        _watch_manager(self.poolmanager)
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        return _watch_manager(super().proxy_manager_for(proxy, **proxy_kwargs))
 
 
-def _bounded_class(base: type[Any], api_url: str, deadline: float) -> type[Any]:
+def read_capped(answer: requests.Response, cap: int, what: str) -> None:
+    """Read a streamed answer's body (``answer.content``), at most ``cap`` bytes once decoded.
+
+    A Content-Length above the cap is refused before a byte of the body is read; a chunked, lying
+    or compressed body is read a chunk at a time and dropped the moment it passes the cap. Either
+    way its connection is closed (never reused mid-body) and :class:`~http_bounds.AnswerTooLarge`
+    names the request. The body is handed to ``requests`` as its own read would (``_content``:
+    requests has no public setter), so ``.text`` and ``.json()`` behave as without the cap.
+    """
+    declared = answer.raw.length_remaining  # urllib3's reading of Content-Length; None when absent or malformed
+    try:
+        body = _read_upto(answer, cap) if declared is None or declared <= cap else None
+    except BaseException:  # a deadline, a broken body: the connection is not reused mid-body
+        answer.close()
+        raise
+    if body is not None:
+        answer._content = body
+        answer._content_consumed = True  # type: ignore[attr-defined]
+        return
+    answer.close()
+    said = f"says it is {declared} bytes" if declared is not None and declared > cap else "goes on"
+    raise AnswerTooLarge(
+        f"GitHub {what}: the answer (HTTP {answer.status_code}) {said}, more than the {cap} bytes "
+        f"allowed ({ENV_MAX_BODY}); not read further",
+        limit=cap,
+        declared=declared,
+    )
+
+
+def _read_upto(answer: requests.Response, cap: int) -> bytes | None:
+    """The decoded body, a chunk at a time; None as soon as it passes ``cap`` bytes."""
+    chunks: list[bytes] = []
+    size = 0
+    for chunk in answer.iter_content(_CHUNK):
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > cap:
+            return None
+    return b"".join(chunks)
+
+
+def _bounded_class(base: type[Any], api_url: str, limits: ApiLimits) -> type[Any]:
+    deadline = limits.request_deadline
+
     class Bounded(base):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
@@ -161,7 +239,9 @@ def _bounded_class(base: type[Any], api_url: str, deadline: float) -> type[Any]:
                         timeout=self.timeout,
                         verify=self.verify,
                         allow_redirects=False,
+                        stream=True,
                     )
+                    read_capped(answer, limits.max_body, what)  # under the deadline too
                 except Exception as exc:
                     if watch.fired or isinstance(exc, DeadlineExceeded):
                         raise DeadlineExceeded(self._late(what, started)) from None
@@ -205,8 +285,8 @@ def bind(gh: Github, limits: ApiLimits | None = None, budget: RetryBudget | None
             requester._Requester__connection = None  # type: ignore[attr-defined]
         limits = limits or ApiLimits.from_env()
         api_url = requester.base_url.rstrip("/")
-        http = _bounded_class(HTTPRequestsConnectionClass, api_url, limits.request_deadline)
-        https = _bounded_class(HTTPSRequestsConnectionClass, api_url, limits.request_deadline)
+        http = _bounded_class(HTTPRequestsConnectionClass, api_url, limits)
+        https = _bounded_class(HTTPSRequestsConnectionClass, api_url, limits)
         requester._Requester__httpConnectionClass = http  # type: ignore[attr-defined]
         requester._Requester__httpsConnectionClass = https  # type: ignore[attr-defined]
         scheme = urllib.parse.urlsplit(api_url).scheme
