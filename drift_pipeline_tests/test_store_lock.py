@@ -236,3 +236,52 @@ def test_reads_inside_a_reading_block_share_one_session_that_ends_with_the_block
     done = write_from_another_process(path)
     assert done.returncode == 0, done.stderr
     assert store.days("repo_inventory") == [D1, D2, D3]
+
+
+_OPEN_STORE = """
+import sys, pathlib
+from drift_pipeline.store import DriftStore
+with DriftStore(pathlib.Path(sys.argv[1])) as store:
+    store.replace_day(__import__("datetime").date(2026, 1, 2), "acme", {"repo_inventory": [{"repo": "b"}]})
+print("opened")
+"""
+
+
+def test_a_file_another_process_is_creating_is_waited_for_not_called_invalid(tmp_path):
+    # DuckDB itself: a process opening the file between its creation and its header is told it is
+    # "not a valid DuckDB database file" (1 of 30 pairs here). The creator holds <file>.create-lock
+    # while it creates; here the test is that creator, caught with the file still empty.
+    import fcntl
+
+    path = tmp_path / "drift.duckdb"
+    fd = os.open(tmp_path / "drift.duckdb.create-lock", os.O_CREAT | os.O_RDWR, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    path.touch()  # created, header not yet written
+    other = subprocess.Popen(
+        [sys.executable, "-c", _OPEN_STORE, str(path)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(1.5)  # the other process is waiting, not failing
+    assert other.poll() is None, other.communicate()
+    path.unlink()
+    duckdb.connect(str(path)).close()  # the creator finishes: a whole (empty) database
+    os.close(fd)  # and lets go
+    out, err = other.communicate(timeout=60)
+    assert other.returncode == 0 and "opened" in out, err[-2000:]
+    assert repos(path) == [(date(2026, 1, 2), "b")]
+
+
+def test_two_processes_creating_one_file_both_open_it(tmp_path):
+    for i in range(6):
+        path = tmp_path / f"s{i}.duckdb"
+        procs = [
+            subprocess.Popen(
+                [sys.executable, "-c", _OPEN_STORE, str(path)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for p in procs:
+            out, err = p.communicate(timeout=120)
+            assert p.returncode == 0 and "opened" in out, err[-2000:]

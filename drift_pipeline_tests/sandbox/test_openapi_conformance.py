@@ -109,6 +109,10 @@ def build(st: SandboxState, ids: dict[str, Any]) -> None:
     ids["issue"] = issue["number"]
     ids["spare"] = st.create_issue("acme", "svc", title="spare", user="bob", when=day(5), labels=["bug"])["number"]
     st.create_issue("acme", "svc", title="labels to rename", user="bob", when=day(5), labels=["stale", "wontfix"])
+    # its own issue: the label route's calls must not depend on another route's (xdist, random order)
+    ids["triaged"] = st.create_issue("acme", "svc", title="triaged", user="bob", when=day(5), labels=["triage"])[
+        "number"
+    ]
     st.add_comment("acme", "svc", issue["number"], user="bob", body="seen", when=day(4, 13))
     st.create_repo("acme", "empty")
     st.create_repo("acme", "old", archived=True)  # read-only: writes answer 403
@@ -245,8 +249,8 @@ def sample_calls(ids: dict[str, Any]) -> dict[str, list[Call]]:
             Call("PUT", f"{R}/issues/{n}/labels", 200, json_body={"labels": ["bug", "triage"]})
         ],
         "DELETE /repos/{owner}/{repo}/issues/{number}/labels/{name}": [
-            Call("DELETE", f"{R}/issues/{n}/labels/triage", 200),
-            Call("DELETE", f"{R}/issues/{n}/labels/triage", 404),
+            Call("DELETE", f"{R}/issues/{ids['triaged']}/labels/triage", 200),
+            Call("DELETE", f"{R}/issues/{ids['triaged']}/labels/triage", 404),
         ],
         "DELETE /repos/{owner}/{repo}/issues/{number}/labels": [
             Call("DELETE", f"{R}/issues/{ids['spare']}/labels", 204)
