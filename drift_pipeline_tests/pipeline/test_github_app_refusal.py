@@ -18,11 +18,11 @@ import pytest
 import requests
 
 from drift_pipeline.core.errors import SourceError
-from drift_pipeline.defs.resources import DriftStoreResource, ScanScopeResource
 from drift_pipeline.sandbox.github.app_seed import seed_app
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline_tests.pipeline.conftest import Pipeline
 from drift_pipeline_tests.pipeline.processfixture import DAY, build_process_org
+from drift_pipeline_tests.pipeline.test_github_app_auth import app_resources
 from drift_pipeline_tests.pipeline.test_process_settings import PROCESS, by_repo
 from drift_pipeline_tests.pipeline.test_process_settings import resources as token_resources
 from drift_pipeline_tests.sandbox.conftest import app_github
@@ -54,14 +54,6 @@ def run(module_server: GitHubSandbox, tmp_path: Path) -> Pipeline:
     module_server.reset_counts()
     module_server.reset_rate_limits()
     return Pipeline(module_server, tmp_path / "drift.duckdb")
-
-
-def app_resources(pipe: Pipeline, app: dict) -> dict:
-    return {
-        "github": app_github(pipe.server.url, app),
-        "scope": ScanScopeResource(orgs="acme"),
-        "store": DriftStoreResource(database=str(pipe.db_path)),
-    }
 
 
 def installation_tokens(server: GitHubSandbox) -> list[str]:
