@@ -15,6 +15,7 @@ from drift_pipeline.defs.assets.catalog import ASSETS
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.seed import seed_org
 from drift_pipeline.store import DriftStore, PersistentCache
+from drift_pipeline.store import cache as cache_module
 from drift_pipeline.store.cache import _ranges, family
 from drift_pipeline.store.lake import LakeStore
 from drift_pipeline_tests.pipeline.conftest import Pipeline
@@ -162,3 +163,16 @@ def test_the_next_days_scan_of_the_seeded_org_asks_a_few_cache_queries_not_one_p
     # bound that does not grow with the org until its cache outgrows CHUNK_BYTES
     assert all(c.queries <= 2 * len(FAMILIES) for c in caches), [(c.lookups, c.queries) for c in caches]
     assert queries <= 2 * len(FAMILIES) * len(caches) and lookups >= 5 * queries, (lookups, queries)
+
+
+def test_a_flush_larger_than_a_batch_is_written_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "FLUSH_BYTES", 600)  # about one compressed tree per insert
+    path = tmp_path / "d.duckdb"
+    with DriftStore(path) as store:
+        cache = store.source_cache()
+        for i in range(REPOS):
+            cache[f"tree:acme/r{i}"] = tree_value(i)
+        assert cache.flush() == REPOS and cache.flush() == 0
+    with DriftStore(path) as store:
+        again = store.source_cache()
+        assert all(again[f"tree:acme/r{i}"] == tree_value(i) for i in range(REPOS))
