@@ -8,6 +8,7 @@ import duckdb
 import pytest
 
 from drift_pipeline.store import DriftStore
+from drift_pipeline.store import file as file_store
 
 D1, D2 = date(2026, 1, 1), date(2026, 1, 2)
 
@@ -33,6 +34,23 @@ def test_a_failed_write_leaves_the_previous_rows(tmp_path):
         with pytest.raises(duckdb.CatalogException, match="no_such_table"):
             store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "b"}], "no_such_table": [{"x": 1}]})
         assert [r["repo"] for r in store.day_rows("repo_inventory", D1, "acme")] == ["a"]
+
+
+def test_a_day_written_in_batches_is_one_write_unit_and_read_back_in_batches(tmp_path, monkeypatch):
+    monkeypatch.setattr(file_store, "INSERT_BATCH", 2)  # 5 rows: three inserts
+    with DriftStore(tmp_path / "d.duckdb") as store:
+        store.replace_day(D1, "acme", {"repo_inventory": [{"repo": "old"}]})
+        rows = [{"repo": f"r{i}", "tier": "prototype"} for i in (4, 2, 0, 3, 1)]
+        bad = [*rows[:4], {"repo": None}]  # the last batch breaks NOT NULL: the earlier batches go too
+        with pytest.raises(duckdb.ConstraintException):
+            store.replace_day(D1, "acme", {"repo_inventory": bad})
+        assert [r["repo"] for r in store.day_rows("repo_inventory", D1, "acme")] == ["old"]
+        store.replace_day(D1, "acme", {"repo_inventory": rows})
+        batches = list(store.day_batches("repo_inventory", D1, "acme"))
+        summary = store.rows("SELECT count(*) AS n FROM summary_repo_days WHERE scan_date = ?", [D1])
+    assert [[r["repo"] for r in b] for b in batches] == [["r0", "r1"], ["r2", "r3"], ["r4"]]
+    assert all(r["tier"] == "prototype" and r["org"] == "acme" for b in batches for r in b)
+    assert summary == [{"n": 5}]  # the day's summary recomputed once, over every batch
 
 
 def test_json_columns_round_trip_and_latest_day_before(tmp_path):

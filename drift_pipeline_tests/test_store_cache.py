@@ -15,6 +15,7 @@ from drift_pipeline.defs.assets.catalog import ASSETS
 from drift_pipeline.sandbox.github.server import GitHubSandbox
 from drift_pipeline.sandbox.seed import seed_org
 from drift_pipeline.store import DriftStore, PersistentCache
+from drift_pipeline.store import cache as cache_module
 from drift_pipeline.store.cache import _ranges, family
 from drift_pipeline.store.lake import LakeStore
 from drift_pipeline_tests.pipeline.conftest import Pipeline
@@ -81,7 +82,7 @@ def test_ranges_split_sorted_keys_by_size_and_keep_a_keys_rows_together():
     assert _ranges(rows, 100) == [("a", "d")] and _ranges([], 10) == []
 
 
-def test_values_read_are_held_compressed_and_written_ones_until_flush(tmp_path):
+def test_values_read_and_written_are_held_compressed(tmp_path):
     path = tmp_path / "d.duckdb"
     with DriftStore(path) as store:
         filled(store)
@@ -89,8 +90,8 @@ def test_values_read_are_held_compressed_and_written_ones_until_flush(tmp_path):
         raw = sum(len(cache[f"tree:acme/r{i}"]) for i in range(REPOS))
         held = cache.held_bytes()
         assert held * 4 < raw, (held, raw)
-        cache["tree:acme/r0"] = tree_value(1000)  # written: held as it is until flush, and read back
-        assert cache.held_bytes() > held + len(tree_value(1000)) // 2
+        cache["tree:acme/r0"] = tree_value(1000)  # written: held compressed until flush, and read back
+        assert held < cache.held_bytes() < held + len(tree_value(1000)) // 4
         assert cache["tree:acme/r0"] == tree_value(1000)
         assert cache.flush() == 1
         assert cache.held_bytes() * 4 < raw and cache["tree:acme/r0"] == tree_value(1000)
@@ -162,3 +163,16 @@ def test_the_next_days_scan_of_the_seeded_org_asks_a_few_cache_queries_not_one_p
     # bound that does not grow with the org until its cache outgrows CHUNK_BYTES
     assert all(c.queries <= 2 * len(FAMILIES) for c in caches), [(c.lookups, c.queries) for c in caches]
     assert queries <= 2 * len(FAMILIES) * len(caches) and lookups >= 5 * queries, (lookups, queries)
+
+
+def test_a_flush_larger_than_a_batch_is_written_whole(tmp_path, monkeypatch):
+    monkeypatch.setattr(cache_module, "FLUSH_BYTES", 600)  # about one compressed tree per insert
+    path = tmp_path / "d.duckdb"
+    with DriftStore(path) as store:
+        cache = store.source_cache()
+        for i in range(REPOS):
+            cache[f"tree:acme/r{i}"] = tree_value(i)
+        assert cache.flush() == REPOS and cache.flush() == 0
+    with DriftStore(path) as store:
+        again = store.source_cache()
+        assert all(again[f"tree:acme/r{i}"] == tree_value(i) for i in range(REPOS))

@@ -113,13 +113,16 @@ class GitHubSource(GitHubTransport):
         return self._head_from_branch(repo, until) or self._head_query(repo, until)
 
     def branch(self, full_name: str, branch: str) -> dict[str, Any]:
-        """``GET /repos/{repo}/branches/{branch}`` (its tip commit and ``protected``), once per run."""
+        """``GET /repos/{repo}/branches/{branch}`` (its tip commit and ``protected``), once per run.
+
+        The run keeps of each answer what its readers use (:func:`_branch_kept`), not the whole
+        answer: an org's branch answers are its largest per-repo holder otherwise."""
         path = f"/repos/{full_name}/branches/{urllib.parse.quote(branch, safe='')}"
 
         def convert(p: str, data: Any) -> dict[str, Any]:
             if not isinstance(data, dict):
                 raise payloads.bad_shape(p, "a JSON object", type(data).__name__)
-            return data
+            return _branch_kept(data)
 
         return self._branches.get((full_name, branch), lambda: self._get("branch", path, None, convert)[1])
 
@@ -245,3 +248,26 @@ class GitHubSource(GitHubTransport):
         if repo.html_url:
             return f"{repo.html_url}/commit/{sha}"
         return f"{self.api_url}/repos/{repo.full_name}/commits/{sha}"
+
+
+def _branch_kept(data: dict[str, Any]) -> dict[str, Any]:
+    """What the readers of a branch answer use: ``protected`` and the tip as ``commit_record`` reads it
+    (its sha, dates, author login, first message line, URL); anything of another shape is kept as it is."""
+    kept = {k: data[k] for k in ("name", "protected") if k in data}
+    tip = data.get("commit")
+    if "commit" not in data or not isinstance(tip, dict):
+        return {**kept, **({"commit": tip} if "commit" in data else {})}
+    inner, user = tip.get("commit"), tip.get("author")
+    trimmed = {k: tip[k] for k in ("sha", "html_url") if k in tip}
+    if "author" in tip:
+        trimmed["author"] = {"login": user.get("login")} if isinstance(user, dict) else user
+    if isinstance(inner, dict):
+        message = inner.get("message")
+        inner = {k: inner[k] for k in ("author", "committer") if k in inner} | (
+            {"message": message.split("\n", 1)[0] if isinstance(message, str) else message}
+            if "message" in inner
+            else {}
+        )
+    if "commit" in tip:
+        trimmed["commit"] = inner
+    return {**kept, "commit": trimmed}

@@ -6,9 +6,10 @@ every key of it at once (one query for its keys and sizes, one per ``CHUNK_BYTES
 and later lookups of that family (present or not) ask the store nothing. A scan asks for a few
 families, so it sends a few queries, not one per repo. A key without ``:`` is looked up alone.
 
-Memory stays bounded: values read from the store are held zlib-compressed (a scan's cache shrinks
-about fivefold) and each lookup hands back a fresh string the caller may drop; values written wait
-uncompressed until ``flush()``, then are held compressed like the rest.
+Memory stays bounded: values are held zlib-compressed, those read from the store and those written
+and waiting for ``flush()`` alike (a scan's cache shrinks about fivefold: a cold scan writes every
+repo's tree and ETag answers), and each lookup hands back a fresh string the caller may drop.
+``flush()`` writes in batches of at most ``FLUSH_BYTES`` compressed, in one transaction.
 
 Lookups share the store's read session (opening costs tens of milliseconds): ``flush()`` (or
 closing the store) lets go of it again. What a family's load saw is what this cache answers for
@@ -57,6 +58,7 @@ _LOOKUP = "SELECT key, value, stored_at FROM source_cache WHERE key = ?"
 _SIZES = "SELECT key, strlen(value) FROM source_cache WHERE key >= ? AND key < ? ORDER BY key"
 _RANGE = "SELECT key, value, stored_at FROM source_cache WHERE key >= ? AND key <= ?"
 CHUNK_BYTES = 8 << 20  # values fetched per query: DuckDB materialises a result (about twice its size)
+FLUSH_BYTES = 1 << 20  # compressed values written per insert of a flush (about 5 MB of text)
 _LEVEL = 1  # zlib level: most of the gain at a fraction of the time of the default
 
 
@@ -74,7 +76,7 @@ class PersistentCache(MutableMapping[str, str]):
         self._chunk_bytes = chunk_bytes
         self._lock = threading.RLock()
         self._kept: dict[str, bytes] = {}  # what the store holds, compressed (loaded or flushed)
-        self._dirty: dict[str, str] = {}  # written, not flushed yet
+        self._dirty: dict[str, bytes] = {}  # written, not flushed yet (compressed)
         self._families: set[str] = set()  # families loaded whole: a key of one not in _kept is absent
         self.lookups = 0  # keys asked for
         self.queries = 0  # lookup queries sent to the store (bulk loads and single keys)
@@ -82,11 +84,11 @@ class PersistentCache(MutableMapping[str, str]):
     def __getitem__(self, key: str) -> str:
         with self._lock:
             self.lookups += 1
-            if key in self._dirty:
-                return self._dirty[key]
-            if key not in self._kept:
-                self._load(key)
-            packed = self._kept.get(key)
+            packed = self._dirty.get(key)
+            if packed is None:
+                if key not in self._kept:
+                    self._load(key)
+                packed = self._kept.get(key)
         if packed is None:
             raise KeyError(key)
         return zlib.decompress(packed).decode()
@@ -125,11 +127,11 @@ class PersistentCache(MutableMapping[str, str]):
     def held_bytes(self) -> int:
         """What this cache holds in memory: values read (compressed) and written (until flushed)."""
         with self._lock:
-            return sum(map(len, self._kept.values())) + sum(len(v.encode()) for v in self._dirty.values())
+            return sum(map(len, self._kept.values())) + sum(map(len, self._dirty.values()))
 
     def __setitem__(self, key: str, value: str) -> None:
         with self._lock:
-            self._dirty[key] = value
+            self._dirty[key] = zlib.compress(value.encode(), _LEVEL)
             self._kept.pop(key, None)
 
     def __delitem__(self, key: str) -> None:
@@ -153,19 +155,33 @@ class PersistentCache(MutableMapping[str, str]):
         with self._lock:
             if not self._dirty:
                 return 0
-            rows = [{"key": k, "value": self._dirty[k]} for k in sorted(self._dirty)]
+            batches = _batches(self._dirty, FLUSH_BYTES)
 
             def replace(con: duckdb.DuckDBPyConnection) -> None:
-                with self._store.incoming(con, rows, ["key", "value"]) as incoming:
-                    con.execute(f"DELETE FROM source_cache WHERE key IN (SELECT key FROM {incoming})")
-                    con.execute(f"INSERT INTO source_cache (key, value) SELECT key, value FROM {incoming}")
+                for keys in batches:  # only one batch is held uncompressed at a time
+                    rows = [{"key": k, "value": zlib.decompress(self._dirty[k]).decode()} for k in keys]
+                    with self._store.incoming(con, rows, ["key", "value"]) as incoming:
+                        con.execute(f"DELETE FROM source_cache WHERE key IN (SELECT key FROM {incoming})")
+                        con.execute(f"INSERT INTO source_cache (key, value) SELECT key, value FROM {incoming}")
 
             self._store.write(replace)
-            for k, value in self._dirty.items():  # written: held compressed, like what was read
-                self._kept[k] = zlib.compress(value.encode(), _LEVEL)
+            self._kept.update(self._dirty)  # written: held as what was read is
             written = len(self._dirty)
             self._dirty.clear()
             return written
+
+
+def _batches(packed: dict[str, bytes], limit: int) -> list[list[str]]:
+    """The sorted keys of ``packed`` in runs of at most ``limit`` compressed bytes (a larger value alone)."""
+    batches: list[list[str]] = [[]]
+    total = 0
+    for key in sorted(packed):
+        if batches[-1] and total + len(packed[key]) > limit:
+            batches.append([])
+            total = 0
+        batches[-1].append(key)
+        total += len(packed[key])
+    return batches
 
 
 def _ranges(sizes: list[tuple[str, int]], limit: int) -> list[tuple[str, str]]:

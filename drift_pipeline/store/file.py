@@ -35,6 +35,7 @@ from drift_pipeline.store.summary import refresh_day
 __all__ = ["DEFAULT_DB_PATH", "DriftStore"]
 
 DEFAULT_DB_PATH = "data/drift.duckdb"
+INSERT_BATCH = 2000  # rows per insert of a day's write: what is copied (to dicts, a frame, DuckDB's import) at once
 
 T = TypeVar("T")
 
@@ -309,6 +310,7 @@ class DriftStore:
     ) -> None:
         """Replace one day's rows for ``org`` in several tables, in one write unit (retried on a lake).
 
+        Rows go in by :data:`INSERT_BATCH` (copied to a frame a batch at a time), still one transaction.
         ``coverage`` (``domain``, ``observed``, ``reason``) replaces that domain's coverage row of the
         day in the same unit; other domains' rows are kept. The summaries that read a replaced table
         are recomputed for that day in the same unit too (``store.summary``).
@@ -317,7 +319,9 @@ class DriftStore:
         def replace(con: duckdb.DuckDBPyConnection) -> None:
             for table, rows in tables.items():
                 con.execute(f"DELETE FROM {table} WHERE scan_date = ? AND org = ?", [day, org])
-                self._insert(con, table, [{**r, "scan_date": day, "org": org} for r in rows])
+                for start in range(0, len(rows), INSERT_BATCH):  # bounded copies, one transaction
+                    batch = rows[start : start + INSERT_BATCH]
+                    self._insert(con, table, [{**r, "scan_date": day, "org": org} for r in batch])
             refresh_day(con, day, org, tables)
             if coverage is not None:
                 con.execute(
@@ -346,6 +350,14 @@ class DriftStore:
 
     def day_rows(self, table: str, day: date, org: str) -> list[dict[str, Any]]:
         return self.rows(f"SELECT * FROM {table} WHERE scan_date = ? AND org = ?", [day, org])
+
+    def day_batches(self, table: str, day: date, org: str, order: str = "repo") -> Iterator[list[dict[str, Any]]]:
+        """``day_rows`` in ``order``, :data:`INSERT_BATCH` at a time, from a cursor of its own (never held whole)."""
+        with self.session() as con, con.cursor() as cur:
+            cur.execute(f"SELECT * FROM {table} WHERE scan_date = ? AND org = ? ORDER BY {order}", [day, org])
+            names = [d[0] for d in cur.description]
+            while batch := cur.fetchmany(INSERT_BATCH):
+                yield [dict(zip(names, row, strict=True)) for row in batch]
 
     def latest_day_before(self, table: str, day: date, org: str) -> date | None:
         with self.session() as con:

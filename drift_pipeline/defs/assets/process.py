@@ -8,6 +8,7 @@ day (``scans.process.scan_process``) fills two assets, ``process_settings`` (liv
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
@@ -168,14 +169,16 @@ def _day_metadata(scans: list[ProcessScan]) -> tuple[dict[str, Any], dict[str, A
 
 def process_states(
     db: DriftStore, day: date, org: str
-) -> tuple[dict[str, RepoProcess], dict[str, ProcessExpectations]]:
-    """The stored observations of one day as the records the process rules evaluate."""
-    repos, expected = {}, {}
-    for row in db.day_rows("process_scan_status", day, org):
-        if row["mode"] == "read" and row.get("observed") and row.get("expected"):
-            repos[row["repo"]] = process_codec.decode(RepoProcess, row["observed"])
-            expected[row["repo"]] = process_codec.decode(ProcessExpectations, row["expected"])
-    return repos, expected
+) -> Iterator[tuple[dict[str, RepoProcess], dict[str, ProcessExpectations]]]:
+    """The stored observations of one day as the records the process rules evaluate, a batch of
+    repos at a time in repo order (the rules judge each repo on its own: the day is never decoded whole)."""
+    for batch in db.day_batches("process_scan_status", day, org):
+        repos, expected = {}, {}
+        for row in batch:
+            if row["mode"] == "read" and row.get("observed") and row.get("expected"):
+                repos[row["repo"]] = process_codec.decode(RepoProcess, row["observed"])
+                expected[row["repo"]] = process_codec.decode(ProcessExpectations, row["expected"])
+        yield repos, expected
 
 
 @dg.asset(
@@ -203,8 +206,11 @@ def process_drift(context: dg.AssetExecutionContext, store: DriftStoreResource) 
         for day in days:
             rows: list[dict[str, Any]] = []
             for org in inventory_orgs(db, day, context):
-                observed, expected = process_states(db, day, org)
-                org_rows = [f.row() for f in FAMILY.evaluate(day, observed, expected)]
+                org_rows = [
+                    f.row()
+                    for observed, expected in process_states(db, day, org)
+                    for f in FAMILY.evaluate(day, observed, expected)
+                ]
                 db.replace_day(day, org, {FAMILY.findings_table: org_rows})
                 rows += org_rows
             bad[day] = contract_faults(rows)
