@@ -1,4 +1,5 @@
-"""The store's size after a backfill: bytes per repo-day of the DuckDB file and of its source cache."""
+"""The store's size after a backfill: bytes per repo-day of the DuckDB file and of its source cache (as stored:
+its values are zlib-compressed)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ def storage(db: Path, repos: int, days: int) -> dict[str, Any]:
 
     with duckdb.connect(str(db), read_only=True) as con:
         keys, cache_bytes = con.execute(
-            "SELECT count(*), coalesce(sum(strlen(key) + strlen(value)), 0) FROM source_cache"
+            "SELECT count(*), coalesce(sum(strlen(key) + coalesce(octet_length(packed), strlen(value))), 0) FROM source_cache"
         ).fetchone() or (0, 0)
         has_blobs = con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'blobs'").fetchone()
         blobs = con.execute("SELECT count(*) FROM blobs").fetchone() if has_blobs and has_blobs[0] else None

@@ -117,7 +117,8 @@ TABLES: dict[str, str] = {
     "drift_findings": FINDING_DDL,
     # bookkeeping
     "source_cache": """
-        key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, stored_at TIMESTAMPTZ DEFAULT current_timestamp
+        key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL, stored_at TIMESTAMPTZ DEFAULT current_timestamp,
+        packed BLOB
     """,
     # every issue filed or commented on from findings (drift_pipeline.issues.ledger writes it)
     "filed_issues": """

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections.abc import Iterator
+from typing import Any
 from pathlib import Path
 
 import duckdb
@@ -54,13 +56,17 @@ def dump(db_path: Path) -> dict[str, list[tuple]]:
     # A blob is cached by sha alone, with the API URL of the repo that read it first; two repos
     # holding the same blob may be read in either order by concurrent workers. Everything else
     # about the entry (sha, size, content) must be identical.
-    out["source_cache"] = [
-        (key, _without_url(value) if key.startswith("blob:") else value) for key, value in out["source_cache"]
-    ]
-    out["source_cache"] = [
-        (key, _without_read_at(value) if key.startswith("branch:") else value) for key, value in out["source_cache"]
-    ]
+    out["source_cache"] = [_cache_entry(key, value, packed) for key, value, packed in out["source_cache"]]
     return out
+
+
+def _cache_entry(key: str, value: str, packed: bytes | None) -> tuple[str, Any]:
+    text = zlib.decompress(packed).decode() if packed is not None else value
+    if key.startswith("blob:"):
+        return key, _without_url(text)
+    if key.startswith("branch:"):
+        return key, _without_read_at(text)
+    return key, text
 
 
 def _without_url(value: str) -> dict:
