@@ -8,7 +8,9 @@ started first (a deployment's daemon, from the project's own workspace), then ``
 backfill of every asset for ``first..last`` to the instance and waits until the backfill is
 completed and its runs have finished. Wall: from the submit to done (the daemon's start-up is
 reported apart). CPU: every process of the daemon's session just before it is stopped (the code server, the run
-worker's in its waiter's) and the submitter; peak RSS: the largest of them.
+worker's in its waiter's) and the submitter; peak RSS: the largest of them, the run worker's
+included: the session's processes are sampled every ``SAMPLE_S`` while the backfill runs (the run
+worker exits before the session is read at the end, and its high-water mark with it).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from typing import Any
 
@@ -27,6 +30,7 @@ from bench.servers import ROOT
 from bench.steps import run_timings
 
 LIMIT_S = 3600.0  # the submitter gives up after this
+SAMPLE_S = 0.25  # how often the daemon's session is sampled for its processes' peak RSS
 
 SUBMIT = """
 import json, sys, time, warnings
@@ -88,9 +92,12 @@ def backfill(store: CliStore, first: str, last: str, extra_env: dict[str, str]) 
             cwd=ROOT,
             start_new_session=True,
         )
+    sampled = _Sampler(daemon.pid)
+    sampled.start()
     try:
         run = measured([sys.executable, "-c", SUBMIT, first, last, str(LIMIT_S)], env, store.root / "daemon-submit.log")
     finally:
+        sampled.stop()
         cpu, hwm = _session_usage(daemon.pid)  # before the stop: the run worker's CPU is in its waiter's
         os.killpg(daemon.pid, signal.SIGTERM)
         _, _, usage = os.wait4(daemon.pid, 0)
@@ -104,10 +111,49 @@ def backfill(store: CliStore, first: str, last: str, extra_env: dict[str, str]) 
         **run,
         **outcome,
         "cpu_s": round(run["cpu_s"] + cpu, 2),
-        "peak_rss_mib": max(run["peak_rss_mib"], round(max(usage.ru_maxrss, hwm) / 1024, 1)),
+        "peak_rss_mib": max(run["peak_rss_mib"], round(max(usage.ru_maxrss, hwm, sampled.hwm) / 1024, 1)),
+        "processes_sampled": len(sampled.seen),
         "daemon_and_submit_wall_s": round(time.perf_counter() - started, 2),
         "dagster": run_timings(store.home),
     }
+
+
+class _Sampler(threading.Thread):
+    """The largest VmHWM (KiB) of the daemon session's processes (the daemon, the code server, the run
+    worker), sampled while the backfill runs; ``seen``: the processes sampled."""
+
+    def __init__(self, sid: int):
+        super().__init__(daemon=True)
+        self.sid, self.hwm, self.seen = sid, 0, set[int]()
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(SAMPLE_S):
+            for pid, hwm in _session_hwm(self.sid):
+                self.hwm = max(self.hwm, hwm)
+                self.seen.add(pid)
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _session_hwm(sid: int) -> list[tuple[int, int]]:
+    """``(pid, VmHWM KiB)`` of every live process of session ``sid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115 - proc files
+            if int(fields[3]) != sid:
+                continue
+            for line in open(f"/proc/{entry}/status"):  # noqa: SIM115 - proc files
+                if line.startswith("VmHWM:"):
+                    found.append((int(entry), int(line.split()[1])))
+        except (OSError, ValueError, IndexError):
+            continue  # gone meanwhile
+    return found
 
 
 def _session_usage(sid: int) -> tuple[float, int]:
