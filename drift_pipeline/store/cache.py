@@ -60,9 +60,7 @@ class CacheStore(Protocol):
 __all__ = ["PersistentCache", "family"]
 
 _LOOKUP = "SELECT key, value, packed, stored_at FROM source_cache WHERE key = ?"
-_SIZES = (
-    "SELECT key, coalesce(octet_length(packed), strlen(value)) FROM source_cache WHERE key >= ? AND key < ? ORDER BY key"
-)
+_SIZES = "SELECT key, coalesce(octet_length(packed), strlen(value)) FROM source_cache WHERE key >= ? AND key < ? ORDER BY key"
 _RANGE = "SELECT key, value, packed, stored_at FROM source_cache WHERE key >= ? AND key <= ?"
 CHUNK_BYTES = 8 << 20  # values fetched per query: DuckDB materialises a result (about twice its size)
 FLUSH_BYTES = 1 << 20  # compressed bytes written per insert of a flush

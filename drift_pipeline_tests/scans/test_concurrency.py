@@ -6,8 +6,8 @@ import json
 import time
 import zlib
 from collections.abc import Iterator
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
