@@ -169,6 +169,10 @@ def merge(paths: list[Path], out: Path) -> Path:
 def write(report: dict[str, Any], out: Path, sizes: list[int]) -> Path:
     machine = report["machine"]
     out.mkdir(parents=True, exist_ok=True)
-    path = out / f"pipeline-{machine['date'][:10]}-{machine['commit'][:8]}-{'-'.join(map(str, sizes))}.json"
+    stem = f"pipeline-{machine['date'][:10]}-{machine['commit'][:8]}-{'-'.join(map(str, sizes))}"
+    path, n = out / f"{stem}.json", 1
+    while path.exists():  # another run of the same commit, day and sizes (say a profiled one): kept too
+        n += 1
+        path = out / f"{stem}-{n}.json"
     path.write_text(json.dumps(report, indent=1, default=str) + "\n")
     return path
