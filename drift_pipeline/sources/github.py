@@ -253,7 +253,7 @@ class GitHubSource(GitHubTransport):
 def _branch_kept(data: dict[str, Any]) -> dict[str, Any]:
     """What the readers of a branch answer use: ``protected`` and the tip as ``commit_record`` reads it
     (its sha, dates, author login, first message line, URL); anything of another shape is kept as it is."""
-    kept = {k: data[k] for k in ("name", "protected") if k in data}
+    kept: dict[str, Any] = {k: data[k] for k in ("name", "protected") if k in data}
     tip = data.get("commit")
     if "commit" not in data or not isinstance(tip, dict):
         return {**kept, **({"commit": tip} if "commit" in data else {})}
