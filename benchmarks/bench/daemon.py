@@ -129,7 +129,7 @@ class _Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self._done.wait(SAMPLE_S):
-            for pid, hwm in _session_hwm(self.sid):
+            for pid, _, hwm in _session_procs(self.sid):
                 self.hwm = max(self.hwm, hwm)
                 self.seen.add(pid)
 
@@ -138,8 +138,8 @@ class _Sampler(threading.Thread):
         self.join()
 
 
-def _session_hwm(sid: int) -> list[tuple[int, int]]:
-    """``(pid, VmHWM KiB)`` of every live process of session ``sid``."""
+def _session_procs(sid: int) -> list[tuple[int, list[str], int]]:
+    """``(pid, /proc/<pid>/stat fields after the name, VmHWM KiB)`` of every live process of session ``sid``."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -148,9 +148,11 @@ def _session_hwm(sid: int) -> list[tuple[int, int]]:
             fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115 - proc files
             if int(fields[3]) != sid:
                 continue
+            hwm = 0
             for line in open(f"/proc/{entry}/status"):  # noqa: SIM115 - proc files
                 if line.startswith("VmHWM:"):
-                    found.append((int(entry), int(line.split()[1])))
+                    hwm = int(line.split()[1])
+            found.append((int(entry), fields, hwm))
         except (OSError, ValueError, IndexError):
             continue  # gone meanwhile
     return found
@@ -159,18 +161,6 @@ def _session_hwm(sid: int) -> list[tuple[int, int]]:
 def _session_usage(sid: int) -> tuple[float, int]:
     """CPU seconds (own and of waited-for children) of every live process of session ``sid``, and the largest VmHWM (KiB)."""
     tick = os.sysconf("SC_CLK_TCK")
-    cpu, hwm = 0.0, 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()  # noqa: SIM115 - proc files
-            if int(fields[3]) != sid:
-                continue
-            cpu += sum(int(f) for f in fields[11:15]) / tick  # utime, stime, cutime, cstime
-            for line in open(f"/proc/{entry}/status"):  # noqa: SIM115 - proc files
-                if line.startswith("VmHWM:"):
-                    hwm = max(hwm, int(line.split()[1]))
-        except (OSError, ValueError, IndexError):
-            continue  # gone meanwhile
-    return cpu, hwm
+    procs = _session_procs(sid)
+    cpu = sum(sum(int(f) for f in fields[11:15]) / tick for _, fields, _ in procs)  # utime, stime, cutime, cstime
+    return cpu, max((hwm for _, _, hwm in procs), default=0)
